@@ -28,11 +28,11 @@ CFLAGS := -std=c11 -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L $(ARCH) -MMD
 LDLIBS := -lz -lm
 
 ifeq ($(DEBUG),1)
-  BUILD  := build/debug
+  BUILD  ?= build/debug
   CFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
 else
-  BUILD  := build
+  BUILD  ?= build
   CFLAGS += -O3 -g
 endif
 

@@ -49,7 +49,7 @@ static nn_status write_script(const char *gp, const char *dat, const char *png,
   if (!f) return nn_fail(err, NN_ERR_IO, "%s: cannot write the plot script (%s)", gp, strerror(errno));
   fputs("set terminal pngcairo size 800,500 noenhanced\nset output ", f);
   put_quoted(f, png);
-  fputs("\nset grid\nset key top right\n", f);
+  fputs("\nset grid\nset key below\n", f);
   if (style && style->title) fputs("set title ", f), put_quoted(f, style->title), fputc('\n', f);
   if (style && style->xlabel) fputs("set xlabel ", f), put_quoted(f, style->xlabel), fputc('\n', f);
   if (style && style->ylabel) fputs("set ylabel ", f), put_quoted(f, style->ylabel), fputc('\n', f);

@@ -1,0 +1,8 @@
+/* commands.h: the subcommands of build/nn; each is `int cmd_X(int argc, char **argv)`. */
+#ifndef NN_COMMANDS_H
+#define NN_COMMANDS_H
+
+int cmd_tour(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif
