@@ -53,7 +53,7 @@ ifeq ($(HAVE_OPENBLAS),y)
   $(call say,✓ OpenBLAS: nn_sgemm uses cblas_sgemm on CPU)
 else
   C_SRC    += $(LIB_DIR)/nn_noblas.c
-  $(call say,✗ OpenBLAS: nn_sgemm uses the library's blocked kernel (apt-get install libopenblas-dev))
+  $(call say,✗ OpenBLAS: $(if $(NO_OPENBLAS),off (NO_OPENBLAS=1),not found (apt-get install libopenblas-dev)); nn_sgemm uses the library's blocked kernel)
 endif
 
 NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
@@ -68,7 +68,7 @@ ifneq ($(NVCC),)
 else
   CU_SRC :=
   C_SRC  += $(LIB_DIR)/nn_nocuda.c
-  $(call say,✗ CUDA: nvcc not found; CPU only, GPU tests are skipped)
+  $(call say,✗ CUDA: $(if $(NO_CUDA),off (NO_CUDA=1),nvcc not found); CPU only, GPU tests are skipped)
 endif
 
 ifneq ($(shell command -v gnuplot 2>/dev/null),)
