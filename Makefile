@@ -36,10 +36,21 @@ else
   CFLAGS += -O3 -g
 endif
 
-LIB_DIR := solutions/00-foundations
-CPPFLAGS := $(foreach d,$(wildcard solutions/*/),-I$(d))
+# LAB=00-foundations builds that chapter from labs/ (the student's files)
+# instead of solutions/; every other chapter still comes from solutions/.
+SRC_DIRS := $(wildcard solutions/*/)
+ifneq ($(LAB),)
+  ifeq ($(wildcard labs/$(LAB)/),)
+    $(error LAB=$(LAB): there is no labs/$(LAB)/; run `make labs` or pick one of: $(notdir $(wildcard labs/*)))
+  endif
+  SRC_DIRS := $(patsubst solutions/$(LAB)/,labs/$(LAB)/,$(SRC_DIRS))
+  CFLAGS   += -Wno-unused-function -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable
+endif
+LIB_DIR := $(filter %/00-foundations/,$(SRC_DIRS))
+LIB_DIR := $(LIB_DIR:%/=%)
+CPPFLAGS := $(foreach d,$(SRC_DIRS),-I$(d))
 CU_OPTIONAL := $(LIB_DIR)/nn_nocuda.c $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_gemm_openblas.c
-C_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard solutions/*/*.c))
+C_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c)))
 
 # ---- what this machine has: each optional part says ✓ or ✗ and what happens instead
 ifneq ($(NN_QUIET),1)
@@ -59,10 +70,10 @@ endif
 NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
 ifneq ($(NVCC),)
   CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
-  CU_SRC    := $(wildcard solutions/*/*.cu)
+  CU_SRC    := $(wildcard $(SRC_DIRS:%=%*.cu))
   NVCCFLAGS := -O3 -std=c++17 $(CPPFLAGS) -Xcompiler -Wall -arch=sm_80 \
                -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-               -gencode arch=compute_90,code=compute_90
+               -gencode arch=compute_90,code=compute_90 $(if $(LAB),-diag-suppress 177)
   LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
   $(call say,✓ CUDA: $(NVCC) (GPU tests run when a GPU is present, else they are skipped))
 else
@@ -117,11 +128,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard autograder/fuzz/fuzz_*.c)
 # A fuzzer needs only the CPU library: no OpenBLAS, no CUDA.
-FUZZ_LIB_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard solutions/*/*.c)) $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_nocuda.c
+FUZZ_LIB_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c))) $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_nocuda.c
 build/fuzz/%: autograder/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
-	  $(foreach d,$(wildcard solutions/*/),-I$(d)) $^ -lz -lm $(STB_LIBS) -o $@
+	  $(foreach d,$(SRC_DIRS),-I$(d)) $^ -lz -lm $(STB_LIBS) -o $@
 
 .PHONY: all lib test bench fuzz tour
 all: $(LIB) $(BUILD)/nn
@@ -144,9 +155,15 @@ fuzz: $(FUZZ_SRC:autograder/fuzz/%.c=build/fuzz/%)
 -include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d)
 endif
 
-.PHONY: data clean
+.PHONY: data clean labs check-labs
 data:
 	@tools/fetch-data
+
+labs:
+	@tools/mklabs
+
+check-labs:
+	@tools/mklabs --check
 
 clean:
 	rm -rf build

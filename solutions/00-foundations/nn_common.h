@@ -51,6 +51,11 @@ void nn_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2
 void *nn_xmalloc(size_t bytes, const char *what);
 void *nn_xcalloc(size_t count, size_t size, const char *what);
 
+/* What tools/mklabs puts where a lab's solution region was: the program stops
+ * and says which function of which lab is still to be written. */
+#define NN_LAB_STUB(lab, fn) \
+  nn_panic("lab %s: %s is not written yet (the TODO in %s)", lab, fn, __FILE__)
+
 static inline int nn_ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 #endif

@@ -32,12 +32,21 @@ void nn_sgemm_tiled_cuda(bool ta, bool tb, int M, int N, int K, float alpha,
                          const float *A, const float *B, float beta, float *C);
 
 #ifdef __CUDACC__
+#include <stdio.h> /* device printf */
 /* For .cu files: stop with the file, line, call and CUDA's own words. */
 #define NN_CUDA_CHECK(call)                                                        \
   do {                                                                             \
     cudaError_t e_ = (call);                                                       \
     if (e_ != cudaSuccess)                                                         \
       nn_panic("%s:%d: %s failed: %s", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
+  } while (0)
+
+/* The device-code twin of NN_LAB_STUB: a kernel cannot call nn_panic, so it
+ * prints and traps; the launcher's next CUDA check then stops the program. */
+#define NN_LAB_STUB_DEVICE(lab, fn)                                                 \
+  do {                                                                              \
+    printf("lab %s: %s is not written yet (the TODO in %s)\n", lab, fn, __FILE__); \
+    __trap();                                                                       \
   } while (0)
 #endif
 

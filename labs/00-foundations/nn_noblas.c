@@ -1,0 +1,14 @@
+/* nn_noblas.c: stands in for nn_gemm_openblas.c when OpenBLAS is not installed;
+ * nn_sgemm then uses the library's blocked kernel. */
+#include "nn_gemm.h"
+
+bool nn_openblas_available(void) { return false; }
+
+void nn_sgemm_openblas(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+                       const float *B, float beta, float *C) {
+  (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)B, (void)beta, (void)C;
+  nn_panic("nn_sgemm_openblas: libnn was built without OpenBLAS "
+           "(apt-get install libopenblas-dev, then make clean all)");
+}
+
+void nn_openblas_set_threads(int n) { (void)n; }
