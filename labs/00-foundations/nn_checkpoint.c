@@ -58,6 +58,7 @@ static nn_status write_all(writer *w, const nn_named_tensor *items, int count) {
   return w->failed ? NN_ERR_IO : NN_OK;
 }
 
+/* ANCHOR: atomic_save */
 nn_status nn_checkpoint_save(const char *path, const nn_named_tensor *items, int count,
                              nn_error *err) {
   NN_REQUIRE(path && (items || count == 0) && count >= 0, "nn_checkpoint_save: NULL path or items");
@@ -83,7 +84,7 @@ nn_status nn_checkpoint_save(const char *path, const nn_named_tensor *items, int
   }
   return NN_OK;
 }
-
+/* ANCHOR_END: atomic_save */
 /* ---- reading: parse from a buffer, never past its end */
 typedef struct {
   const uint8_t *p, *end;

@@ -16,6 +16,7 @@ nn_rng nn_rng_new_stream(uint64_t seed, uint64_t stream) {
 
 nn_rng nn_rng_new(uint64_t seed) { return nn_rng_new_stream(seed, 54); }
 
+/* ANCHOR: pcg32_step */
 uint32_t nn_rng_u32(nn_rng *r) {
   uint64_t old = r->state;
   r->state = old * 6364136223846793005ULL + r->inc;
@@ -23,6 +24,7 @@ uint32_t nn_rng_u32(nn_rng *r) {
   uint32_t rot = (uint32_t)(old >> 59);
   return (xorshifted >> rot) | (xorshifted << ((-rot) & 31));
 }
+/* ANCHOR_END: pcg32_step */
 
 uint32_t nn_rng_below(nn_rng *r, uint32_t n) {
   NN_REQUIRE(n > 0, "nn_rng_below: n is 0; the range [0, n) is empty");

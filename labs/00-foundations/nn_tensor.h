@@ -13,12 +13,14 @@
 
 #define NN_MAX_DIMS 4
 
+/* ANCHOR: tensor_struct */
 typedef struct {
   float *data;
   int shape[NN_MAX_DIMS];
   int ndim;
   nn_device device;
 } nn_tensor;
+/* ANCHOR_END: tensor_struct */
 
 /* A zero-filled tensor: nn_tensor_new(2, (int[]){3, 4}, NN_CPU) is 3x4. */
 nn_tensor nn_tensor_new(int ndim, const int *shape, nn_device device);
