@@ -8,7 +8,8 @@
 #   make data         full MNIST, Fashion-MNIST, CIFAR-10 (NN_DATA_MIRROR=dir for offline machines)
 #
 # Options: DEBUG=1, NO_OPENBLAS=1, NO_CUDA=1 (build as if absent), ARCH= (portable code,
-# no -march=native), NN_NO_INSTALL=1 (never install packages, only report).
+# no -march=native), NN_NO_INSTALL=1 (never install packages, only report), V=1 (show commands),
+# BUILD=dir (where objects go), LAB=NN-topic (build that chapter from labs/).
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -91,38 +92,43 @@ endif
 STB_LIBS := $(shell pkg-config --libs stb 2>/dev/null || echo -lstb)
 LDLIBS   += $(STB_LIBS)
 
+# Short lines while building ("CC file"); V=1 shows the full commands.
+ifneq ($(V),1)
+  show = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
 OBJ := $(C_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 LIB := $(BUILD)/libnn.a
 
 # ---- the library and the command
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(call show,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.cu.o: %.cu
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+	$(call show,NVCC,$<)$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(LIB): $(OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call show,AR,$@)ar rcs $@ $^
 
 NN_SRC := $(wildcard tools/nn/*.c)
 $(BUILD)/nn: $(NN_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(call show,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- tests: autograder/tests/CH/test_*.c are Criterion programs, test_*.sh are scripts
 TEST_C   := $(wildcard autograder/tests/*/test_*.c)
 TEST_BIN := $(TEST_C:autograder/tests/%.c=$(BUILD)/tests/%)
 $(BUILD)/tests/%: autograder/tests/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(LIB) $(LDFLAGS) -lcriterion $(LDLIBS) -o $@
+	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(LIB) $(LDFLAGS) -lcriterion $(LDLIBS) -o $@
 
 # ---- benchmarks
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(call show,BENCH,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # ---- fuzzers: autograder/fuzz/fuzz_*.c, clang -fsanitize=fuzzer,address, library sources compiled in
 FUZZ_SECONDS ?= 30
@@ -131,7 +137,7 @@ FUZZ_SRC := $(wildcard autograder/fuzz/fuzz_*.c)
 FUZZ_LIB_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c))) $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_nocuda.c
 build/fuzz/%: autograder/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
-	clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+	$(call show,FUZZ,$@)clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
 	  $(foreach d,$(SRC_DIRS),-I$(d)) $^ -lz -lm $(STB_LIBS) -o $@
 
 .PHONY: all lib test bench fuzz tour
