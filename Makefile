@@ -16,11 +16,11 @@ SHELL := /bin/bash
 
 # Detection runs in the inner make, after tools/deps has installed packages.
 ifeq ($(NN_DEPS_DONE),)
-all test bench fuzz tour: deps
+all lib test bench fuzz tour: deps
 	@$(MAKE) --no-print-directory NN_DEPS_DONE=1 $@
 deps:
 	@tools/deps $(if $(filter test fuzz,$(MAKECMDGOALS)),--with-tests)
-.PHONY: all test bench fuzz tour deps
+.PHONY: all lib test bench fuzz tour deps
 else
 
 CC     ?= cc
@@ -89,8 +89,11 @@ else
   $(call say,✗ gnuplot: charts are written as data + script only (apt-get install gnuplot-nox))
 endif
 
-STB_LIBS := $(shell pkg-config --libs stb 2>/dev/null || echo -lstb)
-LDLIBS   += $(STB_LIBS)
+# stb_image / stb_image_write from Debian's libstb-dev: headers in /usr/include/stb, code in libstb.
+STB_CFLAGS := $(shell pkg-config --cflags stb 2>/dev/null || echo -I/usr/include/stb)
+STB_LIBS   := $(shell pkg-config --libs stb 2>/dev/null || echo -lstb)
+CPPFLAGS   += $(STB_CFLAGS)
+LDLIBS     += $(STB_LIBS)
 
 # Short lines while building ("CC file"); V=1 shows the full commands.
 ifneq ($(V),1)
@@ -138,7 +141,7 @@ FUZZ_LIB_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c))) $(LI
 build/fuzz/%: autograder/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
 	$(call show,FUZZ,$@)clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
-	  $(foreach d,$(SRC_DIRS),-I$(d)) $^ -lz -lm $(STB_LIBS) -o $@
+	  $(foreach d,$(SRC_DIRS),-I$(d)) $(STB_CFLAGS) $^ -lz -lm $(STB_LIBS) -o $@
 
 .PHONY: all lib test bench fuzz tour
 all: $(LIB) $(BUILD)/nn
