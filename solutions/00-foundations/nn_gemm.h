@@ -9,7 +9,8 @@
  *
  * Backends, same contract:
  *   naive     three loops, the definition; the reference everything is tested against
- *   blocked   the library's own cache-tiled kernel (chapter 00's lab)
+ *   blocked   the library's own: packed, cache-blocked, a register micro-kernel
+ *             (chapter 00's lab; GotoBLAS/BLIS structure)
  *   openblas  cblas_sgemm, when the library was built with OpenBLAS
  *   cublas    cublasSgemm on device pointers
  *   tiled     a hand-written shared-memory CUDA kernel (chapter 00's GPU lab)
