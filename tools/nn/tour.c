@@ -13,12 +13,73 @@
 #include "commands.h"
 #include "nn_cuda.h"
 #include "nn_gemm.h"
+#include "nn_idx.h"
+#include "nn_image.h"
 #include "nn_plot.h"
 #include "nn_progress.h"
 #include "nn_rng.h"
 #include "nn_tensor.h"
 
 #define OUT_DIR "build/tour"
+#define MNIST_DIR "datasets/mnist-10k"
+
+/* ---- steps 1-3: the bundled MNIST sample */
+
+/* Ink as characters, light to dark: one character per pixel, two per column so
+ * the digit is not squashed (terminal cells are about twice as tall as wide). */
+static void print_digit(const float *pixels, int height, int width) {
+  static const char RAMP[] = " .:-=+*#%@";
+  for (int h = 0; h < height; h++) {
+    printf("   ");
+    for (int w = 0; w < width; w++) {
+      int level = (int)(pixels[h * width + w] * 9.999f);
+      printf("%c%c", RAMP[level], RAMP[level]);
+    }
+    printf("\n");
+  }
+}
+
+static void print_histogram(const int *labels, int count) {
+  int per_class[10] = {0};
+  for (int i = 0; i < count; i++) per_class[labels[i]]++;
+  for (int c = 0; c < 10; c++) {
+    printf("   %d %5d ", c, per_class[c]);
+    for (int k = 0; k < per_class[c] / 40; k++) printf("#");
+    printf("\n");
+  }
+}
+
+static int step_mnist(void) {
+  printf("\n1. Loading the bundled MNIST sample from " MNIST_DIR "/ ...\n");
+  nn_tensor images;
+  int *labels;
+  nn_error err = {0};
+  if (nn_mnist_load(MNIST_DIR, "train", &images, &labels, &err) != NN_OK) {
+    printf("   %s\n   (run the tour from the repository root, where datasets/ is)\n", err.msg);
+    return 1;
+  }
+  int count = images.shape[0], height = images.shape[2], width = images.shape[3];
+  printf("   %d training images, tensor %s: (N, C, H, W), floats in [0, 1].\n   Labels per class:\n",
+         count, nn_shape_str(&images).s);
+  print_histogram(labels, count);
+
+  printf("\n2. Image 0 is labelled %d. Its %dx%d pixels, as characters:\n\n", labels[0], height, width);
+  print_digit(images.data, height, width);
+
+  printf("\n3. The first 64 images as one picture: ");
+  nn_tensor first64 = nn_tensor_new(4, (int[]){64, 1, height, width}, NN_CPU);
+  memcpy(first64.data, images.data, nn_tensor_bytes(&first64));
+  if (nn_image_write_grid(OUT_DIR "/digits.png", &first64, 8, &err) == NN_OK)
+    printf(OUT_DIR "/digits.png\n   Labels: ");
+  else
+    printf("\n   %s\n", err.msg);
+  for (int i = 0; i < 64; i++) printf("%d%s", labels[i], i % 8 == 7 && i < 63 ? " | " : "");
+  printf("\n");
+  nn_tensor_free(&first64);
+  nn_tensor_free(&images);
+  free(labels);
+  return 0;
+}
 
 /* ---- step 4: GEMM timing. GFLOP/s = 2 n^3 / seconds / 1e9 (one multiply and one add per term). */
 enum { N_SIZES = 4 };
@@ -101,8 +162,9 @@ int cmd_tour(int argc, char **argv) {
   mkdir("build", 0755);
   mkdir(OUT_DIR, 0755);
   printf("Welcome to deep learning in C. This tour takes under a minute.\n");
+  int failed = step_mnist();
   step_gemm();
   step_next();
   printf("\nTour done in %.1f s.\n", nn_seconds() - t0);
-  return 0;
+  return failed;
 }
