@@ -146,6 +146,7 @@ static void macro_kernel(int mc, int nc, int kc, float alpha, const float *a_pac
     }
 }
 
+/* ANCHOR: blocked_loops */
 /* C = alpha * op(A) @ op(B) + beta * C by the five loops drawn above. */
 void nn_sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                       const float *B, float beta, float *C) {
@@ -163,6 +164,7 @@ void nn_sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const 
       }
     }
 }
+/* ANCHOR_END: blocked_loops */
 
 static void check_dims(const char *fn, int M, int N, int K, const float *A, const float *B,
                        const float *C) {
