@@ -39,6 +39,7 @@ extern "C" void nn_sgemm_cublas(bool ta, bool tb, int M, int N, int K, float alp
  * the fast shared copies. */
 #define TILE 32
 
+/* ANCHOR: tiled_loads */
 __device__ static float load_a(const float *A, bool ta, int M, int K, int i, int p) {
   if (i >= M || p >= K) return 0.f; /* pad the edge tiles with zeros */
   return ta ? A[(long)p * M + i] : A[(long)i * K + p];
@@ -47,6 +48,7 @@ __device__ static float load_b(const float *B, bool tb, int N, int K, int p, int
   if (p >= K || j >= N) return 0.f;
   return tb ? B[(long)j * K + p] : B[(long)p * N + j];
 }
+/* ANCHOR_END: tiled_loads */
 
 __global__ void sgemm_tiled_kernel(bool ta, bool tb, int M, int N, int K, float alpha,
                                    const float *A, const float *B, float beta, float *C) {
@@ -65,9 +67,11 @@ __global__ void sgemm_tiled_kernel(bool ta, bool tb, int M, int N, int K, float 
   }
 }
 
+/* ANCHOR: tiled_launch */
 extern "C" void nn_sgemm_tiled_cuda(bool ta, bool tb, int M, int N, int K, float alpha,
                                     const float *A, const float *B, float beta, float *C) {
   dim3 block(TILE, TILE), grid(nn_ceil_div(N, TILE), nn_ceil_div(M, TILE));
   sgemm_tiled_kernel<<<grid, block>>>(ta, tb, M, N, K, alpha, A, B, beta, C);
   NN_CUDA_CHECK(cudaGetLastError());
 }
+/* ANCHOR_END: tiled_launch */
