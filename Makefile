@@ -6,6 +6,8 @@
 #   make bench        GEMM backends in GFLOP/s, as ratios against OpenBLAS (and cuBLAS with a GPU)
 #   make fuzz         each loader's libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make data         full MNIST, Fashion-MNIST, CIFAR-10 (NN_DATA_MIRROR=dir for offline machines)
+#   make grade CH=00  grade labs/00-*: a table with feedback per test, results.json for Gradescope
+#                     (SUBMISSION=dir grades a copy of that lab folder, SOLUTIONS=1 solutions/)
 #
 # Options: DEBUG=1, NO_OPENBLAS=1, NO_CUDA=1 (build as if absent), ARCH= (portable code,
 # no -march=native), NN_NO_INSTALL=1 (never install packages, only report), V=1 (show commands),
@@ -16,17 +18,49 @@ SHELL := /bin/bash
 
 # Detection runs in the inner make, after tools/deps has installed packages.
 ifeq ($(NN_DEPS_DONE),)
-all lib test bench fuzz tour: deps
+all lib test bench fuzz tour grade: deps
 	@$(MAKE) --no-print-directory NN_DEPS_DONE=1 $@
 deps:
-	@tools/deps $(if $(filter test fuzz,$(MAKECMDGOALS)),--with-tests)
-.PHONY: all lib test bench fuzz tour deps
+	@tools/deps $(if $(filter test fuzz grade,$(MAKECMDGOALS)),--with-tests)
+.PHONY: all lib test bench fuzz tour grade deps
 else
 
 CC     ?= cc
 ARCH   ?= -march=native
 CFLAGS := -std=c11 -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L $(ARCH) -MMD -MP
 LDLIBS := -lz -lm
+
+# make grade CH=NN grades chapter NN as a student wrote it: labs/NN-topic/ (or
+# SUBMISSION=dir, a copy of that folder; or SOLUTIONS=1, solutions/) in place of
+# solutions/NN-topic/, built in its own BUILD (default build/grade-NN-topic[-submission|
+# -solutions]). RESULTS=results.json, GRADE_FLAGS= more options for autograder/grader.c.
+ifneq ($(filter grade,$(MAKECMDGOALS)),)
+  ifeq ($(CH),)
+    $(error make grade needs a chapter: make grade CH=00 (chapters: $(sort $(notdir $(wildcard solutions/* labs/*)))))
+  endif
+  GRADE_CH := $(notdir $(patsubst %/,%,$(firstword $(wildcard $(foreach d,solutions labs,$(d)/$(CH)/ $(d)/$(CH)-*/)))))
+  ifeq ($(GRADE_CH),)
+    $(error CH=$(CH): no chapter $(CH) in solutions/ or labs/; chapters: $(sort $(notdir $(wildcard solutions/* labs/*))))
+  endif
+  ifeq ($(DEBUG),1)
+    $(info make grade ignores DEBUG=1: tests run under a memory limit (RLIMIT_AS), which AddressSanitizer cannot)
+    override DEBUG :=
+  endif
+  ifneq ($(SUBMISSION),)
+    LAB     := $(GRADE_CH)
+    LAB_DIR := $(patsubst %/,%,$(SUBMISSION))
+    ifneq ($(notdir $(LAB_DIR)),$(GRADE_CH))
+      $(error SUBMISSION=$(SUBMISSION): name the folder $(GRADE_CH), as the copy of labs/$(GRADE_CH)/ it is)
+    endif
+    BUILD   ?= build/grade-$(GRADE_CH)-submission
+  else ifeq ($(SOLUTIONS),1)
+    LAB     :=
+    BUILD   ?= build/grade-$(GRADE_CH)-solutions
+  else
+    LAB     := $(GRADE_CH)
+    BUILD   ?= build/grade-$(GRADE_CH)
+  endif
+endif
 
 ifeq ($(DEBUG),1)
   BUILD  ?= build/debug
@@ -37,14 +71,20 @@ else
   CFLAGS += -O3 -g
 endif
 
-# LAB=00-foundations builds that chapter from labs/ (the student's files)
-# instead of solutions/; every other chapter still comes from solutions/.
-SRC_DIRS := $(wildcard solutions/*/)
+# The course repository builds every chapter from solutions/. A student release
+# (make handout) has no solutions/, so there every chapter builds from labs/.
+# LAB=00-foundations builds that chapter from labs/ (the student's files), or
+# from LAB_DIR=dir, while every other chapter comes from solutions/.
+SRC_DIRS := $(or $(wildcard solutions/*/),$(wildcard labs/*/))
 ifneq ($(LAB),)
-  ifeq ($(wildcard labs/$(LAB)/),)
-    $(error LAB=$(LAB): there is no labs/$(LAB)/; run `make labs` or pick one of: $(notdir $(wildcard labs/*)))
+  LAB_DIR ?= labs/$(LAB)
+  ifeq ($(wildcard $(LAB_DIR)/),)
+    $(error LAB=$(LAB): there is no $(LAB_DIR)/; run `make labs` or pick one of: $(notdir $(wildcard labs/*)))
   endif
-  SRC_DIRS := $(patsubst solutions/$(LAB)/,labs/$(LAB)/,$(SRC_DIRS))
+  SRC_DIRS := $(patsubst labs/$(LAB)/,$(LAB_DIR)/,$(patsubst solutions/$(LAB)/,$(LAB_DIR)/,$(SRC_DIRS)))
+endif
+# A stub leaves its function's parameters unused: no warnings for that in lab code.
+ifneq ($(filter-out solutions/%,$(SRC_DIRS)),)
   CFLAGS   += -Wno-unused-function -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable
 endif
 LIB_DIR := $(filter %/00-foundations/,$(SRC_DIRS))
@@ -123,9 +163,18 @@ $(BUILD)/nn: $(NN_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
 # ---- tests: autograder/tests/CH/test_*.c are Criterion programs, test_*.sh are scripts
 TEST_C   := $(wildcard autograder/tests/*/test_*.c)
 TEST_BIN := $(TEST_C:autograder/tests/%.c=$(BUILD)/tests/%)
-$(BUILD)/tests/%: autograder/tests/%.c $(LIB)
+# Every test program links autograder/guard.c: exit() from a test or the library
+# aborts (Criterion would count it as a pass), a failed malloc is said on stderr,
+# and under the grader (NN_GRADE=1) a crash names its signal and the test body is
+# bracketed, so a test that vanishes mid-way is seen.
+GUARD_OBJ := $(BUILD)/obj/autograder/guard.o
+GUARD_LDFLAGS := -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit,--wrap=quick_exit \
+                 -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+                 -Wl,--wrap=criterion_internal_test_main
+.SECONDARY: $(GUARD_OBJ)
+$(BUILD)/tests/%: autograder/tests/%.c $(LIB) $(GUARD_OBJ)
 	@mkdir -p $(@D)
-	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(LIB) $(LDFLAGS) -lcriterion $(LDLIBS) -o $@
+	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(GUARD_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
 
 # ---- benchmarks
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
@@ -143,7 +192,21 @@ build/fuzz/%: autograder/fuzz/%.c $(FUZZ_LIB_SRC)
 	$(call show,FUZZ,$@)clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
 	  $(foreach d,$(SRC_DIRS),-I$(d)) $(STB_CFLAGS) $^ -lz -lm $(STB_LIBS) -o $@
 
-.PHONY: all lib test bench fuzz tour
+# ---- grading: autograder/grader.c runs the tests a chapter's GRADED manifests list
+RESULTS ?= results.json
+ifneq ($(GRADE_CH),)
+  graded_programs = $(sort $(shell sed 's/\#.*//' $(1) 2>/dev/null | awk 'NF { print $$1 }'))
+  GRADE_BIN  := $(addprefix $(BUILD)/tests/$(GRADE_CH)/,$(call graded_programs,autograder/tests/$(GRADE_CH)/GRADED))
+  HIDDEN_BIN := $(addprefix $(BUILD)/hidden/$(GRADE_CH)/,$(call graded_programs,autograder/hidden/$(GRADE_CH)/GRADED))
+endif
+$(BUILD)/hidden/%: autograder/hidden/%.c $(LIB) $(GUARD_OBJ)
+	@mkdir -p $(@D)
+	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests -Iautograder/hidden $< $(GUARD_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
+$(BUILD)/grade: autograder/grader.c
+	@mkdir -p $(@D)
+	$(call show,CC,$<)$(CC) $(CFLAGS) $< -ljansson -o $@
+
+.PHONY: all lib test bench fuzz tour grade
 all: $(LIB) $(BUILD)/nn
 	@$(BUILD)/nn tour
 
@@ -161,7 +224,21 @@ bench: $(BENCH_BIN)
 fuzz: $(FUZZ_SRC:autograder/fuzz/%.c=build/fuzz/%)
 	@tools/runfuzz $(FUZZ_SECONDS) $^
 
--include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d)
+# The student's code is built first, by a make of its own, so that code which does
+# not compile is graded too: every test failed, with the compiler's words.
+GRADE_ARGS = --chapter $(GRADE_CH) --bin-dir $(BUILD)/tests --results $(RESULTS) \
+  $(if $(HIDDEN_BIN),--hidden-dir autograder/hidden --hidden-bin-dir $(BUILD)/hidden) $(GRADE_FLAGS)
+grade: $(BUILD)/grade
+	@if $(MAKE) --no-print-directory NN_QUIET=1 GRADE_CH=$(GRADE_CH) LAB=$(LAB) LAB_DIR=$(LAB_DIR) \
+	     BUILD=$(BUILD) DEBUG= $(GRADE_BIN) $(HIDDEN_BIN) >$(BUILD)/grade-build.log 2>&1; then \
+	  $(BUILD)/grade $(GRADE_ARGS); \
+	else \
+	  grep -v '^  [A-Z]*  ' $(BUILD)/grade-build.log >$(BUILD)/grade-build-errors.log; \
+	  tail -n 40 $(BUILD)/grade-build-errors.log; echo; \
+	  $(BUILD)/grade $(GRADE_ARGS) --build-log $(BUILD)/grade-build-errors.log; \
+	fi
+
+-include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d) $(GUARD_OBJ:.o=.d)
 endif
 
 .PHONY: data clean labs check-labs
