@@ -8,6 +8,8 @@
 #   make data         full MNIST, Fashion-MNIST, CIFAR-10 (NN_DATA_MIRROR=dir for offline machines)
 #   make grade CH=00  grade labs/00-*: a table with feedback per test, results.json for Gradescope
 #                     (SUBMISSION=dir grades a copy of that lab folder, SOLUTIONS=1 solutions/)
+#   make handout      the student release (no solutions/, no hidden tests) in build/handout/
+#   make gradescope CH=00  the Gradescope autograder zip of a chapter, in build/
 #
 # Options: DEBUG=1, NO_OPENBLAS=1, NO_CUDA=1 (build as if absent), ARCH= (portable code,
 # no -march=native), NN_NO_INSTALL=1 (never install packages, only report), V=1 (show commands),
@@ -241,15 +243,25 @@ grade: $(BUILD)/grade
 -include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d) $(GUARD_OBJ:.o=.d)
 endif
 
-.PHONY: data clean labs check-labs
+.PHONY: data clean labs check-labs handout gradescope
 data:
 	@tools/fetch-data
 
 labs:
 	@tools/mklabs
 
+# labs/ regenerates to what is committed, every graded test passes on solutions/
+# and fails on the stubs (tools/check-labs).
 check-labs:
-	@tools/mklabs --check
+	@tools/check-labs
+
+# The student release (no solutions/, no hidden tests) in build/handout/ and .tar.gz.
+handout:
+	@tools/mklabs --check && tools/handout $(HANDOUT)
+
+# The Gradescope autograder of chapter CH: build/gradescope-NN-topic.zip.
+gradescope:
+	@$(if $(CH),tools/mklabs --check && tools/gradescope $(CH),echo "make gradescope needs a chapter: make gradescope CH=00"; exit 2)
 
 clean:
 	rm -rf build

@@ -771,6 +771,12 @@ static char *probe_access(const limits *lim, program *progs, int nprogs) {
   pid_t p = fork();
   if (p == 0) {
     close(pipefd[0]);
+    /* Absolute paths: Criterion opens its own program file by its full path to find
+     * the tests, so every folder above it must be open to the user, not only cwd. */
+    for (int i = 0; i < nprogs; i++) {
+      char full[PATH_MAX];
+      if (realpath(progs[i].path, full)) copy_str(progs[i].path, sizeof progs[i].path, full);
+    }
     if (setgroups(0, NULL) != 0 || setgid(lim->gid) != 0 || setuid(lim->uid) != 0) {
       dprintf(pipefd[1], "drop %s\n", strerror(errno));
       _exit(0);
@@ -1054,9 +1060,10 @@ int main(int argc, char **argv) {
                 "grade: warning: the user nobody cannot read %s; tests that need it will fail\n",
                 l + 5);
       } else {
+        const char *what = strchr(l, ' '); /* "prog /abs/path": the kind, then the path */
         config_error("tests run as the user nobody (uid %d), who cannot reach '%s'; "
                      "give it access (chmod o+rX on it and the folders above it)",
-                     (int)lim.uid, l);
+                     (int)lim.uid, what ? what + 1 : l);
       }
     }
     free(problems);

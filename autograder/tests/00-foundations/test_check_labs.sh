@@ -1,0 +1,8 @@
+# tools/check-labs (make check-labs): labs/ is what tools/mklabs makes from
+# solutions/, every graded test passes on solutions/ and fails on the lab stubs
+# (a test that passes on a stub asserts nothing and is reported as vacuous).
+set -u
+[ -d solutions ] || { echo "no solutions/ here (a student release): nothing to check"; exit 77; }
+out=$(tools/check-labs 2>&1); rc=$?
+echo "$out"
+exit $rc
