@@ -57,7 +57,8 @@ static nn_status write_script(const char *gp, const char *dat, const char *png,
   fputs("plot ", f);
   for (int s = 0; s < count; s++) {
     put_quoted(f, dat);
-    fprintf(f, " index %d using 1:2 with lines linewidth 2 title ", s);
+    fprintf(f, " index %d using 1:2 %s title ", s,
+            series[s].points ? "with points pointtype 7 pointsize 0.7" : "with lines linewidth 2");
     put_quoted(f, series[s].label ? series[s].label : "");
     fputs(s + 1 < count ? ", \\\n     " : "\n", f);
   }

@@ -1,4 +1,4 @@
-/* nn_plot.h: line charts (loss curves, ROC curves) through gnuplot.
+/* nn_plot.h: line charts and scatter plots (loss curves, ROC curves, decision boundaries) through gnuplot.
  *
  * nn_plot_lines("build/loss.png", ...) writes three files side by side:
  *   build/loss.dat  the numbers, one block per series (gnuplot's `index i`)
@@ -18,6 +18,7 @@ typedef struct {
   const float *x;    /* NULL: x is 0, 1, 2, ... (epochs, steps) */
   const float *y;
   int n;
+  bool points; /* draw the (x, y) pairs as dots (a scatter), not joined by a line */
 } nn_series;
 
 typedef struct {

@@ -131,7 +131,7 @@ static void step_gemm(void) {
       fflush(stdout);
     }
     printf("\n");
-    series[count] = (nn_series){nn_gemm_name((nn_gemm_backend)b), x, y[count], N_SIZES};
+    series[count] = (nn_series){.label = nn_gemm_name((nn_gemm_backend)b), .x = x, .y = y[count], .n = N_SIZES};
     count++;
   }
   if (!nn_openblas_available()) printf("   (no OpenBLAS in this build: apt-get install libopenblas-dev)\n");

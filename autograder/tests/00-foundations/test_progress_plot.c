@@ -42,14 +42,16 @@ Test(plot, writes_data_and_script_and_a_png_when_gnuplot_exists) {
   snprintf(dat, sizeof dat, "%s/loss.dat", dir);
   snprintf(gp, sizeof gp, "%s/loss.gp", dir);
   float train[3] = {2.0f, 1.0f, 0.5f}, epochs[3] = {1, 2, 3};
-  nn_series s[2] = {{"train \"loss\"", epochs, train, 3}, {"test", NULL, train, 2}};
+  nn_series s[2] = {{.label = "train \"loss\"", .x = epochs, .y = train, .n = 3},
+                    {.label = "test", .y = train, .n = 2, .points = true}};
   nn_plot_style style = {.title = "Loss", .xlabel = "epoch", .ylabel = "loss"};
   nn_error err = {0};
   nn_status st = nn_plot_lines(png, &style, s, 2, &err);
   char *data = slurp(dat);
   cr_assert(strstr(data, "# train \"loss\"\n1 2\n2 1\n3 0.5\n\n\n# test\n0 2\n1 1\n"), "data file:\n%s", data);
   char *script = slurp(gp);
-  cr_assert(strstr(script, "index 1 using 1:2"), "script:\n%s", script);
+  cr_assert(strstr(script, "index 0 using 1:2 with lines"), "series 0 is a line:\n%s", script);
+  cr_assert(strstr(script, "index 1 using 1:2 with points"), "series 1 (.points = true) is a scatter:\n%s", script);
   cr_assert(strstr(script, "title \"train \\\"loss\\\"\""), "quotes in labels must be escaped:\n%s", script);
   if (nn_plot_available()) {
     cr_assert_eq(st, NN_OK, "%s", err.msg);
@@ -75,7 +77,7 @@ Test(plot, no_gnuplot_is_a_note_not_a_crash) {
   cr_assert_not_null(mkdtemp(dir));
   snprintf(png, sizeof png, "%s/curve.png", dir);
   float y[2] = {1, 2};
-  nn_series s = {"y", NULL, y, 2};
+  nn_series s = {.label = "y", .y = y, .n = 2};
   nn_error err = {0};
   nn_status st = nn_plot_lines(png, NULL, &s, 1, &err);
   char cmd[160];
