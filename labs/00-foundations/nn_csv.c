@@ -330,3 +330,27 @@ void nn_table_free(nn_table *table) {
   free(table->target_name);
   *table = (nn_table){0};
 }
+
+nn_status nn_table_labels(const nn_table *table, const char *name, int num_classes, int **labels,
+                          nn_error *err) {
+  NN_REQUIRE(table && name && labels && num_classes >= 1,
+             "nn_table_labels: NULL table, name or labels, or num_classes %d < 1", num_classes);
+  *labels = NULL;
+  if (!table->y.data)
+    return nn_fail(err, NN_ERR_ARG, "%s: the table has no target column; load it with options.target set",
+                   name);
+  int *out = malloc((size_t)table->rows * sizeof *out);
+  if (!out) return nn_fail(err, NN_ERR_MEMORY, "%s: no memory for %d labels", name, table->rows);
+  for (int i = 0; i < table->rows; i++) {
+    float y = table->y.data[i];
+    if (!(y >= 0.f && y < (float)num_classes && y == (float)(int)y)) {
+      free(out);
+      /* data row i is row i + 1 after the header */
+      return nn_fail(err, NN_ERR_FORMAT, "%s: row %d has target %g; a class id must be a whole number 0..%d",
+                     name, i + 1, y, num_classes - 1);
+    }
+    out[i] = (int)y;
+  }
+  *labels = out;
+  return NN_OK;
+}

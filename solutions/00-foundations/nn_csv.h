@@ -43,4 +43,11 @@ nn_status nn_csv_load(const char *path, const nn_csv_options *options, nn_table 
                       nn_error *err);
 void nn_table_free(nn_table *table);
 
+/* The target column as class ids for a classifier: a new array of table->rows
+ * ints (free it). Every y must be a whole number in 0..num_classes-1; the first
+ * that is not is reported with its row, e.g. "iris.csv.gz: row 17 has target 3.5;
+ * a class id must be a whole number 0..2". */
+nn_status nn_table_labels(const nn_table *table, const char *name, int num_classes, int **labels,
+                          nn_error *err);
+
 #endif

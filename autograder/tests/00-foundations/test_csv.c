@@ -195,3 +195,30 @@ Test(csv, a_missing_file_is_an_io_error_naming_the_path) {
   cr_assert(strstr(err.msg, "/nonexistent/iris.csv"), "message was: %s", err.msg);
   cr_assert(t.x.data == NULL && t.feature_names == NULL);
 }
+
+Test(csv, target_as_class_ids) {
+  nn_table t;
+  nn_error err = {0};
+  cr_assert_eq(parse("a,target\n1,0\n2,2\n3,1\n", "target", NULL, &t, &err), NN_OK, "%s", err.msg);
+  int *labels = NULL;
+  cr_assert_eq(nn_table_labels(&t, "t.csv", 3, &labels, &err), NN_OK, "%s", err.msg);
+  cr_assert(labels[0] == 0 && labels[1] == 2 && labels[2] == 1, "labels %d %d %d, expected 0 2 1", labels[0],
+            labels[1], labels[2]);
+  free(labels);
+  nn_table_free(&t);
+}
+
+Test(csv, a_target_that_is_not_a_class_id_names_its_row) {
+  const char *bad[2] = {"a,target\n1,0\n2,1.5\n", "a,target\n1,0\n2,3\n"};
+  for (int k = 0; k < 2; k++) {
+    nn_table t;
+    nn_error err = {0};
+    cr_assert_eq(parse(bad[k], "target", NULL, &t, &err), NN_OK, "%s", err.msg);
+    int *labels = (int *)1;
+    nn_status st = nn_table_labels(&t, "t.csv", 3, &labels, &err);
+    cr_assert_eq(st, NN_ERR_FORMAT, "got %s", nn_status_name(st));
+    cr_assert(strstr(err.msg, "t.csv: row 2 has target") && strstr(err.msg, "0..2"), "message: %s", err.msg);
+    cr_assert_null(labels, "no labels after a failure");
+    nn_table_free(&t);
+  }
+}
