@@ -65,4 +65,25 @@ echo "$out" | grep -q "cifar-10: not in the mirror" && echo "$out" | grep -q "FA
 echo "$out" | grep -q "ready in .*fashion-mnist" && [ -f "$tmp/d3/fashion-mnist/train-images-idx3-ubyte.gz" ] ||
   { echo "$out"; echo "set missing from the mirror: the sets that are in it were not fetched"; exit 1; }
 echo "$out" | grep -q "NETWORK USED" && { echo "$out"; echo "fetch-data used the network although NN_DATA_MIRROR was set"; exit 1; }
+# 4. nsmc from the nsmc-mini sample: not the official files, so served only as dir/nsmc/ with a
+#    MANIFEST.sha256 (the hashes of ../shared/datasets/MANIFEST.sha256); served flat it is refused,
+#    naming the official sha256 pinned for NSMC's ratings_train.txt.
+mini=$shared/text/nsmc-mini
+if [ -f "$mini/ratings_train.txt" ] && [ -f "$mini/ratings_test.txt" ]; then
+  mkdir -p "$tmp/m4/nsmc"
+  for f in ratings_train.txt ratings_test.txt; do ln -s "$(cd "$mini" && pwd)/$f" "$tmp/m4/nsmc/$f"; done
+  awk '$2 ~ /^text\/nsmc-mini\/ratings_/ { sub(/^text\/nsmc-mini\//, "", $2); print $1 "  " $2 }' \
+    "$shared/MANIFEST.sha256" >"$tmp/m4/nsmc/MANIFEST.sha256"
+  out=$(PATH="$tmp/bin:$PATH" SETS=nsmc NN_DATA_MIRROR="$tmp/m4" NN_DATA_DIR="$tmp/d4" tools/fetch-data 2>&1)
+  [ $? -eq 0 ] || { echo "$out"; echo "nsmc from a mirror with a manifest: expected exit 0"; exit 1; }
+  for f in ratings_train.txt ratings_test.txt; do
+    cmp -s "$tmp/d4/nsmc/$f" "$mini/$f" || { echo "$out"; echo "nsmc: $f did not arrive intact"; exit 1; }
+  done
+  echo "$out" | grep -q "NOT the official sha256" || { echo "$out"; echo "nsmc-mini: no note that it is not the official file"; exit 1; }
+  out=$(PATH="$tmp/bin:$PATH" SETS=nsmc NN_DATA_MIRROR="$mini" NN_DATA_DIR="$tmp/d5" tools/fetch-data 2>&1)
+  [ $? -ne 0 ] && echo "$out" | grep -q "e03b7d14e9e41be8d464a28057cd25d7396c53e67aa7fd5f7e552c59b0ee2940" ||
+    { echo "$out"; echo "nsmc-mini served flat: expected a refusal naming the official sha256"; exit 1; }
+  [ ! -f "$tmp/d5/nsmc/ratings_train.txt" ] || { echo "nsmc-mini served flat: the file was kept"; exit 1; }
+  echo "$out" | grep -q "NETWORK USED" && { echo "$out"; echo "fetch-data used the network although NN_DATA_MIRROR was set"; exit 1; }
+fi
 echo "tools/fetch-data: mirror copy verified, corrupt file refused and removed, missing set reported"
