@@ -4,13 +4,14 @@
  *   grade --chapter 00-foundations --bin-dir BUILD/tests --results results.json
  *         [--tests-dir autograder/tests] [--hidden-dir autograder/hidden]
  *         [--hidden-bin-dir BUILD/hidden] [--time-limit 20] [--mem-limit-mb 2048]
- *         [--output-limit-kb 256] [--require-gpu]
+ *         [--output-limit-kb 256] [--require-gpu] [--require-data] [--build-log FILE]
  *
  * Which tests count: the manifest TESTS_DIR/CH/GRADED (and HIDDEN_DIR/CH/GRADED, whose
  * tests are shown to students only once grades are published), one test a line:
  *     test_gemm  gemm::blocked_matches_double_reference  4  unit,cpu
  * the Criterion program (in BIN_DIR/CH/, or HIDDEN_BIN_DIR/CH/), suite::name, points,
- * tags from {unit, gradcheck, accuracy, cpu, gpu, hidden}; '#' starts a comment.
+ * tags from {unit, gradcheck, accuracy, cpu, gpu, data, hidden}; '#' starts a comment.
+ * `data`: the test needs a data set that is not bundled (`make data` fetches it).
  * A line naming a program or a test that does not exist is the instructor's error:
  * the grader says which line and exits 2 before running anything.
  *
@@ -77,7 +78,7 @@ typedef struct {
   char suite[128], name[128];
   char tags[256]; /* "unit,cpu" (hidden tests also get "hidden") */
   double points;
-  bool hidden, gpu;
+  bool hidden, gpu, needs_data; /* tags gpu, data: may skip when the machine lacks it */
   char path[PATH_MAX];       /* the program */
   char where[PATH_MAX + 16]; /* "autograder/tests/00-foundations/GRADED:7" */
 } graded_test;
@@ -95,7 +96,7 @@ typedef struct {
 typedef struct {
   double time_limit;
   long mem_mb, output_kb;
-  bool require_gpu;
+  bool require_gpu, require_data;
   bool drop; /* run tests as uid/gid (we are root) */
   uid_t uid;
   gid_t gid;
@@ -140,7 +141,7 @@ static void copy_str(char *dst, size_t n, const char *src) { snprintf(dst, n, "%
 
 /* ---- the manifest */
 static bool tag_known(const char *tag) {
-  static const char *KNOWN[] = {"unit", "gradcheck", "accuracy", "cpu", "gpu", "hidden"};
+  static const char *KNOWN[] = {"unit", "gradcheck", "accuracy", "cpu", "gpu", "data", "hidden"};
   for (size_t i = 0; i < sizeof KNOWN / sizeof KNOWN[0]; i++)
     if (strcmp(tag, KNOWN[i]) == 0) return true;
   return false;
@@ -191,7 +192,7 @@ static void read_manifest(const char *path, const char *bin_dir, const char *cha
     copy_str(copy, sizeof copy, tags);
     for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
       if (!tag_known(t)) {
-        config_error("%s: unknown tag '%s' (known: unit, gradcheck, accuracy, cpu, gpu, hidden)",
+        config_error("%s: unknown tag '%s' (known: unit, gradcheck, accuracy, cpu, gpu, data, hidden)",
                      where, t);
         tags_ok = false;
       }
@@ -216,6 +217,7 @@ static void read_manifest(const char *path, const char *bin_dir, const char *cha
     t->points = points;
     t->hidden = hidden;
     t->gpu = has_tag(t->tags, "gpu");
+    t->needs_data = has_tag(t->tags, "data");
     snprintf(t->path, sizeof t->path, "%s/%s/%s", bin_dir, chapter, bin);
     copy_str(t->where, sizeof t->where, where);
     for (int i = 0; i < *n - 1; i++)
@@ -691,8 +693,12 @@ static result judge(const graded_test *t, const run_result *r, const limits *lim
       res.v = SKIPPED, snprintf(fb, sizeof fb, "%s", message);
     else if (t->gpu)
       snprintf(fb, sizeof fb, "skipped on a machine that must have a GPU: %s", message);
+    else if (t->needs_data && !lim->require_data)
+      res.v = SKIPPED, snprintf(fb, sizeof fb, "%s", message);
+    else if (t->needs_data)
+      snprintf(fb, sizeof fb, "skipped on a machine that must have the data: %s", message);
     else
-      snprintf(fb, sizeof fb, "the test skipped itself (%s); only gpu tests may skip", message);
+      snprintf(fb, sizeof fb, "the test skipped itself (%s); only gpu and data tests may skip", message);
   } else if (status && strcmp(status, "FAILED") == 0 && message) {
     snprintf(fb, sizeof fb, "%s", strip_location(message));
   } else if (status && strcmp(status, "PASSED") == 0) {
@@ -908,7 +914,7 @@ static int finish(const char *chapter, const char *results_path, const graded_te
   char summary[512];
   snprintf(summary, sizeof summary, "%s: %g/%g points. %d passed, %d failed, %d skipped%s", chapter,
            score, max_score, passed, failed, skipped,
-           skipped ? " (skipped tests count 0 of 0 points: they need a GPU this machine lacks)"
+           skipped ? " (skipped tests count 0 of 0 points: they need a GPU or a data set this machine lacks)"
                    : "");
   bool wrote = write_results(results_path, tests, res, n, seconds, summary);
   printf("\nscore: %g/%g%s\n", score, max_score, wrote ? "" : " (results.json NOT written)");
@@ -947,7 +953,7 @@ static void usage(void) {
           "usage: grade --chapter NN-topic --bin-dir BUILD/tests --results results.json\n"
           "             [--tests-dir autograder/tests] [--hidden-dir autograder/hidden]\n"
           "             [--hidden-bin-dir BUILD/hidden] [--time-limit 20] [--mem-limit-mb 2048]\n"
-          "             [--output-limit-kb 256] [--require-gpu] [--build-log FILE]\n"
+          "             [--output-limit-kb 256] [--require-gpu] [--require-data] [--build-log FILE]\n"
           "--build-log: the code did not build (FILE says why); grade every test as failed\n");
   exit(2);
 }
@@ -961,6 +967,10 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (strcmp(a, "--require-gpu") == 0) {
       lim.require_gpu = true;
+      continue;
+    }
+    if (strcmp(a, "--require-data") == 0) {
+      lim.require_data = true;
       continue;
     }
     if (i + 1 >= argc) usage();

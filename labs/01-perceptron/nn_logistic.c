@@ -1,0 +1,145 @@
+/* nn_logistic.c: sigmoid, binary cross-entropy, logistic regression; see nn_logistic.h. */
+#include "nn_logistic.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_gemm.h"
+#include "nn_rng.h"
+
+float nn_sigmoid(float z) {
+  /* TODO(lab 01-perceptron): write this part of nn_sigmoid. */
+  /* HINT: z >= 0: 1 / (1 + e^-z); z < 0: the same value as e^z / (1 + e^z), so e^ never overflows */
+  NN_LAB_STUB("01-perceptron", "nn_sigmoid");
+}
+
+double nn_bce_with_logits(const float *z, const int *y, int n, float *dz) {
+  NN_REQUIRE(n >= 1, "nn_bce_with_logits: n = %d, expected at least 1 example", n);
+  double sum = 0;
+  for (int i = 0; i < n; i++) {
+    NN_REQUIRE(y[i] == 0 || y[i] == 1, "nn_bce_with_logits: y[%d] = %d, expected 0 or 1", i, y[i]);
+    double zi = z[i];
+    /* ANCHOR: bce_stable */
+    sum += fmax(zi, 0.) - zi * y[i] + log1p(exp(-fabs(zi))); /* -y log p - (1-y) log(1-p) */
+    /* ANCHOR_END: bce_stable */
+  }
+  if (dz) {
+    /* TODO(lab 01-perceptron): write this part of nn_bce_with_logits. */
+    /* HINT: dL/dz_i of the MEAN loss is (sigmoid(z_i) - y_i) / n; add it, do not overwrite */
+    NN_LAB_STUB("01-perceptron", "nn_bce_with_logits");
+  }
+  return sum / n;
+}
+
+nn_logistic nn_logistic_new(int D) {
+  NN_REQUIRE(D >= 1, "nn_logistic_new: D = %d, expected at least 1 input", D);
+  return (nn_logistic){.w = nn_tensor_new(1, (int[]){D}, NN_CPU),
+                       .dw = nn_tensor_new(1, (int[]){D}, NN_CPU)};
+}
+
+void nn_logistic_free(nn_logistic *m) {
+  nn_tensor_free(&m->w);
+  nn_tensor_free(&m->dw);
+}
+
+void nn_logistic_zero_grad(nn_logistic *m) {
+  nn_tensor_fill(&m->dw, 0.f);
+  m->db = 0.f;
+}
+
+static void require_inputs(const char *fn, const nn_logistic *m, const nn_tensor *X) {
+  NN_REQUIRE(X->device == NN_CPU, "%s: X must be on the CPU", fn);
+  NN_REQUIRE(X->ndim == 2 && X->shape[1] == m->w.shape[0] && X->shape[0] >= 1,
+             "%s: X is %s but w is %s; X must be (N, %d) with N >= 1", fn, nn_shape_str(X).s,
+             nn_shape_str(&m->w).s, m->w.shape[0]);
+}
+
+/* z (N) = X w + b */
+static void logits(const nn_logistic *m, const nn_tensor *X, float *z) {
+  int N = X->shape[0], D = X->shape[1];
+  nn_sgemm(false, false, N, 1, D, 1.f, X->data, m->w.data, 0.f, z, NN_CPU);
+  for (int i = 0; i < N; i++) z[i] += m->b;
+}
+
+double nn_logistic_loss_grad(nn_logistic *m, const nn_tensor *X, const int *y, float lambda,
+                             float *work) {
+  require_inputs("nn_logistic_loss_grad", m, X);
+  int n = X->shape[0], D = X->shape[1];
+  float *z = work, *dz = work + n;
+  logits(m, X, z);
+  memset(dz, 0, (size_t)n * sizeof *dz);
+  double loss = nn_bce_with_logits(z, y, n, dz);
+  double w2 = 0;
+  for (int d = 0; d < D; d++) w2 += (double)m->w.data[d] * m->w.data[d];
+  /* ANCHOR: logistic_grad */
+  /* dw += X^T dz + lambda w   (X stored (n, D) is X^T's (K, M)),   db += sum_i dz_i */
+  nn_sgemm(true, false, D, 1, n, 1.f, X->data, dz, 1.f, m->dw.data, NN_CPU);
+  for (int d = 0; d < D; d++) m->dw.data[d] += lambda * m->w.data[d];
+  for (int i = 0; i < n; i++) m->db += dz[i];
+  /* ANCHOR_END: logistic_grad */
+  return loss + 0.5 * lambda * w2;
+}
+
+/* The rows order[0..n) of X, y copied into xb (n, D), yb (n): one mini-batch. */
+static nn_tensor gather(const nn_tensor *X, const int *y, const int *order, int n, float *xb,
+                        int *yb) {
+  int D = X->shape[1];
+  for (int k = 0; k < n; k++) {
+    memcpy(xb + (long)k * D, X->data + (long)order[k] * D, (size_t)D * sizeof *xb);
+    yb[k] = y[order[k]];
+  }
+  return (nn_tensor){.data = xb, .shape = {n, D}, .ndim = 2, .device = NN_CPU};
+}
+
+static void require_options(const char *fn, const nn_gd_options *opt) {
+  NN_REQUIRE(opt->lr > 0.f && opt->epochs >= 1 && opt->batch >= 0 && opt->lambda >= 0.f,
+             "%s: lr = %g, epochs = %d, batch = %d, lambda = %g; expected lr > 0, epochs >= 1, "
+             "batch >= 0 (0 = full batch), lambda >= 0",
+             fn, opt->lr, opt->epochs, opt->batch, opt->lambda);
+}
+
+double nn_logistic_fit(nn_logistic *m, const nn_tensor *X, const int *y, const nn_gd_options *opt,
+                       float *history) {
+  require_inputs("nn_logistic_fit", m, X);
+  require_options("nn_logistic_fit", opt);
+  int N = X->shape[0], D = X->shape[1];
+  int B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
+  int *order = nn_xmalloc((size_t)N * sizeof *order, "epoch order (N)");
+  float *xb = nn_xmalloc((size_t)B * D * sizeof *xb, "mini-batch X (B, D)");
+  int *yb = nn_xmalloc((size_t)B * sizeof *yb, "mini-batch y (B)");
+  float *work = nn_xmalloc((size_t)2 * B * sizeof *work, "logits and dL/dz (2B)");
+  nn_rng rng = nn_rng_new(opt->seed);
+  double epoch_loss = 0;
+  for (int e = 0; e < opt->epochs; e++) {
+    if (B < N) nn_rng_permutation(&rng, order, N);
+    double sum = 0;
+    for (int start = 0; start < N; start += B) {
+      int n = N - start < B ? N - start : B;
+      nn_tensor Xb = B < N ? gather(X, y, order + start, n, xb, yb) : *X;
+      nn_logistic_zero_grad(m);
+      sum += n * nn_logistic_loss_grad(m, &Xb, B < N ? yb : y, opt->lambda, work);
+      for (int d = 0; d < D; d++) m->w.data[d] -= opt->lr * m->dw.data[d];
+      m->b -= opt->lr * m->db;
+    }
+    epoch_loss = sum / N;
+    if (history) history[e] = (float)epoch_loss;
+  }
+  free(order), free(xb), free(yb), free(work);
+  return epoch_loss;
+}
+
+void nn_logistic_predict_proba(const nn_logistic *m, const nn_tensor *X, float *p) {
+  require_inputs("nn_logistic_predict_proba", m, X);
+  logits(m, X, p);
+  for (int i = 0; i < X->shape[0]; i++) p[i] = nn_sigmoid(p[i]);
+}
+
+void nn_logistic_predict(const nn_logistic *m, const nn_tensor *X, int *yhat) {
+  require_inputs("nn_logistic_predict", m, X);
+  int N = X->shape[0];
+  float *z = nn_xmalloc((size_t)N * sizeof *z, "logits (N)");
+  logits(m, X, z);
+  for (int i = 0; i < N; i++) yhat[i] = z[i] > 0.f; /* sigmoid(z) > 0.5 */
+  free(z);
+}

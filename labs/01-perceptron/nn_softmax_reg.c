@@ -1,0 +1,166 @@
+/* nn_softmax_reg.c: softmax cross-entropy and softmax regression; see nn_softmax_reg.h. */
+#include "nn_softmax_reg.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_gemm.h"
+#include "nn_rng.h"
+
+static float row_max(const float *z, int C) {
+  float m = z[0];
+  for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+  return m;
+}
+
+double nn_softmax_xent(const float *z, const int *y, int n, int C, float *dz) {
+  NN_REQUIRE(n >= 1 && C >= 1, "nn_softmax_xent: n = %d, C = %d; expected at least 1 of each", n, C);
+  double sum = 0;
+  for (int i = 0; i < n; i++) {
+    NN_REQUIRE(y[i] >= 0 && y[i] < C, "nn_softmax_xent: y[%d] = %d, expected a class in 0..%d", i,
+               y[i], C - 1);
+    const float *z_i = z + (long)i * C;
+    /* ANCHOR: logsumexp */
+    double m = row_max(z_i, C), s = 0; /* s = sum_c e^(z_ic - m), in [1, C] */
+    for (int c = 0; c < C; c++) s += exp(z_i[c] - m);
+    sum += m + log(s) - z_i[y[i]]; /* -log softmax(z_i)_y = logsumexp(z_i) - z_iy */
+    /* ANCHOR_END: logsumexp */
+    if (dz) {
+      float *dz_i = dz + (long)i * C;
+      /* TODO(lab 01-perceptron): write this part of nn_softmax_xent. */
+      /* HINT: dL/dz_ic = (softmax(z_i)_c - [c == y_i]) / n, and softmax(z_i)_c = e^(z_ic - m) / s */
+      NN_LAB_STUB("01-perceptron", "nn_softmax_xent");
+    }
+  }
+  return sum / n;
+}
+
+nn_softmax_reg nn_softmax_reg_new(int D, int C) {
+  NN_REQUIRE(D >= 1 && C >= 2, "nn_softmax_reg_new: D = %d, C = %d; expected D >= 1 and C >= 2", D, C);
+  return (nn_softmax_reg){.W = nn_tensor_new(2, (int[]){C, D}, NN_CPU),
+                          .dW = nn_tensor_new(2, (int[]){C, D}, NN_CPU),
+                          .b = nn_tensor_new(1, (int[]){C}, NN_CPU),
+                          .db = nn_tensor_new(1, (int[]){C}, NN_CPU)};
+}
+
+void nn_softmax_reg_free(nn_softmax_reg *m) {
+  nn_tensor_free(&m->W), nn_tensor_free(&m->dW);
+  nn_tensor_free(&m->b), nn_tensor_free(&m->db);
+}
+
+void nn_softmax_reg_zero_grad(nn_softmax_reg *m) {
+  nn_tensor_fill(&m->dW, 0.f);
+  nn_tensor_fill(&m->db, 0.f);
+}
+
+static void require_inputs(const char *fn, const nn_softmax_reg *m, const nn_tensor *X) {
+  NN_REQUIRE(X->device == NN_CPU, "%s: X must be on the CPU", fn);
+  NN_REQUIRE(X->ndim == 2 && X->shape[1] == m->W.shape[1] && X->shape[0] >= 1,
+             "%s: X is %s but W is %s; X must be (N, %d) with N >= 1", fn, nn_shape_str(X).s,
+             nn_shape_str(&m->W).s, m->W.shape[1]);
+}
+
+/* Z (N, C) = X W^T + b */
+static void logits(const nn_softmax_reg *m, const nn_tensor *X, float *Z) {
+  int N = X->shape[0], D = X->shape[1], C = m->W.shape[0];
+  nn_sgemm(false, true, N, C, D, 1.f, X->data, m->W.data, 0.f, Z, NN_CPU);
+  for (int i = 0; i < N; i++)
+    for (int c = 0; c < C; c++) Z[(long)i * C + c] += m->b.data[c];
+}
+
+double nn_softmax_reg_loss_grad(nn_softmax_reg *m, const nn_tensor *X, const int *y, float lambda,
+                                float *work) {
+  require_inputs("nn_softmax_reg_loss_grad", m, X);
+  int n = X->shape[0], D = X->shape[1], C = m->W.shape[0];
+  long CD = (long)C * D;
+  float *Z = work, *dZ = work + (long)n * C;
+  logits(m, X, Z);
+  memset(dZ, 0, (size_t)n * C * sizeof *dZ);
+  double loss = nn_softmax_xent(Z, y, n, C, dZ);
+  double W2 = 0;
+  for (long k = 0; k < CD; k++) W2 += (double)m->W.data[k] * m->W.data[k];
+  /* ANCHOR: softmax_reg_grad */
+  /* dW (C, D) += dZ^T X + lambda W   (dZ stored (n, C) is dZ^T's (K, M)),   db += sum_i dZ_i */
+  nn_sgemm(true, false, C, D, n, 1.f, dZ, X->data, 1.f, m->dW.data, NN_CPU);
+  for (long k = 0; k < CD; k++) m->dW.data[k] += lambda * m->W.data[k];
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < C; c++) m->db.data[c] += dZ[(long)i * C + c];
+  /* ANCHOR_END: softmax_reg_grad */
+  return loss + 0.5 * lambda * W2;
+}
+
+/* The rows order[0..n) of X, y copied into xb (n, D), yb (n): one mini-batch. */
+static nn_tensor gather(const nn_tensor *X, const int *y, const int *order, int n, float *xb,
+                        int *yb) {
+  int D = X->shape[1];
+  for (int k = 0; k < n; k++) {
+    memcpy(xb + (long)k * D, X->data + (long)order[k] * D, (size_t)D * sizeof *xb);
+    yb[k] = y[order[k]];
+  }
+  return (nn_tensor){.data = xb, .shape = {n, D}, .ndim = 2, .device = NN_CPU};
+}
+
+/* W -= lr dW, b -= lr db */
+static void sgd_step(nn_softmax_reg *m, float lr) {
+  long CD = nn_numel(&m->W);
+  for (long k = 0; k < CD; k++) m->W.data[k] -= lr * m->dW.data[k];
+  for (int c = 0; c < m->b.shape[0]; c++) m->b.data[c] -= lr * m->db.data[c];
+}
+
+double nn_softmax_reg_fit(nn_softmax_reg *m, const nn_tensor *X, const int *y,
+                          const nn_gd_options *opt, float *history) {
+  require_inputs("nn_softmax_reg_fit", m, X);
+  NN_REQUIRE(opt->lr > 0.f && opt->epochs >= 1 && opt->batch >= 0 && opt->lambda >= 0.f,
+             "nn_softmax_reg_fit: lr = %g, epochs = %d, batch = %d, lambda = %g; expected lr > 0, "
+             "epochs >= 1, batch >= 0 (0 = full batch), lambda >= 0",
+             opt->lr, opt->epochs, opt->batch, opt->lambda);
+  int N = X->shape[0], D = X->shape[1], C = m->W.shape[0];
+  int B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
+  int *order = nn_xmalloc((size_t)N * sizeof *order, "epoch order (N)");
+  float *xb = nn_xmalloc((size_t)B * D * sizeof *xb, "mini-batch X (B, D)");
+  int *yb = nn_xmalloc((size_t)B * sizeof *yb, "mini-batch y (B)");
+  float *work = nn_xmalloc((size_t)2 * B * C * sizeof *work, "logits and dL/dZ (2 B C)");
+  nn_rng rng = nn_rng_new(opt->seed);
+  double epoch_loss = 0;
+  for (int e = 0; e < opt->epochs; e++) {
+    if (B < N) nn_rng_permutation(&rng, order, N);
+    double sum = 0;
+    for (int start = 0; start < N; start += B) {
+      int n = N - start < B ? N - start : B;
+      nn_tensor Xb = B < N ? gather(X, y, order + start, n, xb, yb) : *X;
+      nn_softmax_reg_zero_grad(m);
+      sum += n * nn_softmax_reg_loss_grad(m, &Xb, B < N ? yb : y, opt->lambda, work);
+      sgd_step(m, opt->lr);
+    }
+    epoch_loss = sum / N;
+    if (history) history[e] = (float)epoch_loss;
+  }
+  free(order), free(xb), free(yb), free(work);
+  return epoch_loss;
+}
+
+void nn_softmax_reg_predict_proba(const nn_softmax_reg *m, const nn_tensor *X, float *P) {
+  require_inputs("nn_softmax_reg_predict_proba", m, X);
+  int N = X->shape[0], C = m->W.shape[0];
+  logits(m, X, P);
+  for (int i = 0; i < N; i++) {
+    float *p_i = P + (long)i * C, mx = row_max(p_i, C), s = 0.f;
+    for (int c = 0; c < C; c++) s += p_i[c] = expf(p_i[c] - mx);
+    for (int c = 0; c < C; c++) p_i[c] /= s;
+  }
+}
+
+void nn_softmax_reg_predict(const nn_softmax_reg *m, const nn_tensor *X, int *yhat) {
+  require_inputs("nn_softmax_reg_predict", m, X);
+  int N = X->shape[0], C = m->W.shape[0];
+  float *Z = nn_xmalloc((size_t)N * C * sizeof *Z, "logits (N, C)");
+  logits(m, X, Z);
+  for (int i = 0; i < N; i++) {
+    const float *z_i = Z + (long)i * C;
+    int best = 0;
+    for (int c = 1; c < C; c++) best = z_i[c] > z_i[best] ? c : best;
+    yhat[i] = best;
+  }
+  free(Z);
+}
