@@ -5,7 +5,7 @@
 #   make test DEBUG=1 the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench        GEMM backends in GFLOP/s, as ratios against OpenBLAS (and cuBLAS with a GPU)
 #   make fuzz         each loader's libFuzzer target for FUZZ_SECONDS (default 30) each
-#   make data         full MNIST, Fashion-MNIST, CIFAR-10 (NN_DATA_MIRROR=dir for offline machines)
+#   make data         full MNIST, Fashion-MNIST, CIFAR-10, NSMC (NN_DATA_MIRROR=dir for offline machines)
 #   make grade CH=00  grade labs/00-*: a table with feedback per test, results.json for Gradescope
 #                     (SUBMISSION=dir grades a copy of that lab folder, SOLUTIONS=1 solutions/)
 #   make handout      the student release (no solutions/, no hidden tests) in build/handout/

@@ -73,6 +73,7 @@ static void check_rows(const nn_csr *X, const int *rows, int n, const char *who)
                X->rows, X->cols);
 }
 
+/* ANCHOR: csr_matvec */
 void nn_csr_matvec(const nn_csr *X, const int *rows, int n, const float *w, float *z) {
   check_rows(X, rows, n, "nn_csr_matvec");
   NN_REQUIRE(w && z, "nn_csr_matvec: NULL w or z (X is (%d, %d))", X->rows, X->cols);
@@ -83,6 +84,7 @@ void nn_csr_matvec(const nn_csr *X, const int *rows, int n, const float *w, floa
     z[i] = s;
   }
 }
+/* ANCHOR_END: csr_matvec */
 
 void nn_csr_matvec_t_add(const nn_csr *X, const int *rows, int n, const float *dz, float *dw) {
   check_rows(X, rows, n, "nn_csr_matvec_t_add");
