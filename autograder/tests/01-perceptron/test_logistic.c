@@ -1,6 +1,6 @@
 /* Binary logistic regression: the sigmoid and the cross-entropy by hand and at
  * extreme logits, the gradient against central differences of a double-precision
- * loss written here from the formula, and >= 95 % test accuracy on breast cancer.
+ * loss written here from the formula, and >= 94 % test accuracy on breast cancer.
  *
  *   L = 1/n sum_i [ -y_i log s(z_i) - (1 - y_i) log(1 - s(z_i)) ] + lambda/2 ||w||^2,
  *   z = X w + b,  s(z) = 1 / (1 + e^-z)
@@ -169,7 +169,7 @@ Test(logistic, predict_proba_and_predict_agree) {
 }
 
 /* ---- breast cancer (569 x 30, target 1 = benign): a stratified 80/20 split, a standard
- * scaler fitted on the 455 training rows. 114 test rows: 95 % is 109 right. Over split
+ * scaler fitted on the 455 training rows. 114 test rows: 94 % is 108 right. Over split
  * seeds 1..20 these options score 107..114 right (median 111); SPLIT_SEED gives 111. */
 enum { SPLIT_SEED = 2 };
 typedef struct {
@@ -216,7 +216,7 @@ static double test_accuracy(const nn_logistic *m, const tabular_split *d) {
   return (double)right / n;
 }
 
-Test(logistic, breast_cancer_test_accuracy_at_least_95) {
+Test(logistic, breast_cancer_test_accuracy_at_least_94) {
   tabular_split d = load_split("datasets/tabular/breast_cancer.csv.gz", 2, true);
   nn_logistic m = nn_logistic_new(d.x_train.shape[1]);
   enum { EPOCHS = 100 };
@@ -226,7 +226,9 @@ Test(logistic, breast_cancer_test_accuracy_at_least_95) {
   cr_assert(history[EPOCHS - 1] < 0.5f * history[0], "training loss went from %g (epoch 1) to %g "
             "(epoch %d); it should at least halve", history[0], history[EPOCHS - 1], EPOCHS);
   double acc = test_accuracy(&m, &d);
-  cr_assert(acc >= 0.95, "breast cancer test accuracy %.1f %% (%d test rows), expected >= 95 %% "
+  /* the band of the lab (94 %) sits below this split's 97.4 %, so a correct solution whose
+   * float rounding differs from ours is not failed by one borderline tumour */
+  cr_assert(acc >= 0.94, "breast cancer test accuracy %.1f %% (%d test rows), expected >= 94 %% "
             "(final training loss %g)", 100 * acc, d.x_test.shape[0], history[EPOCHS - 1]);
   nn_logistic_free(&m);
   tabular_split_free(&d);
