@@ -39,6 +39,9 @@ typedef struct {
   uint64_t seed; /* the order of the examples, shuffled afresh each epoch */
 } nn_gd_options;
 
+/* Aborts, naming fn and the values, unless lr > 0, epochs >= 1, batch >= 0, lambda >= 0. */
+void nn_gd_options_check(const char *fn, const nn_gd_options *opt);
+
 typedef struct {
   nn_tensor w, dw; /* (D) weights and their gradient */
   float b, db;     /* bias and its gradient */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_rng.h"
+#include "nn_batches.h"
 
 static void require_inputs(const char *fn, const nn_logistic *m, const nn_csr *X) {
   NN_REQUIRE(m && X && X->indptr, "%s: NULL model or X", fn);
@@ -39,41 +39,29 @@ double nn_sparse_logreg_loss_grad(nn_logistic *m, const nn_csr *X, const int *ro
   return loss + 0.5 * lambda * w2;
 }
 
-static void require_options(const char *fn, const nn_gd_options *opt) {
-  NN_REQUIRE(opt && opt->lr > 0.f && opt->epochs >= 1 && opt->batch >= 0 && opt->lambda >= 0.f,
-             "%s: lr = %g, epochs = %d, batch = %d, lambda = %g; expected lr > 0, epochs >= 1, "
-             "batch >= 0 (0 = full batch), lambda >= 0",
-             fn, opt ? opt->lr : 0., opt ? opt->epochs : 0, opt ? opt->batch : 0, opt ? opt->lambda : 0.);
-}
-
 double nn_sparse_logreg_fit(nn_logistic *m, const nn_csr *X, const int *y, const nn_gd_options *opt,
                             float *history) {
   require_inputs("nn_sparse_logreg_fit", m, X);
-  require_options("nn_sparse_logreg_fit", opt);
+  nn_gd_options_check("nn_sparse_logreg_fit", opt);
   NN_REQUIRE(y, "nn_sparse_logreg_fit: NULL y");
-  int N = X->rows, D = X->cols;
-  int B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
-  int *order = nn_xmalloc((size_t)N * sizeof *order, "epoch order (N)");
-  int *yb = nn_xmalloc((size_t)B * sizeof *yb, "mini-batch labels (B)");
+  int N = X->rows, D = X->cols, B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
   float *work = nn_xmalloc((size_t)2 * B * sizeof *work, "logits and dL/dz (2B)");
-  nn_rng rng = nn_rng_new(opt->seed);
+  nn_batches it = nn_batches_new(NULL, y, N, opt->batch, opt->seed); /* a batch is a list of rows */
   double epoch_loss = 0;
   for (int e = 0; e < opt->epochs; e++) {
-    if (B < N) nn_rng_permutation(&rng, order, N);
     double sum = 0;
-    for (int start = 0; start < N; start += B) {
-      int n = N - start < B ? N - start : B;
-      const int *rows = B < N ? order + start : NULL; /* a mini-batch is a list of rows */
-      for (int i = 0; rows && i < n; i++) yb[i] = y[rows[i]];
+    nn_batch b;
+    for (nn_batches_shuffle(&it); nn_batches_next(&it, &b);) {
       nn_logistic_zero_grad(m);
-      sum += n * nn_sparse_logreg_loss_grad(m, X, rows, n, rows ? yb : y, opt->lambda, work);
+      sum += b.n * nn_sparse_logreg_loss_grad(m, X, b.rows, b.n, b.y, opt->lambda, work);
       for (int d = 0; d < D; d++) m->w.data[d] -= opt->lr * m->dw.data[d];
       m->b -= opt->lr * m->db;
     }
     epoch_loss = sum / N;
     if (history) history[e] = (float)epoch_loss;
   }
-  free(order), free(yb), free(work);
+  nn_batches_free(&it);
+  free(work);
   return epoch_loss;
 }
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_batches.h"
 #include "nn_gemm.h"
-#include "nn_rng.h"
 
 float nn_sigmoid(float z) {
   /* BEGIN SOLUTION */
@@ -85,51 +85,40 @@ double nn_logistic_loss_grad(nn_logistic *m, const nn_tensor *X, const int *y, f
   return loss + 0.5 * lambda * w2;
 }
 
-/* The rows order[0..n) of X, y copied into xb (n, D), yb (n): one mini-batch. */
-static nn_tensor gather(const nn_tensor *X, const int *y, const int *order, int n, float *xb,
-                        int *yb) {
-  int D = X->shape[1];
-  for (int k = 0; k < n; k++) {
-    memcpy(xb + (long)k * D, X->data + (long)order[k] * D, (size_t)D * sizeof *xb);
-    yb[k] = y[order[k]];
-  }
-  return (nn_tensor){.data = xb, .shape = {n, D}, .ndim = 2, .device = NN_CPU};
-}
-
-static void require_options(const char *fn, const nn_gd_options *opt) {
-  NN_REQUIRE(opt->lr > 0.f && opt->epochs >= 1 && opt->batch >= 0 && opt->lambda >= 0.f,
+void nn_gd_options_check(const char *fn, const nn_gd_options *opt) {
+  NN_REQUIRE(opt && opt->lr > 0.f && opt->epochs >= 1 && opt->batch >= 0 && opt->lambda >= 0.f,
              "%s: lr = %g, epochs = %d, batch = %d, lambda = %g; expected lr > 0, epochs >= 1, "
              "batch >= 0 (0 = full batch), lambda >= 0",
-             fn, opt->lr, opt->epochs, opt->batch, opt->lambda);
+             fn, opt ? opt->lr : 0., opt ? opt->epochs : 0, opt ? opt->batch : 0, opt ? opt->lambda : 0.);
+}
+
+/* w -= lr dw, b -= lr db */
+static void sgd_step(nn_logistic *m, float lr) {
+  for (int d = 0; d < m->w.shape[0]; d++) m->w.data[d] -= lr * m->dw.data[d];
+  m->b -= lr * m->db;
 }
 
 double nn_logistic_fit(nn_logistic *m, const nn_tensor *X, const int *y, const nn_gd_options *opt,
                        float *history) {
   require_inputs("nn_logistic_fit", m, X);
-  require_options("nn_logistic_fit", opt);
-  int N = X->shape[0], D = X->shape[1];
-  int B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
-  int *order = nn_xmalloc((size_t)N * sizeof *order, "epoch order (N)");
-  float *xb = nn_xmalloc((size_t)B * D * sizeof *xb, "mini-batch X (B, D)");
-  int *yb = nn_xmalloc((size_t)B * sizeof *yb, "mini-batch y (B)");
+  nn_gd_options_check("nn_logistic_fit", opt);
+  int N = X->shape[0], B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
   float *work = nn_xmalloc((size_t)2 * B * sizeof *work, "logits and dL/dz (2B)");
-  nn_rng rng = nn_rng_new(opt->seed);
+  nn_batches it = nn_batches_new(X, y, N, opt->batch, opt->seed);
   double epoch_loss = 0;
   for (int e = 0; e < opt->epochs; e++) {
-    if (B < N) nn_rng_permutation(&rng, order, N);
     double sum = 0;
-    for (int start = 0; start < N; start += B) {
-      int n = N - start < B ? N - start : B;
-      nn_tensor Xb = B < N ? gather(X, y, order + start, n, xb, yb) : *X;
+    nn_batch b;
+    for (nn_batches_shuffle(&it); nn_batches_next(&it, &b);) {
       nn_logistic_zero_grad(m);
-      sum += n * nn_logistic_loss_grad(m, &Xb, B < N ? yb : y, opt->lambda, work);
-      for (int d = 0; d < D; d++) m->w.data[d] -= opt->lr * m->dw.data[d];
-      m->b -= opt->lr * m->db;
+      sum += b.n * nn_logistic_loss_grad(m, &b.X, b.y, opt->lambda, work);
+      sgd_step(m, opt->lr);
     }
     epoch_loss = sum / N;
     if (history) history[e] = (float)epoch_loss;
   }
-  free(order), free(xb), free(yb), free(work);
+  nn_batches_free(&it);
+  free(work);
   return epoch_loss;
 }
 
