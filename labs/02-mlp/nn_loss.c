@@ -1,0 +1,319 @@
+/* nn_loss.c: regression and classification losses; see nn_loss.h for the formulas. */
+#include "nn_loss.h"
+
+#include <math.h>
+
+/* ---- argument checks, shared by the entries */
+
+static void require_grad(const char *fn, const nn_tensor *x, const nn_tensor *dx) {
+  if (!dx) return;
+  NN_REQUIRE(nn_same_shape(x, dx) && dx->device == x->device,
+             "%s: the gradient is %s on %s but the prediction is %s on %s; they must match", fn,
+             nn_shape_str(dx).s, dx->device == NN_CPU ? "CPU" : "GPU", nn_shape_str(x).s,
+             x->device == NN_CPU ? "CPU" : "GPU");
+}
+
+static void require_same(const char *fn, const nn_tensor *pred, const nn_tensor *target,
+                         const nn_tensor *dpred) {
+  NN_REQUIRE(nn_same_shape(pred, target) && nn_numel(pred) >= 1 && (pred->ndim == 1 || pred->ndim == 2),
+             "%s: pred is %s, target is %s; expected the same shape, (N, D) or (N), not empty", fn,
+             nn_shape_str(pred).s, nn_shape_str(target).s);
+  NN_REQUIRE(pred->device == target->device, "%s: pred and target are on different devices", fn);
+  require_grad(fn, pred, dpred);
+}
+
+/* logits (N) or (N, 1), y in {0, 1}; returns N */
+static int require_binary(const char *fn, const nn_tensor *z, const int *y, const nn_tensor *dz) {
+  NN_REQUIRE((z->ndim == 1 || (z->ndim == 2 && z->shape[1] == 1)) && z->shape[0] >= 1,
+             "%s: logits are %s; expected (N) or (N, 1), N >= 1", fn, nn_shape_str(z).s);
+  NN_REQUIRE(y, "%s: labels y are NULL", fn);
+  int N = z->shape[0];
+  for (int i = 0; i < N; i++)
+    NN_REQUIRE(y[i] == 0 || y[i] == 1, "%s: label y[%d] = %d (row %d of logits %s); expected 0 or 1", fn,
+               i, y[i], i, nn_shape_str(z).s);
+  require_grad(fn, z, dz);
+  return N;
+}
+
+/* logits (N, C), C >= 2 */
+static void require_classes(const char *fn, const nn_tensor *z, const nn_tensor *dz) {
+  NN_REQUIRE(z->ndim == 2 && z->shape[0] >= 1 && z->shape[1] >= 2,
+             "%s: logits are %s; expected (N, C) with N >= 1 and C >= 2", fn, nn_shape_str(z).s);
+  require_grad(fn, z, dz);
+}
+
+static void require_labels(const char *fn, const nn_tensor *z, const int *y) {
+  NN_REQUIRE(y, "%s: labels y are NULL", fn);
+  int N = z->shape[0], C = z->shape[1];
+  for (int i = 0; i < N; i++)
+    NN_REQUIRE(y[i] >= 0 && y[i] < C, "%s: label y[%d] = %d (row %d of logits %s); expected a class in 0..%d",
+               fn, i, y[i], i, nn_shape_str(z).s, C - 1);
+}
+
+static _Noreturn void not_on_gpu(const char *fn) {
+  nn_panic("%s: not on the GPU yet (move the tensors to NN_CPU with nn_tensor_to)", fn);
+}
+
+/* ---- regression: one loop, the per-element term l(r) and dl/dr given by `term` */
+
+typedef double (*elem_term)(double r, double delta, double *dl_dr);
+
+static double mse_term(double r, double delta, double *g) {
+  (void)delta;
+  *g = 2 * r;
+  return r * r;
+}
+
+static double mae_term(double r, double delta, double *g) {
+  (void)delta;
+  *g = (r > 0) - (r < 0); /* sign(r), 0 at r = 0 */
+  return fabs(r);
+}
+
+static double huber_term(double r, double delta, double *g) {
+  if (fabs(r) <= delta) {
+    *g = r;
+    return 0.5 * r * r;
+  }
+  *g = r > 0 ? delta : -delta;
+  return delta * (fabs(r) - 0.5 * delta);
+}
+
+static const double LN2 = 0.69314718055994530942;
+
+static double log_cosh_term(double r, double delta, double *g) {
+  (void)delta;
+  *g = tanh(r);
+  return fabs(r) + log1p(exp(-2 * fabs(r))) - LN2;
+}
+
+/* mean over M elements of term(p - t); dp += dl/dr / M */
+static double regression_cpu(const float *p, const float *t, long M, double delta, float *dp,
+                             elem_term term) {
+  double sum = 0, g;
+  for (long k = 0; k < M; k++) {
+    sum += term((double)p[k] - t[k], delta, &g);
+    if (dp) dp[k] += (float)(g / M);
+  }
+  return sum / M;
+}
+
+static double regression(const char *fn, const nn_tensor *pred, const nn_tensor *target, double delta,
+                         nn_tensor *dpred, elem_term term) {
+  require_same(fn, pred, target, dpred);
+  switch (pred->device) {
+  case NN_CPU:
+    return regression_cpu(pred->data, target->data, nn_numel(pred), delta, dpred ? dpred->data : NULL, term);
+  case NN_GPU: not_on_gpu(fn);
+  }
+  not_on_gpu(fn);
+}
+
+double nn_mse_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
+  return regression("nn_mse_loss", pred, target, 0, dpred, mse_term);
+}
+
+double nn_mae_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
+  return regression("nn_mae_loss", pred, target, 0, dpred, mae_term);
+}
+
+double nn_huber_loss(const nn_tensor *pred, const nn_tensor *target, float delta, nn_tensor *dpred) {
+  NN_REQUIRE(delta > 0.f, "nn_huber_loss: delta = %g, expected > 0", delta);
+  return regression("nn_huber_loss", pred, target, delta, dpred, huber_term);
+}
+
+double nn_log_cosh_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
+  return regression("nn_log_cosh_loss", pred, target, 0, dpred, log_cosh_term);
+}
+
+/* ---- binary classification */
+
+/* 1 / (1 + e^-x) in double, never forming e^(large) */
+static double sigmoid_d(double x) {
+  if (x >= 0) return 1 / (1 + exp(-x));
+  double e = exp(x);
+  return e / (1 + e);
+}
+
+/* Chapter 01's nn_bce_with_logits, on doubles: l = max(z, 0) - z y + log1p(e^-|z|),
+ * dz += (sigmoid(z) - y) / N. Not called: nn_logistic.o also holds logistic regression,
+ * whose nn_sgemm drags cuBLAS into every program that links a loss (~0.15 s per start). */
+static double bce_cpu(const float *z, const int *y, int N, float *dz) {
+  double sum = 0;
+  for (int i = 0; i < N; i++) {
+    double z_i = z[i];
+    sum += fmax(z_i, 0) - z_i * y[i] + log1p(exp(-fabs(z_i)));
+    if (dz) dz[i] += (float)((sigmoid_d(z_i) - y[i]) / N);
+  }
+  return sum / N;
+}
+
+double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  int N = require_binary("nn_bce_loss", logits, y, dlogits);
+  switch (logits->device) {
+  case NN_CPU: return bce_cpu(logits->data, y, N, dlogits ? dlogits->data : NULL);
+  case NN_GPU: not_on_gpu("nn_bce_loss");
+  }
+  not_on_gpu("nn_bce_loss");
+}
+
+/* t = 2y - 1: mean max(0, 1 - t z); dz -= t [1 - t z > 0] / N */
+static double binary_hinge_cpu(const float *z, const int *y, int N, float *dz) {
+  double sum = 0;
+  for (int i = 0; i < N; i++) {
+    double t = 2 * y[i] - 1, m = 1 - t * z[i];
+    if (m <= 0) continue;
+    sum += m;
+    if (dz) dz[i] -= (float)(t / N);
+  }
+  return sum / N;
+}
+
+double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  int N = require_binary("nn_binary_hinge_loss", logits, y, dlogits);
+  switch (logits->device) {
+  case NN_CPU: return binary_hinge_cpu(logits->data, y, N, dlogits ? dlogits->data : NULL);
+  case NN_GPU: not_on_gpu("nn_binary_hinge_loss");
+  }
+  not_on_gpu("nn_binary_hinge_loss");
+}
+
+/* s = 2y - 1, p_t = sigmoid(s z): l = -alpha_t (1 - p_t)^gamma log p_t,
+ * dl/dz = alpha_t s (1 - p_t)^gamma [gamma p_t log p_t - (1 - p_t)] */
+static double focal_cpu(const float *z, const int *y, int N, double alpha, double gamma, float *dz) {
+  double sum = 0;
+  for (int i = 0; i < N; i++) {
+    double s = 2 * y[i] - 1, sz = s * z[i], a_t = y[i] ? alpha : 1 - alpha;
+    double log_pt = -(fmax(-sz, 0) + log1p(exp(-fabs(sz)))); /* -softplus(-s z) */
+    double pt = sigmoid_d(sz), q = sigmoid_d(-sz);            /* q = 1 - p_t, exact near p_t = 1 */
+    double w = pow(q, gamma);
+    sum += -a_t * w * log_pt;
+    if (dz) dz[i] += (float)(a_t * s * w * (gamma * pt * log_pt - q) / N);
+  }
+  return sum / N;
+}
+
+double nn_focal_loss(const nn_tensor *logits, const int *y, float alpha, float gamma,
+                     nn_tensor *dlogits) {
+  int N = require_binary("nn_focal_loss", logits, y, dlogits);
+  NN_REQUIRE(alpha >= 0.f && alpha <= 1.f && gamma >= 0.f,
+             "nn_focal_loss: alpha = %g, gamma = %g; expected alpha in [0, 1] and gamma >= 0", alpha, gamma);
+  switch (logits->device) {
+  case NN_CPU: return focal_cpu(logits->data, y, N, alpha, gamma, dlogits ? dlogits->data : NULL);
+  case NN_GPU: not_on_gpu("nn_focal_loss");
+  }
+  not_on_gpu("nn_focal_loss");
+}
+
+/* ---- multi-class */
+
+/* m = max_c z_c and s = sum_c e^(z_c - m), in [1, C]: logsumexp(z) = m + log s */
+static double row_logsumexp(const float *z, int C, double *m_out, double *s_out) {
+  double m = z[0], s = 0;
+  for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+  for (int c = 0; c < C; c++) s += exp(z[c] - m);
+  *m_out = m, *s_out = s;
+  return m + log(s);
+}
+
+static double sparse_ce_cpu(const float *z, const int *y, int N, int C, float *dz) {
+  double sum = 0;
+  for (int i = 0; i < N; i++) {
+    const float *z_i = z + (long)i * C;
+    double m, s;
+    sum += row_logsumexp(z_i, C, &m, &s) - z_i[y[i]]; /* -log softmax(z_i)_y */
+    if (!dz) continue;
+    float *dz_i = dz + (long)i * C;
+    /* TODO(lab 02-mlp): write this part of sparse_ce_cpu. */
+    /* HINT: dL/dz_ic = (softmax(z_i)_c - [c == y_i]) / N with softmax(z_i)_c = e^(z_ic - m) / s; add (+=) */
+    NN_LAB_STUB("02-mlp", "sparse_ce_cpu");
+  }
+  return sum / N;
+}
+
+double nn_sparse_ce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  require_classes("nn_sparse_ce_loss", logits, dlogits);
+  require_labels("nn_sparse_ce_loss", logits, y);
+  switch (logits->device) {
+  case NN_CPU:
+    return sparse_ce_cpu(logits->data, y, logits->shape[0], logits->shape[1], dlogits ? dlogits->data : NULL);
+  case NN_GPU: not_on_gpu("nn_sparse_ce_loss");
+  }
+  not_on_gpu("nn_sparse_ce_loss");
+}
+
+/* l_i = logsumexp(z_i) - sum_c t_ic z_ic;  dz_i += (softmax(z_i) - t_i) / N */
+static double categorical_ce_cpu(const float *z, const float *t, int N, int C, float *dz) {
+  double sum = 0;
+  for (int i = 0; i < N; i++) {
+    const float *z_i = z + (long)i * C, *t_i = t + (long)i * C;
+    double m, s, tz = 0;
+    double lse = row_logsumexp(z_i, C, &m, &s);
+    for (int c = 0; c < C; c++) tz += (double)t_i[c] * z_i[c];
+    sum += lse - tz;
+    if (!dz) continue;
+    float *dz_i = dz + (long)i * C;
+    for (int c = 0; c < C; c++) dz_i[c] += (float)((exp(z_i[c] - m) / s - t_i[c]) / N);
+  }
+  return sum / N;
+}
+
+static void require_distributions(const char *fn, const nn_tensor *t) {
+  int N = t->shape[0], C = t->shape[1];
+  for (int i = 0; i < N; i++) {
+    double total = 0;
+    for (int c = 0; c < C; c++) {
+      float v = t->data[(long)i * C + c];
+      NN_REQUIRE(v >= 0.f, "%s: target[%d][%d] = %g; a target row is a distribution, entries >= 0", fn, i, c, v);
+      total += v;
+    }
+    NN_REQUIRE(fabs(total - 1) <= 1e-3, "%s: target row %d sums to %g; expected 1 (one-hot or a distribution; "
+               "integer labels go to nn_sparse_ce_loss)", fn, i, total);
+  }
+}
+
+double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, nn_tensor *dlogits) {
+  const char *fn = "nn_categorical_ce_loss";
+  require_classes(fn, logits, dlogits);
+  NN_REQUIRE(nn_same_shape(logits, target) && logits->device == target->device,
+             "%s: logits are %s, target is %s; expected the same shape (N, C) on the same device", fn,
+             nn_shape_str(logits).s, nn_shape_str(target).s);
+  switch (logits->device) {
+  case NN_CPU:
+    require_distributions(fn, target);
+    return categorical_ce_cpu(logits->data, target->data, logits->shape[0], logits->shape[1],
+                              dlogits ? dlogits->data : NULL);
+  case NN_GPU: not_on_gpu(fn);
+  }
+  not_on_gpu(fn);
+}
+
+/* l_i = sum_{j != y} max(0, z_j - z_y + 1); each positive margin adds 1/N to dz_j and -1/N to dz_y */
+static double multi_hinge_cpu(const float *z, const int *y, int N, int C, float *dz) {
+  double sum = 0;
+  for (int i = 0; i < N; i++) {
+    const float *z_i = z + (long)i * C;
+    int y_i = y[i];
+    for (int j = 0; j < C; j++) {
+      double margin = (double)z_i[j] - z_i[y_i] + 1;
+      if (j == y_i || margin <= 0) continue;
+      sum += margin;
+      if (dz) {
+        dz[(long)i * C + j] += 1.f / N;
+        dz[(long)i * C + y_i] -= 1.f / N;
+      }
+    }
+  }
+  return sum / N;
+}
+
+double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  require_classes("nn_multi_hinge_loss", logits, dlogits);
+  require_labels("nn_multi_hinge_loss", logits, y);
+  switch (logits->device) {
+  case NN_CPU:
+    return multi_hinge_cpu(logits->data, y, logits->shape[0], logits->shape[1], dlogits ? dlogits->data : NULL);
+  case NN_GPU: not_on_gpu("nn_multi_hinge_loss");
+  }
+  not_on_gpu("nn_multi_hinge_loss");
+}

@@ -1,0 +1,103 @@
+/* nn_loss.h: the loss functions an MLP is trained on.
+ *
+ * Every loss returns the MEAN loss over the batch as a double and ADDS dL/dpred
+ * (the gradient of that mean) into `dpred`, which has pred's shape or is NULL
+ * (loss only). Nothing is zeroed: the caller zeroes gradients once per step.
+ *
+ *   loss = nn_mse_loss(&pred, &target, &dpred);
+ *
+ * Shapes
+ *   regression       pred, target: the same shape, (N, D) or (N); M = numel.
+ *                    The mean is over all M elements (PyTorch's reduction='mean';
+ *                    Keras' mean over D then over N is the same number).
+ *   multi-class      logits z: (N, C), labels y: N ints in 0..C-1.
+ *   binary           logits z: (N) or (N, 1), labels y: N ints in {0, 1}.
+ * A label out of range aborts, naming the function, the row and the value.
+ * Sums are taken in double; every formula below is per element (regression, r =
+ * pred - target) or per row (classification) before the mean.
+ *
+ * ---- regression
+ * MSE       l = r^2                               dl/dr = 2 r
+ *           the default; the maximum-likelihood loss under Gaussian noise; an
+ *           outlier's pull grows with r, so a few bad targets can dominate.
+ * MAE       l = |r|                               dl/dr = sign(r), 0 at r = 0
+ *           robust to outliers (predicts the median), but its gradient never
+ *           shrinks near the optimum, so it needs a decaying learning rate.
+ * Huber     l = r^2 / 2                 |r| <= delta   dl/dr = r
+ *             = delta (|r| - delta / 2)  |r| >  delta   dl/dr = delta sign(r)
+ *           robust to outliers: MSE near 0 (smooth), MAE beyond delta (the pull
+ *           of an outlier is capped at delta). Continuous with its slope at delta.
+ * log-cosh  l = log cosh r = |r| + log1p(e^(-2|r|)) - ln 2   dl/dr = tanh r
+ *           a smooth Huber with delta ~ 1 (r^2/2 near 0, |r| - ln 2 far out), twice
+ *           differentiable everywhere. The stable form: cosh r overflows a double
+ *           past |r| ~ 710, a float past 89.
+ *
+ * ---- classification (all from logits: log(softmax) or log(sigmoid) of a float
+ * that rounded to 0 or 1 is -inf; softmax is taken after subtracting the row max)
+ * BCE            l = max(z, 0) - z y + log1p(e^-|z|)   dl/dz = sigmoid(z) - y
+ *                two classes, p = sigmoid(z) read as P(y = 1); chapter 01's nn_bce_with_logits
+ * sparse CE      l = logsumexp(z) - z_y                 dl/dz_c = softmax(z)_c - [c == y]
+ *                C exclusive classes with integer labels: the default classifier loss
+ *                (Keras' sparse_categorical_crossentropy, PyTorch's CrossEntropyLoss).
+ * categorical CE l = -sum_c t_c log softmax(z)_c = logsumexp(z) - sum_c t_c z_c
+ *                dl/dz_c = softmax(z)_c - t_c           (each row of t sums to 1)
+ *                targets that are distributions: one-hot rows, label smoothing,
+ *                a teacher's soft labels (distillation). Rows of t must be >= 0
+ *                and sum to 1 (within 1e-3), else it aborts: the gradient above
+ *                uses sum_c t_c = 1.
+ * multi-class hinge (Weston-Watkins, the CS231n SVM loss, margin 1)
+ *                l = sum_{j != y} max(0, z_j - z_y + 1)
+ *                dl/dz_j = [z_j - z_y + 1 > 0] (j != y),  dl/dz_y = -sum_{j != y} [z_j - z_y + 1 > 0]
+ *                a max-margin classifier: zero loss (and gradient) once the right
+ *                class wins by 1, so easy examples stop pulling; no probabilities.
+ * binary hinge   labels y in {0, 1} (as every binary loss here), t = 2 y - 1 in {-1, +1}:
+ *                l = max(0, 1 - t z)                    dl/dz = -t [1 - t z > 0]
+ *                the linear SVM's loss; {0, 1} so the same label array serves BCE,
+ *                focal and hinge. A -1 label aborts: pass 0 for the negative class.
+ * focal (Lin et al. 2017, RetinaNet), p = sigmoid(z):
+ *                p_t = p, alpha_t = alpha (y = 1);  p_t = 1 - p, alpha_t = 1 - alpha (y = 0)
+ *                l = -alpha_t (1 - p_t)^gamma log p_t
+ *                heavy class imbalance (dense detection, rare positives): the factor
+ *                (1 - p_t)^gamma silences the many easy, well-classified examples.
+ *                gamma = 0, alpha = 0.5 gives BCE / 2. Defaults gamma = 2, alpha = 0.25.
+ *   Gradient: with s = 2 y - 1, p_t = sigmoid(s z), so dp_t/dz = s p_t (1 - p_t), and
+ *     d/dp_t [-(1 - p_t)^gamma log p_t] = gamma (1 - p_t)^(gamma-1) log p_t - (1 - p_t)^gamma / p_t
+ *   Multiplying the two:
+ *     dl/dz = alpha_t s (1 - p_t)^gamma [gamma p_t log p_t - (1 - p_t)]
+ *   (gamma = 0, alpha_t = 1: s (p_t - 1) = sigmoid(z) - y, BCE's.) Computed stably:
+ *   log p_t = -(max(-s z, 0) + log1p(e^-|z|)), 1 - p_t = sigmoid(-s z).
+ *
+ * Subgradients at kinks (MAE at r = 0, hinge at margin exactly 0) are 0.
+ * All losses run on NN_CPU; a GPU tensor aborts ("not on the GPU yet").
+ */
+#ifndef NN_LOSS_H
+#define NN_LOSS_H
+
+#include "nn_tensor.h"
+
+#define NN_FOCAL_ALPHA 0.25f /* Lin et al.'s best pair on COCO, with gamma = 2 */
+#define NN_FOCAL_GAMMA 2.f
+
+/* ---- regression: pred, target (N, D) or (N); dpred: pred's shape, or NULL */
+double nn_mse_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred);
+double nn_mae_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred);
+/* delta > 0 */
+double nn_huber_loss(const nn_tensor *pred, const nn_tensor *target, float delta, nn_tensor *dpred);
+double nn_log_cosh_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred);
+
+/* ---- binary classification: logits (N) or (N, 1), y: N labels in {0, 1} */
+double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
+double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
+/* alpha in [0, 1], gamma >= 0; NN_FOCAL_ALPHA, NN_FOCAL_GAMMA for the paper's defaults */
+double nn_focal_loss(const nn_tensor *logits, const int *y, float alpha, float gamma,
+                     nn_tensor *dlogits);
+
+/* ---- multi-class: logits (N, C), C >= 2 */
+/* y: N labels in 0..C-1 */
+double nn_sparse_ce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
+/* target (N, C): each row a distribution (one-hot or soft) */
+double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, nn_tensor *dlogits);
+/* y: N labels in 0..C-1; margin 1 */
+double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
+
+#endif
