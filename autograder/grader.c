@@ -958,93 +958,99 @@ static void usage(void) {
   exit(2);
 }
 
-int main(int argc, char **argv) {
-  const char *chapter = NULL, *bin_dir = NULL, *results_path = NULL;
-  const char *tests_dir = "autograder/tests", *hidden_dir = NULL, *hidden_bin_dir = NULL;
-  const char *build_log = NULL;
-  limits lim = {.time_limit = 20, .mem_mb = 2048, .output_kb = 256};
+/* ---- main: read the arguments and manifests, check the programs, run every test */
+
+typedef struct {
+  const char *chapter, *bin_dir, *results_path;
+  const char *tests_dir, *hidden_dir, *hidden_bin_dir, *build_log;
+  limits lim;
+} options;
+
+static options parse_args(int argc, char **argv) {
+  options o = {.tests_dir = "autograder/tests", .lim = {.time_limit = 20, .mem_mb = 2048, .output_kb = 256}};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--require-gpu") == 0) {
-      lim.require_gpu = true;
+      o.lim.require_gpu = true;
       continue;
     }
     if (strcmp(a, "--require-data") == 0) {
-      lim.require_data = true;
+      o.lim.require_data = true;
       continue;
     }
     if (i + 1 >= argc) usage();
     const char *v = argv[++i];
     char *end = NULL;
     if (strcmp(a, "--chapter") == 0)
-      chapter = v;
+      o.chapter = v;
     else if (strcmp(a, "--bin-dir") == 0)
-      bin_dir = v;
+      o.bin_dir = v;
     else if (strcmp(a, "--results") == 0)
-      results_path = v;
+      o.results_path = v;
     else if (strcmp(a, "--tests-dir") == 0)
-      tests_dir = v;
+      o.tests_dir = v;
     else if (strcmp(a, "--hidden-dir") == 0)
-      hidden_dir = v;
+      o.hidden_dir = v;
     else if (strcmp(a, "--hidden-bin-dir") == 0)
-      hidden_bin_dir = v;
+      o.hidden_bin_dir = v;
     else if (strcmp(a, "--build-log") == 0)
-      build_log = v;
+      o.build_log = v;
     else if (strcmp(a, "--time-limit") == 0)
-      lim.time_limit = strtod(v, &end);
+      o.lim.time_limit = strtod(v, &end);
     else if (strcmp(a, "--mem-limit-mb") == 0)
-      lim.mem_mb = strtol(v, &end, 10);
+      o.lim.mem_mb = strtol(v, &end, 10);
     else if (strcmp(a, "--output-limit-kb") == 0)
-      lim.output_kb = strtol(v, &end, 10);
+      o.lim.output_kb = strtol(v, &end, 10);
     else
       usage();
     if (end && (*end || end == v)) usage();
   }
-  if (!chapter || !bin_dir || !results_path || !(lim.time_limit > 0) || lim.mem_mb < 64 ||
-      lim.output_kb < 4)
+  if (!o.chapter || !o.bin_dir || !o.results_path || !(o.lim.time_limit > 0) || o.lim.mem_mb < 64 ||
+      o.lim.output_kb < 4)
     usage();
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) perror("grade: PR_SET_CHILD_SUBREAPER");
+  return o;
+}
 
-  /* The manifests. */
-  static graded_test tests[MAX_TESTS];
+/* The public manifest, then the hidden one if there is one; returns the number of tests. */
+static int read_manifests(const options *o, graded_test *tests) {
   int n = 0;
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s/GRADED", tests_dir, chapter);
-  read_manifest(path, bin_dir, chapter, false, tests, &n);
-  char hidden_bins[PATH_MAX];
-  snprintf(hidden_bins, sizeof hidden_bins, "%s/../hidden", bin_dir);
-  if (hidden_dir) {
-    snprintf(path, sizeof path, "%s/%s/GRADED", hidden_dir, chapter);
+  char path[PATH_MAX], hidden_bins[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s/GRADED", o->tests_dir, o->chapter);
+  read_manifest(path, o->bin_dir, o->chapter, false, tests, &n);
+  snprintf(hidden_bins, sizeof hidden_bins, "%s/../hidden", o->bin_dir);
+  if (o->hidden_dir) {
+    snprintf(path, sizeof path, "%s/%s/GRADED", o->hidden_dir, o->chapter);
     if (access(path, F_OK) == 0)
-      read_manifest(path, hidden_bin_dir ? hidden_bin_dir : hidden_bins, chapter, true, tests, &n);
+      read_manifest(path, o->hidden_bin_dir ? o->hidden_bin_dir : hidden_bins, o->chapter, true, tests, &n);
   }
-  if (n == 0 && !config_errors) config_error("%s/%s/GRADED lists no tests", tests_dir, chapter);
-  static result res[MAX_TESTS];
-  if (build_log && !config_errors) {
-    judge_build_failure(build_log, res, n);
-    int width = 4;
-    for (int i = 0; i < n; i++) {
-      int w = (int)(strlen(tests[i].suite) + 2 + strlen(tests[i].name));
-      if (w > width) width = w;
-    }
-    printf("Grading %s: the code did not build, so every test fails\n\n", chapter);
-    printf("  %-*s  %7s  %-7s  %6s  %s\n", width, "test", "points", "status", "time", "feedback");
-    for (int i = 0; i < n; i++) print_row(width, &tests[i], &res[i]);
-    return finish(chapter, results_path, tests, res, n, 0);
-  }
+  if (n == 0 && !config_errors) config_error("%s/%s/GRADED lists no tests", o->tests_dir, o->chapter);
+  return n;
+}
 
-  /* Who runs the tests. */
-  if (geteuid() == 0) {
-    struct passwd *pw = getpwnam("nobody");
-    lim.drop = true;
-    lim.uid = pw ? pw->pw_uid : 65534;
-    lim.gid = pw ? pw->pw_gid : 65534;
+/* The table's first column is as wide as the longest suite::name. */
+static int print_table_header(const graded_test *tests, int n) {
+  int width = 4;
+  for (int i = 0; i < n; i++) {
+    int w = (int)(strlen(tests[i].suite) + 2 + strlen(tests[i].name));
+    if (w > width) width = w;
   }
+  printf("  %-*s  %7s  %-7s  %6s  %s\n", width, "test", "points", "status", "time", "feedback");
+  return width;
+}
 
-  /* The programs, once each. */
-  static program progs[MAX_TESTS];
-  int nprogs = 0, prog_of[MAX_TESTS];
+/* As root, tests run as nobody: root ignores RLIMIT_NPROC and could write anywhere. */
+static void choose_user(limits *lim) {
+  if (geteuid() != 0) return;
+  struct passwd *pw = getpwnam("nobody");
+  lim->drop = true;
+  lim->uid = pw ? pw->pw_uid : 65534;
+  lim->gid = pw ? pw->pw_gid : 65534;
+}
+
+/* Each test program once in progs; prog_of[i] is test i's. Returns the count. */
+static int collect_programs(const graded_test *tests, int n, const char *chapter, program *progs,
+                            int *prog_of) {
+  int nprogs = 0;
   for (int i = 0; i < n; i++) {
     int k = 0;
     while (k < nprogs && strcmp(progs[k].path, tests[i].path) != 0) k++;
@@ -1057,44 +1063,89 @@ int main(int argc, char **argv) {
     }
     prog_of[i] = k;
   }
-  char data_note[400] = "";
-  if (lim.drop && !config_errors) {
-    char *problems = probe_access(&lim, progs, nprogs);
-    for (char *save, *l = strtok_r(problems, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-      if (strncmp(l, "data ", 5) == 0) {
-        snprintf(
-            data_note, sizeof data_note,
-            " (note: tests run as the user nobody, who cannot read %s: chmod -R o+rX datasets)",
-            l + 5);
-        fprintf(stderr,
-                "grade: warning: the user nobody cannot read %s; tests that need it will fail\n",
-                l + 5);
-      } else {
-        const char *what = strchr(l, ' '); /* "prog /abs/path": the kind, then the path */
-        config_error("tests run as the user nobody (uid %d), who cannot reach '%s'; "
-                     "give it access (chmod o+rX on it and the folders above it)",
-                     (int)lim.uid, what ? what + 1 : l);
-      }
+  return nprogs;
+}
+
+/* The user the tests run as must reach the programs; datasets it cannot read
+ * become a note on each failed test's feedback (data_note). */
+static void check_reach(const limits *lim, program *progs, int nprogs, char *data_note, size_t size) {
+  char *problems = probe_access(lim, progs, nprogs);
+  for (char *save, *l = strtok_r(problems, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    if (strncmp(l, "data ", 5) == 0) {
+      snprintf(data_note, size,
+               " (note: tests run as the user nobody, who cannot read %s: chmod -R o+rX datasets)",
+               l + 5);
+      fprintf(stderr, "grade: warning: the user nobody cannot read %s; tests that need it will fail\n",
+              l + 5);
+    } else {
+      const char *what = strchr(l, ' '); /* "prog /abs/path": the kind, then the path */
+      config_error("tests run as the user nobody (uid %d), who cannot reach '%s'; "
+                   "give it access (chmod o+rX on it and the folders above it)",
+                   (int)lim->uid, what ? what + 1 : l);
     }
-    free(problems);
   }
-  for (int k = 0; k < nprogs && !config_errors; k++) {
+  free(problems);
+}
+
+/* `PROGRAM --list` of each program, sandboxed: it runs only the program's start-up,
+ * so a failure there is the submission's (a constructor) and fails its tests. */
+static void list_tests(const limits *lim, program *progs, int nprogs) {
+  for (int k = 0; k < nprogs; k++) {
     char *list_argv[] = {progs[k].path, "--list", NULL};
-    run_result r = run_sandboxed(list_argv, false, &lim, LIST_TIME_LIMIT);
+    run_result r = run_sandboxed(list_argv, false, lim, LIST_TIME_LIMIT);
     bool ok = r.started && !r.timed_out && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
     if (ok) {
       progs[k].listing = r.out;
       r.out = NULL;
     } else {
-      /* --list runs no test, only the program's start-up (constructors): the submission broke it */
       graded_test probe = {0};
       copy_str(probe.suite, sizeof probe.suite, "-"), copy_str(probe.name, sizeof probe.name, "-");
-      result why = judge(&probe, &r, &lim, NULL);
+      result why = judge(&probe, &r, lim, NULL);
       snprintf(progs[k].failure, sizeof progs[k].failure,
                "the test program failed before any test ran: %s", why.feedback);
     }
     run_free(&r);
   }
+}
+
+/* One graded test: BIN --filter SUITE/NAME, sandboxed, then judged. */
+static result run_test(const graded_test *t, const program *p, const limits *lim, const char *data_note) {
+  char filter[300], timeout[32];
+  snprintf(filter, sizeof filter, "%s/%s", t->suite, t->name);
+  snprintf(timeout, sizeof timeout, "%g", lim->time_limit);
+  char *test_argv[] = {(char *)p->path, "--filter", filter, "@JSON", "-j1", "--timeout", timeout, NULL};
+  run_result r = {0};
+  if (!p->failure[0]) r = run_sandboxed(test_argv, t->gpu, lim, lim->time_limit);
+  result res = judge(t, &r, lim, p->failure[0] ? p->failure : NULL);
+  if (res.v == FAILED && data_note[0] && strlen(res.feedback) + strlen(data_note) < sizeof res.feedback)
+    strcat(res.feedback, data_note);
+  run_free(&r);
+  return res;
+}
+
+int main(int argc, char **argv) {
+  options o = parse_args(argc, argv);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) perror("grade: PR_SET_CHILD_SUBREAPER");
+  static graded_test tests[MAX_TESTS];
+  static result res[MAX_TESTS];
+  int n = read_manifests(&o, tests);
+
+  if (o.build_log && !config_errors) {
+    judge_build_failure(o.build_log, res, n);
+    printf("Grading %s: the code did not build, so every test fails\n\n", o.chapter);
+    int width = print_table_header(tests, n);
+    for (int i = 0; i < n; i++) print_row(width, &tests[i], &res[i]);
+    return finish(o.chapter, o.results_path, tests, res, n, 0);
+  }
+
+  choose_user(&o.lim);
+  static program progs[MAX_TESTS];
+  int prog_of[MAX_TESTS];
+  int nprogs = collect_programs(tests, n, o.chapter, progs, prog_of);
+  char data_note[400] = "";
+  if (o.lim.drop && !config_errors) check_reach(&o.lim, progs, nprogs, data_note, sizeof data_note);
+  if (!config_errors) list_tests(&o.lim, progs, nprogs);
   for (int i = 0; i < n && !config_errors; i++) {
     const program *p = &progs[prog_of[i]];
     if (p->listing && !listed(p->listing, tests[i].suite, tests[i].name))
@@ -1107,36 +1158,16 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  double total_points = 0;
+  double total_points = 0, start = now();
   for (int i = 0; i < n; i++) total_points += tests[i].points;
-  printf("Grading %s: %d tests, %g points (limits: %g s, %ld MB, %ld KB of output%s)\n\n", chapter,
-         n, total_points, lim.time_limit, lim.mem_mb, lim.output_kb,
-         lim.drop ? "; run as the user nobody" : "");
-  int width = 4;
+  printf("Grading %s: %d tests, %g points (limits: %g s, %ld MB, %ld KB of output%s)\n\n", o.chapter,
+         n, total_points, o.lim.time_limit, o.lim.mem_mb, o.lim.output_kb,
+         o.lim.drop ? "; run as the user nobody" : "");
+  int width = print_table_header(tests, n);
   for (int i = 0; i < n; i++) {
-    int w = (int)(strlen(tests[i].suite) + 2 + strlen(tests[i].name));
-    if (w > width) width = w;
-  }
-  printf("  %-*s  %7s  %-7s  %6s  %s\n", width, "test", "points", "status", "time", "feedback");
-
-  double start = now();
-  for (int i = 0; i < n; i++) {
-    const graded_test *t = &tests[i];
-    const program *p = &progs[prog_of[i]];
-    char filter[300], timeout[32];
-    snprintf(filter, sizeof filter, "%s/%s", t->suite, t->name);
-    snprintf(timeout, sizeof timeout, "%g", lim.time_limit);
-    char *test_argv[] = {(char *)p->path, "--filter",  filter,  "@JSON",
-                         "-j1",           "--timeout", timeout, NULL};
-    run_result r = {0};
-    if (!p->failure[0]) r = run_sandboxed(test_argv, t->gpu, &lim, lim.time_limit);
-    res[i] = judge(t, &r, &lim, p->failure[0] ? p->failure : NULL);
-    if (res[i].v == FAILED && data_note[0] &&
-        strlen(res[i].feedback) + strlen(data_note) < sizeof res[i].feedback)
-      strcat(res[i].feedback, data_note);
-    run_free(&r);
-    print_row(width, t, &res[i]);
+    res[i] = run_test(&tests[i], &progs[prog_of[i]], &o.lim, data_note);
+    print_row(width, &tests[i], &res[i]);
   }
   for (int k = 0; k < nprogs; k++) free(progs[k].listing);
-  return finish(chapter, results_path, tests, res, n, now() - start);
+  return finish(o.chapter, o.results_path, tests, res, n, now() - start);
 }
