@@ -1,0 +1,46 @@
+/* nn_layer.h: what every layer of the course is, seen from a model.
+ *
+ * A layer is a small struct that starts with an nn_layer (its ops table and
+ * name) and keeps its own parameters, their gradients and what its backward
+ * pass needs. The model owns the activations between layers: it allocates them
+ * once for the largest batch and hands each layer its input x and output y, so
+ * no layer allocates while training (STYLE.md 3).
+ *
+ *   forward   y = f(x)                      x: (N, ...in)   y: (N, ...out)
+ *             keeps a pointer to x: the model keeps x alive until backward
+ *   backward  dx += (dy/dx)^T dy and every parameter grad += its share;
+ *             it ADDS, so a caller zeroes grads once per step (nn_optim_zero_grad)
+ *             dx may be NULL (the first layer's input needs no gradient)
+ *   params    lists (value, grad) pairs for the optimizer and checkpoints
+ *   out_shape the output shape for an input shape, so the model can allocate y
+ *             and `nn summary` can print shapes without running anything
+ */
+#ifndef NN_LAYER_H
+#define NN_LAYER_H
+
+#include <stddef.h>
+
+#include "nn_param.h"
+#include "nn_tensor.h"
+
+typedef struct nn_layer nn_layer;
+
+typedef struct {
+  const char *kind; /* "Dense" */
+  void (*forward)(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training);
+  void (*backward)(nn_layer *l, const nn_tensor *dy, nn_tensor *dx);
+  int (*params)(nn_layer *l, nn_param *out, int max);
+  /* in: the input shape without N; writes the output shape without N, returns its ndim */
+  int (*out_shape)(const nn_layer *l, const int *in, int in_ndim, int *out);
+  void (*free)(nn_layer *l);
+} nn_layer_ops;
+
+struct nn_layer {
+  const nn_layer_ops *ops;
+  char name[32]; /* "dense1": parameters are named "dense1.W", "dense1.b" */
+};
+
+/* The number of parameters (values, not tensors) of a layer: what `nn summary` prints. */
+long nn_layer_param_count(nn_layer *l);
+
+#endif

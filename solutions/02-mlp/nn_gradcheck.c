@@ -1,0 +1,71 @@
+/* nn_gradcheck.c: analytic gradients from backward, numeric ones from forward. */
+#include "nn_gradcheck.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_rng.h"
+
+enum { MAX_PARAMS = 16 };
+
+typedef struct {
+  nn_layer *l;
+  nn_tensor x, y, r; /* a private copy of the input, the output, the projection */
+} probe;
+
+/* L = sum_i r_i y_i of a fresh forward pass, in double. */
+static double loss(probe *p) {
+  p->l->ops->forward(p->l, &p->x, &p->y, false);
+  double L = 0;
+  for (long i = 0; i < nn_numel(&p->y); i++) L += (double)p->r.data[i] * p->y.data[i];
+  return L;
+}
+
+/* Compare grad[i] with the central difference of L in value[i], for every i. */
+static void compare(probe *p, const char *name, float *value, const float *grad, long n, double h,
+                    nn_gradcheck *worst) {
+  for (long i = 0; i < n; i++) {
+    float saved = value[i];
+    value[i] = saved + (float)h;
+    double up = loss(p);
+    value[i] = saved - (float)h;
+    double down = loss(p);
+    value[i] = saved;
+    double numeric = (up - down) / (2 * h), analytic = grad[i];
+    double scale = fmax(fmax(fabs(analytic), fabs(numeric)), 1e-2);
+    double rel = fabs(analytic - numeric) / scale;
+    worst->checked++;
+    if (rel > worst->max_rel) {
+      worst->max_rel = rel, worst->index = i, worst->analytic = analytic, worst->numeric = numeric;
+      snprintf(worst->name, sizeof worst->name, "%s", name);
+    }
+  }
+}
+
+nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed) {
+  NN_REQUIRE(l && x && h > 0, "nn_gradcheck_layer: NULL layer or x, or h <= 0");
+  int out[NN_MAX_DIMS], shape[NN_MAX_DIMS];
+  int out_ndim = l->ops->out_shape(l, x->shape + 1, x->ndim - 1, out);
+  shape[0] = x->shape[0];
+  memcpy(shape + 1, out, (size_t)out_ndim * sizeof(int));
+  probe p = {.l = l, .x = nn_tensor_to(x, NN_CPU), .y = nn_tensor_new(out_ndim + 1, shape, NN_CPU),
+             .r = nn_tensor_new(out_ndim + 1, shape, NN_CPU)};
+  nn_rng rng = nn_rng_new(seed);
+  nn_rng_fill_normal(&rng, p.r.data, nn_numel(&p.r), 0.f, 1.f);
+  nn_tensor dx = nn_tensor_new(x->ndim, x->shape, NN_CPU);
+  nn_param params[MAX_PARAMS];
+  int count = l->ops->params(l, params, MAX_PARAMS);
+  for (int k = 0; k < count; k++) nn_tensor_fill(params[k].grad, 0.f);
+
+  l->ops->forward(l, &p.x, &p.y, false); /* analytic: backward of L = sum r y, so dy = r */
+  l->ops->backward(l, &p.r, &dx);
+  nn_gradcheck worst = {.max_rel = 0};
+  compare(&p, "x", p.x.data, dx.data, nn_numel(&p.x), h, &worst);
+  for (int k = 0; k < count; k++)
+    compare(&p, params[k].name, params[k].value->data, params[k].grad->data, nn_numel(params[k].value), h,
+            &worst);
+  nn_tensor_free(&p.x), nn_tensor_free(&p.y), nn_tensor_free(&p.r), nn_tensor_free(&dx);
+  return worst;
+}

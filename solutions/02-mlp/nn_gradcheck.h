@@ -1,0 +1,32 @@
+/* nn_gradcheck.h: prove a layer's backward pass with finite differences.
+ *
+ * Take a random projection of the output as the loss, L = sum_i r_i y_i with
+ * r ~ N(0, 1) (seeded), so dL/dy = r. Run backward with dy = r to get the
+ * analytic gradients of every input element and every parameter, then nudge
+ * each of them by +-h and measure
+ *
+ *   numeric = (L(v + h) - L(v - h)) / 2h          L summed in double
+ *
+ * The worst relative error |analytic - numeric| / max(|analytic|, |numeric|, 1e-2)
+ * is reported with where it happened. The forward pass runs in float, so h is
+ * float-sized (1e-3 for most layers): a smaller h drowns in rounding.
+ */
+#ifndef NN_GRADCHECK_H
+#define NN_GRADCHECK_H
+
+#include <stdint.h>
+
+#include "nn_layer.h"
+
+typedef struct {
+  double max_rel;        /* the worst relative error */
+  char name[64];         /* where: "x" or a parameter's name ("dense1.W") */
+  long index;            /* which element of it */
+  double analytic, numeric;
+  long checked;          /* how many elements were compared */
+} nn_gradcheck;
+
+/* Check layer l on input x (N, ...): every element of x and of every parameter. */
+nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed);
+
+#endif
