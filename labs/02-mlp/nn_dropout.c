@@ -1,0 +1,76 @@
+/* nn_dropout.c: keep with probability 1 - p, scale by 1 / (1 - p), replay for backward. */
+#include "nn_dropout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void check_same(const char *fn, const nn_tensor *a, const nn_tensor *b) {
+  NN_REQUIRE(nn_same_shape(a, b), "%s: the tensors are %s and %s; they must have the same shape", fn,
+             nn_shape_str(a).s, nn_shape_str(b).s);
+  NN_REQUIRE(a->device == NN_CPU && b->device == NN_CPU, "%s: dropout runs on the CPU only so far", fn);
+}
+
+/* out[i] (+)= in[i] * m_i / (1 - p), one draw of rng per element. */
+static void apply_mask(nn_rng *rng, float p, const float *in, float *out, long n, bool accumulate) {
+  float keep_scale = 1.f / (1.f - p);
+  for (long i = 0; i < n; i++) {
+    /* TODO(lab 02-mlp): write this part of apply_mask. */
+    /* HINT: keep when a uniform draw in [0, 1) is >= p; a kept element is scaled by 1 / (1 - p) */
+    NN_LAB_STUB("02-mlp", "apply_mask");
+  }
+}
+
+void nn_dropout_forward(nn_dropout *d, const nn_tensor *x, nn_tensor *y, bool training) {
+  check_same("nn_dropout_forward", x, y);
+  long n = nn_numel(x);
+  d->training = training;
+  if (!training || d->p == 0.f) {
+    for (long i = 0; i < n; i++) y->data[i] = x->data[i];
+    return;
+  }
+  d->mask_rng = d->rng; /* backward replays the draws from here */
+  apply_mask(&d->rng, d->p, x->data, y->data, n, false);
+}
+
+void nn_dropout_backward(nn_dropout *d, const nn_tensor *dy, nn_tensor *dx) {
+  if (!dx) return;
+  check_same("nn_dropout_backward", dy, dx);
+  long n = nn_numel(dy);
+  if (!d->training || d->p == 0.f) {
+    for (long i = 0; i < n; i++) dx->data[i] += dy->data[i];
+    return;
+  }
+  nn_rng replay = d->mask_rng;
+  apply_mask(&replay, d->p, dy->data, dx->data, n, true);
+}
+
+/* ---- the layer's ops table */
+
+static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  nn_dropout_forward((nn_dropout *)l, x, y, training);
+}
+static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  nn_dropout_backward((nn_dropout *)l, dy, dx);
+}
+static int params_op(nn_layer *l, nn_param *out, int max) {
+  (void)l, (void)out, (void)max;
+  return 0; /* nothing to learn */
+}
+static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  (void)l;
+  for (int i = 0; i < in_ndim; i++) out[i] = in[i];
+  return in_ndim;
+}
+static void free_op(nn_layer *l) { free(l); }
+
+static const nn_layer_ops DROPOUT_OPS = {"Dropout", forward_op, backward_op, params_op, out_shape_op, free_op};
+
+nn_dropout *nn_dropout_new(const char *name, float p, uint64_t seed) {
+  NN_REQUIRE(p >= 0.f && p < 1.f, "nn_dropout_new: p = %g; the drop probability must be in [0, 1)", p);
+  nn_dropout *d = nn_xcalloc(1, sizeof *d, "nn_dropout");
+  d->base.ops = &DROPOUT_OPS;
+  snprintf(d->base.name, sizeof d->base.name, "%s", name ? name : "dropout");
+  d->p = p;
+  d->rng = nn_rng_new(seed);
+  return d;
+}

@@ -1,0 +1,49 @@
+/* nn_flatten.c: a copy forward, an add backward. */
+#include "nn_flatten.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check(const char *fn, const nn_tensor *a, const nn_tensor *b) {
+  NN_REQUIRE(nn_numel(a) == nn_numel(b) && a->shape[0] == b->shape[0] && b->ndim == 2,
+             "%s: %s and %s must hold the same N rows, the second as (N, features)", fn, nn_shape_str(a).s,
+             nn_shape_str(b).s);
+  NN_REQUIRE(a->device == NN_CPU && b->device == NN_CPU, "%s: Flatten runs on the CPU only so far", fn);
+}
+
+static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  (void)l, (void)training;
+  check("nn_flatten forward", x, y);
+  memcpy(y->data, x->data, nn_tensor_bytes(x));
+}
+
+static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  (void)l;
+  if (!dx) return;
+  check("nn_flatten backward", dx, dy);
+  for (long i = 0; i < nn_numel(dy); i++) dx->data[i] += dy->data[i];
+}
+
+static int params_op(nn_layer *l, nn_param *out, int max) {
+  (void)l, (void)out, (void)max;
+  return 0;
+}
+
+static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  (void)l;
+  out[0] = 1;
+  for (int i = 0; i < in_ndim; i++) out[0] *= in[i];
+  return 1;
+}
+
+static void free_op(nn_layer *l) { free(l); }
+
+static const nn_layer_ops FLATTEN_OPS = {"Flatten", forward_op, backward_op, params_op, out_shape_op, free_op};
+
+nn_layer *nn_flatten_new(const char *name) {
+  nn_layer *l = nn_xcalloc(1, sizeof *l, "nn_flatten");
+  l->ops = &FLATTEN_OPS;
+  snprintf(l->name, sizeof l->name, "%s", name ? name : "flatten");
+  return l;
+}
