@@ -88,8 +88,7 @@ void nn_gd_options_check(const char *fn, const nn_gd_options *opt) {
              fn, opt ? opt->lr : 0., opt ? opt->epochs : 0, opt ? opt->batch : 0, opt ? opt->lambda : 0.);
 }
 
-/* w -= lr dw, b -= lr db */
-static void sgd_step(nn_logistic *m, float lr) {
+void nn_logistic_sgd_step(nn_logistic *m, float lr) {
   for (int d = 0; d < m->w.shape[0]; d++) m->w.data[d] -= lr * m->dw.data[d];
   m->b -= lr * m->db;
 }
@@ -108,7 +107,7 @@ double nn_logistic_fit(nn_logistic *m, const nn_tensor *X, const int *y, const n
     for (nn_batches_shuffle(&it); nn_batches_next(&it, &b);) {
       nn_logistic_zero_grad(m);
       sum += b.n * nn_logistic_loss_grad(m, &b.X, b.y, opt->lambda, work);
-      sgd_step(m, opt->lr);
+      nn_logistic_sgd_step(m, opt->lr);
     }
     epoch_loss = sum / N;
     if (history) history[e] = (float)epoch_loss;

@@ -50,6 +50,8 @@ typedef struct {
 /* w = 0, b = 0 (the loss is convex: no symmetry to break), gradients 0. */
 nn_logistic nn_logistic_new(int D);
 void nn_logistic_free(nn_logistic *m);
+/* One gradient-descent step: w -= lr dw, b -= lr db (dense or sparse fits alike). */
+void nn_logistic_sgd_step(nn_logistic *m, float lr);
 /* dw = 0, db = 0: once per step, before nn_logistic_loss_grad. */
 void nn_logistic_zero_grad(nn_logistic *m);
 

@@ -44,7 +44,7 @@ double nn_sparse_logreg_fit(nn_logistic *m, const nn_csr *X, const int *y, const
   require_inputs("nn_sparse_logreg_fit", m, X);
   nn_gd_options_check("nn_sparse_logreg_fit", opt);
   NN_REQUIRE(y, "nn_sparse_logreg_fit: NULL y");
-  int N = X->rows, D = X->cols, B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
+  int N = X->rows, B = opt->batch == 0 || opt->batch > N ? N : opt->batch;
   float *work = nn_xmalloc((size_t)2 * B * sizeof *work, "logits and dL/dz (2B)");
   nn_batches it = nn_batches_new(NULL, y, N, opt->batch, opt->seed); /* a batch is a list of rows */
   double epoch_loss = 0;
@@ -54,8 +54,7 @@ double nn_sparse_logreg_fit(nn_logistic *m, const nn_csr *X, const int *y, const
     for (nn_batches_shuffle(&it); nn_batches_next(&it, &b);) {
       nn_logistic_zero_grad(m);
       sum += b.n * nn_sparse_logreg_loss_grad(m, X, b.rows, b.n, b.y, opt->lambda, work);
-      for (int d = 0; d < D; d++) m->w.data[d] -= opt->lr * m->dw.data[d];
-      m->b -= opt->lr * m->db;
+      nn_logistic_sgd_step(m, opt->lr);
     }
     epoch_loss = sum / N;
     if (history) history[e] = (float)epoch_loss;

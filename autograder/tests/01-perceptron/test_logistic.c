@@ -184,8 +184,9 @@ static tabular_split load_split(const char *path, int C, bool standardise) {
   nn_error err = {0};
   nn_status st = nn_csv_load(path, &(nn_csv_options){.target = "target"}, &t, &err);
   cr_assert_eq(st, NN_OK, "%s: %s", nn_status_name(st), err.msg);
-  int *y = malloc((size_t)t.rows * sizeof *y);
-  for (int i = 0; i < t.rows; i++) y[i] = (int)t.y.data[i];
+  int *y = NULL;
+  st = nn_table_labels(&t, path, C, &y, &err); /* the target column as class ids 0..C-1 */
+  cr_assert_eq(st, NN_OK, "%s: %s", nn_status_name(st), err.msg);
   nn_rng rng = nn_rng_new(SPLIT_SEED);
   nn_split s = nn_train_test_split(t.rows, 0.2, y, C, &rng);
   tabular_split d = {nn_take_rows(&t.x, s.train, s.n_train), nn_take_rows(&t.x, s.test, s.n_test),
