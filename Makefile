@@ -95,6 +95,7 @@ CPPFLAGS := $(foreach d,$(SRC_DIRS),-I$(d))
 CU_OPTIONAL := $(LIB_DIR)/nn_nocuda.c $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_gemm_openblas.c
 C_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c)))
 
+comma := ,
 # ---- what this machine has: each optional part says ✓ or ✗ and what happens instead
 ifneq ($(NN_QUIET),1)
   say = $(info $(1))
@@ -111,18 +112,37 @@ else
 endif
 
 NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
+# nvcc alone is not enough: the GPU backend links cuBLAS and the CUDA runtime.
+# Toolkits put them in lib64, lib or targets/<arch>/lib; Debian's in the
+# linker's own path. Without them the build is CPU-only, like without nvcc.
 ifneq ($(NVCC),)
-  CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+  CUDA_HOME   := $(patsubst %/bin/nvcc,%,$(NVCC))
+  CUDA_LIBDIR := $(firstword $(patsubst %/libcublas.so,%,$(wildcard \
+                   $(CUDA_HOME)/lib64/libcublas.so $(CUDA_HOME)/lib/libcublas.so \
+                   $(CUDA_HOME)/targets/*/lib/libcublas.so)))
+  # The compiler names the full path of a library on its own search path, else just the name.
+  CUDA_SYSLIB := $(if $(CUDA_LIBDIR),,$(filter /%,$(shell $(CC) -print-file-name=libcublas.so)))
+  ifeq ($(CUDA_LIBDIR)$(CUDA_SYSLIB),)
+    CUDA_MISSING := nvcc is $(NVCC) but libcublas.so is neither beside it ($(CUDA_HOME)/lib64, lib, targets/*/lib) nor on the linker's path
+    NVCC :=
+  else ifneq ($(CUDA_LIBDIR),)
+    ifeq ($(wildcard $(CUDA_LIBDIR)/libcudart.so),)
+      CUDA_MISSING := nvcc is $(NVCC) but $(CUDA_LIBDIR) has no libcudart.so
+      NVCC :=
+    endif
+  endif
+endif
+ifneq ($(NVCC),)
   CU_SRC    := $(wildcard $(SRC_DIRS:%=%*.cu))
   NVCCFLAGS := -O3 -std=c++17 $(CPPFLAGS) -Xcompiler -Wall -arch=sm_80 \
                -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
                -gencode arch=compute_90,code=compute_90 $(if $(LAB),-diag-suppress 177)
-  LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+  LDLIBS    += $(if $(CUDA_LIBDIR),-L$(CUDA_LIBDIR) -Wl$(comma)-rpath$(comma)$(CUDA_LIBDIR)) -lcublas -lcudart -lstdc++
   $(call say,✓ CUDA: $(NVCC) (GPU tests run when a GPU is present, else they are skipped))
 else
   CU_SRC :=
   C_SRC  += $(LIB_DIR)/nn_nocuda.c
-  $(call say,✗ CUDA: $(if $(NO_CUDA),off (NO_CUDA=1),nvcc not found); CPU only, GPU tests are skipped)
+  $(call say,✗ CUDA: $(if $(NO_CUDA),off (NO_CUDA=1),$(or $(CUDA_MISSING),nvcc not found)); CPU only, GPU tests are skipped)
 endif
 
 ifneq ($(shell command -v gnuplot 2>/dev/null),)

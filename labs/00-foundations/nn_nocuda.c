@@ -4,11 +4,11 @@
 #include "nn_common.h"
 #include "nn_cuda.h"
 
-#define NO_CUDA(fn) nn_panic("%s: libnn was built without CUDA (no nvcc, or NO_CUDA=1); " \
+#define NO_CUDA(fn) nn_panic("%s: libnn was built without CUDA (no nvcc or no cuBLAS, or NO_CUDA=1); " \
                              "check nn_cuda_available() first", fn)
 
 bool nn_cuda_available(void) { return false; }
-const char *nn_cuda_describe(void) { return "no GPU: libnn was built without CUDA (no nvcc, or NO_CUDA=1)"; }
+const char *nn_cuda_describe(void) { return "no GPU: libnn was built without CUDA (no nvcc or no cuBLAS, or NO_CUDA=1)"; }
 
 void *nn_cuda_malloc(size_t bytes) { (void)bytes; NO_CUDA("nn_cuda_malloc"); }
 void nn_cuda_free(void *p) {
