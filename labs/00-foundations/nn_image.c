@@ -15,8 +15,16 @@
 #include "nn_file.h"
 
 /* Far above any photo of the course (640x427), far below what would exhaust
- * memory: a corrupt header claiming 100000 x 100000 pixels is refused. */
-enum { MAX_SIDE = 16384, MAX_FILE_BYTES = 256 << 20 };
+ * memory: a corrupt header claiming 100000 x 100000 pixels is refused, and so
+ * is a small file that inflates to more than 40 megapixels (a PNG "bomb"). */
+enum { MAX_SIDE = 16384, MAX_PIXELS = 40 << 20, MAX_FILE_BYTES = 256 << 20 };
+
+/* PNG and JPEG by their signatures. stb_image also guesses at TGA, which has
+ * no signature at all, so nearly any bytes would pass for a (huge) TGA. */
+static bool png_or_jpeg(const uint8_t *b, size_t len) {
+  static const uint8_t PNG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, JPEG[3] = {0xff, 0xd8, 0xff};
+  return (len >= 8 && memcmp(b, PNG, 8) == 0) || (len >= 3 && memcmp(b, JPEG, 3) == 0);
+}
 
 nn_status nn_image_decode(const uint8_t *bytes, size_t len, const char *name, int channels,
                           nn_tensor *image, nn_error *err) {
@@ -25,12 +33,15 @@ nn_status nn_image_decode(const uint8_t *bytes, size_t len, const char *name, in
              "nn_image_decode: channels is %d; use 0 (as stored), 1, 3 or 4", channels);
   *image = (nn_tensor){0};
   int W = 0, H = 0, stored = 0;
+  if (!png_or_jpeg(bytes, len))
+    return nn_fail(err, NN_ERR_FORMAT, "%s: not an image the course reads: its first bytes are neither "
+                   "a PNG nor a JPEG signature", name);
   if (len > (size_t)MAX_FILE_BYTES || !stbi_info_from_memory(bytes, (int)len, &W, &H, &stored))
     return nn_fail(err, NN_ERR_FORMAT, "%s: not an image stb_image can read (%s); expected PNG or JPEG",
                    name, len > (size_t)MAX_FILE_BYTES ? "too large" : stbi_failure_reason());
-  if (W < 1 || H < 1 || W > MAX_SIDE || H > MAX_SIDE)
-    return nn_fail(err, NN_ERR_FORMAT, "%s: the header says %d x %d pixels; the course reads 1 to %d per side",
-                   name, W, H, MAX_SIDE);
+  if (W < 1 || H < 1 || W > MAX_SIDE || H > MAX_SIDE || (long)W * H > MAX_PIXELS)
+    return nn_fail(err, NN_ERR_FORMAT, "%s: the header says %d x %d pixels; the course reads 1 to %d per side "
+                   "and at most %d megapixels", name, W, H, MAX_SIDE, MAX_PIXELS >> 20);
   int C = channels ? channels : stored;
   uint8_t *pixels = stbi_load_from_memory(bytes, (int)len, &W, &H, &stored, C);
   if (!pixels)

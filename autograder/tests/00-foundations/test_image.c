@@ -164,6 +164,29 @@ Test(image, a_header_claiming_a_huge_image_is_refused_before_decoding) {
   cr_assert(strstr(err.msg, "20000 x 20000"), "message should give the size the header claims: %s", err.msg);
 }
 
+Test(image, more_than_40_megapixels_is_refused_even_within_the_side_limit) {
+  /* IHDR for 9000 x 9000: each side is allowed, 81 megapixels are not */
+  const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                         0, 0, 0x23, 0x28, 0, 0, 0x23, 0x28, 8, 0, 0, 0, 0, 0, 0, 0, 0};
+  nn_tensor img;
+  nn_error err = {0};
+  nn_status st = nn_image_decode(png, sizeof png, "bomb.png", 0, &img, &err);
+  cr_assert_eq(st, NN_ERR_FORMAT, "got %s (%s)", nn_status_name(st), err.msg);
+  cr_assert(strstr(err.msg, "9000 x 9000") && strstr(err.msg, "megapixels"), "message: %s", err.msg);
+}
+
+Test(image, bytes_without_a_png_or_jpeg_signature_are_refused_at_once) {
+  /* Found by the fuzzer: stb_image takes these 67 bytes for a TGA (a format with no
+   * signature) and decodes a huge image from them. */
+  uint8_t bytes[67] = {0x89, 0x00, 0x02};
+  memset(bytes + 3, 0x18, 44);
+  nn_tensor img;
+  nn_error err = {0};
+  nn_status st = nn_image_decode(bytes, sizeof bytes, "odd.bin", 0, &img, &err);
+  cr_assert_eq(st, NN_ERR_FORMAT, "got %s (%s)", nn_status_name(st), err.msg);
+  cr_assert(strstr(err.msg, "neither a PNG nor a JPEG"), "message: %s", err.msg);
+}
+
 Test(image, a_missing_file_names_the_path) {
   nn_tensor img;
   nn_error err = {0};
