@@ -3,7 +3,8 @@
 #   make              install what is missing (tools/deps), build, run the guided tour
 #   make test         build and run every test of the solutions; ends "N passed, N failed, N skipped"
 #   make test DEBUG=1 the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make bench        GEMM backends in GFLOP/s, as ratios against OpenBLAS (and cuBLAS with a GPU)
+#   make bench        GEMM backends in GFLOP/s, as ratios against OpenBLAS (and cuBLAS with a GPU);
+#                     MLP training in images/s against PyTorch CPU, when python3 can import torch
 #   make fuzz         each loader's libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make data         full MNIST, Fashion-MNIST, CIFAR-10, NSMC (NN_DATA_MIRROR=dir for offline machines)
 #   make grade CH=00  grade labs/00-*: a table with feedback per test, results.json for Gradescope
@@ -92,7 +93,10 @@ endif
 LIB_DIR := $(filter %/00-foundations/,$(SRC_DIRS))
 LIB_DIR := $(LIB_DIR:%/=%)
 CPPFLAGS := $(foreach d,$(SRC_DIRS),-I$(d))
-CU_OPTIONAL := $(LIB_DIR)/nn_nocuda.c $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_gemm_openblas.c
+# *nocuda.c (nn_nocuda.c, nn_mlp_nocuda.c, ...): a chapter's panicking stand-ins for
+# its .cu launchers, compiled only when CUDA is off.
+NOCUDA_SRC  := $(wildcard $(SRC_DIRS:%=%*nocuda.c))
+CU_OPTIONAL := $(NOCUDA_SRC) $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_gemm_openblas.c
 C_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c)))
 
 comma := ,
@@ -141,7 +145,7 @@ ifneq ($(NVCC),)
   $(call say,✓ CUDA: $(NVCC) (GPU tests run when a GPU is present, else they are skipped))
 else
   CU_SRC :=
-  C_SRC  += $(LIB_DIR)/nn_nocuda.c
+  C_SRC  += $(NOCUDA_SRC)
   $(call say,✗ CUDA: $(if $(NO_CUDA),off (NO_CUDA=1),$(or $(CUDA_MISSING),nvcc not found)); CPU only, GPU tests are skipped)
 endif
 
@@ -208,7 +212,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard autograder/fuzz/fuzz_*.c)
 # A fuzzer needs only the CPU library: no OpenBLAS, no CUDA.
-FUZZ_LIB_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c))) $(LIB_DIR)/nn_noblas.c $(LIB_DIR)/nn_nocuda.c
+FUZZ_LIB_SRC := $(filter-out $(CU_OPTIONAL),$(wildcard $(SRC_DIRS:%=%*.c))) $(LIB_DIR)/nn_noblas.c $(NOCUDA_SRC)
 build/fuzz/%: autograder/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(@D)
 	$(call show,FUZZ,$@)clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \

@@ -1,10 +1,12 @@
-/* nn_activation.c: element-wise activations and the row-wise softmax; see nn_activation.h. */
+/* nn_activation.c: element-wise activations and the row-wise softmax; see nn_activation.h.
+ * The CPU loops are here; the GPU kernels, same formulas, in nn_activation.cu. */
 #include "nn_activation.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "nn_logistic.h"
+#include "nn_mlp_cuda.h"
 
 static const char *const NAMES[NN_ACT_COUNT] = {
     [NN_ACT_SIGMOID] = "sigmoid",       [NN_ACT_TANH] = "tanh",
@@ -176,8 +178,7 @@ void nn_activation_forward(const nn_activation *act, const nn_tensor *x, nn_tens
   require_same("nn_activation_forward", "x", x, "y", y);
   switch (x->device) {
   case NN_CPU: forward_cpu(act, x->data, y->data, nn_numel(x)); break;
-  case NN_GPU: nn_panic("nn_activation_forward: %s on a GPU tensor %s: not on the GPU yet",
-                        nn_activation_name(act->kind), nn_shape_str(x).s);
+  case NN_GPU: nn_activation_forward_cuda(*act, x->data, y->data, nn_numel(x)); break;
   }
 }
 
@@ -190,8 +191,7 @@ void nn_activation_backward(const nn_activation *act, const nn_tensor *x, const 
   require_same("nn_activation_backward", "x", x, "dx", dx);
   switch (x->device) {
   case NN_CPU: backward_cpu(act, x->data, y->data, dy->data, dx->data, nn_numel(x)); break;
-  case NN_GPU: nn_panic("nn_activation_backward: %s on a GPU tensor %s: not on the GPU yet",
-                        nn_activation_name(act->kind), nn_shape_str(x).s);
+  case NN_GPU: nn_activation_backward_cuda(*act, x->data, y->data, dy->data, dx->data, nn_numel(x)); break;
   }
 }
 
@@ -234,7 +234,7 @@ void nn_softmax_forward(const nn_tensor *x, nn_tensor *y) {
   int C = last_dim("nn_softmax_forward", x);
   switch (x->device) {
   case NN_CPU: softmax_forward_cpu(x->data, y->data, nn_numel(x) / C, C); break;
-  case NN_GPU: nn_panic("nn_softmax_forward: GPU tensor %s: not on the GPU yet", nn_shape_str(x).s);
+  case NN_GPU: nn_softmax_forward_cuda(x->data, y->data, nn_numel(x) / C, C); break;
   }
 }
 
@@ -244,6 +244,6 @@ void nn_softmax_backward(const nn_tensor *y, const nn_tensor *dy, nn_tensor *dx)
   int C = last_dim("nn_softmax_backward", y);
   switch (y->device) {
   case NN_CPU: softmax_backward_cpu(y->data, dy->data, dx->data, nn_numel(y) / C, C); break;
-  case NN_GPU: nn_panic("nn_softmax_backward: GPU tensor %s: not on the GPU yet", nn_shape_str(y).s);
+  case NN_GPU: nn_softmax_backward_cuda(y->data, dy->data, dx->data, nn_numel(y) / C, C); break;
   }
 }

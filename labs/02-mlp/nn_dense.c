@@ -1,4 +1,5 @@
-/* nn_dense.c: y = x W^T + b and its backward, as three calls to nn_sgemm. */
+/* nn_dense.c: y = x W^T + b and its backward, as three calls to nn_sgemm.
+ * On the GPU the products are cuBLAS and the bias sums two kernels (nn_dense.cu). */
 #include "nn_dense.h"
 
 #include <math.h>
@@ -6,36 +7,78 @@
 #include <stdlib.h>
 
 #include "nn_gemm.h"
+#include "nn_mlp_cuda.h"
 
-static void check_2d(const char *fn, const char *what, const nn_tensor *t, int cols) {
+static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
+
+/* t: (N, cols) on the layer's device (where its W is) */
+static void check_2d(const char *fn, const nn_dense *d, const char *what, const nn_tensor *t, int cols) {
   NN_REQUIRE(t->ndim == 2 && t->shape[1] == cols, "%s: %s is %s but the layer expects (N, %d)", fn, what,
              nn_shape_str(t).s, cols);
-  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; Dense runs on the CPU only so far", fn, what);
+  NN_REQUIRE(t->device == d->W.device, "%s: %s is on the %s but %s is on the %s; move the layer (nn_layer_to) "
+             "or the tensor (nn_tensor_to)", fn, what, device_name(t->device), d->base.name,
+             device_name(d->W.device));
 }
 
+/* ---- the math, once per device. x: (N, in), y and dy: (N, out) */
+
+static void dense_forward_cpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int N) {
+  /* TODO(lab 02-mlp): write this part of dense_forward_cpu. */
+  /* HINT: y = x W^T is nn_sgemm(false, true, N, out, in, 1, x, W, 0, y, ...); then add b to every row */
+  NN_LAB_STUB("02-mlp", "dense_forward_cpu");
+}
+
+static void dense_forward_gpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int N) {
+  /* TODO(lab 02-mlp): write this part of dense_forward_gpu. */
+  /* HINT: the same nn_sgemm with NN_GPU (cuBLAS), then nn_dense_bias_add_cuda (nn_mlp_cuda.h) */
+  NN_LAB_STUB("02-mlp", "dense_forward_gpu");
+}
+
+static void dense_backward_cpu(nn_dense *d, const nn_tensor *dy, nn_tensor *dx, int N) {
+  /* TODO(lab 02-mlp): write this part of dense_backward_cpu. */
+  /* HINT: dW += dy^T x (out, in), db += the column sums of dy, dx += dy W (N, in); beta = 1 accumulates */
+  NN_LAB_STUB("02-mlp", "dense_backward_cpu");
+}
+
+static void dense_backward_gpu(nn_dense *d, const nn_tensor *dy, nn_tensor *dx, int N) {
+  /* TODO(lab 02-mlp): write this part of dense_backward_gpu. */
+  /* HINT: the CPU's three steps with NN_GPU, and nn_dense_bias_grad_cuda for db */
+  NN_LAB_STUB("02-mlp", "dense_backward_gpu");
+}
+
+/* ---- entry points: checks, then the one device switch (the layer's device) */
+
 void nn_dense_forward(nn_dense *d, const nn_tensor *x, nn_tensor *y) {
-  check_2d("nn_dense_forward", "x", x, d->in);
-  check_2d("nn_dense_forward", "y", y, d->out);
+  check_2d("nn_dense_forward", d, "x", x, d->in);
+  check_2d("nn_dense_forward", d, "y", y, d->out);
   NN_REQUIRE(x->shape[0] == y->shape[0], "nn_dense_forward: x is %s but y is %s; both need N rows",
              nn_shape_str(x).s, nn_shape_str(y).s);
   int N = x->shape[0];
   d->x = x;
-  /* TODO(lab 02-mlp): write this part of nn_dense_forward. */
-  /* HINT: y = x W^T is nn_sgemm(false, true, N, out, in, 1, x, W, 0, y, ...); then add b to every row */
-  NN_LAB_STUB("02-mlp", "nn_dense_forward");
+  switch (d->W.device) {
+  case NN_CPU: dense_forward_cpu(d, x, y, N); break;
+  case NN_GPU: dense_forward_gpu(d, x, y, N); break;
+  }
 }
 
 void nn_dense_backward(nn_dense *d, const nn_tensor *dy, nn_tensor *dx) {
   NN_REQUIRE(d->x, "nn_dense_backward: %s has no forward pass to go back through", d->base.name);
-  check_2d("nn_dense_backward", "dy", dy, d->out);
+  check_2d("nn_dense_backward", d, "dy", dy, d->out);
   NN_REQUIRE(dy->shape[0] == d->x->shape[0], "nn_dense_backward: dy is %s but the forward input x was %s",
              nn_shape_str(dy).s, nn_shape_str(d->x).s);
-  if (dx) NN_REQUIRE(nn_same_shape(dx, d->x), "nn_dense_backward: dx is %s but x was %s", nn_shape_str(dx).s,
-                     nn_shape_str(d->x).s);
+  if (dx) {
+    NN_REQUIRE(nn_same_shape(dx, d->x), "nn_dense_backward: dx is %s but x was %s", nn_shape_str(dx).s,
+               nn_shape_str(d->x).s);
+    check_2d("nn_dense_backward", d, "dx", dx, d->in);
+  }
+  NN_REQUIRE(d->x->device == d->W.device, "nn_dense_backward: the forward input x is on the %s but %s is on "
+             "the %s (was the layer moved between forward and backward?)", device_name(d->x->device),
+             d->base.name, device_name(d->W.device));
   int N = dy->shape[0];
-  /* TODO(lab 02-mlp): write this part of nn_dense_backward. */
-  /* HINT: dW += dy^T x (out, in), db += the column sums of dy, dx += dy W (N, in); beta = 1 accumulates */
-  NN_LAB_STUB("02-mlp", "nn_dense_backward");
+  switch (d->W.device) {
+  case NN_CPU: dense_backward_cpu(d, dy, dx, N); break;
+  case NN_GPU: dense_backward_gpu(d, dy, dx, N); break;
+  }
 }
 
 /* ---- the layer's ops table */

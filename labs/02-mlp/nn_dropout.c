@@ -4,10 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void check_same(const char *fn, const nn_tensor *a, const nn_tensor *b) {
-  NN_REQUIRE(nn_same_shape(a, b), "%s: the tensors are %s and %s; they must have the same shape", fn,
-             nn_shape_str(a).s, nn_shape_str(b).s);
-  NN_REQUIRE(a->device == NN_CPU && b->device == NN_CPU, "%s: dropout runs on the CPU only so far", fn);
+/* a and b (named an, bn) have one shape and are on the CPU: the mask is replayed
+ * from an nn_rng, which has no GPU twin yet */
+static void check_same(const char *fn, const char *an, const nn_tensor *a, const char *bn, const nn_tensor *b) {
+  NN_REQUIRE(nn_same_shape(a, b), "%s: %s is %s and %s is %s; they must have the same shape", fn, an,
+             nn_shape_str(a).s, bn, nn_shape_str(b).s);
+  NN_REQUIRE(a->device == NN_CPU, "%s: %s is on the GPU; Dropout runs on the CPU only so far (chapter 02)", fn, an);
+  NN_REQUIRE(b->device == NN_CPU, "%s: %s is on the GPU; Dropout runs on the CPU only so far (chapter 02)", fn, bn);
 }
 
 /* out[i] (+)= in[i] * m_i / (1 - p), one draw of rng per element. */
@@ -21,7 +24,7 @@ static void apply_mask(nn_rng *rng, float p, const float *in, float *out, long n
 }
 
 void nn_dropout_forward(nn_dropout *d, const nn_tensor *x, nn_tensor *y, bool training) {
-  check_same("nn_dropout_forward", x, y);
+  check_same("nn_dropout_forward", "x", x, "y", y);
   long n = nn_numel(x);
   d->training = training;
   if (!training || d->p == 0.f) {
@@ -34,7 +37,7 @@ void nn_dropout_forward(nn_dropout *d, const nn_tensor *x, nn_tensor *y, bool tr
 
 void nn_dropout_backward(nn_dropout *d, const nn_tensor *dy, nn_tensor *dx) {
   if (!dx) return;
-  check_same("nn_dropout_backward", dy, dx);
+  check_same("nn_dropout_backward", "dy", dy, "dx", dx);
   long n = nn_numel(dy);
   if (!d->training || d->p == 0.f) {
     for (long i = 0; i < n; i++) dx->data[i] += dy->data[i];

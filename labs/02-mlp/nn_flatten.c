@@ -1,28 +1,29 @@
-/* nn_flatten.c: a copy forward, an add backward. */
+/* nn_flatten.c: a copy forward, an add backward, on whichever device x is. */
 #include "nn_flatten.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static void check(const char *fn, const nn_tensor *a, const nn_tensor *b) {
   NN_REQUIRE(nn_numel(a) == nn_numel(b) && a->shape[0] == b->shape[0] && b->ndim == 2,
              "%s: %s and %s must hold the same N rows, the second as (N, features)", fn, nn_shape_str(a).s,
              nn_shape_str(b).s);
-  NN_REQUIRE(a->device == NN_CPU && b->device == NN_CPU, "%s: Flatten runs on the CPU only so far", fn);
+  NN_REQUIRE(a->device == b->device, "%s: %s is on the %s but %s on the %s; Flatten keeps one device", fn,
+             nn_shape_str(a).s, a->device == NN_GPU ? "GPU" : "CPU", nn_shape_str(b).s,
+             b->device == NN_GPU ? "GPU" : "CPU");
 }
 
 static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
   (void)l, (void)training;
   check("nn_flatten forward", x, y);
-  memcpy(y->data, x->data, nn_tensor_bytes(x));
+  nn_tensor_copy(y, x); /* memcpy, or a device-to-device copy */
 }
 
 static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
   (void)l;
   if (!dx) return;
   check("nn_flatten backward", dx, dy);
-  for (long i = 0; i < nn_numel(dy); i++) dx->data[i] += dy->data[i];
+  nn_add_into(dx, dy);
 }
 
 static int params_op(nn_layer *l, nn_param *out, int max) {

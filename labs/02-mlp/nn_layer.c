@@ -1,6 +1,8 @@
 /* nn_layer.c: what all layers share. */
 #include "nn_layer.h"
 
+#include "nn_mlp_cuda.h"
+
 enum { MAX_PARAMS = 16 };
 
 long nn_layer_param_count(nn_layer *l) {
@@ -9,4 +11,39 @@ long nn_layer_param_count(nn_layer *l) {
   long total = 0;
   for (int i = 0; i < count; i++) total += nn_numel(p[i].value);
   return total;
+}
+
+/* *t = a copy of it on `device`; the old one is freed */
+static void move_tensor(nn_tensor *t, nn_device device) {
+  if (t->device == device) return;
+  nn_tensor moved = nn_tensor_to(t, device);
+  nn_tensor_free(t);
+  *t = moved;
+}
+
+void nn_layer_to(nn_layer *l, nn_device device) {
+  NN_REQUIRE(l, "nn_layer_to: the layer is NULL");
+  NN_REQUIRE(device == NN_CPU || device == NN_GPU, "nn_layer_to: device %d is neither NN_CPU nor NN_GPU",
+             (int)device);
+  nn_param p[MAX_PARAMS];
+  int count = l->ops->params(l, p, MAX_PARAMS);
+  for (int i = 0; i < count; i++) {
+    move_tensor(p[i].value, device);
+    move_tensor(p[i].grad, device);
+  }
+}
+
+void nn_add_into(nn_tensor *dst, const nn_tensor *src) {
+  NN_REQUIRE(dst && src, "nn_add_into: dst or src is NULL");
+  NN_REQUIRE(nn_numel(dst) == nn_numel(src), "nn_add_into: dst is %s but src is %s; they need the same "
+             "number of elements", nn_shape_str(dst).s, nn_shape_str(src).s);
+  NN_REQUIRE(dst->device == src->device, "nn_add_into: dst is on the %s but src on the %s",
+             dst->device == NN_GPU ? "GPU" : "CPU", src->device == NN_GPU ? "GPU" : "CPU");
+  long n = nn_numel(dst);
+  switch (dst->device) {
+  case NN_CPU:
+    for (long i = 0; i < n; i++) dst->data[i] += src->data[i];
+    break;
+  case NN_GPU: nn_add_into_cuda(dst->data, src->data, n); break;
+  }
 }

@@ -28,6 +28,10 @@
  * Backward takes y = f(x) as well as x: sigmoid', tanh' and ELU' are cheapest
  * from y. Forward may write y over x (y == x); backward then needs the x it
  * was computed from, except for sigmoid and tanh, which read only y.
+ *
+ * Every op here runs on NN_CPU and on NN_GPU (nn_activation.cu, same formulas):
+ * it runs where its tensors are, and all tensors of one call must be on one
+ * device, else it aborts naming the function and both devices.
  */
 #ifndef NN_ACTIVATION_H
 #define NN_ACTIVATION_H

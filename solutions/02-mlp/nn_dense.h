@@ -14,6 +14,10 @@
  *   Xavier/Glorot (tanh, sigmoid):  W ~ U(-a, a),  a = sqrt(6 / (in + out))
  *   He/Kaiming (ReLU):              W ~ N(0, 2 / in)
  * and b = 0. (Glorot & Bengio 2010; He et al. 2015.)
+ *
+ * The layer is made on the CPU; nn_layer_to(&d->base, NN_GPU) moves W, b, dW, db.
+ * Forward and backward run where W is (the products through nn_sgemm, cuBLAS on
+ * the GPU; the bias sums in nn_dense.cu), and every tensor passed must be there too.
  */
 #ifndef NN_DENSE_H
 #define NN_DENSE_H

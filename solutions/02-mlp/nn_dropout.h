@@ -10,6 +10,8 @@
  * The mask is never stored: forward remembers the state of the layer's RNG
  * before drawing it, and backward replays the same draws. That keeps the layer
  * free of buffers (no allocation while training) at the price of drawing twice.
+ * CPU only so far: the mask is replayed from an nn_rng, which has no GPU twin;
+ * a GPU tensor aborts, naming the function.
  */
 #ifndef NN_DROPOUT_H
 #define NN_DROPOUT_H

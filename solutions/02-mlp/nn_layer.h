@@ -43,4 +43,15 @@ struct nn_layer {
 /* The number of parameters (values, not tensors) of a layer: what `nn summary` prints. */
 long nn_layer_param_count(nn_layer *l);
 
+/* Move every parameter of l, value and grad, to `device` (a new tensor there, the
+ * old one freed; a tensor already there stays). Generic: it goes through the
+ * params op, so it works for every layer. The layer's forward and backward then
+ * take tensors on that device. An optimizer made before the move keeps its state
+ * on the old device: make it after. NN_GPU needs nn_cuda_available(). */
+void nn_layer_to(nn_layer *l, nn_device device);
+
+/* dst += src element-wise, on the device both are on (same element count): the
+ * backward of layers that pass dy straight through (Flatten; Dropout in eval). */
+void nn_add_into(nn_tensor *dst, const nn_tensor *src);
+
 #endif

@@ -1,16 +1,22 @@
-/* nn_loss.c: regression and classification losses; see nn_loss.h for the formulas. */
+/* nn_loss.c: regression and classification losses; see nn_loss.h for the formulas.
+ * The CPU loops are here; the GPU kernels, same formulas, in nn_loss.cu. */
 #include "nn_loss.h"
 
 #include <math.h>
+#include <stdlib.h>
+
+#include "nn_cuda.h"
+#include "nn_mlp_cuda.h"
 
 /* ---- argument checks, shared by the entries */
+
+static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
 
 static void require_grad(const char *fn, const nn_tensor *x, const nn_tensor *dx) {
   if (!dx) return;
   NN_REQUIRE(nn_same_shape(x, dx) && dx->device == x->device,
-             "%s: the gradient is %s on %s but the prediction is %s on %s; they must match", fn,
-             nn_shape_str(dx).s, dx->device == NN_CPU ? "CPU" : "GPU", nn_shape_str(x).s,
-             x->device == NN_CPU ? "CPU" : "GPU");
+             "%s: the gradient is %s on the %s but the prediction is %s on the %s; they must match", fn,
+             nn_shape_str(dx).s, device_name(dx->device), nn_shape_str(x).s, device_name(x->device));
 }
 
 static void require_same(const char *fn, const nn_tensor *pred, const nn_tensor *target,
@@ -18,7 +24,8 @@ static void require_same(const char *fn, const nn_tensor *pred, const nn_tensor 
   NN_REQUIRE(nn_same_shape(pred, target) && nn_numel(pred) >= 1 && (pred->ndim == 1 || pred->ndim == 2),
              "%s: pred is %s, target is %s; expected the same shape, (N, D) or (N), not empty", fn,
              nn_shape_str(pred).s, nn_shape_str(target).s);
-  NN_REQUIRE(pred->device == target->device, "%s: pred and target are on different devices", fn);
+  NN_REQUIRE(pred->device == target->device, "%s: pred is on the %s but target on the %s; move both to one "
+             "device (nn_tensor_to)", fn, device_name(pred->device), device_name(target->device));
   require_grad(fn, pred, dpred);
 }
 
@@ -50,8 +57,9 @@ static void require_labels(const char *fn, const nn_tensor *z, const int *y) {
                fn, i, y[i], i, nn_shape_str(z).s, C - 1);
 }
 
-static _Noreturn void not_on_gpu(const char *fn) {
-  nn_panic("%s: not on the GPU yet (move the tensors to NN_CPU with nn_tensor_to)", fn);
+/* After a switch on the device: a device that is neither (a corrupt tensor). */
+static _Noreturn void bad_device(const char *fn, nn_device d) {
+  nn_panic("%s: the tensors claim device %d, which is neither NN_CPU nor NN_GPU", fn, (int)d);
 }
 
 /* ---- regression: one loop, the per-element term l(r) and dl/dr given by `term` */
@@ -98,32 +106,33 @@ static double regression_cpu(const float *p, const float *t, long M, double delt
   return sum / M;
 }
 
+/* term: the CPU's per-element function; kind: the same loss for the GPU kernel */
 static double regression(const char *fn, const nn_tensor *pred, const nn_tensor *target, double delta,
-                         nn_tensor *dpred, elem_term term) {
+                         nn_tensor *dpred, elem_term term, nn_regression_loss kind) {
   require_same(fn, pred, target, dpred);
+  float *dp = dpred ? dpred->data : NULL;
   switch (pred->device) {
-  case NN_CPU:
-    return regression_cpu(pred->data, target->data, nn_numel(pred), delta, dpred ? dpred->data : NULL, term);
-  case NN_GPU: not_on_gpu(fn);
+  case NN_CPU: return regression_cpu(pred->data, target->data, nn_numel(pred), delta, dp, term);
+  case NN_GPU: return nn_regression_loss_cuda(kind, pred->data, target->data, nn_numel(pred), delta, dp);
   }
-  not_on_gpu(fn);
+  bad_device(fn, pred->device);
 }
 
 double nn_mse_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
-  return regression("nn_mse_loss", pred, target, 0, dpred, mse_term);
+  return regression("nn_mse_loss", pred, target, 0, dpred, mse_term, NN_REGRESSION_MSE);
 }
 
 double nn_mae_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
-  return regression("nn_mae_loss", pred, target, 0, dpred, mae_term);
+  return regression("nn_mae_loss", pred, target, 0, dpred, mae_term, NN_REGRESSION_MAE);
 }
 
 double nn_huber_loss(const nn_tensor *pred, const nn_tensor *target, float delta, nn_tensor *dpred) {
   NN_REQUIRE(delta > 0.f, "nn_huber_loss: delta = %g, expected > 0", delta);
-  return regression("nn_huber_loss", pred, target, delta, dpred, huber_term);
+  return regression("nn_huber_loss", pred, target, delta, dpred, huber_term, NN_REGRESSION_HUBER);
 }
 
 double nn_log_cosh_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
-  return regression("nn_log_cosh_loss", pred, target, 0, dpred, log_cosh_term);
+  return regression("nn_log_cosh_loss", pred, target, 0, dpred, log_cosh_term, NN_REGRESSION_LOG_COSH);
 }
 
 /* ---- binary classification */
@@ -150,11 +159,12 @@ static double bce_cpu(const float *z, const int *y, int N, float *dz) {
 
 double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
   int N = require_binary("nn_bce_loss", logits, y, dlogits);
+  float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
-  case NN_CPU: return bce_cpu(logits->data, y, N, dlogits ? dlogits->data : NULL);
-  case NN_GPU: not_on_gpu("nn_bce_loss");
+  case NN_CPU: return bce_cpu(logits->data, y, N, dz);
+  case NN_GPU: return nn_bce_loss_cuda(logits->data, y, N, dz);
   }
-  not_on_gpu("nn_bce_loss");
+  bad_device("nn_bce_loss", logits->device);
 }
 
 /* t = 2y - 1: mean max(0, 1 - t z); dz -= t [1 - t z > 0] / N */
@@ -171,11 +181,12 @@ static double binary_hinge_cpu(const float *z, const int *y, int N, float *dz) {
 
 double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
   int N = require_binary("nn_binary_hinge_loss", logits, y, dlogits);
+  float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
-  case NN_CPU: return binary_hinge_cpu(logits->data, y, N, dlogits ? dlogits->data : NULL);
-  case NN_GPU: not_on_gpu("nn_binary_hinge_loss");
+  case NN_CPU: return binary_hinge_cpu(logits->data, y, N, dz);
+  case NN_GPU: return nn_binary_hinge_loss_cuda(logits->data, y, N, dz);
   }
-  not_on_gpu("nn_binary_hinge_loss");
+  bad_device("nn_binary_hinge_loss", logits->device);
 }
 
 /* s = 2y - 1, p_t = sigmoid(s z): l = -alpha_t (1 - p_t)^gamma log p_t,
@@ -198,11 +209,12 @@ double nn_focal_loss(const nn_tensor *logits, const int *y, float alpha, float g
   int N = require_binary("nn_focal_loss", logits, y, dlogits);
   NN_REQUIRE(alpha >= 0.f && alpha <= 1.f && gamma >= 0.f,
              "nn_focal_loss: alpha = %g, gamma = %g; expected alpha in [0, 1] and gamma >= 0", alpha, gamma);
+  float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
-  case NN_CPU: return focal_cpu(logits->data, y, N, alpha, gamma, dlogits ? dlogits->data : NULL);
-  case NN_GPU: not_on_gpu("nn_focal_loss");
+  case NN_CPU: return focal_cpu(logits->data, y, N, alpha, gamma, dz);
+  case NN_GPU: return nn_focal_loss_cuda(logits->data, y, N, alpha, gamma, dz);
   }
-  not_on_gpu("nn_focal_loss");
+  bad_device("nn_focal_loss", logits->device);
 }
 
 /* ---- multi-class */
@@ -235,12 +247,13 @@ static double sparse_ce_cpu(const float *z, const int *y, int N, int C, float *d
 double nn_sparse_ce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
   require_classes("nn_sparse_ce_loss", logits, dlogits);
   require_labels("nn_sparse_ce_loss", logits, y);
+  int N = logits->shape[0], C = logits->shape[1];
+  float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
-  case NN_CPU:
-    return sparse_ce_cpu(logits->data, y, logits->shape[0], logits->shape[1], dlogits ? dlogits->data : NULL);
-  case NN_GPU: not_on_gpu("nn_sparse_ce_loss");
+  case NN_CPU: return sparse_ce_cpu(logits->data, y, N, C, dz);
+  case NN_GPU: return nn_sparse_ce_loss_cuda(logits->data, y, N, C, dz);
   }
-  not_on_gpu("nn_sparse_ce_loss");
+  bad_device("nn_sparse_ce_loss", logits->device);
 }
 
 /* l_i = logsumexp(z_i) - sum_c t_ic z_ic;  dz_i += (softmax(z_i) - t_i) / N */
@@ -259,18 +272,33 @@ static double categorical_ce_cpu(const float *z, const float *t, int N, int C, f
   return sum / N;
 }
 
+/* Aborts unless t_i, row i of a target (C values in host memory), is a distribution. */
+static void require_distribution_row(const char *fn, const float *t_i, int i, int C) {
+  double total = 0;
+  for (int c = 0; c < C; c++) {
+    float v = t_i[c];
+    NN_REQUIRE(v >= 0.f, "%s: target[%d][%d] = %g; a target row is a distribution, entries >= 0", fn, i, c, v);
+    total += v;
+  }
+  NN_REQUIRE(fabs(total - 1) <= 1e-3, "%s: target row %d sums to %g; expected 1 (one-hot or a distribution; "
+             "integer labels go to nn_sparse_ce_loss)", fn, i, total);
+}
+
 static void require_distributions(const char *fn, const nn_tensor *t) {
   int N = t->shape[0], C = t->shape[1];
-  for (int i = 0; i < N; i++) {
-    double total = 0;
-    for (int c = 0; c < C; c++) {
-      float v = t->data[(long)i * C + c];
-      NN_REQUIRE(v >= 0.f, "%s: target[%d][%d] = %g; a target row is a distribution, entries >= 0", fn, i, c, v);
-      total += v;
-    }
-    NN_REQUIRE(fabs(total - 1) <= 1e-3, "%s: target row %d sums to %g; expected 1 (one-hot or a distribution; "
-               "integer labels go to nn_sparse_ce_loss)", fn, i, total);
-  }
+  for (int i = 0; i < N; i++) require_distribution_row(fn, t->data + (long)i * C, i, C);
+}
+
+/* The GPU kernel found row i of the GPU target t not a distribution: copy that row
+ * to the host and abort with the CPU's message. (Only on the way to an abort does
+ * this allocate.) */
+static _Noreturn void abort_on_gpu_target_row(const char *fn, const nn_tensor *t, int i) {
+  int C = t->shape[1];
+  float *row = nn_xmalloc((size_t)C * sizeof(float), "nn_categorical_ce_loss: a target row for the message");
+  nn_cuda_to_host(row, t->data + (long)i * C, (size_t)C * sizeof(float));
+  require_distribution_row(fn, row, i, C);
+  free(row);
+  nn_panic("%s: target row %d is not a distribution (entries >= 0, summing to 1 within 1e-3)", fn, i);
 }
 
 double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, nn_tensor *dlogits) {
@@ -279,14 +307,19 @@ double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, 
   NN_REQUIRE(nn_same_shape(logits, target) && logits->device == target->device,
              "%s: logits are %s, target is %s; expected the same shape (N, C) on the same device", fn,
              nn_shape_str(logits).s, nn_shape_str(target).s);
+  int N = logits->shape[0], C = logits->shape[1], bad_row;
+  float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
   case NN_CPU:
     require_distributions(fn, target);
-    return categorical_ce_cpu(logits->data, target->data, logits->shape[0], logits->shape[1],
-                              dlogits ? dlogits->data : NULL);
-  case NN_GPU: not_on_gpu(fn);
+    return categorical_ce_cpu(logits->data, target->data, N, C, dz);
+  case NN_GPU: { /* the kernel checks the rows as it goes; dz is already changed when it aborts */
+    double loss = nn_categorical_ce_loss_cuda(logits->data, target->data, N, C, dz, &bad_row);
+    if (bad_row >= 0) abort_on_gpu_target_row(fn, target, bad_row);
+    return loss;
   }
-  not_on_gpu(fn);
+  }
+  bad_device(fn, logits->device);
 }
 
 /* l_i = sum_{j != y} max(0, z_j - z_y + 1); each positive margin adds 1/N to dz_j and -1/N to dz_y */
@@ -311,10 +344,11 @@ static double multi_hinge_cpu(const float *z, const int *y, int N, int C, float 
 double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
   require_classes("nn_multi_hinge_loss", logits, dlogits);
   require_labels("nn_multi_hinge_loss", logits, y);
+  int N = logits->shape[0], C = logits->shape[1];
+  float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
-  case NN_CPU:
-    return multi_hinge_cpu(logits->data, y, logits->shape[0], logits->shape[1], dlogits ? dlogits->data : NULL);
-  case NN_GPU: not_on_gpu("nn_multi_hinge_loss");
+  case NN_CPU: return multi_hinge_cpu(logits->data, y, N, C, dz);
+  case NN_GPU: return nn_multi_hinge_loss_cuda(logits->data, y, N, C, dz);
   }
-  not_on_gpu("nn_multi_hinge_loss");
+  bad_device("nn_multi_hinge_loss", logits->device);
 }

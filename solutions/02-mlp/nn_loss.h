@@ -68,7 +68,12 @@
  *   log p_t = -(max(-s z, 0) + log1p(e^-|z|)), 1 - p_t = sigmoid(-s z).
  *
  * Subgradients at kinks (MAE at r = 0, hinge at margin exactly 0) are 0.
- * All losses run on NN_CPU; a GPU tensor aborts ("not on the GPU yet").
+ *
+ * Devices: every loss runs where its tensors are, NN_CPU or NN_GPU (nn_loss.cu,
+ * the same formulas, sums in double there too); pred, target and the gradient
+ * must share one device. Labels `const int *y` are HOST memory on both devices:
+ * they are checked on the host, and the GPU path copies them over itself. The
+ * GPU path returns after the loss is back on the host (one small copy per call).
  */
 #ifndef NN_LOSS_H
 #define NN_LOSS_H

@@ -3,13 +3,16 @@
  * The rules follow the papers and PyTorch's torch.optim (2.x) line for line:
  * torch/optim/sgd.py (momentum buffer v = mu v + g, no dampening), adagrad.py,
  * rmsprop.py (centered=False), adam.py, adamw.py. Each kind is one loop over the
- * n elements of one param, on the CPU; nn_optim_step dispatches on the device.
+ * n elements of one param, on the CPU, and one kernel on the GPU (nn_optim.cu);
+ * nn_optim_step dispatches on each param's device.
  */
 #include "nn_optim.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nn_mlp_cuda.h"
 
 static const char *const NAMES[] = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"};
 enum { KINDS = (int)(sizeof NAMES / sizeof NAMES[0]) };
@@ -205,13 +208,28 @@ static void step_cpu(nn_optim *o, int i) {
   }
 }
 
-/* The state was allocated with the param's shape; a reshape since then must keep its size. */
+/* The same rules on the GPU. Adam's bias corrections are computed here, as adam_cpu does. */
+static void step_gpu(nn_optim *o, int i) {
+  float *w = o->params[i].value->data, *m = o->m[i].data, *v = o->v[i].data;
+  const float *g = o->params[i].grad->data;
+  const nn_optim_config *c = &o->cfg;
+  float bc1 = (float)(1.0 - pow(c->beta1, (double)o->t)), bc2 = (float)(1.0 - pow(c->beta2, (double)o->t));
+  nn_optim_step_cuda(o->kind, c, w, g, m, v, nn_numel(o->params[i].value), bc1, bc2);
+}
+
+/* The state was allocated with the param's shape and on its device; a reshape since
+ * then must keep its size, and a move (nn_layer_to) needs a new optimizer. */
 static void check_state(const nn_optim *o, int i) {
   const nn_param *p = &o->params[i];
   const nn_tensor *s = o->m[i].data ? &o->m[i] : o->v[i].data ? &o->v[i] : NULL;
+  const char *name = p->name ? p->name : "(unnamed)";
   NN_REQUIRE(!s || nn_numel(s) == nn_numel(p->value),
-             "nn_optim_step: param %d (%s) is %s now, but was %s in nn_optim_new", i,
-             p->name ? p->name : "(unnamed)", nn_shape_str(p->value).s, nn_shape_str(s).s);
+             "nn_optim_step: param %d (%s) is %s now, but was %s in nn_optim_new", i, name,
+             nn_shape_str(p->value).s, nn_shape_str(s).s);
+  NN_REQUIRE(!s || s->device == p->value->device,
+             "nn_optim_step: param %d (%s) is on the %s but its %s state is on the %s; make the optimizer "
+             "after moving the model (nn_layer_to)", i, name, p->value->device == NN_GPU ? "GPU" : "CPU",
+             NAMES[o->kind], s->device == NN_GPU ? "GPU" : "CPU");
 }
 
 void nn_optim_step(nn_optim *o) {
@@ -222,9 +240,7 @@ void nn_optim_step(nn_optim *o) {
     check_state(o, i);
     switch (p->value->device) {
     case NN_CPU: step_cpu(o, i); break;
-    case NN_GPU:
-      nn_panic("nn_optim_step: param %d (%s) %s is on the GPU; %s is not on the GPU yet", i,
-               p->name ? p->name : "(unnamed)", nn_shape_str(p->value).s, NAMES[o->kind]);
+    case NN_GPU: step_gpu(o, i); break;
     }
   }
 }

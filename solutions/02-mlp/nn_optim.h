@@ -17,8 +17,13 @@
  * the decoupled decay, and g is left alone.
  *
  * The state (v, G, s, m) starts at 0 and is allocated once, in nn_optim_new, with
- * each param's shape. A step does NOT zero the grads (backward adds into them):
- * call nn_optim_zero_grad before the next backward.
+ * each param's shape, on each param's device. A step does NOT zero the grads
+ * (backward adds into them): call nn_optim_zero_grad before the next backward.
+ *
+ * Devices: each param is updated where it lives, by a loop on NN_CPU or by one
+ * kernel per kind on NN_GPU (nn_optim.cu, the same arithmetic), so a model on
+ * the GPU never copies its weights. Move the model (nn_layer_to) BEFORE making
+ * its optimizer: a step whose state sits on another device than its param aborts.
  *
  *   nn_optim opt = nn_optim_new(NN_ADAM, NULL, params, count);  // NULL: PyTorch's defaults
  *   for (...) { nn_optim_zero_grad(&opt); forward; backward; nn_optim_step(&opt); }

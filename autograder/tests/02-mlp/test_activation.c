@@ -201,12 +201,14 @@ Test(activation, backward_shape_mismatch_aborts, .signal = SIGABRT) {
   nn_activation_backward(&act, &x, &y, &dy, &dx); /* dx (2, 4) for x (2, 3) */
 }
 
-/* A tensor that claims to be on the GPU: the op must stop at its device switch. */
-Test(activation, gpu_tensor_aborts_not_yet, .signal = SIGABRT) {
+/* x claims to be on the GPU, y is on the CPU: the op must stop at its checks, before
+ * its device switch (no CUDA call is made, so this runs with or without a GPU).
+ * test_gpu.c compares the GPU path with this file's CPU one. */
+Test(activation, tensors_on_two_devices_abort, .signal = SIGABRT) {
   nn_activation act = nn_activation_of(NN_ACT_RELU);
   float v[2] = {1.f, -1.f}, w[2];
   nn_tensor x = {.data = v, .shape = {2}, .ndim = 1, .device = NN_GPU};
-  nn_tensor y = {.data = w, .shape = {2}, .ndim = 1, .device = NN_GPU};
+  nn_tensor y = {.data = w, .shape = {2}, .ndim = 1, .device = NN_CPU};
   nn_activation_forward(&act, &x, &y);
 }
 

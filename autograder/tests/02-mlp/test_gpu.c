@@ -1,0 +1,495 @@
+/* Chapter 02 on the GPU: every op with a GPU path runs on both devices on the same
+ * numbers, and the GPU must agree with the CPU (the reference the other tests prove).
+ * A failure prints the max |GPU - CPU| and the worst element. Without a GPU (or a
+ * build without CUDA) these tests are skipped, never passed; the few that check an
+ * abort before any CUDA call run everywhere.
+ *
+ * Agreement: err = |gpu - cpu| / max(|cpu|, floor) <= tol, elementwise.
+ *   element-wise ops  tol 1e-5: the same float formulas; the GPU's expf/erfcf/tanhf
+ *                     are within 2-4 ulp of glibc's, and nvcc fuses a*b + c into FMAs.
+ *                     floor 1e-30 for values (subnormals), 0.1 for gradients, where
+ *                     f' from y (sigmoid, tanh near saturation) is good to ~1e-7 only.
+ *   losses            the loss (a double) to 1e-9; gradients (double, rounded to float) 1e-5.
+ *   optimizers        tol 1e-5, floor 0.1: an FMA moves w or a state by an ulp of the
+ *                     terms (~1e-8), and a state like v = mu v + g can cancel to near 0.
+ *   GEMM-based        tol 1e-4, floor 1 (cuBLAS sums in another order).
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nn_activation.h"
+#include "nn_cuda.h"
+#include "nn_dense.h"
+#include "nn_dropout.h"
+#include "nn_flatten.h"
+#include "nn_loss.h"
+#include "nn_optim.h"
+#include "nn_rng.h"
+
+#define NEED_GPU()                                                    \
+  do {                                                                \
+    if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe()); \
+  } while (0)
+
+/* ---- helpers */
+
+static nn_tensor random_tensor(nn_rng *rng, int ndim, const int *shape, float lo, float hi) {
+  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
+  nn_rng_fill_uniform(rng, t.data, nn_numel(&t), lo, hi);
+  return t;
+}
+
+static nn_tensor on_gpu(const nn_tensor *t) { return nn_tensor_to(t, NN_GPU); }
+
+/* Asserts that gpu (any device) and cpu (host) hold the same values within tol. */
+static void expect_close(const char *what, const nn_tensor *gpu, const nn_tensor *cpu, double tol, double floor) {
+  cr_assert(nn_numel(gpu) == nn_numel(cpu), "%s: GPU tensor %s, CPU tensor %s", what, nn_shape_str(gpu).s,
+            nn_shape_str(cpu).s);
+  nn_tensor g = nn_tensor_to(gpu, NN_CPU);
+  long n = nn_numel(cpu), at = 0;
+  double worst = 0, max_abs = 0;
+  for (long i = 0; i < n; i++) {
+    double a = g.data[i], c = cpu->data[i];
+    bool same_nan = isnan(a) && isnan(c), one_nan = isnan(a) != isnan(c);
+    double abs_err = same_nan ? 0 : fabs(a - c);
+    double err = one_nan ? INFINITY : same_nan || a == c ? 0 : abs_err / fmax(fabs(c), floor);
+    if (abs_err > max_abs || one_nan) max_abs = one_nan ? INFINITY : abs_err;
+    if (err > worst) worst = err, at = i;
+  }
+  float got = g.data[at], want = cpu->data[at];
+  nn_tensor_free(&g);
+  cr_assert(worst <= tol,
+            "%s: GPU and CPU differ: max |GPU - CPU| = %.3g over %ld values; worst at [%ld]: GPU %.9g, CPU %.9g "
+            "(error %.3g, allowed %.0e relative to max(|CPU|, %g))",
+            what, max_abs, n, at, got, want, worst, tol, floor);
+}
+
+static void expect_loss_close(const char *what, double gpu, double cpu) {
+  double err = fabs(gpu - cpu) / fmax(fabs(cpu), 1e-12);
+  cr_assert(err <= 1e-9, "%s: GPU loss %.15g, CPU loss %.15g (|GPU - CPU| = %.3g, relative %.3g > 1e-9)", what, gpu,
+            cpu, fabs(gpu - cpu), err);
+}
+
+/* ---- activations */
+
+/* 4099 values: a grid over [-30, 30], then 0, the tiny and the large, then random
+ * values near 0 and in [-5, 5]. */
+enum { ACT_N = 4099 };
+static nn_tensor activation_inputs(nn_rng *rng) {
+  nn_tensor x = nn_tensor_new(2, (int[]){1, ACT_N}, NN_CPU);
+  int k = 0;
+  for (; k <= 2000; k++) x.data[k] = -30.f + 0.03f * (float)k;
+  const float special[] = {0.f, -0.f, 1e-8f, -1e-8f, 1e-4f, -1e-4f, 30.f, -30.f, 15.f, -15.f, 1.f, -1.f};
+  for (size_t s = 0; s < sizeof special / sizeof special[0]; k++, s++) x.data[k] = special[s];
+  for (; k < 2600; k++) x.data[k] = nn_rng_uniform(rng, -1e-3f, 1e-3f);
+  for (; k < ACT_N; k++) x.data[k] = nn_rng_uniform(rng, -5.f, 5.f);
+  return x;
+}
+
+Test(activation_gpu, every_kind_matches_cpu) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(2);
+  nn_tensor x = activation_inputs(&rng);
+  nn_tensor dy = random_tensor(&rng, 2, x.shape, -1.f, 1.f);
+  nn_tensor gx = on_gpu(&x), gdy = on_gpu(&dy);
+  for (int k = 0; k < NN_ACT_COUNT; k++) {
+    nn_activation act = nn_activation_of((nn_activation_kind)k);
+    const char *name = nn_activation_name(act.kind);
+    char what[256];
+    nn_tensor y = nn_tensor_new(2, x.shape, NN_CPU), gy = nn_tensor_new(2, x.shape, NN_GPU);
+    nn_activation_forward(&act, &x, &y);
+    nn_activation_forward(&act, &gx, &gy);
+    snprintf(what, sizeof what, "%s forward", name);
+    expect_close(what, &gy, &y, 1e-5, 1e-30);
+
+    /* y == x on the GPU too */
+    nn_tensor inplace = on_gpu(&x);
+    nn_activation_forward(&act, &inplace, &inplace);
+    snprintf(what, sizeof what, "%s forward in place (y == x)", name);
+    expect_close(what, &inplace, &y, 1e-5, 1e-30);
+
+    /* backward twice from dx = 0: dx = dy f'(x), then 2 dy f'(x) (it adds) */
+    nn_tensor dx = nn_tensor_new(2, x.shape, NN_CPU), gdx = nn_tensor_new(2, x.shape, NN_GPU);
+    for (int round = 1; round <= 2; round++) {
+      nn_activation_backward(&act, &x, &y, &dy, &dx);
+      nn_activation_backward(&act, &gx, &gy, &gdy, &gdx);
+      snprintf(what, sizeof what, "%s backward, call %d (dx += dy f'(x))", name, round);
+      expect_close(what, &gdx, &dx, 1e-5, 0.1);
+    }
+    nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&inplace), nn_tensor_free(&dx), nn_tensor_free(&gdx);
+  }
+  nn_tensor_free(&x), nn_tensor_free(&dy), nn_tensor_free(&gx), nn_tensor_free(&gdy);
+}
+
+/* (33, 10), logits near 1000 in (7, 1000) (e^1000 would overflow), and (5, 3, 37) as 15 rows */
+Test(softmax_gpu, forward_backward_match_cpu_with_logits_of_1000) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(3);
+  struct { int ndim, shape[3]; float lo, hi; } cases[] = {
+      {2, {33, 10}, -5.f, 5.f}, {2, {7, 1000}, 980.f, 1020.f}, {3, {5, 3, 37}, -30.f, 30.f}, {2, {4, 1}, -1.f, 1.f}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    nn_tensor x = random_tensor(&rng, cases[c].ndim, cases[c].shape, cases[c].lo, cases[c].hi);
+    nn_tensor dy = random_tensor(&rng, cases[c].ndim, cases[c].shape, -1.f, 1.f);
+    nn_tensor y = nn_tensor_new(x.ndim, x.shape, NN_CPU), dx = nn_tensor_new(x.ndim, x.shape, NN_CPU);
+    nn_tensor gx = on_gpu(&x), gdy = on_gpu(&dy);
+    nn_tensor gy = nn_tensor_new(x.ndim, x.shape, NN_GPU), gdx = nn_tensor_new(x.ndim, x.shape, NN_GPU);
+    char what[256];
+    nn_softmax_forward(&x, &y);
+    nn_softmax_forward(&gx, &gy);
+    snprintf(what, sizeof what, "softmax forward on %s logits in [%g, %g]", nn_shape_str(&x).s, cases[c].lo,
+             cases[c].hi);
+    expect_close(what, &gy, &y, 1e-5, 1e-30);
+    nn_softmax_backward(&y, &dy, &dx);
+    nn_softmax_backward(&gy, &gdy, &gdx);
+    snprintf(what, sizeof what, "softmax backward on %s", nn_shape_str(&x).s);
+    expect_close(what, &gdx, &dx, 1e-5, 0.1);
+    nn_tensor_free(&x), nn_tensor_free(&dy), nn_tensor_free(&y), nn_tensor_free(&dx);
+    nn_tensor_free(&gx), nn_tensor_free(&gdy), nn_tensor_free(&gy), nn_tensor_free(&gdx);
+  }
+}
+
+/* ---- losses: N = 37, C = 10, (37, 3) for regression. Each loss: the value with
+ * and without a gradient, and the gradient after one call and after two (it adds). */
+
+enum { LN = 37, LC = 10 };
+
+typedef double (*regression_fn)(const nn_tensor *p, const nn_tensor *t, nn_tensor *dp);
+static double huber_1(const nn_tensor *p, const nn_tensor *t, nn_tensor *dp) { return nn_huber_loss(p, t, 1.f, dp); }
+
+/* runs loss on CPU tensors (p, t) and on their GPU copies, twice each, comparing */
+static void compare_regression(const char *name, regression_fn loss, const nn_tensor *p, const nn_tensor *t) {
+  nn_tensor gp = on_gpu(p), gt = on_gpu(t);
+  nn_tensor dp = nn_tensor_new(p->ndim, p->shape, NN_CPU), gdp = nn_tensor_new(p->ndim, p->shape, NN_GPU);
+  char what[256];
+  snprintf(what, sizeof what, "%s without a gradient", name);
+  expect_loss_close(what, loss(&gp, &gt, NULL), loss(p, t, NULL));
+  for (int round = 1; round <= 2; round++) {
+    double l_cpu = loss(p, t, &dp), l_gpu = loss(&gp, &gt, &gdp);
+    snprintf(what, sizeof what, "%s, call %d", name, round);
+    expect_loss_close(what, l_gpu, l_cpu);
+    snprintf(what, sizeof what, "%s gradient after call %d", name, round);
+    expect_close(what, &gdp, &dp, 1e-5, 1e-9);
+  }
+  nn_tensor_free(&gp), nn_tensor_free(&gt), nn_tensor_free(&dp), nn_tensor_free(&gdp);
+}
+
+Test(loss_gpu, regression_losses_match_cpu) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(4);
+  int shapes[2][2] = {{LN, 3}, {LN, 1}};
+  for (int s = 0; s < 2; s++) {
+    nn_tensor p = random_tensor(&rng, 2, shapes[s], -2.f, 2.f), t = random_tensor(&rng, 2, shapes[s], -2.f, 2.f);
+    compare_regression("MSE", nn_mse_loss, &p, &t);
+    compare_regression("MAE", nn_mae_loss, &p, &t);
+    compare_regression("Huber (delta 1)", huber_1, &p, &t);
+    compare_regression("log-cosh", nn_log_cosh_loss, &p, &t);
+    nn_tensor_free(&p), nn_tensor_free(&t);
+  }
+}
+
+typedef double (*label_fn)(const nn_tensor *z, const int *y, nn_tensor *dz);
+static double focal_default(const nn_tensor *z, const int *y, nn_tensor *dz) {
+  return nn_focal_loss(z, y, NN_FOCAL_ALPHA, NN_FOCAL_GAMMA, dz);
+}
+static double focal_fractional(const nn_tensor *z, const int *y, nn_tensor *dz) {
+  return nn_focal_loss(z, y, 0.7f, 0.5f, dz);
+}
+
+/* the labels stay on the host for both devices */
+static void compare_labels(const char *name, label_fn loss, const nn_tensor *z, const int *y) {
+  nn_tensor gz = on_gpu(z);
+  nn_tensor dz = nn_tensor_new(z->ndim, z->shape, NN_CPU), gdz = nn_tensor_new(z->ndim, z->shape, NN_GPU);
+  char what[256];
+  snprintf(what, sizeof what, "%s on %s without a gradient", name, nn_shape_str(z).s);
+  expect_loss_close(what, loss(&gz, y, NULL), loss(z, y, NULL));
+  for (int round = 1; round <= 2; round++) {
+    double l_cpu = loss(z, y, &dz), l_gpu = loss(&gz, y, &gdz);
+    snprintf(what, sizeof what, "%s on %s, call %d", name, nn_shape_str(z).s, round);
+    expect_loss_close(what, l_gpu, l_cpu);
+    snprintf(what, sizeof what, "%s gradient on %s after call %d", name, nn_shape_str(z).s, round);
+    expect_close(what, &gdz, &dz, 1e-5, 1e-9);
+  }
+  nn_tensor_free(&gz), nn_tensor_free(&dz), nn_tensor_free(&gdz);
+}
+
+Test(loss_gpu, binary_losses_match_cpu) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(5);
+  int y[LN];
+  for (int i = 0; i < LN; i++) y[i] = (int)nn_rng_below(&rng, 2);
+  int shapes[2][2] = {{LN, 1}, {LN}};
+  for (int s = 0; s < 2; s++) {
+    nn_tensor z = random_tensor(&rng, s == 0 ? 2 : 1, shapes[s], -6.f, 6.f);
+    compare_labels("BCE", nn_bce_loss, &z, y);
+    compare_labels("binary hinge", nn_binary_hinge_loss, &z, y);
+    compare_labels("focal (alpha 0.25, gamma 2)", focal_default, &z, y);
+    compare_labels("focal (alpha 0.7, gamma 0.5)", focal_fractional, &z, y);
+    nn_tensor_free(&z);
+  }
+}
+
+Test(loss_gpu, multiclass_losses_match_cpu) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(6);
+  int y[LN];
+  for (int i = 0; i < LN; i++) y[i] = (int)nn_rng_below(&rng, LC);
+  nn_tensor z = random_tensor(&rng, 2, (int[]){LN, LC}, -5.f, 5.f);
+  for (int c = 0; c < LC; c++) z.data[3 * LC + c] = 1000.f + (float)c; /* row 3: logits of 1000 */
+  compare_labels("sparse CE", nn_sparse_ce_loss, &z, y);
+  compare_labels("multi-class hinge", nn_multi_hinge_loss, &z, y);
+
+  /* categorical CE on soft targets: rows of positive numbers scaled to sum 1 */
+  nn_tensor t = random_tensor(&rng, 2, (int[]){LN, LC}, 0.01f, 1.f);
+  for (int i = 0; i < LN; i++) {
+    double total = 0;
+    for (int c = 0; c < LC; c++) total += t.data[i * LC + c];
+    for (int c = 0; c < LC; c++) t.data[i * LC + c] = (float)(t.data[i * LC + c] / total);
+  }
+  nn_tensor gz = on_gpu(&z), gt = on_gpu(&t);
+  nn_tensor dz = nn_tensor_new(2, z.shape, NN_CPU), gdz = nn_tensor_new(2, z.shape, NN_GPU);
+  expect_loss_close("categorical CE without a gradient", nn_categorical_ce_loss(&gz, &gt, NULL),
+                    nn_categorical_ce_loss(&z, &t, NULL));
+  for (int round = 1; round <= 2; round++) {
+    double l_cpu = nn_categorical_ce_loss(&z, &t, &dz), l_gpu = nn_categorical_ce_loss(&gz, &gt, &gdz);
+    expect_loss_close("categorical CE", l_gpu, l_cpu);
+    expect_close("categorical CE gradient", &gdz, &dz, 1e-5, 1e-9);
+  }
+  nn_tensor_free(&z), nn_tensor_free(&t), nn_tensor_free(&gz), nn_tensor_free(&gt);
+  nn_tensor_free(&dz), nn_tensor_free(&gdz);
+}
+
+/* A label out of range is caught on the host, before any CUDA call, so a tensor
+ * that only claims to be on the GPU is enough: this runs with or without one. */
+Test(loss_gpu, label_out_of_range_aborts_before_the_gpu, .signal = SIGABRT) {
+  float v[2 * LC] = {0};
+  nn_tensor z = {.data = v, .shape = {2, LC}, .ndim = 2, .device = NN_GPU};
+  nn_sparse_ce_loss(&z, (int[]){0, LC}, NULL); /* y[1] = C */
+}
+
+/* The GPU checks that each target row is a distribution and aborts with the CPU's
+ * message. CUDA cannot be used on both sides of a fork, so the child alone touches
+ * it (and says "no-gpu" when there is none). */
+Test(loss_gpu, categorical_target_not_a_distribution_aborts_naming_the_row) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0, "pipe failed");
+  fflush(stderr);
+  pid_t pid = fork();
+  cr_assert(pid >= 0, "fork failed");
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    if (!nn_cuda_available()) {
+      fprintf(stderr, "no-gpu: %s", nn_cuda_describe());
+      abort();
+    }
+    nn_tensor z = nn_tensor_new(2, (int[]){6, 3}, NN_CPU), t = nn_tensor_new(2, (int[]){6, 3}, NN_CPU);
+    for (int i = 0; i < 6; i++) t.data[i * 3] = 1.f;
+    t.data[4 * 3] = 0.5f; /* row 4 sums to 0.5 */
+    nn_tensor gz = on_gpu(&z), gt = on_gpu(&t);
+    nn_categorical_ce_loss(&gz, &gt, NULL);
+    abort(); /* not reached when the check is there; says nothing */
+  }
+  close(fds[1]);
+  char msg[1024] = {0};
+  size_t len = 0;
+  ssize_t got;
+  while (len < sizeof msg - 1 && (got = read(fds[0], msg + len, sizeof msg - 1 - len)) > 0) len += (size_t)got;
+  close(fds[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  if (strncmp(msg, "no-gpu", 6) == 0) cr_skip_test("gpu: %s", msg + 8);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "a GPU target row summing to 0.5 must abort");
+  cr_assert(strstr(msg, "nn_categorical_ce_loss") && strstr(msg, "row 4") && strstr(msg, "0.5"),
+            "the message must name the function, the row and its sum: \"%s\"", msg);
+}
+
+/* ---- Dense: odd shapes, N = 33, in = 65, out = 17; the GPU layer is the CPU layer's
+ * twin (same seed), moved with nn_layer_to */
+
+enum { DN = 33, DIN = 65, DOUT = 17 };
+
+typedef struct {
+  nn_dense *cpu, *gpu;
+  nn_tensor x, gx;
+} dense_pair;
+
+static dense_pair dense_pair_new(nn_rng *data_rng) {
+  nn_rng r1 = nn_rng_new(7), r2 = nn_rng_new(7);
+  dense_pair p = {.cpu = nn_dense_new("dense1", DIN, DOUT, NN_INIT_XAVIER, &r1),
+                  .gpu = nn_dense_new("dense1", DIN, DOUT, NN_INIT_XAVIER, &r2)};
+  nn_rng_fill_uniform(data_rng, p.cpu->b.data, DOUT, -0.5f, 0.5f); /* a bias that is not 0 */
+  memcpy(p.gpu->b.data, p.cpu->b.data, DOUT * sizeof(float));
+  /* grads that already hold something: backward must add to them */
+  nn_rng_fill_uniform(data_rng, p.cpu->dW.data, DOUT * DIN, -1.f, 1.f);
+  nn_rng_fill_uniform(data_rng, p.cpu->db.data, DOUT, -1.f, 1.f);
+  memcpy(p.gpu->dW.data, p.cpu->dW.data, DOUT * DIN * sizeof(float));
+  memcpy(p.gpu->db.data, p.cpu->db.data, DOUT * sizeof(float));
+  nn_layer_to(&p.gpu->base, NN_GPU);
+  p.x = random_tensor(data_rng, 2, (int[]){DN, DIN}, -1.f, 1.f);
+  p.gx = on_gpu(&p.x);
+  return p;
+}
+
+static void dense_pair_free(dense_pair *p) {
+  p->cpu->base.ops->free(&p->cpu->base), p->gpu->base.ops->free(&p->gpu->base);
+  nn_tensor_free(&p->x), nn_tensor_free(&p->gx);
+}
+
+Test(dense_gpu, forward_matches_cpu) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(8);
+  dense_pair p = dense_pair_new(&rng);
+  nn_tensor y = nn_tensor_new(2, (int[]){DN, DOUT}, NN_CPU), gy = nn_tensor_new(2, (int[]){DN, DOUT}, NN_GPU);
+  nn_tensor_fill(&gy, NAN); /* forward overwrites y */
+  nn_dense_forward(p.cpu, &p.x, &y);
+  nn_dense_forward(p.gpu, &p.gx, &gy);
+  expect_close("Dense (33, 65) -> (33, 17) forward, y = x W^T + b", &gy, &y, 1e-4, 1);
+  nn_tensor_free(&y), nn_tensor_free(&gy);
+  dense_pair_free(&p);
+}
+
+Test(dense_gpu, backward_adds_into_grads_like_cpu) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(9);
+  dense_pair p = dense_pair_new(&rng);
+  nn_tensor y = nn_tensor_new(2, (int[]){DN, DOUT}, NN_CPU), gy = nn_tensor_new(2, (int[]){DN, DOUT}, NN_GPU);
+  nn_tensor dy = random_tensor(&rng, 2, (int[]){DN, DOUT}, -1.f, 1.f), gdy = on_gpu(&dy);
+  nn_tensor dx = random_tensor(&rng, 2, (int[]){DN, DIN}, -1.f, 1.f), gdx = on_gpu(&dx);
+  nn_dense_forward(p.cpu, &p.x, &y);
+  nn_dense_forward(p.gpu, &p.gx, &gy);
+  nn_dense_backward(p.cpu, &dy, &dx);
+  nn_dense_backward(p.gpu, &gdy, &gdx);
+  expect_close("Dense backward: dW += dy^T x", &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
+  expect_close("Dense backward: db += column sums of dy", &p.gpu->db, &p.cpu->db, 1e-4, 1);
+  expect_close("Dense backward: dx += dy W", &gdx, &dx, 1e-4, 1);
+  /* again, without dx (a first layer): only the parameter grads add up */
+  nn_dense_backward(p.cpu, &dy, NULL);
+  nn_dense_backward(p.gpu, &gdy, NULL);
+  expect_close("Dense backward (dx NULL), second call: dW", &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
+  expect_close("Dense backward (dx NULL), second call: db", &p.gpu->db, &p.cpu->db, 1e-4, 1);
+  nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
+  nn_tensor_free(&dx), nn_tensor_free(&gdx);
+  dense_pair_free(&p);
+}
+
+/* ---- optimizers: two steps of every kind, with weight decay, on a (5, 7) weight
+ * and a (7) bias; lr 0.1 so that a wrong term moves w by far more than rounding */
+
+Test(optim_gpu, every_kind_two_steps_match_cpu) {
+  NEED_GPU();
+  for (int k = NN_SGD; k <= NN_ADAMW; k++) {
+    nn_rng rng = nn_rng_new(10 + (uint64_t)k);
+    int shapes[2][2] = {{5, 7}, {7, 0}};
+    nn_tensor w[2], g[2], gw[2], gg[2];
+    nn_param cpu[2], gpu[2];
+    for (int i = 0; i < 2; i++) {
+      int ndim = i == 0 ? 2 : 1;
+      w[i] = random_tensor(&rng, ndim, shapes[i], -1.f, 1.f);
+      g[i] = nn_tensor_new(ndim, shapes[i], NN_CPU);
+      gw[i] = on_gpu(&w[i]), gg[i] = nn_tensor_new(ndim, shapes[i], NN_GPU);
+      cpu[i] = (nn_param){i == 0 ? "dense1.W" : "dense1.b", &w[i], &g[i]};
+      gpu[i] = (nn_param){i == 0 ? "dense1.W" : "dense1.b", &gw[i], &gg[i]};
+    }
+    nn_optim_config cfg = nn_optim_defaults((nn_optim_kind)k);
+    cfg.lr = 0.1f, cfg.weight_decay = 0.05f;
+    nn_optim oc = nn_optim_new((nn_optim_kind)k, &cfg, cpu, 2), og = nn_optim_new((nn_optim_kind)k, &cfg, gpu, 2);
+    const char *name = nn_optim_name((nn_optim_kind)k);
+    char what[256];
+    for (int step = 1; step <= 2; step++) {
+      nn_optim_zero_grad(&oc), nn_optim_zero_grad(&og);
+      for (int i = 0; i < 2; i++) {
+        nn_rng_fill_uniform(&rng, g[i].data, nn_numel(&g[i]), -1.f, 1.f);
+        nn_tensor_copy(&gg[i], &g[i]);
+      }
+      nn_optim_step(&oc), nn_optim_step(&og);
+      for (int i = 0; i < 2; i++) {
+        snprintf(what, sizeof what, "%s (weight_decay 0.05) step %d: %s", name, step, cpu[i].name);
+        expect_close(what, &gw[i], &w[i], 1e-5, 0.1);
+        if (oc.m[i].data) {
+          snprintf(what, sizeof what, "%s step %d: first-moment state of %s", name, step, cpu[i].name);
+          expect_close(what, &og.m[i], &oc.m[i], 1e-5, 0.1);
+        }
+        if (oc.v[i].data) {
+          snprintf(what, sizeof what, "%s step %d: second-moment state of %s", name, step, cpu[i].name);
+          expect_close(what, &og.v[i], &oc.v[i], 1e-5, 0.1);
+        }
+        cr_assert(!og.m[i].data || og.m[i].device == NN_GPU, "%s: the state of a GPU param must be on the GPU",
+                  name);
+      }
+    }
+    /* zero_grad on the GPU zeroes the GPU grads */
+    nn_optim_zero_grad(&og);
+    for (int i = 0; i < 2; i++) {
+      nn_tensor zero = nn_tensor_new(gg[i].ndim, gg[i].shape, NN_CPU);
+      snprintf(what, sizeof what, "%s: nn_optim_zero_grad on the GPU grad of %s", name, cpu[i].name);
+      expect_close(what, &gg[i], &zero, 0, 1);
+      nn_tensor_free(&zero);
+    }
+    nn_optim_free(&oc), nn_optim_free(&og);
+    for (int i = 0; i < 2; i++) nn_tensor_free(&w[i]), nn_tensor_free(&g[i]), nn_tensor_free(&gw[i]), nn_tensor_free(&gg[i]);
+  }
+}
+
+/* ---- layers: nn_layer_to there and back, Flatten on the GPU, Dropout's abort */
+
+Test(layer_gpu, layer_to_gpu_and_back_keeps_every_value) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(11), data = nn_rng_new(12);
+  nn_dense *d = nn_dense_new("dense1", DIN, DOUT, NN_INIT_HE, &rng);
+  nn_rng_fill_uniform(&data, d->b.data, DOUT, -1.f, 1.f);
+  nn_rng_fill_uniform(&data, d->dW.data, DOUT * DIN, -1.f, 1.f);
+  nn_rng_fill_uniform(&data, d->db.data, DOUT, -1.f, 1.f);
+  nn_tensor before[4] = {nn_tensor_to(&d->W, NN_CPU), nn_tensor_to(&d->b, NN_CPU), nn_tensor_to(&d->dW, NN_CPU),
+                         nn_tensor_to(&d->db, NN_CPU)};
+  nn_layer_to(&d->base, NN_GPU);
+  nn_tensor *now[4] = {&d->W, &d->b, &d->dW, &d->db};
+  const char *names[4] = {"W", "b", "dW", "db"};
+  for (int i = 0; i < 4; i++)
+    cr_assert(now[i]->device == NN_GPU && nn_same_shape(now[i], &before[i]),
+              "after nn_layer_to(NN_GPU), %s is %s on the %s; expected %s on the GPU", names[i],
+              nn_shape_str(now[i]).s, now[i]->device == NN_GPU ? "GPU" : "CPU", nn_shape_str(&before[i]).s);
+  nn_layer_to(&d->base, NN_GPU); /* already there: nothing moves */
+  nn_layer_to(&d->base, NN_CPU);
+  for (int i = 0; i < 4; i++) {
+    cr_assert(now[i]->device == NN_CPU, "after nn_layer_to(NN_CPU), %s is still on the GPU", names[i]);
+    cr_assert(memcmp(now[i]->data, before[i].data, nn_tensor_bytes(&before[i])) == 0,
+              "%s changed on its way to the GPU and back", names[i]);
+    nn_tensor_free(&before[i]);
+  }
+  d->base.ops->free(&d->base);
+}
+
+Test(layer_gpu, flatten_forward_backward_match_cpu) {
+  NEED_GPU();
+  nn_rng rng = nn_rng_new(13);
+  nn_layer *f = nn_flatten_new("flatten");
+  int shape4[4] = {3, 2, 5, 7}, shape2[2] = {3, 70};
+  nn_tensor x = random_tensor(&rng, 4, shape4, -1.f, 1.f), dy = random_tensor(&rng, 2, shape2, -1.f, 1.f);
+  nn_tensor dx = random_tensor(&rng, 4, shape4, -1.f, 1.f), y = nn_tensor_new(2, shape2, NN_CPU);
+  nn_tensor gx = on_gpu(&x), gdy = on_gpu(&dy), gdx = on_gpu(&dx), gy = nn_tensor_new(2, shape2, NN_GPU);
+  f->ops->forward(f, &x, &y, true);
+  f->ops->forward(f, &gx, &gy, true);
+  expect_close("Flatten forward (a copy)", &gy, &y, 0, 1);
+  f->ops->backward(f, &dy, &dx);
+  f->ops->backward(f, &gdy, &gdx);
+  expect_close("Flatten backward (dx += dy)", &gdx, &dx, 0, 1);
+  nn_tensor_free(&x), nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&y);
+  nn_tensor_free(&gx), nn_tensor_free(&gdy), nn_tensor_free(&gdx), nn_tensor_free(&gy);
+  f->ops->free(f);
+}
+
+/* Dropout has no GPU path yet: a GPU tensor must stop it at its check (no CUDA call
+ * is made, so this runs everywhere) */
+Test(layer_gpu, dropout_on_a_gpu_tensor_aborts, .signal = SIGABRT) {
+  nn_dropout *d = nn_dropout_new("dropout", 0.5f, 1);
+  float v[4] = {1, 2, 3, 4}, w[4];
+  nn_tensor x = {.data = v, .shape = {4}, .ndim = 1, .device = NN_GPU};
+  nn_tensor y = {.data = w, .shape = {4}, .ndim = 1, .device = NN_GPU};
+  nn_dropout_forward(d, &x, &y, true);
+}
