@@ -1,0 +1,44 @@
+/* nn_activation_layer.c: nn_activation_forward/backward behind the layer ops table. */
+#include "nn_activation_layer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  (void)training; /* an activation acts the same in training and evaluation */
+  nn_activation_layer *a = (nn_activation_layer *)l;
+  nn_activation_forward(&a->act, x, y);
+  a->x = x, a->y = y;
+}
+
+static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  nn_activation_layer *a = (nn_activation_layer *)l;
+  NN_REQUIRE(a->x, "%s: backward before any forward pass", l->name);
+  if (dx) nn_activation_backward(&a->act, a->x, a->y, dy, dx);
+}
+
+static int params_op(nn_layer *l, nn_param *out, int max) {
+  (void)l, (void)out, (void)max;
+  return 0;
+}
+
+static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  (void)l;
+  for (int i = 0; i < in_ndim; i++) out[i] = in[i];
+  return in_ndim;
+}
+
+static void free_op(nn_layer *l) { free(l); }
+
+static const nn_layer_ops ACTIVATION_OPS = {"Activation", forward_op, backward_op, params_op, out_shape_op,
+                                            free_op};
+
+nn_layer *nn_activation_layer_new(const char *name, nn_activation act) {
+  NN_REQUIRE((int)act.kind >= 0 && act.kind < NN_ACT_COUNT, "nn_activation_layer_new: kind %d is not an activation",
+             (int)act.kind);
+  nn_activation_layer *a = nn_xcalloc(1, sizeof *a, "nn_activation_layer");
+  a->base.ops = &ACTIVATION_OPS;
+  a->act = act;
+  snprintf(a->base.name, sizeof a->base.name, "%s", name ? name : nn_activation_name(act.kind));
+  return &a->base;
+}

@@ -1,0 +1,125 @@
+/* nn_model.h: a Sequential model, the Keras workflow in plain C.
+ *
+ *   nn_model *m = nn_model_new("mlp", 1, (int[]){784});          input (N, 784)
+ *   nn_model_add(m, &nn_dense_new("dense1", 784, 512, NN_INIT_HE, &rng)->base);
+ *   nn_model_add(m, nn_activation_layer_new(NULL, nn_activation_of(NN_ACT_RELU)));
+ *   nn_model_add(m, &nn_dense_new("dense2", 512, 10, NN_INIT_XAVIER, &rng)->base);
+ *   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);          NULL: PyTorch's defaults
+ *   nn_model_summary(m, stdout);
+ *   nn_history h = nn_model_fit(m, &X, y, NULL, &fit_options);      nn_fit.h
+ *   nn_eval e = nn_model_evaluate(m, &X_test, y_test, NULL, 256);
+ *
+ * The model is a chain: layer i maps acts[i] to acts[i+1]. It owns those
+ * activations and their gradients, allocated once for the largest batch it has
+ * seen, so a training step allocates nothing. A step is
+ *
+ *   zero every grad;  acts[i+1] = layer_i(acts[i])  for i = 0..L-1   (forward)
+ *   loss = L(acts[L], targets), grads[L] = dloss/dacts[L]
+ *   grads[i] += layer_i'(grads[i+1])  for i = L-1..0                  (backward, the chain rule)
+ *   every param -= optimizer(grad)
+ *
+ * The last layer gives LOGITS (no softmax or sigmoid layer at the end): the
+ * classification losses take logits, because log(softmax(z)) computed in one
+ * piece is exact where softmax rounded to 0 would give log 0 = -inf.
+ *
+ * Targets: the classification losses (sparse CE, BCE, hinges, focal) take
+ * int labels y (N); the regression losses (MSE, MAE, Huber, log-cosh) take a
+ * tensor Y with the output's shape. Pass the one the loss needs, NULL for the
+ * other; the wrong one aborts with a message saying which is needed.
+ */
+#ifndef NN_MODEL_H
+#define NN_MODEL_H
+
+#include <stdio.h>
+
+#include "nn_layer.h"
+#include "nn_optim.h"
+
+typedef enum {
+  NN_LOSS_SPARSE_CE = 0, /* logits (N, C), labels 0..C-1: the default classifier */
+  NN_LOSS_BCE,           /* logits (N, 1), labels {0, 1} */
+  NN_LOSS_FOCAL,         /* as BCE, alpha 0.25, gamma 2 */
+  NN_LOSS_BINARY_HINGE,  /* logits (N, 1), labels {0, 1} */
+  NN_LOSS_MULTI_HINGE,   /* logits (N, C), labels 0..C-1 */
+  NN_LOSS_MSE,           /* predictions and targets Y of one shape */
+  NN_LOSS_MAE,
+  NN_LOSS_HUBER,         /* delta 1 */
+  NN_LOSS_LOG_COSH,
+  NN_LOSS_COUNT          /* how many kinds there are; not a kind */
+} nn_loss_kind;
+
+/* "sparse_ce", "bce", "focal", "binary_hinge", "multi_hinge", "mse", "mae", "huber", "log_cosh". */
+const char *nn_loss_name(nn_loss_kind kind);
+nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err);
+/* True for the losses that take int labels (and report accuracy). */
+bool nn_loss_takes_labels(nn_loss_kind kind);
+
+typedef struct {
+  char name[32];
+  int in_shape[NN_MAX_DIMS - 1], in_ndim; /* one example's shape, without N */
+  nn_layer **layers;
+  int count, cap;
+  nn_device device;
+
+  /* set by nn_model_compile */
+  bool compiled;
+  nn_loss_kind loss;
+  nn_optim opt;
+  nn_param *params; /* every layer's (value, grad) pairs, in order */
+  int param_count;
+
+  /* acts[0] is the batch, acts[i + 1] what layer i gives; grads[i] = dloss/dacts[i].
+   * Each holds `batch_cap` rows; a smaller batch uses the first rows (shape[0] = n). */
+  nn_tensor *acts, *grads;
+  int batch_cap;
+  nn_tensor targets; /* (batch_cap, ...out): the batch's Y for regression losses */
+  float *host_out;   /* (batch_cap, out): the logits copied to the host when on the GPU */
+} nn_model;
+
+/* An empty model for examples of shape in_shape (without N): in_ndim 1 for
+ * vectors (784), 3 for images (1, 28, 28). */
+nn_model *nn_model_new(const char *name, int in_ndim, const int *in_shape);
+/* Append a layer; the model owns it from now on (nn_model_free frees it).
+ * Aborts when the layer does not take the previous layer's output shape. */
+void nn_model_add(nn_model *m, nn_layer *layer);
+/* Choose the loss and the optimizer; cfg NULL: nn_optim_defaults(opt). Call
+ * after the last nn_model_add, before training. Compiling again starts a fresh
+ * optimizer (its state back to 0), as Keras does. */
+void nn_model_compile(nn_model *m, nn_loss_kind loss, nn_optim_kind opt, const nn_optim_config *cfg);
+/* Move every parameter and buffer to `device` (NN_GPU needs nn_cuda_available()). */
+void nn_model_to(nn_model *m, nn_device device);
+void nn_model_free(nn_model *m);
+
+/* The output shape of one example (without N) into out; returns its ndim. */
+int nn_model_out_shape(const nn_model *m, int *out);
+long nn_model_param_count(const nn_model *m);
+/* Keras' model.summary(): one row per layer (name, type, output shape, params). */
+void nn_model_summary(const nn_model *m, FILE *f);
+
+/* One optimizer step on one batch x (n, ...in), CPU tensor; y or Y as the loss
+ * needs. Returns the batch's mean loss; *correct (may be NULL) gets how many
+ * labels the logits got right (classification losses only). */
+double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
+
+/* What evaluate measures: the mean loss and, for classification, the accuracy. */
+typedef struct {
+  double loss;
+  double accuracy; /* -1 for the regression losses */
+} nn_eval;
+
+/* The loss (and accuracy) over X (N, ...in) in batches of `batch`, in eval mode
+ * (dropout off), without changing any parameter. */
+nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const nn_tensor *Y, int batch);
+/* The model's outputs (logits for classifiers) for X (N, ...in) into out (N, ...out),
+ * a CPU tensor the caller allocated. */
+void nn_model_predict(nn_model *m, const nn_tensor *X, nn_tensor *out, int batch);
+/* argmax of each row of the outputs (a single output: z > 0 is class 1) into
+ * classes (N). */
+void nn_model_predict_classes(nn_model *m, const nn_tensor *X, int *classes, int batch);
+
+/* Save or load every parameter, by name ("dense1.W"), as an nn_checkpoint:
+ * atomic, checked, and a bad file leaves the model as it was. */
+nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);
+nn_status nn_model_load(nn_model *m, const char *path, nn_error *err);
+
+#endif
