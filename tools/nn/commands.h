@@ -8,5 +8,10 @@ int cmd_perceptron(int argc, char **argv);
 int cmd_logreg(int argc, char **argv);
 int cmd_softmax(int argc, char **argv);
 int cmd_sentiment(int argc, char **argv);
+int cmd_xor(int argc, char **argv);
+int cmd_mnist(int argc, char **argv);
+int cmd_fashion(int argc, char **argv);
+int cmd_activations(int argc, char **argv);
+int cmd_optimizers(int argc, char **argv);
 
 #endif

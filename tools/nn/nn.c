@@ -16,6 +16,11 @@ static const command COMMANDS[] = {
     {"logreg", "ch 01: breast cancer, perceptron vs logistic regression, CV, ROC", cmd_logreg},
     {"softmax", "ch 01: softmax regression on iris and the 8x8 digits", cmd_softmax},
     {"sentiment", "ch 01: Korean movie reviews, bag-of-words vs TF-IDF (needs make data)", cmd_sentiment},
+    {"xor", "ch 02: a 2-2-1 network learns XOR, which one perceptron cannot", cmd_xor},
+    {"mnist", "ch 02: a 784-512-10 MLP on the MNIST sample (--epochs N, --gpu, --no-augment)", cmd_mnist},
+    {"fashion", "ch 02: the same MLP on the Fashion-MNIST sample", cmd_fashion},
+    {"activations", "ch 02: sigmoid+SGD vs ReLU+SGD vs ReLU+Adam, loss curves in one picture", cmd_activations},
+    {"optimizers", "ch 02: SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW on one MLP", cmd_optimizers},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0] };
 
