@@ -20,7 +20,8 @@
 #include "nn_rng.h"
 #include "nn_tensor.h"
 
-/* In place, no allocation; x: (N, C, H, W) on the CPU, max_shift >= 0. */
+/* In place, no allocation; x: (N, C, H, W) on the CPU, max_shift >= 0. Per image
+ * it draws dy, then dx, each nn_rng_below(rng, 2 max_shift + 1) - max_shift. */
 void nn_random_shift(nn_tensor *x, int max_shift, nn_rng *rng);
 
 /* nn_random_shift as a fit hook (nn_fit_options.augment); ctx points to the int max_shift. */

@@ -13,6 +13,7 @@
 #include "nn_dense.h"
 #include "nn_fit.h"
 #include "nn_flatten.h"
+#include "nn_gradcheck.h"
 #include "nn_idx.h"
 #include "nn_model.h"
 
@@ -289,4 +290,61 @@ Test(mnist, mlp_reaches_94_percent_on_the_sample) {
   cr_assert(h.loss[h.epochs - 1] < h.loss[0], "the training loss did not fall: %g -> %g", h.loss[0],
             h.loss[h.epochs - 1]);
   nn_history_free(&h), nn_model_free(m), nn_tensor_free(&X), nn_tensor_free(&Xt), free(y), free(yt);
+}
+
+Test(activation_layer, gradcheck_of_every_kind_through_the_layer_ops) {
+  nn_rng rng = nn_rng_new(11);
+  nn_tensor x = nn_tensor_new(2, (int[]){3, 7}, NN_CPU);
+  nn_rng_fill_normal(&rng, x.data, 21, 0.f, 1.5f);
+  for (int i = 0; i < 21; i++)
+    if (fabsf(x.data[i]) < 0.05f) x.data[i] = 0.3f; /* keep away from ReLU's kink, where f' jumps */
+  for (int k = 0; k < NN_ACT_COUNT; k++) {
+    nn_layer *l = nn_activation_layer_new(NULL, nn_activation_of((nn_activation_kind)k));
+    nn_gradcheck r = nn_gradcheck_layer(l, &x, 1e-3, 5);
+    cr_assert_lt(r.max_rel, 1e-3, "%s: %s[%ld] backward %g, finite differences %g", l->name, r.name, r.index,
+                 r.analytic, r.numeric);
+    l->ops->free(l);
+  }
+  nn_tensor_free(&x);
+}
+
+/* The shift done the obvious way, out of place: out[h][w] = in[h - dy][w - dx]. */
+static void shift_reference(const float *in, float *out, int H, int W, int dy, int dx) {
+  for (int h = 0; h < H; h++)
+    for (int w = 0; w < W; w++) {
+      int sh = h - dy, sw = w - dx;
+      out[h * W + w] = sh >= 0 && sh < H && sw >= 0 && sw < W ? in[sh * W + sw] : 0.f;
+    }
+}
+
+Test(augment, random_shift_in_place_matches_the_out_of_place_shift) {
+  enum { N = 12, C = 2, H = 5, W = 6, S = 2 };
+  nn_rng rng = nn_rng_new(3);
+  nn_tensor x = nn_tensor_new(4, (int[]){N, C, H, W}, NN_CPU);
+  nn_rng_fill_uniform(&rng, x.data, nn_numel(&x), 0.f, 1.f);
+  nn_tensor before = nn_tensor_to(&x, NN_CPU);
+  nn_rng shift_rng = nn_rng_new(8), replay = nn_rng_new(8);
+  nn_random_shift(&x, S, &shift_rng);
+  float expect[H * W];
+  for (int n = 0; n < N; n++) {
+    int dy = (int)nn_rng_below(&replay, 2 * S + 1) - S, dx = (int)nn_rng_below(&replay, 2 * S + 1) - S;
+    for (int c = 0; c < C; c++) {
+      long at = ((long)n * C + c) * H * W;
+      shift_reference(before.data + at, expect, H, W, dy, dx);
+      for (int i = 0; i < H * W; i++)
+        cr_assert_eq(x.data[at + i], expect[i], "image %d channel %d pixel %d: %g, expected %g (shift dy %d, dx %d)", n,
+                     c, i, x.data[at + i], expect[i], dy, dx);
+    }
+  }
+  nn_tensor_free(&x), nn_tensor_free(&before);
+}
+
+Test(augment, max_shift_zero_changes_nothing) {
+  nn_rng rng = nn_rng_new(3);
+  nn_tensor x = nn_tensor_new(4, (int[]){2, 1, 4, 4}, NN_CPU);
+  nn_rng_fill_uniform(&rng, x.data, 32, 0.f, 1.f);
+  nn_tensor before = nn_tensor_to(&x, NN_CPU);
+  nn_random_shift(&x, 0, &rng);
+  cr_assert(memcmp(x.data, before.data, nn_tensor_bytes(&x)) == 0);
+  nn_tensor_free(&x), nn_tensor_free(&before);
 }
