@@ -9,6 +9,7 @@
 #   make data         full MNIST, Fashion-MNIST, CIFAR-10, NSMC (NN_DATA_MIRROR=dir for offline machines)
 #   make grade CH=00  grade labs/00-*: a table with feedback per test, results.json for Gradescope
 #                     (SUBMISSION=dir grades a copy of that lab folder, SOLUTIONS=1 solutions/)
+#   make demo CH=02   every demo of a chapter (./build/nn run 02)
 #   make handout      the student release (no solutions/, no hidden tests) in build/handout/
 #   make gradescope CH=00  the Gradescope autograder zip of a chapter, in build/
 #
@@ -21,11 +22,11 @@ SHELL := /bin/bash
 
 # Detection runs in the inner make, after tools/deps has installed packages.
 ifeq ($(NN_DEPS_DONE),)
-all lib test bench fuzz tour grade: deps
+all lib test bench fuzz tour grade demo: deps
 	@$(MAKE) --no-print-directory NN_DEPS_DONE=1 $@
 deps:
 	@tools/deps $(if $(filter test fuzz grade,$(MAKECMDGOALS)),--with-tests)
-.PHONY: all lib test bench fuzz tour grade deps
+.PHONY: all lib test bench fuzz tour grade demo deps
 else
 
 CC     ?= cc
@@ -232,7 +233,7 @@ $(BUILD)/grade: autograder/grader.c
 	@mkdir -p $(@D)
 	$(call show,CC,$<)$(CC) $(CFLAGS) $< -ljansson -o $@
 
-.PHONY: all lib test bench fuzz tour grade
+.PHONY: all lib test bench fuzz tour grade demo
 all: $(LIB) $(BUILD)/nn
 	@$(BUILD)/nn tour
 
@@ -240,6 +241,10 @@ lib: $(LIB)
 
 tour: $(BUILD)/nn
 	@$(BUILD)/nn tour
+
+# make demo CH=02: every demo of a chapter, as the chapter's text runs them.
+demo: $(BUILD)/nn
+	@$(BUILD)/nn run $(or $(CH),$(error make demo needs CH=NN, e.g. make demo CH=02))
 
 test: $(LIB) $(BUILD)/nn $(TEST_BIN)
 	@tools/runtests $(BUILD)

@@ -1,38 +1,67 @@
 /* nn: the course's command. `nn tour` is what `make` runs first. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 
 typedef struct {
-  const char *name, *usage;
+  const char *name;
+  int chapter; /* the chapter whose demo it is (`nn run 02` runs them all); -1: a tool */
+  const char *usage;
   int (*run)(int argc, char **argv);
 } command;
 
 static const command COMMANDS[] = {
-    {"tour", "a one-minute guided tour on the bundled data (what `make` runs)", cmd_tour},
-    {"info", "what this build has: OpenBLAS, CUDA and a GPU, gnuplot", cmd_info},
-    {"perceptron", "ch 01: the perceptron on AND, OR, XOR and a 2-D toy set", cmd_perceptron},
-    {"logreg", "ch 01: breast cancer, perceptron vs logistic regression, CV, ROC", cmd_logreg},
-    {"softmax", "ch 01: softmax regression on iris and the 8x8 digits", cmd_softmax},
-    {"sentiment", "ch 01: Korean movie reviews, bag-of-words vs TF-IDF (needs make data)", cmd_sentiment},
-    {"xor", "ch 02: a 2-2-1 network learns XOR, which one perceptron cannot", cmd_xor},
-    {"mnist", "ch 02: a 784-512-10 MLP on the MNIST sample (--epochs N, --gpu, --no-augment)", cmd_mnist},
-    {"fashion", "ch 02: the same MLP on the Fashion-MNIST sample", cmd_fashion},
-    {"activations", "ch 02: sigmoid+SGD vs ReLU+SGD vs ReLU+Adam, loss curves in one picture", cmd_activations},
-    {"optimizers", "ch 02: SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW on one MLP", cmd_optimizers},
+    {"tour", -1, "a one-minute guided tour on the bundled data (what `make` runs)", cmd_tour},
+    {"info", -1, "what this build has: OpenBLAS, CUDA and a GPU, gnuplot", cmd_info},
+    {"perceptron", 1, "the perceptron on AND, OR, XOR and a 2-D toy set", cmd_perceptron},
+    {"logreg", 1, "breast cancer, perceptron vs logistic regression, CV, ROC", cmd_logreg},
+    {"softmax", 1, "softmax regression on iris and the 8x8 digits", cmd_softmax},
+    {"sentiment", 1, "Korean movie reviews, bag-of-words vs TF-IDF (needs make data)", cmd_sentiment},
+    {"xor", 2, "a 2-2-1 network learns XOR, which one perceptron cannot", cmd_xor},
+    {"mnist", 2, "a 784-512-10 MLP on the MNIST sample (--epochs N, --gpu, --no-augment)", cmd_mnist},
+    {"fashion", 2, "the same MLP on the Fashion-MNIST sample", cmd_fashion},
+    {"activations", 2, "sigmoid+SGD vs ReLU+SGD vs ReLU+Adam, loss curves in one picture", cmd_activations},
+    {"optimizers", 2, "SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW on one MLP", cmd_optimizers},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof COMMANDS[0] };
 
 static int usage(FILE *out) {
   fprintf(out, "usage: nn COMMAND [ARGS]\n\ncommands:\n");
-  for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-11s %s\n", COMMANDS[i].name, COMMANDS[i].usage);
+  for (int i = 0; i < N_COMMANDS; i++) {
+    char tag[16] = "";
+    if (COMMANDS[i].chapter >= 0) snprintf(tag, sizeof tag, "ch %02d: ", COMMANDS[i].chapter);
+    fprintf(out, "  %-11s %s%s\n", COMMANDS[i].name, tag, COMMANDS[i].usage);
+  }
+  fprintf(out, "  %-11s every demo of chapter NN in turn (make demo CH=NN)\n", "run NN");
   return out == stderr ? 2 : 0;
+}
+
+/* nn run 02: each demo of the chapter, in the order of the chapter's text. */
+static int run_chapter(const char *arg) {
+  int ch = arg && arg[0] ? atoi(arg) : -1, ran = 0, failed = 0;
+  for (int i = 0; i < N_COMMANDS; i++) {
+    if (COMMANDS[i].chapter != ch) continue;
+    printf("\n######## nn %s\n", COMMANDS[i].name);
+    fflush(stdout);
+    char *argv[] = {(char *)COMMANDS[i].name, NULL};
+    int rc = COMMANDS[i].run(1, argv);
+    fflush(stdout);
+    if (rc != 0) fprintf(stderr, "nn run %s: nn %s exited %d; going on with the others\n", arg, COMMANDS[i].name, rc);
+    failed += rc != 0, ran++;
+  }
+  if (ran > 0) return failed ? 1 : 0;
+  {
+    fprintf(stderr, "nn run: chapter '%s' has no demos; the chapters with demos are 01 and 02\n", arg ? arg : "");
+    return 2;
+  }
 }
 
 int main(int argc, char **argv) {
   if (argc < 2) return usage(stderr);
   if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return usage(stdout);
+  if (!strcmp(argv[1], "run")) return run_chapter(argc > 2 ? argv[2] : NULL);
   for (int i = 0; i < N_COMMANDS; i++)
     if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
   fprintf(stderr, "nn: no command '%s'\n", argv[1]);
