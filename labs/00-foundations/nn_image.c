@@ -26,6 +26,20 @@ static bool png_or_jpeg(const uint8_t *b, size_t len) {
   return (len >= 8 && memcmp(b, PNG, 8) == 0) || (len >= 3 && memcmp(b, JPEG, 3) == 0);
 }
 
+/* Every chunk of a PNG (4-byte big-endian length, 4-byte type, data, 4-byte CRC)
+ * lies inside the file. stb_image trusts the lengths and grows its buffer to
+ * what an IDAT chunk claims, so a 50-byte file could ask for 2 GB. */
+static bool png_chunks_fit(const uint8_t *b, size_t len) {
+  size_t at = 8;
+  while (at + 12 <= len) {
+    uint32_t n = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 | (uint32_t)b[at + 2] << 8 | b[at + 3];
+    if (n > len - at - 12) return false;
+    if (memcmp(b + at + 4, "IEND", 4) == 0) return true;
+    at += 12 + (size_t)n;
+  }
+  return false; /* no IEND: the file was cut short */
+}
+
 nn_status nn_image_decode(const uint8_t *bytes, size_t len, const char *name, int channels,
                           nn_tensor *image, nn_error *err) {
   NN_REQUIRE(bytes && name && image, "nn_image_decode: NULL bytes, name or image");
@@ -42,6 +56,9 @@ nn_status nn_image_decode(const uint8_t *bytes, size_t len, const char *name, in
   if (W < 1 || H < 1 || W > MAX_SIDE || H > MAX_SIDE || (long)W * H > MAX_PIXELS)
     return nn_fail(err, NN_ERR_FORMAT, "%s: the header says %d x %d pixels; the course reads 1 to %d per side "
                    "and at most %d megapixels", name, W, H, MAX_SIDE, MAX_PIXELS >> 20);
+  if (bytes[0] == 0x89 && !png_chunks_fit(bytes, len))
+    return nn_fail(err, NN_ERR_FORMAT, "%s: not an image the course can read: a PNG chunk claims more bytes than "
+                   "the file holds (cut short or corrupt)", name);
   int C = channels ? channels : stored;
   uint8_t *pixels = stbi_load_from_memory(bytes, (int)len, &W, &H, &stored, C);
   if (!pixels)

@@ -187,6 +187,26 @@ Test(image, bytes_without_a_png_or_jpeg_signature_are_refused_at_once) {
   cr_assert(strstr(err.msg, "neither a PNG nor a JPEG"), "message: %s", err.msg);
 }
 
+Test(image, a_png_chunk_that_claims_more_bytes_than_the_file_is_refused) {
+  /* Found by the fuzzer: stb_image grows its buffer to an IDAT chunk's claimed length
+   * (here 2 GB) before it looks at the data. */
+  uint8_t *png;
+  size_t len;
+  nn_error err = {0};
+  cr_assert_eq(nn_file_read("datasets/images/camera.png", 1 << 24, &png, &len, &err), NN_OK, "%s", err.msg);
+  uint8_t *idat = NULL;
+  for (size_t i = 4; i + 4 <= len && !idat; i++)
+    if (memcmp(png + i, "IDAT", 4) == 0) idat = png + i;
+  cr_assert(idat, "camera.png has no IDAT chunk");
+  idat[-4] = 0x7f, idat[-3] = 0xff, idat[-2] = 0xff, idat[-1] = 0xff;
+  nn_tensor img;
+  nn_status st = nn_image_decode(png, len, "camera.png", 0, &img, &err);
+  cr_assert_eq(st, NN_ERR_FORMAT, "got %s (%s)", nn_status_name(st), err.msg);
+  cr_assert(strstr(err.msg, "chunk claims more bytes"), "message: %s", err.msg);
+  cr_assert_null(img.data);
+  free(png);
+}
+
 Test(image, a_missing_file_names_the_path) {
   nn_tensor img;
   nn_error err = {0};
