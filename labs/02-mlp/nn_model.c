@@ -375,8 +375,8 @@ void nn_model_summary(const nn_model *m, FILE *f) {
   }
   char total[32];
   fprintf(f, "%.*s\n", 62, "==============================================================");
-  fprintf(f, "Total params: %s (%.2f MB of float32)\n", with_commas(nn_model_param_count(m), total, 32),
-          nn_model_param_count(m) * 4.0 / 1e6);
+  fprintf(f, "Total params: %s (%.2f MB of float32), all trainable\n",
+          with_commas(nn_model_param_count(m), total, 32), nn_model_param_count(m) * 4.0 / 1e6);
 }
 
 /* Every parameter tensor with its name; the caller frees the array. */
