@@ -1,0 +1,276 @@
+/* nn_conv2d.c: Conv2d forward and backward, one nn_sgemm per image, on the CPU. */
+#include "nn_conv2d.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn_gemm.h"
+
+/* "Conv2d(1 -> 32, 3x3)", with ", stride 2", ", padding 1" / ", padding same",
+ * ", dilation 2", ", no bias" where they are not the defaults. */
+typedef struct { char s[128]; } conv_text;
+
+static conv_text describe(const nn_conv2d *c) {
+  conv_text t;
+  int n = snprintf(t.s, sizeof t.s, "Conv2d(%d -> %d, %dx%d", c->C, c->F, c->KH, c->KW);
+  if (c->stride != 1) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", stride %d", c->stride);
+  if (c->pad == NN_PAD_SAME) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", padding same");
+  if (c->pad == NN_PAD_EXPLICIT) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", padding %d", c->padding);
+  if (c->dilation != 1) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", dilation %d", c->dilation);
+  if (!c->has_bias) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", no bias");
+  snprintf(t.s + n, sizeof t.s - (size_t)n, ")");
+  return t;
+}
+
+/* One example's shape with N in front: "(N, 3, 28, 28)". */
+static nn_shape_text batch_shape(const int *in, int ndim) {
+  nn_shape_text t;
+  int n = snprintf(t.s, sizeof t.s, "(N");
+  for (int i = 0; i < ndim && n < (int)sizeof t.s; i++) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", %d", in[i]);
+  if (n < (int)sizeof t.s) snprintf(t.s + n, sizeof t.s - (size_t)n, ")");
+  return t;
+}
+
+/* Zeros above and left of the image: p, or for 'same' half of the d*(K-1) a window
+ * overhangs (the odd one of an even kernel goes below / right, as in PyTorch). */
+static int pad_before(const nn_conv2d *c, int K) {
+  switch (c->pad) {
+  case NN_PAD_VALID: return 0;
+  case NN_PAD_SAME: return c->dilation * (K - 1) / 2;
+  case NN_PAD_EXPLICIT: return c->padding;
+  }
+  return 0;
+}
+
+/* Ho or Wo from nn_shapes (the calculator `nn exam` uses); who: the message's prefix. */
+static int out_len(const char *who, const nn_conv2d *c, int H, int W, int L, int K, const char *axis) {
+  nn_conv_opts o = nn_conv_opts_default(c->F, K);
+  o.stride = c->stride, o.dilation = c->dilation, o.pad = c->pad, o.padding = c->padding;
+  nn_len len;
+  nn_error err;
+  NN_REQUIRE(nn_conv_out_len(L, &o, NN_PYTORCH, &len, &err) == NN_OK, "%s: %s on (N, %d, %d, %d), along %s: %s",
+             who, describe(c).s, c->C, H, W, axis, err.msg);
+  return len.len;
+}
+
+static nn_conv_geom geom_of(const char *who, const nn_conv2d *c, int H, int W) {
+  return (nn_conv_geom){.C = c->C, .H = H, .W = W, .KH = c->KH, .KW = c->KW, .stride = c->stride,
+                        .pad_h = pad_before(c, c->KH), .pad_w = pad_before(c, c->KW), .dilation = c->dilation,
+                        .Ho = out_len(who, c, H, W, H, c->KH, "H"), .Wo = out_len(who, c, H, W, W, c->KW, "W")};
+}
+
+nn_conv_geom nn_conv2d_geom(const nn_conv2d *c, int H, int W) {
+  NN_REQUIRE(c, "nn_conv2d_geom: the layer is NULL");
+  return geom_of(c->base.name, c, H, W);
+}
+
+/* x: (N, C, H, W) on the CPU, the layer's weights too; returns one image's geometry. */
+static nn_conv_geom check_input(const char *fn, const nn_conv2d *c, const nn_tensor *x) {
+  NN_REQUIRE(x, "%s: x is NULL", fn);
+  NN_REQUIRE(x->device == NN_CPU, "%s: x is on the GPU; Conv2d runs on the CPU only so far (chapter 03)", fn);
+  NN_REQUIRE(c->W.device == NN_CPU, "%s: %s's weights are on the GPU (nn_layer_to); Conv2d runs on the CPU only "
+             "so far (chapter 03)", fn, c->base.name);
+  NN_REQUIRE(x->ndim == 4 && x->shape[1] == c->C, "%s: %s: %s takes (N, %d, H, W) inputs, got %s", fn,
+             c->base.name, describe(c).s, c->C, nn_shape_str(x).s);
+  char who[96];
+  snprintf(who, sizeof who, "%s: %s", fn, c->base.name);
+  return geom_of(who, c, x->shape[2], x->shape[3]);
+}
+
+/* t must be (N, F, Ho, Wo) on the CPU: y in forward, dy in backward. */
+static void check_output(const char *fn, const nn_conv2d *c, const char *what, const nn_tensor *t,
+                         const nn_tensor *x, const nn_conv_geom *g) {
+  NN_REQUIRE(t, "%s: %s is NULL", fn, what);
+  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; Conv2d runs on the CPU only so far (chapter 03)", fn, what);
+  NN_REQUIRE(t->ndim == 4 && t->shape[0] == x->shape[0] && t->shape[1] == c->F && t->shape[2] == g->Ho &&
+                 t->shape[3] == g->Wo,
+             "%s: %s is %s but %s (%s) gives (%d, %d, %d, %d) for x %s", fn, what, nn_shape_str(t).s, c->base.name,
+             describe(c).s, x->shape[0], c->F, g->Ho, g->Wo, nn_shape_str(x).s);
+}
+
+/* The im2col workspace for one image of geometry g: grown, never shrunk, so
+ * only the first forward (or a larger input) allocates. */
+static float *workspace(nn_conv2d *c, const nn_conv_geom *g) {
+  long need = nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
+  if (need > c->cols_cap) {
+    free(c->cols);
+    c->cols = nn_xmalloc((size_t)need * sizeof(float), "nn_conv2d im2col workspace");
+    c->cols_cap = need;
+  }
+  return c->cols;
+}
+
+/* ---- the math. K = C*KH*KW rows of cols, P = Ho*Wo columns */
+
+/* x: (N, C, H, W) -> y: (N, F, Ho, Wo) */
+static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g) {
+  const int N = x->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P; /* one image */
+  float *cols = c->cols;                                                /* (K, P) */
+  for (int n = 0; n < N; n++) {
+    const float *x_n = x->data + n * x_size; /* (C, H, W) */
+    float *y_n = y->data + n * y_size;       /* (F, Ho*Wo) */
+    nn_im2col(x_n, g, cols);
+    /* BEGIN SOLUTION */
+    /* HINT: y_n (F, P) = W (F, K) @ cols (K, P) is one nn_sgemm(false, false, F, P, K, 1, W, cols, 0, y_n, NN_CPU); then add b[f] to every entry of row f (when c->has_bias) */
+    nn_sgemm(false, false, F, P, K, 1.f, c->W.data, cols, 0.f, y_n, NN_CPU);
+    if (c->has_bias)
+      for (int f = 0; f < F; f++)
+        for (int p = 0; p < P; p++) y_n[(long)f * P + p] += c->b.data[f];
+    /* END SOLUTION */
+  }
+}
+
+/* dy: (N, F, Ho, Wo); dx: (N, C, H, W) or NULL */
+static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx, const nn_conv_geom *g) {
+  const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
+  float *cols = c->cols; /* (K, P): the windows of x_n, then dcols */
+  for (int n = 0; n < N; n++) {
+    const float *x_n = c->x->data + n * x_size;     /* (C, H, W) */
+    const float *dy_n = dy->data + n * y_size;      /* (F, Ho*Wo) */
+    float *dx_n = dx ? dx->data + n * x_size : NULL; /* (C, H, W) */
+    nn_im2col(x_n, g, cols); /* recomputed: cheaper in memory than keeping N of them */
+    /* BEGIN SOLUTION */
+    /* HINT: dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n; dx_n: cols = W^T @ dy_n (beta 0), then nn_col2im */
+    nn_sgemm(false, true, F, K, P, 1.f, dy_n, cols, 1.f, c->dW.data, NN_CPU);
+    if (c->has_bias)
+      for (int f = 0; f < F; f++)
+        for (int p = 0; p < P; p++) c->db.data[f] += dy_n[(long)f * P + p];
+    if (dx_n) {
+      nn_sgemm(true, false, K, P, F, 1.f, c->W.data, dy_n, 0.f, cols, NN_CPU);
+      nn_col2im(cols, g, dx_n);
+    }
+    /* END SOLUTION */
+  }
+}
+
+/* ---- entry points: checks, then the math (CPU only so far) */
+
+void nn_conv2d_forward(nn_conv2d *c, const nn_tensor *x, nn_tensor *y) {
+  NN_REQUIRE(c, "nn_conv2d_forward: the layer is NULL");
+  nn_conv_geom g = check_input("nn_conv2d_forward", c, x);
+  check_output("nn_conv2d_forward", c, "y", y, x, &g);
+  c->x = x;
+  workspace(c, &g);
+  conv_forward_cpu(c, x, y, &g);
+}
+
+void nn_conv2d_backward(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx) {
+  NN_REQUIRE(c, "nn_conv2d_backward: the layer is NULL");
+  NN_REQUIRE(c->x, "nn_conv2d_backward: %s has no forward pass to go back through", c->base.name);
+  nn_conv_geom g = check_input("nn_conv2d_backward", c, c->x);
+  check_output("nn_conv2d_backward", c, "dy", dy, c->x, &g);
+  if (dx) {
+    NN_REQUIRE(dx->device == NN_CPU, "nn_conv2d_backward: dx is on the GPU; Conv2d runs on the CPU only so far "
+               "(chapter 03)");
+    NN_REQUIRE(nn_same_shape(dx, c->x), "nn_conv2d_backward: dx is %s but the forward input x was %s",
+               nn_shape_str(dx).s, nn_shape_str(c->x).s);
+  }
+  workspace(c, &g);
+  conv_backward_cpu(c, dy, dx, &g);
+}
+
+/* ANCHOR: conv_naive */
+void nn_conv2d_forward_naive(const nn_conv2d *c, const nn_tensor *x, nn_tensor *y) {
+  NN_REQUIRE(c, "nn_conv2d_forward_naive: the layer is NULL");
+  nn_conv_geom g = check_input("nn_conv2d_forward_naive", c, x);
+  check_output("nn_conv2d_forward_naive", c, "y", y, x, &g);
+  const int N = x->shape[0], C = c->C, H = g.H, W = g.W, F = c->F, KH = c->KH, KW = c->KW;
+  const int s = c->stride, d = c->dilation;
+  for (int n = 0; n < N; n++)
+    for (int f = 0; f < F; f++)
+      for (int oh = 0; oh < g.Ho; oh++)
+        for (int ow = 0; ow < g.Wo; ow++) {
+          float sum = c->has_bias ? c->b.data[f] : 0.f;
+          for (int ch = 0; ch < C; ch++)
+            for (int i = 0; i < KH; i++)
+              for (int j = 0; j < KW; j++) {
+                int ih = oh * s - g.pad_h + i * d, iw = ow * s - g.pad_w + j * d;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue; /* a zero of the padding */
+                sum += c->W.data[(((long)f * C + ch) * KH + i) * KW + j] *
+                       x->data[(((long)n * C + ch) * H + ih) * W + iw];
+              }
+          y->data[(((long)n * F + f) * g.Ho + oh) * g.Wo + ow] = sum;
+        }
+}
+/* ANCHOR_END: conv_naive */
+
+/* ---- the layer's ops table */
+
+static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  (void)training; /* Conv2d acts the same in training and evaluation */
+  nn_conv2d_forward((nn_conv2d *)l, x, y);
+}
+
+static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  nn_conv2d_backward((nn_conv2d *)l, dy, dx);
+}
+
+static int params_op(nn_layer *l, nn_param *out, int max) {
+  nn_conv2d *c = (nn_conv2d *)l;
+  int count = c->has_bias ? 2 : 1;
+  NN_REQUIRE(max >= count, "nn_conv2d params: room for %d params, %s has %d", max, c->base.name, count);
+  out[0] = (nn_param){c->W_name, &c->W, &c->dW};
+  if (c->has_bias) out[1] = (nn_param){c->b_name, &c->b, &c->db};
+  return count;
+}
+
+static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  const nn_conv2d *c = (const nn_conv2d *)l;
+  NN_REQUIRE(in_ndim == 3 && in[0] == c->C, "%s: %s takes (N, %d, H, W) inputs, got %s", l->name, describe(c).s,
+             c->C, batch_shape(in, in_ndim).s);
+  nn_conv_geom g = geom_of(l->name, c, in[1], in[2]);
+  out[0] = c->F, out[1] = g.Ho, out[2] = g.Wo;
+  return 3;
+}
+
+static void free_op(nn_layer *l) {
+  nn_conv2d *c = (nn_conv2d *)l;
+  nn_tensor_free(&c->W), nn_tensor_free(&c->dW), nn_tensor_free(&c->b), nn_tensor_free(&c->db);
+  free(c->cols);
+  free(c);
+}
+
+static const nn_layer_ops CONV2D_OPS = {"Conv2d", forward_op, backward_op, params_op, out_shape_op, free_op};
+
+nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *rng) {
+  NN_REQUIRE(cfg && rng, "nn_conv2d_new: a config and an rng are needed");
+  const char *nm = name ? name : "conv2d";
+  int KH = cfg->kh > 0 && cfg->kw > 0 ? cfg->kh : cfg->kernel, KW = cfg->kh > 0 && cfg->kw > 0 ? cfg->kw : cfg->kernel;
+  int stride = cfg->stride ? cfg->stride : 1, dilation = cfg->dilation ? cfg->dilation : 1;
+  NN_REQUIRE(cfg->in_channels >= 1 && cfg->filters >= 1 && KH >= 1 && KW >= 1,
+             "nn_conv2d_new: %s: in_channels %d, filters %d, kernel %dx%d: each must be at least 1", nm,
+             cfg->in_channels, cfg->filters, KH, KW);
+  NN_REQUIRE(stride >= 1 && dilation >= 1, "nn_conv2d_new: %s: stride %d, dilation %d: each must be at least 1 "
+             "(0 means 1)", nm, cfg->stride, cfg->dilation);
+  NN_REQUIRE(cfg->pad == NN_PAD_VALID || cfg->pad == NN_PAD_SAME || cfg->pad == NN_PAD_EXPLICIT,
+             "nn_conv2d_new: %s: pad %d is none of NN_PAD_VALID, NN_PAD_SAME, NN_PAD_EXPLICIT", nm, (int)cfg->pad);
+  NN_REQUIRE(cfg->pad != NN_PAD_EXPLICIT || cfg->padding >= 0, "nn_conv2d_new: %s: padding %d must be 0 or more",
+             nm, cfg->padding);
+  NN_REQUIRE(cfg->pad != NN_PAD_SAME || stride == 1,
+             "nn_conv2d_new: %s: padding 'same' works with stride 1 only (as PyTorch's); with stride %d give the "
+             "padding as a number (NN_PAD_EXPLICIT, padding = %d)", nm, stride, dilation * (KH - 1) / 2);
+
+  nn_conv2d *c = nn_xcalloc(1, sizeof *c, "nn_conv2d");
+  c->base.ops = &CONV2D_OPS;
+  snprintf(c->base.name, sizeof c->base.name, "%s", nm);
+  snprintf(c->W_name, sizeof c->W_name, "%s.W", c->base.name);
+  snprintf(c->b_name, sizeof c->b_name, "%s.b", c->base.name);
+  c->C = cfg->in_channels, c->F = cfg->filters, c->KH = KH, c->KW = KW;
+  c->stride = stride, c->dilation = dilation, c->pad = cfg->pad;
+  c->padding = cfg->pad == NN_PAD_EXPLICIT ? cfg->padding : 0;
+  c->has_bias = !cfg->no_bias;
+  const int shape[4] = {c->F, c->C, KH, KW};
+  c->W = nn_tensor_new(4, shape, NN_CPU), c->dW = nn_tensor_new(4, shape, NN_CPU);
+  if (c->has_bias) c->b = nn_tensor_new(1, &c->F, NN_CPU), c->db = nn_tensor_new(1, &c->F, NN_CPU);
+  long fan_in = (long)c->C * KH * KW, fan_out = (long)c->F * KH * KW;
+  if (cfg->xavier) {
+    float a = sqrtf(6.f / (float)(fan_in + fan_out));
+    nn_rng_fill_uniform(rng, c->W.data, nn_numel(&c->W), -a, a);
+  } else {
+    nn_rng_fill_normal(rng, c->W.data, nn_numel(&c->W), 0.f, sqrtf(2.f / (float)fan_in));
+  }
+  return c;
+}

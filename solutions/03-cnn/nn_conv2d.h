@@ -1,0 +1,87 @@
+/* nn_conv2d.h: the 2-D convolution layer (Conv2d), as im2col + one GEMM per image.
+ *
+ *   y[n][f][oh][ow] = b[f] + sum_{c,i,j} W[f][c][i][j] * x[n][c][oh*s - p_h + i*d][ow*s - p_w + j*d]
+ *
+ *   x: (N, C, H, W)   W: (F, C, KH, KW)   b: (F)   y: (N, F, Ho, Wo)
+ *   Ho = floor((H + 2p - d*(KH-1) - 1) / s) + 1       (nn_shapes' nn_conv_out_len)
+ *
+ * (strictly a cross-correlation, as in every framework: the kernel is not flipped).
+ * W is stored (F, C, KH, KW) as in PyTorch, which is also an (F, C*KH*KW) matrix
+ * whose row f is filter f. With cols = im2col(x_n): (C*KH*KW, Ho*Wo) (nn_im2col.h),
+ * one image is one matrix product:
+ *
+ *   y_n (F, Ho*Wo) = W (F, C*KH*KW) @ cols (C*KH*KW, Ho*Wo) + b      (b[f] on row f)
+ *
+ * Backward, from dy_n: (F, Ho*Wo), per image, adding:
+ *
+ *   dW += dy_n @ cols^T   (F, C*KH*KW)        db[f] += sum over row f of dy_n
+ *   dcols = W^T @ dy_n    (C*KH*KW, Ho*Wo)    dx_n += col2im(dcols)
+ *
+ * Parameters: F*C*KH*KW + F, e.g. Conv2d(1 -> 32, 3x3) has 3*3*1*32 + 32 = 320.
+ * Initialisation: He (W ~ N(0, 2 / fan_in), fan_in = C*KH*KW) for ReLU networks,
+ * or Glorot (U(-a, a), a = sqrt(6 / (fan_in + fan_out)), fan_out = F*KH*KW); b = 0.
+ *
+ * Padding: valid (none), explicit p (p zeros on each side), or same: Ho = H, Wo = W,
+ * stride 1 only, as PyTorch's padding='same'; d*(K-1) zeros in all, the extra one of an
+ * even kernel at the bottom / right.
+ *
+ * Memory: the layer owns one im2col workspace, C*KH*KW x Ho*Wo floats (one image),
+ * allocated by the first forward and grown only when a larger input comes, so a
+ * training step allocates nothing. Backward recomputes cols from x (kept by
+ * pointer, as Dense does) rather than caching N of them.
+ *
+ * CPU only so far (chapter 03): a tensor on the GPU aborts.
+ */
+#ifndef NN_CONV2D_H
+#define NN_CONV2D_H
+
+#include "nn_im2col.h"
+#include "nn_layer.h"
+#include "nn_rng.h"
+#include "nn_shapes.h" /* nn_pad_mode */
+
+/* Zero is a sensible default for every field but in_channels, filters and kernel:
+ *   (nn_conv2d_config){.in_channels = 1, .filters = 32, .kernel = 3}   Conv2d(1, 32, 3) */
+typedef struct {
+  int in_channels; /* C */
+  int filters;     /* F: PyTorch out_channels, Keras filters */
+  int kernel;      /* k: a k x k kernel */
+  int kh, kw;      /* a kh x kw kernel instead, when both are set */
+  int stride;      /* s; 0 means 1 */
+  nn_pad_mode pad; /* NN_PAD_VALID (0), NN_PAD_SAME (stride 1), NN_PAD_EXPLICIT */
+  int padding;     /* p >= 0 zeros on each side, with NN_PAD_EXPLICIT */
+  int dilation;    /* d; 0 means 1 */
+  bool no_bias;    /* PyTorch bias=False, Keras use_bias=False */
+  bool xavier;     /* Glorot uniform instead of He normal */
+} nn_conv2d_config;
+
+typedef struct {
+  nn_layer base;
+  int C, F, KH, KW, stride, dilation;
+  nn_pad_mode pad;
+  int padding;
+  bool has_bias;
+  nn_tensor W, b, dW, db; /* W, dW: (F, C, KH, KW); b, db: (F), empty when has_bias is false */
+  const nn_tensor *x;     /* the input of the last forward, for backward (owned by the model) */
+  float *cols;            /* the im2col workspace, cols_cap floats */
+  long cols_cap;
+  char W_name[48], b_name[48]; /* "conv1.W", "conv1.b": the params' names */
+} nn_conv2d;
+
+/* A Conv2d layer named `name` ("conv1"), weights drawn from rng. */
+nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *rng);
+
+/* The geometry of one image of height H and width W (padding resolved, Ho and Wo from
+ * nn_conv_out_len); aborts with the layer's name when the kernel does not fit. */
+nn_conv_geom nn_conv2d_geom(const nn_conv2d *c, int H, int W);
+
+/* x: (N, C, H, W) -> y: (N, F, Ho, Wo) through im2col + nn_sgemm. */
+void nn_conv2d_forward(nn_conv2d *c, const nn_tensor *x, nn_tensor *y);
+/* dW += ..., db += ..., dx += ... (dx may be NULL), from dy: (N, F, Ho, Wo). */
+void nn_conv2d_backward(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx);
+
+/* The same y as nn_conv2d_forward, by the definition: seven nested loops, no
+ * workspace. The readable reference the fast path is tested against. */
+void nn_conv2d_forward_naive(const nn_conv2d *c, const nn_tensor *x, nn_tensor *y);
+
+#endif
