@@ -1,0 +1,344 @@
+/* Pooling: MaxPool2d (argmax routing, overlapping windows, ties, padding),
+ * AvgPool2d (count_include_pad) and GlobalAvgPool2d, by hand and by finite
+ * differences; backward accumulates; output sizes agree with nn_shapes; bad
+ * settings abort. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+
+#include "nn_dense.h"
+#include "nn_gradcheck.h"
+#include "nn_model.h"
+#include "nn_pool.h"
+
+/* y = l(x) for a 4-D x; y's shape comes from the layer's out_shape. */
+static nn_tensor forward(nn_layer *l, const nn_tensor *x) {
+  int shape[NN_MAX_DIMS];
+  shape[0] = x->shape[0];
+  int ndim = l->ops->out_shape(l, x->shape + 1, x->ndim - 1, shape + 1) + 1;
+  nn_tensor y = nn_tensor_new(ndim, shape, NN_CPU);
+  l->ops->forward(l, x, &y, true);
+  return y;
+}
+
+/* dx from zero, after the forward that gave dy's shape. */
+static nn_tensor backward(nn_layer *l, const nn_tensor *x, const float *dy_values, const nn_tensor *y) {
+  nn_tensor dy = nn_tensor_from(y->ndim, y->shape, dy_values), dx = nn_tensor_new(x->ndim, x->shape, NN_CPU);
+  l->ops->backward(l, &dy, &dx);
+  nn_tensor_free(&dy);
+  return dx;
+}
+
+static void expect(const char *what, const nn_tensor *t, const float *want, float tol) {
+  for (long i = 0; i < nn_numel(t); i++)
+    cr_assert_float_eq(t->data[i], want[i], tol, "%s[%ld] = %g, expected %g", what, i, t->data[i], want[i]);
+}
+
+Test(maxpool, forward_and_backward_by_hand_2x2_stride_2) {
+  /* x (1, 1, 4, 4), four 2x2 windows:
+   *   1 3 | 2 0       max 4 at (1,0)   max 5 at (1,3)
+   *   4 2 | 1 5
+   *   ----+----
+   *   7 0 | 6 8       max 9 at (3,1)   max 8 at (2,3)
+   *   1 9 | 3 4
+   * dy = [1, 2, 3, 4] goes to those four cells; every other cell gets 0. */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  const float xv[16] = {1, 3, 2, 0, 4, 2, 1, 5, 7, 0, 6, 8, 1, 9, 3, 4};
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(&p->base, &x);
+  cr_assert(y.ndim == 4 && y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
+  expect("y", &y, (float[]){4, 5, 9, 8}, 0.f);
+  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
+  expect("dx", &dx, (float[]){0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 4, 0, 3, 0, 0}, 0.f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+Test(maxpool, overlapping_windows_add_into_the_shared_max) {
+  /* 3x3 windows, stride 2, on a 5x5 plane: 2x2 windows; rows and columns 0-2 and 2-4.
+   * x[h][w] = -0.01 (5h + w), distinct, except x[0][2] = 5 (in windows (0,0) and
+   * (0,1): the max of both) and x[3][3] = 7 (the max of window (1,1)). Window (1,0)
+   * (rows 2-4, cols 0-2) keeps its largest plain value, x[2][0] = -0.10.
+   * dy = [1, 2, 3, 4]: dx[0][2] = 1 + 2 = 3, dx[2][0] = 3, dx[3][3] = 4. */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 3, 2, 0);
+  float xv[25];
+  for (int i = 0; i < 25; i++) xv[i] = -0.01f * (float)i;
+  xv[0 * 5 + 2] = 5.f, xv[3 * 5 + 3] = 7.f;
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 5, 5}, xv), y = forward(&p->base, &x);
+  expect("y", &y, (float[]){5, 5, -0.10f, 7}, 1e-7f);
+  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
+  float want[25] = {0};
+  want[0 * 5 + 2] = 3.f, want[2 * 5 + 0] = 3.f, want[3 * 5 + 3] = 4.f;
+  expect("dx (x[0][2] is the max of two windows: it receives 1 + 2)", &dx, want, 0.f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+Test(maxpool, ties_go_to_the_first_maximum) {
+  /* x (1, 1, 2, 4), two 2x2 windows:
+   *   3 3 | 1 5      all four equal: the first, (0,0), as PyTorch
+   *   3 3 | 2 5      5 twice: the first in row-major order, (0,3)
+   * dy = [1, 2] -> dx[0][0] = 1, dx[0][3] = 2, nothing else. */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 2, 0);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 2, 4}, (float[]){3, 3, 1, 5, 3, 3, 2, 5}), y = forward(&p->base, &x);
+  expect("y", &y, (float[]){3, 5}, 0.f);
+  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2}, &y);
+  expect("dx (a tie sends dy to the first maximum only)", &dx, (float[]){1, 0, 0, 2, 0, 0, 0, 0}, 0.f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+Test(maxpool, padded_cells_never_win) {
+  /* MaxPool2d(3, stride 2, padding 1) on (1, 1, 4, 4): Ho = floor((4 + 2 - 3) / 2) + 1 = 2.
+   * x = -1 .. -16 (all below the padding's 0): windows rows/cols -1..1 and 1..3,
+   *   (0,0): real cells (0..1, 0..1), max -1 at (0,0)   (0,1): (0..1, 1..3), max -2 at (0,1)
+   *   (1,0): (1..3, 0..1), max -5 at (1,0)              (1,1): (1..3, 1..3), max -6 at (1,1)
+   * A padded zero taken as a value would give 0 and route dy nowhere. */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 3, 2, 1);
+  float xv[16];
+  for (int i = 0; i < 16; i++) xv[i] = -1.f - (float)i;
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(&p->base, &x);
+  cr_assert(y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
+  expect("y", &y, (float[]){-1, -2, -5, -6}, 0.f);
+  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
+  expect("dx", &dx, (float[]){1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0.f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+Test(maxpool, planes_are_pooled_apart) {
+  /* (2, 3, 2, 2) with MaxPool2d(2): one output per (n, c) plane, its own max;
+   * dy routes inside its own plane. Plane q holds {q, q+0.5, q-1, q+0.25} rotated. */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  float xv[24], want_y[6], want_dx[24] = {0}, dyv[6];
+  for (int q = 0; q < 6; q++) {
+    float v[4] = {(float)q, q + 0.5f, q - 1.f, q + 0.25f};
+    for (int i = 0; i < 4; i++) xv[q * 4 + i] = v[(i + q) % 4];
+    int at = (1 - q % 4 + 4) % 4; /* where v[1] (the max) landed */
+    want_y[q] = q + 0.5f, dyv[q] = (float)(q + 1), want_dx[q * 4 + at] = (float)(q + 1);
+  }
+  nn_tensor x = nn_tensor_from(4, (int[]){2, 3, 2, 2}, xv), y = forward(&p->base, &x);
+  cr_assert(y.shape[0] == 2 && y.shape[1] == 3 && y.shape[2] == 1 && y.shape[3] == 1, "y is %s, expected (2, 3, 1, 1)",
+            nn_shape_str(&y).s);
+  expect("y", &y, want_y, 0.f);
+  nn_tensor dx = backward(&p->base, &x, dyv, &y);
+  expect("dx", &dx, want_dx, 0.f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+/* x (N, C, H, W) holding the distinct values 0.1 * (a random permutation of 0..n-1) - offset:
+ * a nudge of h = 1e-2 never changes which cell is a window's max. */
+static nn_tensor distinct_input(int N, int C, int H, int W, uint64_t seed) {
+  nn_tensor x = nn_tensor_new(4, (int[]){N, C, H, W}, NN_CPU);
+  int n = (int)nn_numel(&x), perm[512];
+  cr_assert(n <= 512, "distinct_input: %d values, room for 512", n);
+  nn_rng rng = nn_rng_new(seed);
+  nn_rng_permutation(&rng, perm, n);
+  for (int i = 0; i < n; i++) x.data[i] = 0.1f * (float)perm[i] - 0.05f * (float)n;
+  return x;
+}
+
+static void gradcheck(nn_layer *l, const nn_tensor *x) {
+  nn_gradcheck r = nn_gradcheck_layer(l, x, 1e-2, 42);
+  cr_assert_eq(r.checked, nn_numel(x), "%s: checked %ld elements, expected every element of x (%ld); no params",
+               l->name, r.checked, nn_numel(x));
+  cr_assert(r.max_rel < 1e-3, "%s: %s[%ld]: analytic %g, numeric %g (relative error %.2g)", l->name, r.name, r.index,
+            r.analytic, r.numeric, r.max_rel);
+}
+
+Test(maxpool, gradcheck) {
+  nn_pool2d *a = nn_maxpool2d_new("pool_2x2", 2, 0, 0), *b = nn_maxpool2d_new("pool_3x3_s2_p1", 3, 2, 1);
+  nn_tensor x = distinct_input(2, 3, 6, 5, 11); /* W = 5: the last column falls outside every 2x2 window */
+  gradcheck(&a->base, &x), gradcheck(&b->base, &x);
+  nn_tensor_free(&x);
+  a->base.ops->free(&a->base), b->base.ops->free(&b->base);
+}
+
+Test(avgpool, forward_and_backward_by_hand) {
+  /* AvgPool2d(2) on x = 0..15 (1, 1, 4, 4):
+   *   (0+1+4+5)/4 = 2.5   (2+3+6+7)/4 = 4.5   (8+9+12+13)/4 = 10.5   (10+11+14+15)/4 = 12.5
+   * dy = [4, 8, 12, 16]: each cell of window (i, j) gets dy / 4. */
+  nn_pool2d *p = nn_avgpool2d_new("avg1", 2, 2, 0);
+  float xv[16];
+  for (int i = 0; i < 16; i++) xv[i] = (float)i;
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(&p->base, &x);
+  expect("y", &y, (float[]){2.5f, 4.5f, 10.5f, 12.5f}, 1e-6f);
+  nn_tensor dx = backward(&p->base, &x, (float[]){4, 8, 12, 16}, &y);
+  expect("dx", &dx, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 1e-6f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+Test(avgpool, padding_counts_in_the_divisor) {
+  /* AvgPool2d(3, stride 1, padding 1) on a 3x3 plane of ones, count_include_pad = true
+   * (PyTorch's default): every window divides by 9, padded zeros included:
+   *   corner 4/9, edge 6/9, centre 9/9.
+   * Backward with dy = 1: cell (h, w) gets (windows that hold it) / 9, the same pattern. */
+  nn_pool2d *p = nn_avgpool2d_new("avg1", 3, 1, 1);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}), y = forward(&p->base, &x);
+  const float want[9] = {4 / 9.f, 6 / 9.f, 4 / 9.f, 6 / 9.f, 1, 6 / 9.f, 4 / 9.f, 6 / 9.f, 4 / 9.f};
+  expect("y (count_include_pad: a corner window is 4 ones / 9)", &y, want, 1e-6f);
+  nn_tensor dx = backward(&p->base, &x, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, &y);
+  expect("dx", &dx, want, 1e-6f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+Test(avgpool, gradcheck) {
+  nn_pool2d *a = nn_avgpool2d_new("avg_2x2", 2, 0, 0), *b = nn_avgpool2d_new("avg_3x3_s2_p1", 3, 2, 1);
+  nn_tensor x = nn_tensor_new(4, (int[]){2, 3, 6, 5}, NN_CPU);
+  nn_rng rng = nn_rng_new(5);
+  nn_rng_fill_normal(&rng, x.data, nn_numel(&x), 0.f, 1.f);
+  gradcheck(&a->base, &x), gradcheck(&b->base, &x);
+  nn_tensor_free(&x);
+  a->base.ops->free(&a->base), b->base.ops->free(&b->base);
+}
+
+Test(global_avgpool, forward_and_backward_by_hand) {
+  /* x = 0..15 as (2, 2, 2, 2): planes {0..3}, {4..7}, {8..11}, {12..15}, means
+   * 1.5, 5.5, 9.5, 13.5 -> y (2, 2). dy = [4, 8, -4, 0]: each cell gets dy / (H*W) = dy / 4. */
+  nn_layer *g = nn_global_avgpool2d_new("gap");
+  float xv[16];
+  for (int i = 0; i < 16; i++) xv[i] = (float)i;
+  nn_tensor x = nn_tensor_from(4, (int[]){2, 2, 2, 2}, xv), y = forward(g, &x);
+  cr_assert(y.ndim == 2 && y.shape[0] == 2 && y.shape[1] == 2, "y is %s, expected (2, 2)", nn_shape_str(&y).s);
+  expect("y", &y, (float[]){1.5f, 5.5f, 9.5f, 13.5f}, 1e-6f);
+  nn_tensor dx = backward(g, &x, (float[]){4, 8, -4, 0}, &y);
+  expect("dx", &dx, (float[]){1, 1, 1, 1, 2, 2, 2, 2, -1, -1, -1, -1, 0, 0, 0, 0}, 1e-6f);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  g->ops->free(g);
+}
+
+Test(global_avgpool, gradcheck) {
+  nn_layer *g = nn_global_avgpool2d_new("gap");
+  nn_tensor x = nn_tensor_new(4, (int[]){2, 3, 4, 5}, NN_CPU);
+  nn_rng rng = nn_rng_new(9);
+  nn_rng_fill_normal(&rng, x.data, nn_numel(&x), 0.f, 1.f);
+  gradcheck(g, &x);
+  nn_tensor_free(&x);
+  g->ops->free(g);
+}
+
+Test(pool, backward_accumulates) {
+  /* dx starts at 1 everywhere: after backward it is 1 + the gradient, for each layer. */
+  nn_layer *layers[3] = {&nn_maxpool2d_new("max", 3, 2, 1)->base, &nn_avgpool2d_new("avg", 3, 2, 1)->base,
+                         nn_global_avgpool2d_new("gap")};
+  nn_tensor x = distinct_input(2, 2, 5, 5, 3);
+  for (int k = 0; k < 3; k++) {
+    nn_layer *l = layers[k];
+    nn_tensor y = forward(l, &x), dy = nn_tensor_new(y.ndim, y.shape, NN_CPU);
+    nn_rng rng = nn_rng_new(4);
+    nn_rng_fill_normal(&rng, dy.data, nn_numel(&dy), 0.f, 1.f);
+    nn_tensor fresh = nn_tensor_new(4, x.shape, NN_CPU), ones = nn_tensor_new(4, x.shape, NN_CPU);
+    nn_tensor_fill(&ones, 1.f);
+    l->ops->backward(l, &dy, &fresh);
+    l->ops->backward(l, &dy, &ones);
+    for (long i = 0; i < nn_numel(&x); i++)
+      cr_assert_float_eq(ones.data[i], 1.f + fresh.data[i], 1e-6f,
+                         "%s: dx[%ld] = %g after backward into dx = 1; expected 1 + %g (backward must add, not overwrite)",
+                         l->name, i, ones.data[i], fresh.data[i]);
+    nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&fresh), nn_tensor_free(&ones);
+    l->ops->free(l);
+  }
+  nn_tensor_free(&x);
+}
+
+Test(pool, out_shape_agrees_with_nn_shapes) {
+  /* The seeds' CNN: conv 3x3 -> (32, 26, 26) -> MaxPool2d(2) -> (32, 13, 13);
+   * conv 3x3 -> (64, 11, 11) -> MaxPool2d(2) -> (64, 5, 5): floor((11 - 2) / 2) + 1 = 5. */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  cr_assert_eq(p->stride, 2, "stride 0 means stride = kernel (PyTorch's stride=None), got %d", p->stride);
+  const int cases[4][3] = {{32, 26, 26}, {32, 13, 13}, {64, 11, 11}, {64, 5, 5}};
+  for (int c = 0; c < 4; c += 2) {
+    int out[3], nd = p->base.ops->out_shape(&p->base, cases[c], 3, out);
+    cr_assert(nd == 3 && out[0] == cases[c + 1][0] && out[1] == cases[c + 1][1] && out[2] == cases[c + 1][2],
+              "MaxPool2d(2) on (%d, %d, %d): got (%d, %d, %d), expected (%d, %d, %d)", cases[c][0], cases[c][1],
+              cases[c][2], out[0], out[1], out[2], cases[c + 1][0], cases[c + 1][1], cases[c + 1][2]);
+    nn_shape in = nn_shape_image(cases[c][0], cases[c][1], cases[c][2]);
+    nn_pool_opts o = nn_pool_opts_default(NN_POOL_MAX, 2);
+    nn_calc calc;
+    cr_assert_eq(nn_calc_pool2d(&in, &o, NN_PYTORCH, &calc, NULL), NN_OK);
+    cr_assert(calc.out.dim[1] == out[1] && calc.out.dim[2] == out[2], "the layer and nn_calc_pool2d disagree");
+  }
+  nn_pool2d *q = nn_avgpool2d_new("avg", 3, 2, 1);
+  int out[3], nd = q->base.ops->out_shape(&q->base, (int[]){8, 7, 8}, 3, out);
+  cr_assert(nd == 3 && out[0] == 8 && out[1] == 4 && out[2] == 4,
+            "AvgPool2d(3, 2, 1) on (8, 7, 8): got (%d, %d, %d), expected (8, 4, 4)", out[0], out[1], out[2]);
+  nn_layer *g = nn_global_avgpool2d_new("gap");
+  nd = g->ops->out_shape(g, (int[]){64, 5, 5}, 3, out);
+  cr_assert(nd == 1 && out[0] == 64, "GlobalAvgPool2d on (64, 5, 5): got %d dims, (%d), expected (64)", nd, out[0]);
+  cr_assert_eq(nn_layer_param_count(&p->base) + nn_layer_param_count(&q->base) + nn_layer_param_count(g), 0,
+               "pooling has no parameters");
+  p->base.ops->free(&p->base), q->base.ops->free(&q->base), g->ops->free(g);
+}
+
+Test(pool, trains_inside_a_model) {
+  /* (2, 6, 6) -> MaxPool2d(2) (2, 3, 3) -> AvgPool2d(3, 1, 1) (2, 3, 3) -> GlobalAvgPool2d (2)
+   * -> Dense(2 -> 2): the model chains the shapes, and a step runs forward and backward. */
+  nn_rng rng = nn_rng_new(1);
+  nn_model *m = nn_model_new("pools", 3, (int[]){2, 6, 6});
+  nn_model_add(m, &nn_maxpool2d_new("max", 2, 0, 0)->base);
+  nn_model_add(m, &nn_avgpool2d_new("avg", 3, 1, 1)->base);
+  nn_model_add(m, nn_global_avgpool2d_new("gap"));
+  nn_model_add(m, &nn_dense_new("dense", 2, 2, NN_INIT_XAVIER, &rng)->base);
+  int out[3];
+  cr_assert(nn_model_out_shape(m, out) == 1 && out[0] == 2, "the model's output is (N, 2)");
+  nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_SGD, NULL);
+  nn_tensor x = nn_tensor_new(4, (int[]){4, 2, 6, 6}, NN_CPU);
+  nn_rng_fill_normal(&rng, x.data, nn_numel(&x), 0.f, 1.f);
+  const int y[4] = {0, 1, 1, 0};
+  double first = nn_model_train_batch(m, &x, y, NULL, NULL);
+  for (int i = 0; i < 5; i++) nn_model_train_batch(m, &x, y, NULL, NULL);
+  cr_assert(isfinite(first), "the loss is %g", first);
+  nn_tensor_free(&x), nn_model_free(m);
+}
+
+/* ---- mistakes abort with a message naming the layer and the shapes */
+
+Test(pool, kernel_larger_than_the_padded_input_aborts, .signal = SIGABRT) {
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 5, 0, 1);
+  nn_tensor x = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 1, 1, 1}, NN_CPU);
+  nn_pool2d_forward(p, &x, &y); /* padded 2 + 2*1 = 4 < 5: "nn_pool2d_forward: pool1 MaxPool2d(kernel 5, ...) on x (1, 1, 2, 2): ..." */
+}
+
+Test(pool, out_shape_of_a_too_small_input_aborts, .signal = SIGABRT) {
+  nn_pool2d *p = nn_avgpool2d_new("avg", 3, 2, 0);
+  int out[3];
+  p->base.ops->out_shape(&p->base, (int[]){8, 2, 9}, 3, out);
+}
+
+Test(pool, negative_stride_aborts, .signal = SIGABRT) {
+  nn_maxpool2d_new("pool1", 2, -1, 0); /* stride 0 is the default (= kernel), < 0 is an error */
+}
+
+Test(pool, zero_kernel_aborts, .signal = SIGABRT) { nn_avgpool2d_new("avg", 0, 1, 0); }
+
+Test(pool, padding_over_half_the_kernel_aborts, .signal = SIGABRT) {
+  nn_maxpool2d_new("pool1", 3, 1, 2); /* PyTorch: "pad should be at most half of effective kernel size" */
+}
+
+Test(pool, wrong_y_shape_aborts, .signal = SIGABRT) {
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  nn_tensor x = nn_tensor_new(4, (int[]){2, 3, 8, 8}, NN_CPU), y = nn_tensor_new(4, (int[]){2, 3, 8, 8}, NN_CPU);
+  nn_pool2d_forward(p, &x, &y); /* "... maps x (2, 3, 8, 8) to (2, 3, 4, 4) but y is (2, 3, 8, 8)" */
+}
+
+Test(pool, image_input_is_required, .signal = SIGABRT) {
+  nn_layer *g = nn_global_avgpool2d_new("gap");
+  int out[3];
+  g->ops->out_shape(g, (int[]){784}, 1, out); /* a Dense-shaped input: (N, 784) */
+}
+
+Test(pool, backward_before_forward_aborts, .signal = SIGABRT) {
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  nn_tensor dy = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU), dx = nn_tensor_new(4, (int[]){1, 1, 4, 4}, NN_CPU);
+  nn_pool2d_backward(p, &dy, &dx);
+}
+
+Test(pool, gpu_tensor_aborts, .signal = SIGABRT) {
+  /* A tensor that says it is on the GPU is refused before its data is touched. */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  nn_tensor x = nn_tensor_new(4, (int[]){1, 1, 4, 4}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU);
+  x.device = NN_GPU; /* "x is on the GPU; MaxPool2d runs on the CPU only so far (chapter 03)" */
+  nn_pool2d_forward(p, &x, &y);
+}

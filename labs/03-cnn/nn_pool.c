@@ -1,0 +1,288 @@
+/* nn_pool.c: max, average and global average pooling, one (H, W) plane at a time.
+ * Every (n, c) plane is pooled alone, so the math is written for one plane and
+ * the entry points walk the N*C planes. */
+#include "nn_pool.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The sizes of one plane and its window: x plane (H, W) -> y plane (Ho, Wo). */
+typedef struct {
+  int H, W, Ho, Wo;
+  int k, s, p;
+} window;
+
+/* "MaxPool2d(kernel 3, stride 2, padding 1)", for messages. */
+typedef struct { char s[96]; } pool_text;
+static pool_text describe(const nn_pool2d *p) {
+  pool_text t;
+  snprintf(t.s, sizeof t.s, "%s(kernel %d, stride %d, padding %d)", p->base.ops->kind, p->kernel, p->stride,
+           p->padding);
+  return t;
+}
+
+/* "(N, 32, 26, 26)": a shape without N, as out_shape gets it. */
+static nn_shape_text dims_text(const int *in, int ndim) {
+  nn_shape_text t;
+  int len = snprintf(t.s, sizeof t.s, "(N");
+  for (int i = 0; i < ndim && len < (int)sizeof t.s; i++) len += snprintf(t.s + len, sizeof t.s - len, ", %d", in[i]);
+  if (len < (int)sizeof t.s) snprintf(t.s + len, sizeof t.s - len, ")");
+  return t;
+}
+
+static void check_cpu(const char *fn, const nn_layer *l, const char *what, const nn_tensor *t) {
+  NN_REQUIRE(t->device == NN_CPU, "%s: %s: %s is on the GPU; %s runs on the CPU only so far (chapter 03)", fn, l->name,
+             what, l->ops->kind);
+}
+
+/* Ho and Wo from nn_pool_out_len, the calculator of `nn exam`; aborts naming fn
+ * (NULL: out_shape, named by the layer alone), the layer and x's shape (xs) when
+ * the window does not fit. */
+static window window_of(const char *fn, const nn_pool2d *p, const char *xs, int H, int W) {
+  nn_pool_opts o = nn_pool_opts_default(p->kind, p->kernel);
+  o.stride = p->stride;
+  o.pad = p->padding > 0 ? NN_PAD_EXPLICIT : NN_PAD_VALID;
+  o.padding = p->padding;
+  nn_len lh, lw;
+  nn_error err;
+  if (nn_pool_out_len(H, &o, NN_PYTORCH, &lh, &err) != NN_OK || nn_pool_out_len(W, &o, NN_PYTORCH, &lw, &err) != NN_OK)
+    nn_panic("%s%s%s %s on x %s: %s", fn ? fn : "", fn ? ": " : "", p->base.name, describe(p).s, xs, err.msg);
+  return (window){.H = H, .W = W, .Ho = lh.len, .Wo = lw.len, .k = p->kernel, .s = p->stride, .p = p->padding};
+}
+
+/* ---- the math, for one plane. x: (H, W), y and dy: (Ho, Wo), argmax: (Ho, Wo) */
+
+static void maxpool_forward_plane(const window *g, const float *x, float *y, int *argmax) {
+  for (int i = 0; i < g->Ho; i++)
+    for (int j = 0; j < g->Wo; j++) {
+      int h0 = i * g->s - g->p, w0 = j * g->s - g->p; /* the window's top-left, maybe in the padding */
+      float best = 0.f;
+      int at = -1;
+      for (int a = 0; a < g->k; a++)
+        for (int b = 0; b < g->k; b++) {
+          int h = h0 + a, w = w0 + b;
+          if (h < 0 || h >= g->H || w < 0 || w >= g->W) continue; /* a padded cell never wins */
+          float v = x[h * g->W + w];
+          if (at < 0 || v > best || isnan(v)) best = v, at = h * g->W + w; /* strict >: ties keep the first */
+        }
+      y[i * g->Wo + j] = best; /* p <= k/2 puts a real cell in every window, so at >= 0 here */
+      argmax[i * g->Wo + j] = at;
+    }
+}
+
+static void maxpool_backward_plane(const window *g, const float *dy, const int *argmax, float *dx) {
+  /* TODO(lab 03-cnn): write this part of maxpool_backward_plane. */
+  /* HINT: only the maximum of window (i, j) moved y[i, j]: dx[argmax[i*Wo + j]] += dy[i*Wo + j]; overlapping windows add up */
+  NN_LAB_STUB("03-cnn", "maxpool_backward_plane");
+}
+
+static void avgpool_forward_plane(const window *g, const float *x, float *y) {
+  float scale = 1.f / (float)(g->k * g->k); /* count_include_pad: padded cells count, as zeros */
+  for (int i = 0; i < g->Ho; i++)
+    for (int j = 0; j < g->Wo; j++) {
+      int h0 = i * g->s - g->p, w0 = j * g->s - g->p;
+      float sum = 0.f;
+      for (int h = h0 > 0 ? h0 : 0; h < h0 + g->k && h < g->H; h++)
+        for (int w = w0 > 0 ? w0 : 0; w < w0 + g->k && w < g->W; w++) sum += x[h * g->W + w];
+      y[i * g->Wo + j] = sum * scale;
+    }
+}
+
+static void avgpool_backward_plane(const window *g, const float *dy, float *dx) {
+  float scale = 1.f / (float)(g->k * g->k);
+  for (int i = 0; i < g->Ho; i++)
+    for (int j = 0; j < g->Wo; j++) {
+      int h0 = i * g->s - g->p, w0 = j * g->s - g->p;
+      float share = dy[i * g->Wo + j] * scale; /* each real cell moved y by 1/k^2 of itself */
+      for (int h = h0 > 0 ? h0 : 0; h < h0 + g->k && h < g->H; h++)
+        for (int w = w0 > 0 ? w0 : 0; w < w0 + g->k && w < g->W; w++) dx[h * g->W + w] += share;
+    }
+}
+
+/* ---- MaxPool2d / AvgPool2d entry points: checks, then one plane at a time */
+
+/* Room for n argmax ints: grown when a larger output comes, never per call. */
+static void reserve_argmax(nn_pool2d *p, long n) {
+  if (n <= p->argmax_cap) return;
+  free(p->argmax);
+  p->argmax = nn_xmalloc((size_t)n * sizeof *p->argmax, "nn_pool2d argmax");
+  p->argmax_cap = n;
+}
+
+void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y) {
+  const char *fn = "nn_pool2d_forward";
+  check_cpu(fn, &p->base, "x", x), check_cpu(fn, &p->base, "y", y);
+  NN_REQUIRE(x->ndim == 4, "%s: %s %s takes x (N, C, H, W), got x %s and y %s", fn, p->base.name, describe(p).s,
+             nn_shape_str(x).s, nn_shape_str(y).s);
+  int N = x->shape[0], C = x->shape[1];
+  window g = window_of(fn, p, nn_shape_str(x).s, x->shape[2], x->shape[3]);
+  NN_REQUIRE(y->ndim == 4 && y->shape[0] == N && y->shape[1] == C && y->shape[2] == g.Ho && y->shape[3] == g.Wo,
+             "%s: %s %s maps x %s to (%d, %d, %d, %d) but y is %s", fn, p->base.name, describe(p).s,
+             nn_shape_str(x).s, N, C, g.Ho, g.Wo, nn_shape_str(y).s);
+  memcpy(p->x_shape, x->shape, sizeof p->x_shape);
+  memcpy(p->y_shape, y->shape, sizeof p->y_shape);
+  p->forwarded = true;
+  long planes = (long)N * C, in_plane = (long)g.H * g.W, out_plane = (long)g.Ho * g.Wo;
+  if (p->kind == NN_POOL_MAX) reserve_argmax(p, planes * out_plane);
+  for (long q = 0; q < planes; q++) {
+    const float *x_q = x->data + q * in_plane;
+    float *y_q = y->data + q * out_plane;
+    if (p->kind == NN_POOL_MAX) maxpool_forward_plane(&g, x_q, y_q, p->argmax + q * out_plane);
+    else avgpool_forward_plane(&g, x_q, y_q);
+  }
+}
+
+void nn_pool2d_backward(nn_pool2d *p, const nn_tensor *dy, nn_tensor *dx) {
+  const char *fn = "nn_pool2d_backward";
+  NN_REQUIRE(p->forwarded, "%s: %s has no forward pass to go back through", fn, p->base.name);
+  nn_tensor y = {.ndim = 4, .shape = {p->y_shape[0], p->y_shape[1], p->y_shape[2], p->y_shape[3]}};
+  nn_tensor x = {.ndim = 4, .shape = {p->x_shape[0], p->x_shape[1], p->x_shape[2], p->x_shape[3]}};
+  check_cpu(fn, &p->base, "dy", dy);
+  NN_REQUIRE(nn_same_shape(dy, &y), "%s: %s: dy is %s but the last forward gave y %s (from x %s)", fn, p->base.name,
+             nn_shape_str(dy).s, nn_shape_str(&y).s, nn_shape_str(&x).s);
+  if (!dx) return;
+  check_cpu(fn, &p->base, "dx", dx);
+  NN_REQUIRE(nn_same_shape(dx, &x), "%s: %s: dx is %s but the forward input x was %s", fn, p->base.name,
+             nn_shape_str(dx).s, nn_shape_str(&x).s);
+  window g = window_of(fn, p, nn_shape_str(&x).s, x.shape[2], x.shape[3]);
+  long planes = (long)x.shape[0] * x.shape[1], in_plane = (long)g.H * g.W, out_plane = (long)g.Ho * g.Wo;
+  for (long q = 0; q < planes; q++) {
+    const float *dy_q = dy->data + q * out_plane;
+    float *dx_q = dx->data + q * in_plane;
+    if (p->kind == NN_POOL_MAX) maxpool_backward_plane(&g, dy_q, p->argmax + q * out_plane, dx_q);
+    else avgpool_backward_plane(&g, dy_q, dx_q);
+  }
+}
+
+/* ---- the MaxPool2d / AvgPool2d ops table */
+
+static void pool_forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  (void)training; /* pooling acts the same in training and evaluation */
+  nn_pool2d_forward((nn_pool2d *)l, x, y);
+}
+
+static void pool_backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  nn_pool2d_backward((nn_pool2d *)l, dy, dx);
+}
+
+static int no_params_op(nn_layer *l, nn_param *out, int max) {
+  (void)l, (void)out, (void)max;
+  return 0; /* nothing to learn */
+}
+
+static int pool_out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  const nn_pool2d *p = (const nn_pool2d *)l;
+  NN_REQUIRE(in_ndim == 3, "%s: %s takes images (N, C, H, W), got %s", l->name, describe(p).s,
+             dims_text(in, in_ndim).s);
+  window g = window_of(NULL, p, dims_text(in, in_ndim).s, in[1], in[2]);
+  out[0] = in[0], out[1] = g.Ho, out[2] = g.Wo;
+  return 3;
+}
+
+static void pool_free_op(nn_layer *l) {
+  free(((nn_pool2d *)l)->argmax);
+  free(l);
+}
+
+static const nn_layer_ops MAXPOOL_OPS = {"MaxPool2d", pool_forward_op, pool_backward_op, no_params_op,
+                                         pool_out_shape_op, pool_free_op};
+static const nn_layer_ops AVGPOOL_OPS = {"AvgPool2d", pool_forward_op, pool_backward_op, no_params_op,
+                                         pool_out_shape_op, pool_free_op};
+
+static nn_pool2d *pool_new(const char *fn, const nn_layer_ops *ops, nn_pool_kind kind, const char *name,
+                           int kernel, int stride, int padding) {
+  NN_REQUIRE(kernel >= 1, "%s: kernel %d must be at least 1", fn, kernel);
+  nn_pool2d *p = nn_xcalloc(1, sizeof *p, fn);
+  p->base.ops = ops;
+  snprintf(p->base.name, sizeof p->base.name, "%s", name ? name : kind == NN_POOL_MAX ? "maxpool" : "avgpool");
+  p->kind = kind, p->kernel = kernel, p->stride = stride, p->padding = padding;
+  /* The settings alone, checked by nn_shapes' rules on the smallest input a window
+   * fits (H = W = kernel): stride >= 0, 0 <= padding <= kernel/2. */
+  nn_pool_opts o = nn_pool_opts_default(kind, kernel);
+  o.stride = stride, o.pad = padding != 0 ? NN_PAD_EXPLICIT : NN_PAD_VALID, o.padding = padding;
+  nn_len len;
+  nn_error err;
+  if (nn_pool_out_len(kernel, &o, NN_PYTORCH, &len, &err) != NN_OK) {
+    free(p);
+    nn_panic("%s: %s(kernel %d, stride %d, padding %d): %s", fn, ops->kind, kernel, stride, padding, err.msg);
+  }
+  if (p->stride == 0) p->stride = kernel; /* PyTorch's stride=None */
+  return p;
+}
+
+nn_pool2d *nn_maxpool2d_new(const char *name, int kernel, int stride, int padding) {
+  return pool_new("nn_maxpool2d_new", &MAXPOOL_OPS, NN_POOL_MAX, name, kernel, stride, padding);
+}
+
+nn_pool2d *nn_avgpool2d_new(const char *name, int kernel, int stride, int padding) {
+  return pool_new("nn_avgpool2d_new", &AVGPOOL_OPS, NN_POOL_AVG, name, kernel, stride, padding);
+}
+
+/* ---- GlobalAvgPool2d: x (N, C, H, W) -> y (N, C) */
+
+typedef struct {
+  nn_layer base;
+  int x_shape[4]; /* (N, C, H, W) of the last forward */
+  bool forwarded;
+} global_avgpool;
+
+static void global_forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  (void)training;
+  global_avgpool *g = (global_avgpool *)l;
+  const char *fn = "nn_global_avgpool2d forward";
+  check_cpu(fn, l, "x", x), check_cpu(fn, l, "y", y);
+  NN_REQUIRE(x->ndim == 4 && y->ndim == 2 && y->shape[0] == x->shape[0] && y->shape[1] == x->shape[1],
+             "%s: %s maps x (N, C, H, W) to y (N, C), got x %s and y %s", fn, l->name, nn_shape_str(x).s,
+             nn_shape_str(y).s);
+  memcpy(g->x_shape, x->shape, sizeof g->x_shape);
+  g->forwarded = true;
+  long planes = (long)x->shape[0] * x->shape[1], plane = (long)x->shape[2] * x->shape[3];
+  for (long q = 0; q < planes; q++) {
+    const float *x_q = x->data + q * plane;
+    double sum = 0; /* a 224x224 plane is 50,176 terms: sum in double */
+    for (long i = 0; i < plane; i++) sum += x_q[i];
+    y->data[q] = (float)(sum / (double)plane);
+  }
+}
+
+static void global_backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  global_avgpool *g = (global_avgpool *)l;
+  const char *fn = "nn_global_avgpool2d backward";
+  NN_REQUIRE(g->forwarded, "%s: %s has no forward pass to go back through", fn, l->name);
+  nn_tensor x = {.ndim = 4, .shape = {g->x_shape[0], g->x_shape[1], g->x_shape[2], g->x_shape[3]}};
+  check_cpu(fn, l, "dy", dy);
+  NN_REQUIRE(dy->ndim == 2 && dy->shape[0] == x.shape[0] && dy->shape[1] == x.shape[1],
+             "%s: %s: dy is %s but the forward input x was %s, so dy must be (%d, %d)", fn, l->name,
+             nn_shape_str(dy).s, nn_shape_str(&x).s, x.shape[0], x.shape[1]);
+  if (!dx) return;
+  check_cpu(fn, l, "dx", dx);
+  NN_REQUIRE(nn_same_shape(dx, &x), "%s: %s: dx is %s but the forward input x was %s", fn, l->name,
+             nn_shape_str(dx).s, nn_shape_str(&x).s);
+  long planes = (long)x.shape[0] * x.shape[1], plane = (long)x.shape[2] * x.shape[3];
+  for (long q = 0; q < planes; q++) {
+    float share = dy->data[q] / (float)plane; /* every cell moved the mean by 1/(H*W) of itself */
+    float *dx_q = dx->data + q * plane;
+    for (long i = 0; i < plane; i++) dx_q[i] += share;
+  }
+}
+
+static int global_out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  NN_REQUIRE(in_ndim == 3, "%s: GlobalAvgPool2d takes images (N, C, H, W), got %s", l->name,
+             dims_text(in, in_ndim).s);
+  out[0] = in[0];
+  return 1;
+}
+
+static void global_free_op(nn_layer *l) { free(l); }
+
+static const nn_layer_ops GLOBAL_AVGPOOL_OPS = {"GlobalAvgPool2d", global_forward_op, global_backward_op,
+                                                no_params_op, global_out_shape_op, global_free_op};
+
+nn_layer *nn_global_avgpool2d_new(const char *name) {
+  global_avgpool *g = nn_xcalloc(1, sizeof *g, "nn_global_avgpool2d_new");
+  g->base.ops = &GLOBAL_AVGPOOL_OPS;
+  snprintf(g->base.name, sizeof g->base.name, "%s", name ? name : "global_avgpool");
+  return &g->base;
+}

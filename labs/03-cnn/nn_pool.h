@@ -1,0 +1,72 @@
+/* nn_pool.h: pooling layers, the CNN's way to shrink an image and keep what matters.
+ *
+ * MaxPool2d and AvgPool2d slide a k x k window with stride s over each (H, W)
+ * plane of x, after p padded cells on each side, and reduce each window to one
+ * number. Channels and examples never mix:
+ *
+ *   x: (N, C, H, W)  ->  y: (N, C, Ho, Wo)
+ *   Ho = floor((H + 2p - k) / s) + 1,  Wo = floor((W + 2p - k) / s) + 1
+ *
+ * The sizes come from nn_pool_out_len (nn_shapes.h), the calculator `nn exam`
+ * and `nn summary` use, so a layer and a drill never disagree. The rules are
+ * PyTorch's (nn.MaxPool2d(k, s, p), nn.AvgPool2d(k, s, p)): stride 0 means
+ * "= kernel" (both frameworks' default), 0 <= p <= k/2, and the window must fit
+ * the padded input. (28, 28) with k = 2 -> (14, 14); (26, 26) -> (13, 13);
+ * (11, 11) -> (5, 5): floor drops the last row and column.
+ *
+ * MaxPool2d:  y[i,j] = max over the window of x           padded cells never win
+ *   backward: dx[argmax(i,j)] += dy[i,j]                   the others get nothing
+ * Only the window's maximum moved y, so only it gets the gradient. Forward keeps
+ * where each maximum was (argmax: h*W + w within its plane, as PyTorch's
+ * return_indices); backward routes dy there, and a cell that is the maximum of
+ * two overlapping windows (k > s) receives both. Ties go to the first maximum in
+ * row-major window order, as PyTorch; a NaN wins, as PyTorch, so a diverging
+ * network shows it. The argmax buffer (N*C*Ho*Wo ints) is the layer's: made on
+ * the first forward and regrown only when a larger output comes, never per call.
+ *
+ * AvgPool2d:  y[i,j] = (1 / k^2) * sum over the window of x   (padded cells count as 0)
+ *   backward: dx[h,w] += dy[i,j] / k^2 for every real cell of window (i, j)
+ * The divisor is always k^2: PyTorch's default count_include_pad=True. (With
+ * count_include_pad=False a border window would divide by its real cells only;
+ * Keras' AveragePooling2D(padding='same') does that.)
+ *
+ * GlobalAvgPool2d: (N, C, H, W) -> (N, C),  y[n,c] = mean of x[n,c,:,:],
+ *   backward: dx[n,c,h,w] += dy[n,c] / (H*W)
+ * Keras' GlobalAveragePooling2D; in PyTorch nn.AdaptiveAvgPool2d(1) then flatten.
+ * It replaces Flatten + a big Dense at the end of a CNN (ResNet does that).
+ *
+ * None has parameters. CPU only so far: a GPU tensor aborts, naming the function.
+ */
+#ifndef NN_POOL_H
+#define NN_POOL_H
+
+#include "nn_layer.h"
+#include "nn_shapes.h"
+
+typedef struct {
+  nn_layer base;
+  nn_pool_kind kind;       /* NN_POOL_MAX or NN_POOL_AVG */
+  int kernel;              /* k: the window is k x k */
+  int stride;              /* s >= 1 (the constructor turns 0 into k) */
+  int padding;             /* p cells each side, 0 <= p <= k/2 */
+  int x_shape[4];          /* (N, C, H, W) of the last forward: what backward's dx must be */
+  int y_shape[4];          /* (N, C, Ho, Wo) of the last forward: what backward's dy must be */
+  bool forwarded;          /* backward needs a forward first (x's values it never needs) */
+  int *argmax;             /* MaxPool: (N, C, Ho, Wo), where each max came from: h*W + w in its plane */
+  long argmax_cap;         /* ints allocated in argmax */
+} nn_pool2d;
+
+/* MaxPool2d(kernel, stride, padding): stride 0 means stride = kernel. Aborts on
+ * settings PyTorch refuses (kernel < 1, stride < 0, padding < 0 or > kernel/2). */
+nn_pool2d *nn_maxpool2d_new(const char *name, int kernel, int stride, int padding);
+/* AvgPool2d(kernel, stride, padding), count_include_pad = true: divides by kernel^2. */
+nn_pool2d *nn_avgpool2d_new(const char *name, int kernel, int stride, int padding);
+/* GlobalAvgPool2d: (N, C, H, W) -> (N, C). */
+nn_layer *nn_global_avgpool2d_new(const char *name);
+
+/* x: (N, C, H, W), y: (N, C, Ho, Wo), CPU. */
+void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y);
+/* dy: (N, C, Ho, Wo) of the last forward; dx (may be NULL): x's shape, ADDED to. */
+void nn_pool2d_backward(nn_pool2d *p, const nn_tensor *dy, nn_tensor *dx);
+
+#endif
