@@ -279,11 +279,11 @@ static void load_batch(nn_model *m, const nn_tensor *X, const nn_tensor *Y, int 
 }
 
 /* ANCHOR: train_batch */
-double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct) {
-  NN_REQUIRE(m->compiled, "nn_model_train_batch: %s is not compiled; call nn_model_compile first", m->name);
-  check_input("nn_model_train_batch", m, x);
+double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct) {
+  NN_REQUIRE(m->compiled, "nn_model_gradients: %s is not compiled; call nn_model_compile first", m->name);
+  check_input("nn_model_gradients", m, x);
   int n = x->shape[0];
-  check_targets("nn_model_train_batch", m, y, Y, n);
+  check_targets("nn_model_gradients", m, y, Y, n);
   load_batch(m, x, Y, 0, n);
 
   nn_optim_zero_grad(&m->opt); /* backward ADDS into every grad */
@@ -293,9 +293,14 @@ double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const
   double loss = batch_loss(m, y, &m->grads[m->count]); /* grads[L] = dloss/dlogits */
   for (int i = m->count - 1; i >= 0; i--)             /* the chain rule, last layer first */
     m->layers[i]->ops->backward(m->layers[i], &m->grads[i + 1], i > 0 ? &m->grads[i] : NULL);
-  nn_optim_step(&m->opt);
 
   if (correct) *correct = nn_loss_takes_labels(m->loss) ? count_correct(m, y, n) : 0;
+  return loss;
+}
+
+double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct) {
+  double loss = nn_model_gradients(m, x, y, Y, correct);
+  nn_optim_step(&m->opt);
   return loss;
 }
 /* ANCHOR_END: train_batch */

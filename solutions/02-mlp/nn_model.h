@@ -100,6 +100,10 @@ void nn_model_summary(const nn_model *m, FILE *f);
  * needs. Returns the batch's mean loss; *correct (may be NULL) gets how many
  * labels the logits got right (classification losses only). */
 double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
+/* The first half of a step: every param's grad (and every activation's) for the batch,
+ * without moving any param or the optimizer's state. To look at gradients (how much
+ * reaches the first layer), or to check them against finite differences. */
+double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
 
 /* What evaluate measures: the mean loss and, for classification, the accuracy. */
 typedef struct {

@@ -253,15 +253,31 @@ int cmd_fashion(int argc, char **argv) {
 
 /* ---- nn activations: why ReLU and Adam */
 
+/* What one comparison run measured. */
+typedef struct {
+  double loss, accuracy, seconds; /* final train loss, test accuracy, training time */
+} run_result;
+
+/* Fit m for `epochs` (batch 64, quiet) on the training images and test it; the
+ * per-epoch train loss goes to curve (MAX_CURVE floats) unless NULL. */
+static run_result train_and_test(nn_model *m, const image_data *d, int epochs, bool gpu, float *curve) {
+  if (gpu) nn_model_to(m, NN_GPU);
+  nn_fit_options fo = nn_fit_defaults();
+  fo.epochs = epochs, fo.batch_size = 64, fo.verbose = 0;
+  double t0 = nn_seconds();
+  nn_history h = nn_model_fit(m, &d->X_train, d->y_train, NULL, &fo);
+  run_result r = {.loss = h.loss[h.epochs - 1], .seconds = nn_seconds() - t0};
+  r.accuracy = nn_model_evaluate(m, &d->X_test, d->y_test, NULL, 256).accuracy;
+  for (int e = 0; curve && e < h.epochs && e < MAX_CURVE; e++) curve[e] = (float)h.loss[e];
+  nn_history_free(&h);
+  return r;
+}
+
 /* Mean |dW| of the first Dense layer over one batch: how much signal reaches the bottom. */
 static double first_layer_grad(nn_model *m, const nn_tensor *X, const int *y) {
   nn_tensor xb = *X;
   xb.shape[0] = 256;
-  nn_optim_config frozen = m->opt.cfg;
-  float lr = m->opt.cfg.lr;
-  m->opt.cfg.lr = 0; /* look at the gradient without taking the step */
-  nn_model_train_batch(m, &xb, y, NULL, NULL);
-  m->opt.cfg = frozen, m->opt.cfg.lr = lr;
+  nn_model_gradients(m, &xb, y, NULL, NULL); /* no step: training starts from the same weights */
   nn_param *W = &m->params[0];
   double s = 0;
   long n = nn_numel(W->grad);
@@ -298,13 +314,9 @@ int cmd_activations(int argc, char **argv) {
     nn_model_compile(m, NN_LOSS_SPARSE_CE, runs[r].opt, &cfg);
     if (o.gpu) nn_model_to(m, NN_GPU);
     double g0 = first_layer_grad(m, &d.X_train, d.y_train);
-    nn_fit_options fo = nn_fit_defaults();
-    fo.epochs = epochs, fo.batch_size = 64, fo.verbose = 0;
-    nn_history h = nn_model_fit(m, &d.X_train, d.y_train, NULL, &fo);
-    nn_eval test = nn_model_evaluate(m, &d.X_test, d.y_test, NULL, 256);
-    for (int e = 0; e < h.epochs && e < MAX_CURVE; e++) curves[r][e] = (float)h.loss[e];
-    printf("   %-14s %14.2e %12.4f %11.2f%%\n", runs[r].label, g0, h.loss[h.epochs - 1], 100 * test.accuracy);
-    nn_history_free(&h), nn_model_free(m);
+    run_result res = train_and_test(m, &d, epochs, false, curves[r]);
+    printf("   %-14s %14.2e %12.4f %11.2f%%\n", runs[r].label, g0, res.loss, 100 * res.accuracy);
+    nn_model_free(m);
   }
   printf("   Sigmoid's slope is at most 1/4, so each layer shrinks the gradient on its way down:\n"
          "   the first layer of the sigmoid net gets far less signal and SGD barely moves it.\n"
@@ -315,16 +327,10 @@ int cmd_activations(int argc, char **argv) {
     nn_rng rng = nn_rng_new(42);
     nn_model *m = mlp("deep", sizes, 6, nn_activation_of((nn_activation_kind)k), &rng);
     nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
-    if (o.gpu) nn_model_to(m, NN_GPU);
-    nn_fit_options fo = nn_fit_defaults();
-    fo.epochs = table_epochs, fo.batch_size = 64, fo.verbose = 0;
-    double t0 = nn_seconds();
-    nn_history h = nn_model_fit(m, &d.X_train, d.y_train, NULL, &fo);
-    double secs = nn_seconds() - t0;
-    nn_eval test = nn_model_evaluate(m, &d.X_test, d.y_test, NULL, 256);
-    printf("   %-12s %12.4f %11.2f%% %10.1f\n", nn_activation_name((nn_activation_kind)k), h.loss[h.epochs - 1],
-           100 * test.accuracy, secs);
-    nn_history_free(&h), nn_model_free(m);
+    run_result res = train_and_test(m, &d, table_epochs, o.gpu, NULL);
+    printf("   %-12s %12.4f %11.2f%% %10.1f\n", nn_activation_name((nn_activation_kind)k), res.loss,
+           100 * res.accuracy, res.seconds);
+    nn_model_free(m);
   }
   make_out_dir();
   nn_series s[3];
@@ -365,18 +371,11 @@ int cmd_optimizers(int argc, char **argv) {
     nn_optim_config cfg = nn_optim_defaults(runs[r].kind);
     cfg.lr = runs[r].lr;
     nn_model_compile(m, NN_LOSS_SPARSE_CE, runs[r].kind, &cfg);
-    if (o.gpu) nn_model_to(m, NN_GPU);
-    nn_fit_options fo = nn_fit_defaults();
-    fo.epochs = epochs, fo.batch_size = 64, fo.verbose = 0;
-    double t0 = nn_seconds();
-    nn_history h = nn_model_fit(m, &d.X_train, d.y_train, NULL, &fo);
-    double secs = nn_seconds() - t0;
-    nn_eval test = nn_model_evaluate(m, &d.X_test, d.y_test, NULL, 256);
-    for (int e = 0; e < h.epochs && e < MAX_CURVE; e++) curves[r][e] = (float)h.loss[e];
-    s[r] = (nn_series){nn_optim_name(runs[r].kind), epoch_x, curves[r], h.epochs < MAX_CURVE ? h.epochs : MAX_CURVE, false};
-    printf("   %-10s %8g %12.4f %11.2f%% %10.1f\n", nn_optim_name(runs[r].kind), runs[r].lr, h.loss[h.epochs - 1],
-           100 * test.accuracy, secs);
-    nn_history_free(&h), nn_model_free(m);
+    run_result res = train_and_test(m, &d, epochs, o.gpu, curves[r]);
+    s[r] = (nn_series){nn_optim_name(runs[r].kind), epoch_x, curves[r], epochs < MAX_CURVE ? epochs : MAX_CURVE, false};
+    printf("   %-10s %8g %12.4f %11.2f%% %10.1f\n", nn_optim_name(runs[r].kind), runs[r].lr, res.loss,
+           100 * res.accuracy, res.seconds);
+    nn_model_free(m);
   }
   make_out_dir();
   nn_error err = {0};
