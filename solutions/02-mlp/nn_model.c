@@ -241,28 +241,20 @@ static const float *host_outputs(nn_model *m) {
   return m->host_out;
 }
 
-/* The predicted class of each of the n rows of D outputs: argmax, or z > 0 for one output. */
-static void classes_of(const float *z, int n, long D, int *classes) {
-  for (int r = 0; r < n; r++) {
-    const float *row = z + (long)r * D;
-    int best = 0;
-    if (D == 1) best = row[0] > 0.f;
-    for (long c = 1; c < D; c++)
-      if (row[c] > row[best]) best = (int)c;
-    classes[r] = best;
-  }
+/* The predicted class of one row of D outputs: argmax, or z > 0 for a single output. */
+static int class_of_row(const float *row, long D) {
+  if (D == 1) return row[0] > 0.f;
+  int best = 0;
+  for (long c = 1; c < D; c++)
+    if (row[c] > row[best]) best = (int)c;
+  return best;
 }
 
 static int count_correct(nn_model *m, const int *y, int n) {
-  const nn_tensor *z = &m->acts[m->count];
-  long D = nn_numel(z) / n;
+  long D = nn_numel(&m->acts[m->count]) / n;
   const float *out = host_outputs(m);
   int correct = 0;
-  for (int r = 0; r < n; r++) {
-    int c;
-    classes_of(out + (long)r * D, 1, D, &c);
-    correct += c == y[r];
-  }
+  for (int r = 0; r < n; r++) correct += class_of_row(out + (long)r * D, D) == y[r];
   return correct;
 }
 
@@ -347,7 +339,7 @@ void nn_model_predict_classes(nn_model *m, const nn_tensor *X, int *classes, int
   long D = row_numel(shape, ndim);
   nn_tensor out = nn_tensor_new(2, (int[]){X->shape[0], (int)D}, NN_CPU);
   nn_model_predict(m, X, &out, batch);
-  classes_of(out.data, X->shape[0], D, classes);
+  for (int r = 0; r < X->shape[0]; r++) classes[r] = class_of_row(out.data + (long)r * D, D);
   nn_tensor_free(&out);
 }
 
