@@ -42,7 +42,8 @@ static bool monitored(const char *who, const char *monitor, const nn_epoch_logs 
 static void snapshot_free(nn_early_stopping *es) {
   for (int i = 0; i < es->snapshot_count; i++) nn_tensor_free(&es->snapshot[i]);
   free(es->snapshot);
-  es->snapshot = NULL, es->snapshot_count = 0;
+  free(es->state);
+  es->snapshot = NULL, es->state = NULL, es->snapshot_count = 0;
 }
 
 static void es_begin(nn_callback *cb, nn_model *m) {
@@ -50,20 +51,23 @@ static void es_begin(nn_callback *cb, nn_model *m) {
   es->best = NAN, es->best_epoch = -1, es->wait = 0, es->stopped_epoch = -1;
   snapshot_free(es);
   if (!es->restore_best) return;
-  es->snapshot = nn_xcalloc((size_t)m->param_count + 1, sizeof *es->snapshot, "EarlyStopping snapshot");
-  for (int i = 0; i < m->param_count; i++)
-    es->snapshot[i] = nn_tensor_new(m->params[i].value->ndim, m->params[i].value->shape, m->params[i].value->device);
-  es->snapshot_count = m->param_count;
+  es->state = nn_model_state(m, &es->snapshot_count); /* params and BatchNorm statistics, as a checkpoint */
+  es->snapshot = nn_xcalloc((size_t)es->snapshot_count + 1, sizeof *es->snapshot, "EarlyStopping snapshot");
+  for (int i = 0; i < es->snapshot_count; i++) {
+    const nn_tensor *t = es->state[i].tensor;
+    es->snapshot[i] = nn_tensor_new(t->ndim, t->shape, t->device);
+  }
 }
 
 /* ANCHOR: early_stopping */
 static bool es_epoch_end(nn_callback *cb, nn_model *m, const nn_epoch_logs *logs, nn_error *err) {
   nn_early_stopping *es = (nn_early_stopping *)cb;
+  (void)m; /* es->state, taken in es_begin, is m's params and buffers */
   double now;
   if (!monitored("EarlyStopping", es->monitor, logs, &now, err)) return true;
   if (nn_monitor_improved(es->monitor, now, es->best, es->min_delta)) {
     es->best = now, es->best_epoch = logs->epoch, es->wait = 0;
-    for (int i = 0; i < es->snapshot_count; i++) nn_tensor_copy(&es->snapshot[i], m->params[i].value);
+    for (int i = 0; i < es->snapshot_count; i++) nn_tensor_copy(&es->snapshot[i], es->state[i].tensor);
     return false;
   }
   if (++es->wait < es->patience) return false;
@@ -74,8 +78,9 @@ static bool es_epoch_end(nn_callback *cb, nn_model *m, const nn_epoch_logs *logs
 
 static void es_end(nn_callback *cb, nn_model *m) {
   nn_early_stopping *es = (nn_early_stopping *)cb;
+  (void)m;
   if (es->best_epoch >= 0)
-    for (int i = 0; i < es->snapshot_count; i++) nn_tensor_copy(m->params[i].value, &es->snapshot[i]);
+    for (int i = 0; i < es->snapshot_count; i++) nn_tensor_copy(es->state[i].tensor, &es->snapshot[i]);
   snapshot_free(es);
 }
 

@@ -63,7 +63,8 @@ typedef struct {
   double best;
   int best_epoch, wait;
   int stopped_epoch;   /* the epoch it stopped after, -1 when it never stopped */
-  nn_tensor *snapshot; /* the best epoch's weights (restore_best), one per param */
+  nn_named_tensor *state; /* the model's params and buffers (nn_model_state), while fitting */
+  nn_tensor *snapshot;    /* the best epoch's copy of each (restore_best) */
   int snapshot_count;
 } nn_early_stopping;
 

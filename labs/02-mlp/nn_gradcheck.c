@@ -8,7 +8,7 @@
 
 #include "nn_rng.h"
 
-enum { MAX_PARAMS = 16 };
+enum { MAX_PARAMS = NN_MAX_LAYER_PARAMS };
 
 typedef struct {
   nn_layer *l;

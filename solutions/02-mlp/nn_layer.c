@@ -3,14 +3,24 @@
 
 #include "nn_mlp_cuda.h"
 
-enum { MAX_PARAMS = 16 };
-
-long nn_layer_param_count(nn_layer *l) {
-  nn_param p[MAX_PARAMS];
-  int count = l->ops->params(l, p, MAX_PARAMS);
+static long count_values(const nn_param *p, int count) {
   long total = 0;
   for (int i = 0; i < count; i++) total += nn_numel(p[i].value);
   return total;
+}
+
+long nn_layer_param_count(nn_layer *l) {
+  nn_param p[NN_MAX_LAYER_PARAMS];
+  return count_values(p, l->ops->params(l, p, NN_MAX_LAYER_PARAMS));
+}
+
+int nn_layer_buffers(nn_layer *l, nn_param *out, int max) {
+  return l->ops->buffers ? l->ops->buffers(l, out, max) : 0;
+}
+
+long nn_layer_buffer_count(nn_layer *l) {
+  nn_param p[NN_MAX_LAYER_PARAMS];
+  return count_values(p, nn_layer_buffers(l, p, NN_MAX_LAYER_PARAMS));
 }
 
 /* *t = a copy of it on `device`; the old one is freed */
@@ -25,12 +35,14 @@ void nn_layer_to(nn_layer *l, nn_device device) {
   NN_REQUIRE(l, "nn_layer_to: the layer is NULL");
   NN_REQUIRE(device == NN_CPU || device == NN_GPU, "nn_layer_to: device %d is neither NN_CPU nor NN_GPU",
              (int)device);
-  nn_param p[MAX_PARAMS];
-  int count = l->ops->params(l, p, MAX_PARAMS);
+  nn_param p[NN_MAX_LAYER_PARAMS];
+  int count = l->ops->params(l, p, NN_MAX_LAYER_PARAMS);
   for (int i = 0; i < count; i++) {
     move_tensor(p[i].value, device);
     move_tensor(p[i].grad, device);
   }
+  count = nn_layer_buffers(l, p, NN_MAX_LAYER_PARAMS);
+  for (int i = 0; i < count; i++) move_tensor(p[i].value, device);
 }
 
 void nn_add_into(nn_tensor *dst, const nn_tensor *src) {

@@ -12,6 +12,10 @@
  *             it ADDS, so a caller zeroes grads once per step (nn_optim_zero_grad)
  *             dx may be NULL (the first layer's input needs no gradient)
  *   params    lists (value, grad) pairs for the optimizer and checkpoints
+ *   buffers   (optional, NULL for none) lists the tensors a layer keeps that no
+ *             optimizer moves but a checkpoint must hold: BatchNorm's running mean
+ *             and variance (PyTorch's "buffers", Keras' non-trainable weights);
+ *             grad is NULL in each
  *   out_shape the output shape for an input shape, so the model can allocate y
  *             and `nn summary` can print shapes without running anything
  */
@@ -33,17 +37,30 @@ typedef struct {
   /* in: the input shape without N; writes the output shape without N, returns its ndim */
   int (*out_shape)(const nn_layer *l, const int *in, int in_ndim, int *out);
   void (*free)(nn_layer *l);
+  int (*buffers)(nn_layer *l, nn_param *out, int max); /* may be NULL */
 } nn_layer_ops;
+
+/* The most (value, grad) pairs or buffers one layer lists: a residual block lists its
+ * convolutions' and batch norms' together. */
+enum { NN_MAX_LAYER_PARAMS = 32 };
 
 struct nn_layer {
   const nn_layer_ops *ops;
   char name[32]; /* "dense1": parameters are named "dense1.W", "dense1.b" */
+  bool frozen;   /* Keras trainable = False: nn_model_compile leaves its params out of the
+                  * optimizer, so they keep their values (transfer learning); its
+                  * backward still runs, to pass dx on to the layers before it */
 };
 
-/* The number of parameters (values, not tensors) of a layer: what `nn summary` prints. */
+/* The number of parameters (values, not tensors) of a layer: what `nn summary` prints.
+ * As PyTorch counts: buffers are not parameters. */
 long nn_layer_param_count(nn_layer *l);
+/* The layer's buffers into out (at most max); 0 when it has none. */
+int nn_layer_buffers(nn_layer *l, nn_param *out, int max);
+/* The number of values in the layer's buffers (Keras' "non-trainable params" of BatchNorm). */
+long nn_layer_buffer_count(nn_layer *l);
 
-/* Move every parameter of l, value and grad, to `device` (a new tensor there, the
+/* Move every parameter of l, value and grad, and every buffer to `device` (a new tensor there, the
  * old one freed; a tensor already there stays). Generic: it goes through the
  * params op, so it works for every layer. The layer's forward and backward then
  * take tensors on that device. An optimizer made before the move keeps its state

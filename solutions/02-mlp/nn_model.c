@@ -8,7 +8,6 @@
 #include "nn_cuda.h"
 #include "nn_loss.h"
 
-enum { MAX_LAYER_PARAMS = 16 };
 
 /* ---- loss kinds */
 
@@ -100,9 +99,10 @@ void nn_model_compile(nn_model *m, nn_loss_kind loss, nn_optim_kind opt, const n
                "use sparse_ce)", nn_loss_name(loss), D);
   if (m->compiled) nn_optim_free(&m->opt), free(m->params);
   m->param_count = 0;
-  m->params = nn_xcalloc((size_t)m->count * MAX_LAYER_PARAMS, sizeof *m->params, "nn_model params");
-  for (int i = 0; i < m->count; i++)
-    m->param_count += m->layers[i]->ops->params(m->layers[i], m->params + m->param_count, MAX_LAYER_PARAMS);
+  m->params = nn_xcalloc((size_t)m->count * NN_MAX_LAYER_PARAMS, sizeof *m->params, "nn_model params");
+  for (int i = 0; i < m->count; i++) /* a frozen layer's params stay out of the optimizer's reach */
+    if (!m->layers[i]->frozen)
+      m->param_count += m->layers[i]->ops->params(m->layers[i], m->params + m->param_count, NN_MAX_LAYER_PARAMS);
   m->loss = loss;
   m->opt = nn_optim_new(opt, cfg, m->params, m->param_count);
   m->compiled = true;
@@ -270,6 +270,15 @@ static void load_batch(nn_model *m, const nn_tensor *X, const nn_tensor *Y, int 
   }
 }
 
+/* Every layer's param grads to 0, the frozen layers' too (their backward adds as well). */
+static void zero_param_grads(nn_model *m) {
+  nn_param p[NN_MAX_LAYER_PARAMS];
+  for (int i = 0; i < m->count; i++) {
+    int k = m->layers[i]->ops->params(m->layers[i], p, NN_MAX_LAYER_PARAMS);
+    for (int j = 0; j < k; j++) nn_tensor_fill(p[j].grad, 0.f);
+  }
+}
+
 /* ANCHOR: train_batch */
 double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct) {
   NN_REQUIRE(m->compiled, "nn_model_gradients: %s is not compiled; call nn_model_compile first", m->name);
@@ -278,7 +287,7 @@ double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const n
   check_targets("nn_model_gradients", m, y, Y, n);
   load_batch(m, x, Y, 0, n);
 
-  nn_optim_zero_grad(&m->opt); /* backward ADDS into every grad */
+  zero_param_grads(m); /* backward ADDS into every grad */
   for (int i = 1; i <= m->count; i++) nn_tensor_fill(&m->grads[i], 0.f);
 
   forward(m, true);
@@ -370,19 +379,32 @@ void nn_model_summary(const nn_model *m, FILE *f) {
     snprintf(shape_s + o, sizeof shape_s - o, ")");
     fprintf(f, "%-28s %-20s %12s\n", layer, shape_s, with_commas(nn_layer_param_count(m->layers[i]), params, 32));
   }
-  char total[32];
+  long frozen = 0, buffers = 0;
+  for (int i = 0; i < m->count; i++) {
+    if (m->layers[i]->frozen) frozen += nn_layer_param_count(m->layers[i]);
+    buffers += nn_layer_buffer_count(m->layers[i]);
+  }
+  char total[32], trainable[32], fixed[32];
   fprintf(f, "%.*s\n", 62, "==============================================================");
-  fprintf(f, "Total params: %s (%.2f MB of float32), all trainable\n",
-          with_commas(nn_model_param_count(m), total, 32), nn_model_param_count(m) * 4.0 / 1e6);
+  long count = nn_model_param_count(m);
+  if (frozen == 0)
+    fprintf(f, "Total params: %s (%.2f MB of float32), all trainable\n", with_commas(count, total, 32),
+            count * 4.0 / 1e6);
+  else
+    fprintf(f, "Total params: %s (%.2f MB of float32): %s trainable, %s frozen\n", with_commas(count, total, 32),
+            count * 4.0 / 1e6, with_commas(count - frozen, trainable, 32), with_commas(frozen, fixed, 32));
+  if (buffers > 0) /* Keras adds these to its total as "non-trainable params"; PyTorch does not count them */
+    fprintf(f, "Buffers: %s (BatchNorm running statistics: saved, never trained)\n", with_commas(buffers, total, 32));
 }
 
-/* Every parameter tensor with its name; the caller frees the array. */
-static nn_named_tensor *named_params(const nn_model *m, int *count) {
-  nn_named_tensor *items = nn_xcalloc((size_t)m->count * MAX_LAYER_PARAMS + 1, sizeof *items, "named params");
-  nn_param p[MAX_LAYER_PARAMS];
+nn_named_tensor *nn_model_state(const nn_model *m, int *count) {
+  nn_named_tensor *items = nn_xcalloc((size_t)m->count * 2 * NN_MAX_LAYER_PARAMS + 1, sizeof *items, "named params");
+  nn_param p[NN_MAX_LAYER_PARAMS];
   *count = 0;
   for (int i = 0; i < m->count; i++) {
-    int k = m->layers[i]->ops->params(m->layers[i], p, MAX_LAYER_PARAMS);
+    int k = m->layers[i]->ops->params(m->layers[i], p, NN_MAX_LAYER_PARAMS);
+    for (int j = 0; j < k; j++) items[(*count)++] = (nn_named_tensor){p[j].name, p[j].value};
+    k = nn_layer_buffers(m->layers[i], p, NN_MAX_LAYER_PARAMS);
     for (int j = 0; j < k; j++) items[(*count)++] = (nn_named_tensor){p[j].name, p[j].value};
   }
   return items;
@@ -390,7 +412,7 @@ static nn_named_tensor *named_params(const nn_model *m, int *count) {
 
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
   int count;
-  nn_named_tensor *items = named_params(m, &count);
+  nn_named_tensor *items = nn_model_state(m, &count);
   nn_status s = nn_checkpoint_save(path, items, count, err);
   free(items);
   return s;
@@ -398,7 +420,7 @@ nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
 
 nn_status nn_model_load(nn_model *m, const char *path, nn_error *err) {
   int count;
-  nn_named_tensor *items = named_params(m, &count);
+  nn_named_tensor *items = nn_model_state(m, &count);
   nn_status s = nn_checkpoint_load(path, items, count, err);
   free(items);
   return s;

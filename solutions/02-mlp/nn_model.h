@@ -32,6 +32,7 @@
 
 #include <stdio.h>
 
+#include "nn_checkpoint.h"
 #include "nn_layer.h"
 #include "nn_optim.h"
 
@@ -65,7 +66,7 @@ typedef struct {
   bool compiled;
   nn_loss_kind loss;
   nn_optim opt;
-  nn_param *params; /* every layer's (value, grad) pairs, in order */
+  nn_param *params; /* the (value, grad) pairs the optimizer moves: every layer's but the frozen ones' */
   int param_count;
 
   /* acts[0] is the batch, acts[i + 1] what layer i gives; grads[i] = dloss/dacts[i].
@@ -121,7 +122,12 @@ void nn_model_predict(nn_model *m, const nn_tensor *X, nn_tensor *out, int batch
  * classes (N). */
 void nn_model_predict_classes(nn_model *m, const nn_tensor *X, int *classes, int batch);
 
-/* Save or load every parameter, by name ("dense1.W"), as an nn_checkpoint:
+/* Every parameter and every buffer (BatchNorm's running statistics) with its name
+ * ("dense1.W"), layer by layer: what a checkpoint holds and EarlyStopping keeps. The
+ * tensors are the model's own; the caller frees the array (free). */
+nn_named_tensor *nn_model_state(const nn_model *m, int *count);
+
+/* Save or load every parameter and buffer, by name ("dense1.W"), as an nn_checkpoint:
  * atomic, checked, and a bad file leaves the model as it was. */
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);
 nn_status nn_model_load(nn_model *m, const char *path, nn_error *err);

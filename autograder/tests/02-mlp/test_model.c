@@ -78,6 +78,40 @@ Test(model, train_batch_is_one_sgd_step_by_hand) {
   nn_tensor_free(&x), nn_tensor_free(&Y), nn_model_free(m);
 }
 
+Test(model, a_frozen_layer_keeps_its_weights_and_passes_the_gradient_on) {
+  /* Dense(1 -> 1) frozen, then Dense(1 -> 1): w1 = 2, b1 = 0, w2 = 3, b2 = 0, x = 1,
+   * target 0, MSE, SGD lr 0.01: h = 2, pred = 6, dloss/dpred = 12, dw2 = 12 h = 24,
+   * dh = 12 w2 = 36, dw1 = 36 x = 36. Only w2 moves: 3 - 0.01 * 24 = 2.76; w1 stays 2
+   * though its grad is 36 (the backward ran, to reach any layer before it); b2 goes to
+   * 0 - 0.01 * 12 = -0.12. Step 2: pred = 2 * 2.76 - 0.12 = 5.4, dw1 = 2 pred w2 x = 29.808. */
+  nn_rng rng = nn_rng_new(1);
+  nn_model *m = nn_model_new("frozen", 1, (int[]){1});
+  nn_dense *d1 = nn_dense_new("d1", 1, 1, NN_INIT_XAVIER, &rng), *d2 = nn_dense_new("d2", 1, 1, NN_INIT_XAVIER, &rng);
+  d1->W.data[0] = 2.f, d1->b.data[0] = 0.f, d2->W.data[0] = 3.f, d2->b.data[0] = 0.f;
+  d1->base.frozen = true;
+  nn_model_add(m, &d1->base);
+  nn_model_add(m, &d2->base);
+  nn_optim_config cfg = nn_optim_defaults(NN_SGD);
+  cfg.lr = 0.01f;
+  nn_model_compile(m, NN_LOSS_MSE, NN_SGD, &cfg);
+  cr_assert_eq(m->param_count, 2, "the optimizer holds %d tensors; the frozen d1's W and b must not be among them",
+               m->param_count);
+  nn_tensor x = nn_tensor_from(2, (int[]){1, 1}, (float[]){1}), Y = nn_tensor_from(2, (int[]){1, 1}, (float[]){0});
+  for (int step = 0; step < 2; step++) { /* twice: the frozen grads are zeroed each step as well */
+    nn_model_train_batch(m, &x, NULL, &Y, NULL);
+    cr_assert_float_eq(d1->W.data[0], 2.f, 0.f, "the frozen d1.W moved to %g", d1->W.data[0]);
+  }
+  cr_assert_float_eq(d1->dW.data[0], 29.808, 1e-4, "d1.dW = %g after the second step, expected "
+                     "2 pred w2 x = 2 * 5.4 * 2.76 = 29.808 (that step's grad alone)", d1->dW.data[0]);
+  char buf[4096] = {0};
+  FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+  nn_model_summary(m, f);
+  fclose(f);
+  cr_assert(strstr(buf, "Total params: 4") && strstr(buf, "2 trainable, 2 frozen"),
+            "the summary should say 4 params, 2 trainable, 2 frozen:\n%s", buf);
+  nn_tensor_free(&x), nn_tensor_free(&Y), nn_model_free(m);
+}
+
 Test(model, gradients_through_the_whole_chain_match_finite_differences) {
   /* Dense(5 -> 4) tanh Dense(4 -> 3), sparse CE: the model's backward (the chain
    * rule over three layers) against central differences of its loss. */
