@@ -4,7 +4,8 @@
 #   make test         build and run every test of the solutions; ends "N passed, N failed, N skipped"
 #   make test DEBUG=1 the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench        GEMM backends in GFLOP/s, as ratios against OpenBLAS (and cuBLAS with a GPU);
-#                     MLP training in images/s against PyTorch CPU, when python3 can import torch
+#                     MLP and CNN training in images/s against PyTorch CPU (when python3 can import
+#                     torch), Conv2d forward GFLOP/s against the GEMM's
 #   make fuzz         each loader's libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make data         full MNIST, Fashion-MNIST, CIFAR-10, NSMC (NN_DATA_MIRROR=dir for offline machines)
 #   make grade CH=00  grade labs/00-*: a table with feedback per test, results.json for Gradescope
@@ -204,10 +205,12 @@ $(BUILD)/tests/%: autograder/tests/%.c $(LIB) $(GUARD_OBJ)
 	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(GUARD_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
 
 # ---- benchmarks
+# bench/*.c are programs; bench/common/*.c what they share (timing, PyTorch as a child)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-$(BUILD)/bench/%: bench/%.c $(LIB)
+BENCH_COMMON := $(wildcard bench/common/*.c)
+$(BUILD)/bench/%: bench/%.c $(BENCH_COMMON) $(LIB)
 	@mkdir -p $(@D)
-	$(call show,BENCH,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(call show,BENCH,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Ibench/common $< $(BENCH_COMMON) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # ---- fuzzers: autograder/fuzz/fuzz_*.c, clang -fsanitize=fuzzer,address, library sources compiled in
 FUZZ_SECONDS ?= 30

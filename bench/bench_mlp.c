@@ -9,32 +9,25 @@
  * step. The input is a pool of POOL seeded random batches (pixels in [0, 1),
  * labels 0..9); step i trains on batch i mod POOL. Nothing is allocated in the
  * timed loop. Each config runs WARMUP steps, then up to REPS timed runs of STEPS
- * steps, stopping after BUDGET_S seconds (a slow config gets fewer runs);
- * images/s = BATCH * STEPS / seconds, the best (and the median) of those runs.
+ * steps, stopping after BUDGET_S seconds (bench/common/bench_torch.h).
  *
  * PyTorch runs the same model, shapes and counts in bench/bench_mlp_torch.py, as
- * a child process, one thread setting at a time, never beside our own run. On a
- * 2-core machine torch's intra-op pool (OpenMP) and its BLAS's pool slow each
- * other down when both take 2 threads, so torch gets the best of torch:BLAS =
- * 1:1, 2:1 (with OpenMP's idle workers spinning, and asleep) and 1:2 threads, and
- * ours the best of OpenBLAS 1 and 2 threads (blocked GEMM on 1 without OpenBLAS).
+ * a child process, at its best thread setting (bench_torch.h says which it tries);
+ * ours gets the best of OpenBLAS 1 and 2 threads (blocked GEMM on 1 without OpenBLAS).
  * Ratios: best / best (the target's), and best median / best median.
  * PyTorch is skipped, with a note, without python3 or torch.
  * A benchmark, not a test: it exits 0 whether or not the target is met.
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "bench_torch.h"
 #include "nn_activation.h"
 #include "nn_cuda.h"
 #include "nn_dense.h"
 #include "nn_gemm.h"
 #include "nn_loss.h"
 #include "nn_optim.h"
-#include "nn_progress.h"
 #include "nn_rng.h"
 
 enum { BATCH = 64, IN = 784, HIDDEN = 512, CLASSES = 10, POOL = 50 };
@@ -108,118 +101,16 @@ static double train_step(mlp *m, int b) {
   return loss;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-typedef struct {
-  double best, median; /* images/s; 0 when not measured */
-} rate;
+/* The step bench_rate_of times: batch i mod POOL. */
+static void step_of(void *ctx, int i) { train_step(ctx, i % POOL); }
 
 /* images/s of our MLP with OpenBLAS (or the blocked kernel) on `threads` threads. */
-static rate bench_ours(mlp *m, int threads) {
+static bench_rate bench_ours(mlp *m, int threads) {
   nn_openblas_set_threads(threads);
-  int step = 0;
-  for (int i = 0; i < WARMUP; i++, step++) train_step(m, step % POOL);
-  double per_s[REPS], spent = 0;
-  int runs = 0;
-  while (runs < REPS && spent < BUDGET_S) {
-    double t0 = nn_seconds();
-    for (int i = 0; i < STEPS; i++, step++) train_step(m, step % POOL);
-    double s = nn_seconds() - t0;
-    spent += s;
-    per_s[runs++] = (double)BATCH * STEPS / s;
-  }
-  qsort(per_s, runs, sizeof per_s[0], cmp_double);
+  bench_plan plan = {.batch = BATCH, .warmup = WARMUP, .steps = STEPS, .reps = REPS, .budget_s = BUDGET_S};
+  bench_rate r = bench_rate_of(step_of, m, &plan);
   nn_openblas_set_threads(1); /* an idle pool of 1 while torch runs */
-  return (rate){per_s[runs - 1], runs % 2 ? per_s[runs / 2] : (per_s[runs / 2 - 1] + per_s[runs / 2]) / 2};
-}
-
-/* A python3 that can import torch: $PYTHON, else python3 on the PATH, else Debian's
- * /usr/bin/python3 (a pyenv or venv python3 first on the PATH may lack torch).
- * Returns NULL and says why in note when there is none. find_spec does not load
- * torch, so asking costs a fraction of a second. */
-static const char *find_python(char *note, size_t size) {
-  const char *env = getenv("PYTHON");
-  const char *cands[] = {env && env[0] ? env : "python3", "python3", "/usr/bin/python3"};
-  bool any_python = false;
-  char cmd[512];
-  for (int i = 0; i < 3; i++) {
-    snprintf(cmd, sizeof cmd, "%s -c 'import importlib.util, sys; "
-             "sys.exit(importlib.util.find_spec(\"torch\") is None)' >/dev/null 2>&1", cands[i]);
-    int status = system(cmd);
-    if (status == 0) return cands[i];
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1) any_python = true;
-  }
-  snprintf(note, size, "%s", any_python ? "PyTorch not installed (apt-get install python3-torch); skipped"
-                                        : "python3 not found (apt-get install python3 python3-torch); skipped");
-  return NULL;
-}
-
-/* One PyTorch thread setting: torch's intra-op threads, its BLAS's threads, and
- * whether idle OpenMP workers sleep (OMP_WAIT_POLICY=passive) instead of spinning. */
-typedef struct {
-  int torch, blas;
-  bool passive;
-} torch_config;
-
-/* What the torch script said: its rates, its one-line description of torch's
- * GEMM and threads, the threads it really got, or why it could not run. */
-typedef struct {
-  rate r;
-  int got_torch, got_blas;
-  char about[512], note[256];
-} torch_run;
-
-static void chomp(char *s) {
-  size_t n = strlen(s);
-  while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = '\0';
-}
-
-/* dst = src, cut to fit size bytes with its '\0'. */
-static void copy_text(char *dst, size_t size, const char *src) {
-  size_t n = strlen(src);
-  if (n >= size) n = size - 1;
-  memcpy(dst, src, n);
-  dst[n] = '\0';
-}
-
-/* Runs the torch script under `python` with config c (the BLAS reads its thread
- * count from the environment when it loads), and reads its lines
- *   about <text>   threads <torch> <blas>   images_per_s <best> <median>   skip <reason> */
-static torch_run bench_torch(const char *python, torch_config c) {
-  torch_run t = {0};
-  char cmd[768], line[1024], last[256] = "";
-  snprintf(cmd, sizeof cmd,
-           "OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d %s %s %s --threads %d "
-           "--batch %d --pool %d --warmup %d --steps %d --reps %d --budget %g --lr %g 2>&1",
-           c.blas, c.torch, c.passive ? "OMP_WAIT_POLICY=passive" : "", python, TORCH_SCRIPT, c.torch,
-           BATCH, POOL, WARMUP, STEPS, REPS, BUDGET_S, (double)LR);
-  fflush(stdout);
-  FILE *p = popen(cmd, "r");
-  if (!p) {
-    snprintf(t.note, sizeof t.note, "could not start %s; skipped", python);
-    return t;
-  }
-  while (fgets(line, sizeof line, p)) {
-    chomp(line);
-    if (strncmp(line, "images_per_s ", 13) == 0) sscanf(line + 13, "%lf %lf", &t.r.best, &t.r.median);
-    else if (strncmp(line, "threads ", 8) == 0) sscanf(line + 8, "%d %d", &t.got_torch, &t.got_blas);
-    else if (strncmp(line, "about ", 6) == 0) copy_text(t.about, sizeof t.about, line + 6);
-    else if (strncmp(line, "skip ", 5) == 0) copy_text(t.note, sizeof t.note, line + 5);
-    else if (line[0]) copy_text(last, sizeof last, line);
-  }
-  int status = pclose(p);
-  if (t.r.best > 0 || t.note[0]) return t;
-  snprintf(t.note, sizeof t.note, "%s %s failed (exit %d): %s; skipped", python, TORCH_SCRIPT,
-           WIFEXITED(status) ? WEXITSTATUS(status) : -1, last[0] ? last : "no output");
-  return t;
-}
-
-static void row(const char *config, rate r) {
-  printf("  %-48s %10.0f %10.0f\n", config, r.best, r.median);
-  fflush(stdout);
+  return r;
 }
 
 int main(void) {
@@ -227,7 +118,7 @@ int main(void) {
          BATCH);
   printf("images/s over %d steps after %d warm-up steps; best and median of up to %d runs (%g s at most)\n",
          STEPS, WARMUP, REPS, BUDGET_S);
-  printf("  %-48s %10s %10s\n", "config", "best", "median");
+  bench_header();
 
   /* ours: OpenBLAS on 1 and 2 threads, or the blocked kernel on 1 */
   mlp m = mlp_new(42);
@@ -236,55 +127,20 @@ int main(void) {
   double ours_best = 0, ours_median = 0;
   char ours_name[96] = "", name[96];
   for (int th = 1; th <= max_threads; th++) {
-    rate r = bench_ours(&m, th);
+    bench_rate r = bench_ours(&m, th);
     if (blas) snprintf(name, sizeof name, "libnn, threads OpenBLAS %d", th);
     else snprintf(name, sizeof name, "libnn, blocked GEMM (no OpenBLAS), 1 thread");
-    row(name, r);
+    bench_row(name, r);
     if (r.best > ours_best) ours_best = r.best, snprintf(ours_name, sizeof ours_name, "%s", name);
     if (r.median > ours_median) ours_median = r.median;
   }
   mlp_free(&m);
 
-  /* PyTorch: torch intra-op threads : BLAS threads. With 2 torch threads, idle
-   * OpenMP workers spin by default; on 2 busy cores that costs torch dearly, so
-   * that split also runs with them asleep (passive), and torch keeps its best. */
-  static const torch_config SPLITS[] = {{1, 1, false}, {2, 1, false}, {2, 1, true}, {1, 2, false}};
-  enum { N_SPLITS = (int)(sizeof SPLITS / sizeof SPLITS[0]) };
-  double torch_best = 0, torch_median = 0;
-  char torch_name[96] = "", about[512] = "", note[256] = "";
-  const char *python = NULL;
-  if (access(TORCH_SCRIPT, R_OK) != 0)
-    snprintf(note, sizeof note, "%s not found (run from the repository root); skipped", TORCH_SCRIPT);
-  else
-    python = find_python(note, sizeof note);
-  for (int i = 0; i < N_SPLITS && python; i++) {
-    torch_config c = SPLITS[i];
-    torch_run t = bench_torch(python, c);
-    if (t.note[0]) {
-      snprintf(note, sizeof note, "%s", t.note);
-      break;
-    }
-    if (!about[0]) snprintf(about, sizeof about, "%s", t.about);
-    int n = snprintf(name, sizeof name, "PyTorch, threads torch %d : BLAS %d%s", c.torch, c.blas,
-                     c.passive ? ", OMP passive" : "");
-    if (t.got_torch != c.torch || t.got_blas != c.blas)
-      snprintf(name + n, sizeof name - n, " (got %d : %d)", t.got_torch, t.got_blas);
-    row(name, t.r);
-    if (t.r.best > torch_best) torch_best = t.r.best, snprintf(torch_name, sizeof torch_name, "%s", name);
-    if (t.r.median > torch_median) torch_median = t.r.median;
-  }
-  if (about[0]) printf("PyTorch: %s\n", about);
-
-  if (torch_best > 0) {
-    double ratio = ours_best / torch_best;
-    printf("ours best / torch best = %.2fx  (%s vs %s)\n", ratio, ours_name, torch_name);
-    printf("ours median / torch median = %.2fx  (each side's config with the best median; steadier on a "
-           "busy machine)\n", ours_median / torch_median);
-    printf("target (ours >= %.2fx PyTorch): %s\n", TARGET_RATIO, ratio >= TARGET_RATIO ? "met" : "NOT met");
-  } else {
-    printf("%s\n", note);
-    printf("ours best / torch best: no ratio without PyTorch\n");
-  }
+  char args[256];
+  snprintf(args, sizeof args, "--batch %d --pool %d --warmup %d --steps %d --reps %d --budget %g --lr %g", BATCH,
+           POOL, WARMUP, STEPS, REPS, BUDGET_S, (double)LR);
+  bench_torch_result t = bench_torch_all(TORCH_SCRIPT, args);
+  bench_report_ratio(ours_best, ours_median, ours_name, &t, TARGET_RATIO);
   printf("GPU: not measured here (%s)\n", nn_cuda_available() ? nn_cuda_describe() : "no GPU");
   return 0;
 }
