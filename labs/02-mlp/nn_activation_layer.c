@@ -30,8 +30,8 @@ static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out)
 
 static void free_op(nn_layer *l) { free(l); }
 
-static const nn_layer_ops ACTIVATION_OPS = {"Activation", forward_op, backward_op, params_op, out_shape_op,
-                                            free_op};
+static const nn_layer_ops ACTIVATION_OPS = {.kind = "Activation", .forward = forward_op, .backward = backward_op,
+                                            .params = params_op, .out_shape = out_shape_op, .free = free_op};
 
 nn_layer *nn_activation_layer_new(const char *name, nn_activation act) {
   NN_REQUIRE((int)act.kind >= 0 && act.kind < NN_ACT_COUNT, "nn_activation_layer_new: kind %d is not an activation",

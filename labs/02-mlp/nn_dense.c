@@ -119,7 +119,8 @@ static void free_op(nn_layer *l) {
   free(l);
 }
 
-static const nn_layer_ops DENSE_OPS = {"Dense", forward_op, backward_op, params_op, out_shape_op, free_op};
+static const nn_layer_ops DENSE_OPS = {.kind = "Dense", .forward = forward_op, .backward = backward_op,
+                                       .params = params_op, .out_shape = out_shape_op, .free = free_op};
 
 nn_dense *nn_dense_new(const char *name, int in, int out, nn_init init, nn_rng *rng) {
   NN_REQUIRE(in >= 1 && out >= 1 && rng, "nn_dense_new: in = %d, out = %d (both >= 1) and an rng are needed",

@@ -66,7 +66,8 @@ static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out)
 }
 static void free_op(nn_layer *l) { free(l); }
 
-static const nn_layer_ops DROPOUT_OPS = {"Dropout", forward_op, backward_op, params_op, out_shape_op, free_op};
+static const nn_layer_ops DROPOUT_OPS = {.kind = "Dropout", .forward = forward_op, .backward = backward_op,
+                                         .params = params_op, .out_shape = out_shape_op, .free = free_op};
 
 nn_dropout *nn_dropout_new(const char *name, float p, uint64_t seed) {
   NN_REQUIRE(p >= 0.f && p < 1.f, "nn_dropout_new: p = %g; the drop probability must be in [0, 1)", p);

@@ -40,7 +40,8 @@ static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out)
 
 static void free_op(nn_layer *l) { free(l); }
 
-static const nn_layer_ops FLATTEN_OPS = {"Flatten", forward_op, backward_op, params_op, out_shape_op, free_op};
+static const nn_layer_ops FLATTEN_OPS = {.kind = "Flatten", .forward = forward_op, .backward = backward_op,
+                                         .params = params_op, .out_shape = out_shape_op, .free = free_op};
 
 nn_layer *nn_flatten_new(const char *name) {
   nn_layer *l = nn_xcalloc(1, sizeof *l, "nn_flatten");

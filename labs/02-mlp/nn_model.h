@@ -105,6 +105,16 @@ double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const
  * without moving any param or the optimizer's state. To look at gradients (how much
  * reaches the first layer), or to check them against finite differences. */
 double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
+/* Backward from a gradient the caller gives, not a loss's: PyTorch's `out = model(x);
+ * out.backward(dout)`. Runs the forward on x (n, ...in) in eval mode (dropout off, as a
+ * prediction does), sets grads[L] = dout (n, ...out, a CPU tensor), then the backward of
+ * layers L-1 down to `down_to` (0: every layer). Afterwards, with z the outputs,
+ *   m->acts[i]  = what layers 0..i-1 made of x                       for 0 <= i <= L
+ *   m->grads[i] = d(sum of dout * z) / d acts[i]                      for max(down_to, 1) <= i <= L
+ * dout = 1 at class c of each row, 0 elsewhere, gives d z_c / d acts[i], what Grad-CAM
+ * (nn_gradcam.h) and saliency maps look at. Every param grad is zeroed and then gets the
+ * backward's share; no param moves; the model needs no nn_model_compile. */
+void nn_model_backward_from(nn_model *m, const nn_tensor *x, const nn_tensor *dout, int down_to);
 
 /* What evaluate measures: the mean loss and, for classification, the accuracy. */
 typedef struct {
@@ -131,5 +141,12 @@ nn_named_tensor *nn_model_state(const nn_model *m, int *count);
  * atomic, checked, and a bad file leaves the model as it was. */
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err);
 nn_status nn_model_load(nn_model *m, const char *path, nn_error *err);
+/* Load only the params and buffers of layers 0..n_layers-1, by name, from a checkpoint of
+ * another model with the same first layers: transfer learning's "take the trained feature
+ * layers, keep my own head". Tensors in the file that those layers do not name (the old
+ * head's) are ignored; each of theirs must be in the file with its shape, else nothing is
+ * changed and err says which. PyTorch: load_state_dict(state, strict=False) with the head's
+ * entries left out; Keras: layer.set_weights(old_layer.get_weights()) layer by layer. */
+nn_status nn_model_load_layers(nn_model *m, int n_layers, const char *path, nn_error *err);
 
 #endif

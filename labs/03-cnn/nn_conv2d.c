@@ -1,10 +1,13 @@
-/* nn_conv2d.c: Conv2d forward and backward, one nn_sgemm per image, on the CPU. */
+/* nn_conv2d.c: Conv2d forward and backward, one nn_sgemm per image, on the CPU or
+ * the GPU (where the layer's weights are). */
 #include "nn_conv2d.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "nn_cnn_cuda.h"
+#include "nn_cuda.h"
 #include "nn_gemm.h"
 
 /* "Conv2d(1 -> 32, 3x3)", with ", stride 2", ", padding 1" / ", padding same",
@@ -65,12 +68,19 @@ nn_conv_geom nn_conv2d_geom(const nn_conv2d *c, int H, int W) {
   return geom_of(c->base.name, c, H, W);
 }
 
-/* x: (N, C, H, W) on the CPU, the layer's weights too; returns one image's geometry. */
+static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
+
+/* t must be on the device of the layer's weights: the layer runs there. */
+static void check_device(const char *fn, const nn_conv2d *c, const char *what, const nn_tensor *t) {
+  NN_REQUIRE(t->device == c->W.device, "%s: %s is on the %s but %s's weights are on the %s; move the layer "
+             "(nn_layer_to) or the tensor (nn_tensor_to)", fn, what, device_name(t->device), c->base.name,
+             device_name(c->W.device));
+}
+
+/* x: (N, C, H, W) on the device of the layer's weights; returns one image's geometry. */
 static nn_conv_geom check_input(const char *fn, const nn_conv2d *c, const nn_tensor *x) {
   NN_REQUIRE(x, "%s: x is NULL", fn);
-  NN_REQUIRE(x->device == NN_CPU, "%s: x is on the GPU; Conv2d runs on the CPU only so far (chapter 03)", fn);
-  NN_REQUIRE(c->W.device == NN_CPU, "%s: %s's weights are on the GPU (nn_layer_to); Conv2d runs on the CPU only "
-             "so far (chapter 03)", fn, c->base.name);
+  check_device(fn, c, "x", x);
   NN_REQUIRE(x->ndim == 4 && x->shape[1] == c->C, "%s: %s: %s takes (N, %d, H, W) inputs, got %s", fn,
              c->base.name, describe(c).s, c->C, nn_shape_str(x).s);
   char who[96];
@@ -78,24 +88,39 @@ static nn_conv_geom check_input(const char *fn, const nn_conv2d *c, const nn_ten
   return geom_of(who, c, x->shape[2], x->shape[3]);
 }
 
-/* t must be (N, F, Ho, Wo) on the CPU: y in forward, dy in backward. */
+/* t must be (N, F, Ho, Wo) on the weights' device: y in forward, dy in backward. */
 static void check_output(const char *fn, const nn_conv2d *c, const char *what, const nn_tensor *t,
                          const nn_tensor *x, const nn_conv_geom *g) {
   NN_REQUIRE(t, "%s: %s is NULL", fn, what);
-  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; Conv2d runs on the CPU only so far (chapter 03)", fn, what);
+  check_device(fn, c, what, t);
   NN_REQUIRE(t->ndim == 4 && t->shape[0] == x->shape[0] && t->shape[1] == c->F && t->shape[2] == g->Ho &&
                  t->shape[3] == g->Wo,
              "%s: %s is %s but %s (%s) gives (%d, %d, %d, %d) for x %s", fn, what, nn_shape_str(t).s, c->base.name,
              describe(c).s, x->shape[0], c->F, g->Ho, g->Wo, nn_shape_str(x).s);
 }
 
-/* The im2col workspace for one image of geometry g: grown, never shrunk, so
- * only the first forward (or a larger input) allocates. */
+static void free_workspace(nn_conv2d *c) {
+  switch (c->cols_device) {
+  case NN_CPU: free(c->cols); break;
+  case NN_GPU: nn_cuda_free(c->cols); break;
+  }
+  c->cols = NULL, c->cols_cap = 0;
+}
+
+/* The im2col workspace for one image of geometry g, on the weights' device: grown,
+ * never shrunk, so only the first forward (or a larger input, or the first after
+ * nn_layer_to) allocates. */
 static float *workspace(nn_conv2d *c, const nn_conv_geom *g) {
   long need = nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
+  if (c->cols && c->cols_device != c->W.device) free_workspace(c); /* the layer has moved */
   if (need > c->cols_cap) {
-    free(c->cols);
-    c->cols = nn_xmalloc((size_t)need * sizeof(float), "nn_conv2d im2col workspace");
+    free_workspace(c);
+    size_t bytes = (size_t)need * sizeof(float);
+    switch (c->W.device) {
+    case NN_CPU: c->cols = nn_xmalloc(bytes, "nn_conv2d im2col workspace"); break;
+    case NN_GPU: c->cols = nn_cuda_malloc(bytes); break;
+    }
+    c->cols_device = c->W.device;
     c->cols_cap = need;
   }
   return c->cols;
@@ -134,7 +159,35 @@ static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx, 
   }
 }
 
-/* ---- entry points: checks, then the math (CPU only so far) */
+/* ---- the same on the GPU: im2col and col2im kernels, cuBLAS, and the bias kernels
+ * (nn_cnn_cuda.h). All pointers are device pointers; image n starts at n * x_size. */
+
+static void conv_forward_gpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g) {
+  const int N = x->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
+  for (int n = 0; n < N; n++) {
+    nn_im2col_cuda(x->data + n * x_size, g, c->cols);
+    nn_sgemm(false, false, F, P, K, 1.f, c->W.data, c->cols, 0.f, y->data + n * y_size, NN_GPU);
+  }
+  if (c->has_bias) nn_conv2d_bias_add_cuda(y->data, c->b.data, N, F, P); /* the whole batch at once */
+}
+
+static void conv_backward_gpu(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx, const nn_conv_geom *g) {
+  const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
+  if (c->has_bias) nn_conv2d_bias_grad_cuda(dy->data, c->db.data, N, F, P); /* db: one reduction for the batch */
+  for (int n = 0; n < N; n++) {
+    const float *dy_n = dy->data + n * y_size;
+    nn_im2col_cuda(c->x->data + n * x_size, g, c->cols);
+    nn_sgemm(false, true, F, K, P, 1.f, dy_n, c->cols, 1.f, c->dW.data, NN_GPU); /* dW += dy_n cols^T */
+    if (dx) {
+      nn_sgemm(true, false, K, P, F, 1.f, c->W.data, dy_n, 0.f, c->cols, NN_GPU); /* dcols = W^T dy_n */
+      nn_col2im_cuda(c->cols, g, dx->data + n * x_size);                          /* dx_n += col2im(dcols) */
+    }
+  }
+}
+
+/* ---- entry points: checks, then the one device switch (the weights' device) */
 
 void nn_conv2d_forward(nn_conv2d *c, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(c, "nn_conv2d_forward: the layer is NULL");
@@ -142,7 +195,10 @@ void nn_conv2d_forward(nn_conv2d *c, const nn_tensor *x, nn_tensor *y) {
   check_output("nn_conv2d_forward", c, "y", y, x, &g);
   c->x = x;
   workspace(c, &g);
-  conv_forward_cpu(c, x, y, &g);
+  switch (c->W.device) {
+  case NN_CPU: conv_forward_cpu(c, x, y, &g); break;
+  case NN_GPU: conv_forward_gpu(c, x, y, &g); break;
+  }
 }
 
 void nn_conv2d_backward(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx) {
@@ -151,18 +207,22 @@ void nn_conv2d_backward(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx) {
   nn_conv_geom g = check_input("nn_conv2d_backward", c, c->x);
   check_output("nn_conv2d_backward", c, "dy", dy, c->x, &g);
   if (dx) {
-    NN_REQUIRE(dx->device == NN_CPU, "nn_conv2d_backward: dx is on the GPU; Conv2d runs on the CPU only so far "
-               "(chapter 03)");
+    check_device("nn_conv2d_backward", c, "dx", dx);
     NN_REQUIRE(nn_same_shape(dx, c->x), "nn_conv2d_backward: dx is %s but the forward input x was %s",
                nn_shape_str(dx).s, nn_shape_str(c->x).s);
   }
   workspace(c, &g);
-  conv_backward_cpu(c, dy, dx, &g);
+  switch (c->W.device) {
+  case NN_CPU: conv_backward_cpu(c, dy, dx, &g); break;
+  case NN_GPU: conv_backward_gpu(c, dy, dx, &g); break;
+  }
 }
 
 /* ANCHOR: conv_naive */
 void nn_conv2d_forward_naive(const nn_conv2d *c, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(c, "nn_conv2d_forward_naive: the layer is NULL");
+  NN_REQUIRE(x && x->device == NN_CPU && c->W.device == NN_CPU, "nn_conv2d_forward_naive: the reference runs on "
+             "the CPU only; move %s (nn_layer_to) and x (nn_tensor_to) to the CPU", c->base.name);
   nn_conv_geom g = check_input("nn_conv2d_forward_naive", c, x);
   check_output("nn_conv2d_forward_naive", c, "y", y, x, &g);
   const int N = x->shape[0], C = c->C, H = g.H, W = g.W, F = c->F, KH = c->KH, KW = c->KW;
@@ -217,11 +277,12 @@ static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out)
 static void free_op(nn_layer *l) {
   nn_conv2d *c = (nn_conv2d *)l;
   nn_tensor_free(&c->W), nn_tensor_free(&c->dW), nn_tensor_free(&c->b), nn_tensor_free(&c->db);
-  free(c->cols);
+  free_workspace(c);
   free(c);
 }
 
-static const nn_layer_ops CONV2D_OPS = {"Conv2d", forward_op, backward_op, params_op, out_shape_op, free_op};
+static const nn_layer_ops CONV2D_OPS = {.kind = "Conv2d", .forward = forward_op, .backward = backward_op,
+                                        .params = params_op, .out_shape = out_shape_op, .free = free_op};
 
 nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *rng) {
   NN_REQUIRE(cfg && rng, "nn_conv2d_new: a config and an rng are needed");

@@ -30,7 +30,10 @@
  * training step allocates nothing. Backward recomputes cols from x (kept by
  * pointer, as Dense does) rather than caching N of them.
  *
- * CPU only so far (chapter 03): a tensor on the GPU aborts.
+ * Devices: the layer runs where its weights are (nn_layer_to). On the GPU the same
+ * steps run as kernels (im2col, col2im and the bias sums: nn_im2col.cu, nn_conv2d.cu)
+ * and cuBLAS (nn_sgemm with NN_GPU), and the workspace lives on the GPU. x, y, dy
+ * and dx must be on the weights' device: a mix aborts, saying what to move.
  */
 #ifndef NN_CONV2D_H
 #define NN_CONV2D_H
@@ -63,8 +66,9 @@ typedef struct {
   bool has_bias;
   nn_tensor W, b, dW, db; /* W, dW: (F, C, KH, KW); b, db: (F), empty when has_bias is false */
   const nn_tensor *x;     /* the input of the last forward, for backward (owned by the model) */
-  float *cols;            /* the im2col workspace, cols_cap floats */
+  float *cols;            /* the im2col workspace, cols_cap floats, on cols_device */
   long cols_cap;
+  nn_device cols_device;  /* the weights' device when cols was allocated */
   char W_name[48], b_name[48]; /* "conv1.W", "conv1.b": the params' names */
 } nn_conv2d;
 
@@ -75,13 +79,13 @@ nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *
  * nn_conv_out_len); aborts with the layer's name when the kernel does not fit. */
 nn_conv_geom nn_conv2d_geom(const nn_conv2d *c, int H, int W);
 
-/* x: (N, C, H, W) -> y: (N, F, Ho, Wo) through im2col + nn_sgemm. */
+/* x: (N, C, H, W) -> y: (N, F, Ho, Wo) through im2col + nn_sgemm, on the weights' device. */
 void nn_conv2d_forward(nn_conv2d *c, const nn_tensor *x, nn_tensor *y);
 /* dW += ..., db += ..., dx += ... (dx may be NULL), from dy: (N, F, Ho, Wo). */
 void nn_conv2d_backward(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx);
 
 /* The same y as nn_conv2d_forward, by the definition: seven nested loops, no
- * workspace. The readable reference the fast path is tested against. */
+ * workspace. The readable reference the fast path is tested against; CPU only. */
 void nn_conv2d_forward_naive(const nn_conv2d *c, const nn_tensor *x, nn_tensor *y);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "nn_cnn_cuda.h"
 #include "nn_shapes.h"
 
 static void check_geom(const char *fn, const void *a, const void *b, const nn_conv_geom *g) {
@@ -70,3 +71,25 @@ void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
       }
 }
 /* ANCHOR_END: col2im */
+
+/* ---- the device switch */
+
+void nn_im2col_on(const float *x, const nn_conv_geom *g, float *cols, nn_device device) {
+  switch (device) {
+  case NN_CPU: nn_im2col(x, g, cols); break;
+  case NN_GPU:
+    check_geom("nn_im2col_on", x, cols, g);
+    nn_im2col_cuda(x, g, cols);
+    break;
+  }
+}
+
+void nn_col2im_on(const float *cols, const nn_conv_geom *g, float *x, nn_device device) {
+  switch (device) {
+  case NN_CPU: nn_col2im(cols, g, x); break;
+  case NN_GPU:
+    check_geom("nn_col2im_on", cols, x, g);
+    nn_col2im_cuda(cols, g, x);
+    break;
+  }
+}

@@ -22,7 +22,9 @@
  *
  * Memory: cols holds C*KH*KW*Ho*Wo floats, about KH*KW times the image: the
  * price of handing the work to one fast GEMM. Neither function allocates; the
- * caller (nn_conv2d) owns cols. Both run on the CPU.
+ * caller (nn_conv2d) owns cols. nn_im2col and nn_col2im take host pointers;
+ * nn_im2col_on and nn_col2im_on take the device the pointers live on and run
+ * there (the GPU kernels are nn_im2col.cu: the same numbers, bit for bit).
  */
 #ifndef NN_IM2COL_H
 #define NN_IM2COL_H
@@ -53,5 +55,9 @@ static inline long nn_conv_geom_cols(const nn_conv_geom *g) { return (long)g->Ho
 void nn_im2col(const float *x, const nn_conv_geom *g, float *cols);
 /* x (C, H, W) += each entry of cols (C*KH*KW, Ho*Wo) at the pixel im2col took it from. */
 void nn_col2im(const float *cols, const nn_conv_geom *g, float *x);
+
+/* The same on `device`: x and cols are host pointers for NN_CPU, device pointers for NN_GPU. */
+void nn_im2col_on(const float *x, const nn_conv_geom *g, float *cols, nn_device device);
+void nn_col2im_on(const float *cols, const nn_conv_geom *g, float *x, nn_device device);
 
 #endif

@@ -1,6 +1,7 @@
 /* nn_pool.c: max, average and global average pooling, one (H, W) plane at a time.
  * Every (n, c) plane is pooled alone, so the math is written for one plane and
- * the entry points walk the N*C planes. */
+ * the entry points walk the N*C planes. On the GPU the kernels of nn_pool.cu do
+ * all the planes in one launch; the entry points choose by x's device. */
 #include "nn_pool.h"
 
 #include <math.h>
@@ -8,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The sizes of one plane and its window: x plane (H, W) -> y plane (Ho, Wo). */
-typedef struct {
-  int H, W, Ho, Wo;
-  int k, s, p;
-} window;
+#include "nn_cnn_cuda.h"
+#include "nn_cuda.h"
+
+/* The sizes of one plane and its window: x plane (H, W) -> y plane (Ho, Wo) (nn_pool.h). */
+typedef nn_pool_window window;
 
 /* "MaxPool2d(kernel 3, stride 2, padding 1)", for messages. */
 typedef struct { char s[96]; } pool_text;
@@ -32,9 +33,14 @@ static nn_shape_text dims_text(const int *in, int ndim) {
   return t;
 }
 
-static void check_cpu(const char *fn, const nn_layer *l, const char *what, const nn_tensor *t) {
-  NN_REQUIRE(t->device == NN_CPU, "%s: %s: %s is on the GPU; %s runs on the CPU only so far (chapter 03)", fn, l->name,
-             what, l->ops->kind);
+static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
+
+/* t must be on `device`, where the layer runs (x's device in forward, dy's in backward). */
+static void check_device(const char *fn, const nn_layer *l, const char *what, const nn_tensor *t, const char *ref,
+                         nn_device device) {
+  NN_REQUIRE(t->device == device, "%s: %s: %s is on the %s but %s is on the %s; %s runs where its input is, so "
+             "both must be on one device (nn_tensor_to)", fn, l->name, what, device_name(t->device), ref,
+             device_name(device), l->ops->kind);
 }
 
 /* Ho and Wo from nn_pool_out_len, the calculator of `nn exam`; aborts naming fn
@@ -101,19 +107,67 @@ static void avgpool_backward_plane(const window *g, const float *dy, float *dx) 
     }
 }
 
-/* ---- MaxPool2d / AvgPool2d entry points: checks, then one plane at a time */
+/* ---- MaxPool2d / AvgPool2d: the argmax buffer, the planes on each device, then the entry points
+ * (checks, and the one device switch: x's device) */
 
-/* Room for n argmax ints: grown when a larger output comes, never per call. */
-static void reserve_argmax(nn_pool2d *p, long n) {
+static void free_argmax(nn_pool2d *p) {
+  switch (p->argmax_device) {
+  case NN_CPU: free(p->argmax); break;
+  case NN_GPU: nn_cuda_free(p->argmax); break;
+  }
+  p->argmax = NULL, p->argmax_cap = 0;
+}
+
+/* Room for n argmax ints on `device`: grown when a larger output comes (or made
+ * afresh when x moves to the other device), never per call. */
+static void reserve_argmax(nn_pool2d *p, long n, nn_device device) {
+  if (p->argmax && p->argmax_device != device) free_argmax(p);
   if (n <= p->argmax_cap) return;
-  free(p->argmax);
-  p->argmax = nn_xmalloc((size_t)n * sizeof *p->argmax, "nn_pool2d argmax");
+  free_argmax(p);
+  size_t bytes = (size_t)n * sizeof *p->argmax;
+  switch (device) {
+  case NN_CPU: p->argmax = nn_xmalloc(bytes, "nn_pool2d argmax"); break;
+  case NN_GPU: p->argmax = nn_cuda_malloc(bytes); break;
+  }
+  p->argmax_device = device;
   p->argmax_cap = n;
+}
+
+/* ---- all the planes, on each device */
+
+static void pool_forward_cpu(nn_pool2d *p, const window *g, const nn_tensor *x, nn_tensor *y, long planes) {
+  long in_plane = (long)g->H * g->W, out_plane = (long)g->Ho * g->Wo;
+  for (long q = 0; q < planes; q++) {
+    const float *x_q = x->data + q * in_plane;
+    float *y_q = y->data + q * out_plane;
+    if (p->kind == NN_POOL_MAX) maxpool_forward_plane(g, x_q, y_q, p->argmax + q * out_plane);
+    else avgpool_forward_plane(g, x_q, y_q);
+  }
+}
+
+static void pool_forward_gpu(nn_pool2d *p, const window *g, const nn_tensor *x, nn_tensor *y, long planes) {
+  if (p->kind == NN_POOL_MAX) nn_maxpool_forward_cuda(g, x->data, y->data, p->argmax, planes);
+  else nn_avgpool_forward_cuda(g, x->data, y->data, planes);
+}
+
+static void pool_backward_cpu(nn_pool2d *p, const window *g, const nn_tensor *dy, nn_tensor *dx, long planes) {
+  long in_plane = (long)g->H * g->W, out_plane = (long)g->Ho * g->Wo;
+  for (long q = 0; q < planes; q++) {
+    const float *dy_q = dy->data + q * out_plane;
+    float *dx_q = dx->data + q * in_plane;
+    if (p->kind == NN_POOL_MAX) maxpool_backward_plane(g, dy_q, p->argmax + q * out_plane, dx_q);
+    else avgpool_backward_plane(g, dy_q, dx_q);
+  }
+}
+
+static void pool_backward_gpu(nn_pool2d *p, const window *g, const nn_tensor *dy, nn_tensor *dx, long planes) {
+  if (p->kind == NN_POOL_MAX) nn_maxpool_backward_cuda(g, dy->data, p->argmax, dx->data, planes);
+  else nn_avgpool_backward_cuda(g, dy->data, dx->data, planes);
 }
 
 void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y) {
   const char *fn = "nn_pool2d_forward";
-  check_cpu(fn, &p->base, "x", x), check_cpu(fn, &p->base, "y", y);
+  check_device(fn, &p->base, "y", y, "x", x->device);
   NN_REQUIRE(x->ndim == 4, "%s: %s %s takes x (N, C, H, W), got x %s and y %s", fn, p->base.name, describe(p).s,
              nn_shape_str(x).s, nn_shape_str(y).s);
   int N = x->shape[0], C = x->shape[1];
@@ -124,13 +178,11 @@ void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y) {
   memcpy(p->x_shape, x->shape, sizeof p->x_shape);
   memcpy(p->y_shape, y->shape, sizeof p->y_shape);
   p->forwarded = true;
-  long planes = (long)N * C, in_plane = (long)g.H * g.W, out_plane = (long)g.Ho * g.Wo;
-  if (p->kind == NN_POOL_MAX) reserve_argmax(p, planes * out_plane);
-  for (long q = 0; q < planes; q++) {
-    const float *x_q = x->data + q * in_plane;
-    float *y_q = y->data + q * out_plane;
-    if (p->kind == NN_POOL_MAX) maxpool_forward_plane(&g, x_q, y_q, p->argmax + q * out_plane);
-    else avgpool_forward_plane(&g, x_q, y_q);
+  long planes = (long)N * C;
+  if (p->kind == NN_POOL_MAX) reserve_argmax(p, planes * g.Ho * g.Wo, x->device);
+  switch (x->device) {
+  case NN_CPU: pool_forward_cpu(p, &g, x, y, planes); break;
+  case NN_GPU: pool_forward_gpu(p, &g, x, y, planes); break;
   }
 }
 
@@ -139,20 +191,20 @@ void nn_pool2d_backward(nn_pool2d *p, const nn_tensor *dy, nn_tensor *dx) {
   NN_REQUIRE(p->forwarded, "%s: %s has no forward pass to go back through", fn, p->base.name);
   nn_tensor y = {.ndim = 4, .shape = {p->y_shape[0], p->y_shape[1], p->y_shape[2], p->y_shape[3]}};
   nn_tensor x = {.ndim = 4, .shape = {p->x_shape[0], p->x_shape[1], p->x_shape[2], p->x_shape[3]}};
-  check_cpu(fn, &p->base, "dy", dy);
+  NN_REQUIRE(p->kind != NN_POOL_MAX || dy->device == p->argmax_device, "%s: %s: dy is on the %s but the last "
+             "forward ran on the %s (x was there); move dy (nn_tensor_to)", fn, p->base.name, device_name(dy->device),
+             device_name(p->argmax_device));
   NN_REQUIRE(nn_same_shape(dy, &y), "%s: %s: dy is %s but the last forward gave y %s (from x %s)", fn, p->base.name,
              nn_shape_str(dy).s, nn_shape_str(&y).s, nn_shape_str(&x).s);
   if (!dx) return;
-  check_cpu(fn, &p->base, "dx", dx);
+  check_device(fn, &p->base, "dx", dx, "dy", dy->device);
   NN_REQUIRE(nn_same_shape(dx, &x), "%s: %s: dx is %s but the forward input x was %s", fn, p->base.name,
              nn_shape_str(dx).s, nn_shape_str(&x).s);
   window g = window_of(fn, p, nn_shape_str(&x).s, x.shape[2], x.shape[3]);
-  long planes = (long)x.shape[0] * x.shape[1], in_plane = (long)g.H * g.W, out_plane = (long)g.Ho * g.Wo;
-  for (long q = 0; q < planes; q++) {
-    const float *dy_q = dy->data + q * out_plane;
-    float *dx_q = dx->data + q * in_plane;
-    if (p->kind == NN_POOL_MAX) maxpool_backward_plane(&g, dy_q, p->argmax + q * out_plane, dx_q);
-    else avgpool_backward_plane(&g, dy_q, dx_q);
+  long planes = (long)x.shape[0] * x.shape[1];
+  switch (dy->device) {
+  case NN_CPU: pool_backward_cpu(p, &g, dy, dx, planes); break;
+  case NN_GPU: pool_backward_gpu(p, &g, dy, dx, planes); break;
   }
 }
 
@@ -182,14 +234,16 @@ static int pool_out_shape_op(const nn_layer *l, const int *in, int in_ndim, int 
 }
 
 static void pool_free_op(nn_layer *l) {
-  free(((nn_pool2d *)l)->argmax);
+  free_argmax((nn_pool2d *)l);
   free(l);
 }
 
-static const nn_layer_ops MAXPOOL_OPS = {"MaxPool2d", pool_forward_op, pool_backward_op, no_params_op,
-                                         pool_out_shape_op, pool_free_op};
-static const nn_layer_ops AVGPOOL_OPS = {"AvgPool2d", pool_forward_op, pool_backward_op, no_params_op,
-                                         pool_out_shape_op, pool_free_op};
+static const nn_layer_ops MAXPOOL_OPS = {.kind = "MaxPool2d", .forward = pool_forward_op,
+                                         .backward = pool_backward_op, .params = no_params_op,
+                                         .out_shape = pool_out_shape_op, .free = pool_free_op};
+static const nn_layer_ops AVGPOOL_OPS = {.kind = "AvgPool2d", .forward = pool_forward_op,
+                                         .backward = pool_backward_op, .params = no_params_op,
+                                         .out_shape = pool_out_shape_op, .free = pool_free_op};
 
 static nn_pool2d *pool_new(const char *fn, const nn_layer_ops *ops, nn_pool_kind kind, const char *name,
                            int kernel, int stride, int padding) {
@@ -228,22 +282,38 @@ typedef struct {
   bool forwarded;
 } global_avgpool;
 
+/* x: (planes, plane) -> y: (planes) */
+static void global_forward_cpu(const float *x, float *y, long planes, long plane) {
+  for (long q = 0; q < planes; q++) {
+    const float *x_q = x + q * plane;
+    double sum = 0; /* a 224x224 plane is 50,176 terms: sum in double */
+    for (long i = 0; i < plane; i++) sum += x_q[i];
+    y[q] = (float)(sum / (double)plane);
+  }
+}
+
+static void global_backward_cpu(const float *dy, float *dx, long planes, long plane) {
+  for (long q = 0; q < planes; q++) {
+    float share = dy[q] / (float)plane; /* every cell moved the mean by 1/(H*W) of itself */
+    float *dx_q = dx + q * plane;
+    for (long i = 0; i < plane; i++) dx_q[i] += share;
+  }
+}
+
 static void global_forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
   (void)training;
   global_avgpool *g = (global_avgpool *)l;
   const char *fn = "nn_global_avgpool2d forward";
-  check_cpu(fn, l, "x", x), check_cpu(fn, l, "y", y);
+  check_device(fn, l, "y", y, "x", x->device);
   NN_REQUIRE(x->ndim == 4 && y->ndim == 2 && y->shape[0] == x->shape[0] && y->shape[1] == x->shape[1],
              "%s: %s maps x (N, C, H, W) to y (N, C), got x %s and y %s", fn, l->name, nn_shape_str(x).s,
              nn_shape_str(y).s);
   memcpy(g->x_shape, x->shape, sizeof g->x_shape);
   g->forwarded = true;
   long planes = (long)x->shape[0] * x->shape[1], plane = (long)x->shape[2] * x->shape[3];
-  for (long q = 0; q < planes; q++) {
-    const float *x_q = x->data + q * plane;
-    double sum = 0; /* a 224x224 plane is 50,176 terms: sum in double */
-    for (long i = 0; i < plane; i++) sum += x_q[i];
-    y->data[q] = (float)(sum / (double)plane);
+  switch (x->device) {
+  case NN_CPU: global_forward_cpu(x->data, y->data, planes, plane); break;
+  case NN_GPU: nn_global_avgpool_forward_cuda(x->data, y->data, planes, plane); break;
   }
 }
 
@@ -252,19 +322,17 @@ static void global_backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) 
   const char *fn = "nn_global_avgpool2d backward";
   NN_REQUIRE(g->forwarded, "%s: %s has no forward pass to go back through", fn, l->name);
   nn_tensor x = {.ndim = 4, .shape = {g->x_shape[0], g->x_shape[1], g->x_shape[2], g->x_shape[3]}};
-  check_cpu(fn, l, "dy", dy);
   NN_REQUIRE(dy->ndim == 2 && dy->shape[0] == x.shape[0] && dy->shape[1] == x.shape[1],
              "%s: %s: dy is %s but the forward input x was %s, so dy must be (%d, %d)", fn, l->name,
              nn_shape_str(dy).s, nn_shape_str(&x).s, x.shape[0], x.shape[1]);
   if (!dx) return;
-  check_cpu(fn, l, "dx", dx);
+  check_device(fn, l, "dx", dx, "dy", dy->device);
   NN_REQUIRE(nn_same_shape(dx, &x), "%s: %s: dx is %s but the forward input x was %s", fn, l->name,
              nn_shape_str(dx).s, nn_shape_str(&x).s);
   long planes = (long)x.shape[0] * x.shape[1], plane = (long)x.shape[2] * x.shape[3];
-  for (long q = 0; q < planes; q++) {
-    float share = dy->data[q] / (float)plane; /* every cell moved the mean by 1/(H*W) of itself */
-    float *dx_q = dx->data + q * plane;
-    for (long i = 0; i < plane; i++) dx_q[i] += share;
+  switch (dy->device) {
+  case NN_CPU: global_backward_cpu(dy->data, dx->data, planes, plane); break;
+  case NN_GPU: nn_global_avgpool_backward_cuda(dy->data, dx->data, planes, plane); break;
   }
 }
 
@@ -277,8 +345,9 @@ static int global_out_shape_op(const nn_layer *l, const int *in, int in_ndim, in
 
 static void global_free_op(nn_layer *l) { free(l); }
 
-static const nn_layer_ops GLOBAL_AVGPOOL_OPS = {"GlobalAvgPool2d", global_forward_op, global_backward_op,
-                                                no_params_op, global_out_shape_op, global_free_op};
+static const nn_layer_ops GLOBAL_AVGPOOL_OPS = {.kind = "GlobalAvgPool2d", .forward = global_forward_op,
+                                                .backward = global_backward_op, .params = no_params_op,
+                                                .out_shape = global_out_shape_op, .free = global_free_op};
 
 nn_layer *nn_global_avgpool2d_new(const char *name) {
   global_avgpool *g = nn_xcalloc(1, sizeof *g, "nn_global_avgpool2d_new");

@@ -35,13 +35,23 @@
  * Keras' GlobalAveragePooling2D; in PyTorch nn.AdaptiveAvgPool2d(1) then flatten.
  * It replaces Flatten + a big Dense at the end of a CNN (ResNet does that).
  *
- * None has parameters. CPU only so far: a GPU tensor aborts, naming the function.
+ * None has parameters, so a pooling layer runs where its x is: CPU or GPU (nn_pool.cu),
+ * with x, y, dy and dx all on one device (a mix aborts, naming the function). The
+ * argmax buffer lives on that device too.
  */
 #ifndef NN_POOL_H
 #define NN_POOL_H
 
 #include "nn_layer.h"
 #include "nn_shapes.h"
+
+/* The sizes of one plane and its window: x plane (H, W) -> y plane (Ho, Wo), a k x k
+ * window moved by s, p padded cells each side. What the math of one plane needs,
+ * on the CPU (nn_pool.c) and the GPU (nn_pool.cu). */
+typedef struct {
+  int H, W, Ho, Wo;
+  int k, s, p;
+} nn_pool_window;
 
 typedef struct {
   nn_layer base;
@@ -54,6 +64,7 @@ typedef struct {
   bool forwarded;          /* backward needs a forward first (x's values it never needs) */
   int *argmax;             /* MaxPool: (N, C, Ho, Wo), where each max came from: h*W + w in its plane */
   long argmax_cap;         /* ints allocated in argmax */
+  nn_device argmax_device; /* where argmax lives: x's device at the last forward */
 } nn_pool2d;
 
 /* MaxPool2d(kernel, stride, padding): stride 0 means stride = kernel. Aborts on
@@ -64,7 +75,7 @@ nn_pool2d *nn_avgpool2d_new(const char *name, int kernel, int stride, int paddin
 /* GlobalAvgPool2d: (N, C, H, W) -> (N, C). */
 nn_layer *nn_global_avgpool2d_new(const char *name);
 
-/* x: (N, C, H, W), y: (N, C, Ho, Wo), CPU. */
+/* x: (N, C, H, W), y: (N, C, Ho, Wo), both on the CPU or both on the GPU. */
 void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y);
 /* dy: (N, C, Ho, Wo) of the last forward; dx (may be NULL): x's shape, ADDED to. */
 void nn_pool2d_backward(nn_pool2d *p, const nn_tensor *dy, nn_tensor *dx);

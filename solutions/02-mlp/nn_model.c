@@ -306,6 +306,23 @@ double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const
 }
 /* ANCHOR_END: train_batch */
 
+void nn_model_backward_from(nn_model *m, const nn_tensor *x, const nn_tensor *dout, int down_to) {
+  check_input("nn_model_backward_from", m, x);
+  NN_REQUIRE(down_to >= 0 && down_to < m->count, "nn_model_backward_from: down_to is %d; %s has layers 0..%d",
+             down_to, m->name, m->count - 1);
+  int n = x->shape[0], shape[NN_MAX_DIMS], ndim = nn_model_out_shape(m, shape);
+  NN_REQUIRE(dout->device == NN_CPU && dout->shape[0] == n && nn_numel(dout) == (long)n * row_numel(shape, ndim),
+             "nn_model_backward_from: dout is %s but %s gives %d rows of %ld outputs for x %s (a CPU tensor)",
+             nn_shape_str(dout).s, m->name, n, row_numel(shape, ndim), nn_shape_str(x).s);
+  load_batch(m, x, NULL, 0, n);
+  zero_param_grads(m);
+  for (int i = 1; i <= m->count; i++) nn_tensor_fill(&m->grads[i], 0.f);
+  forward(m, false);
+  nn_tensor_copy(&m->grads[m->count], dout);
+  for (int i = m->count - 1; i >= down_to; i--)
+    m->layers[i]->ops->backward(m->layers[i], &m->grads[i + 1], i > 0 ? &m->grads[i] : NULL);
+}
+
 /* ---- evaluation and prediction, in batches, eval mode */
 
 nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const nn_tensor *Y, int batch) {
@@ -397,11 +414,12 @@ void nn_model_summary(const nn_model *m, FILE *f) {
     fprintf(f, "Buffers: %s (BatchNorm running statistics: saved, never trained)\n", with_commas(buffers, total, 32));
 }
 
-nn_named_tensor *nn_model_state(const nn_model *m, int *count) {
-  nn_named_tensor *items = nn_xcalloc((size_t)m->count * 2 * NN_MAX_LAYER_PARAMS + 1, sizeof *items, "named params");
+/* The params and buffers of layers 0..n_layers-1, named, in order. */
+static nn_named_tensor *state_of_first_layers(const nn_model *m, int n_layers, int *count) {
+  nn_named_tensor *items = nn_xcalloc((size_t)n_layers * 2 * NN_MAX_LAYER_PARAMS + 1, sizeof *items, "named params");
   nn_param p[NN_MAX_LAYER_PARAMS];
   *count = 0;
-  for (int i = 0; i < m->count; i++) {
+  for (int i = 0; i < n_layers; i++) {
     int k = m->layers[i]->ops->params(m->layers[i], p, NN_MAX_LAYER_PARAMS);
     for (int j = 0; j < k; j++) items[(*count)++] = (nn_named_tensor){p[j].name, p[j].value};
     k = nn_layer_buffers(m->layers[i], p, NN_MAX_LAYER_PARAMS);
@@ -409,6 +427,8 @@ nn_named_tensor *nn_model_state(const nn_model *m, int *count) {
   }
   return items;
 }
+
+nn_named_tensor *nn_model_state(const nn_model *m, int *count) { return state_of_first_layers(m, m->count, count); }
 
 nn_status nn_model_save(const nn_model *m, const char *path, nn_error *err) {
   int count;
@@ -422,6 +442,16 @@ nn_status nn_model_load(nn_model *m, const char *path, nn_error *err) {
   int count;
   nn_named_tensor *items = nn_model_state(m, &count);
   nn_status s = nn_checkpoint_load(path, items, count, err);
+  free(items);
+  return s;
+}
+
+nn_status nn_model_load_layers(nn_model *m, int n_layers, const char *path, nn_error *err) {
+  NN_REQUIRE(n_layers >= 0 && n_layers <= m->count, "nn_model_load_layers: n_layers is %d; %s has %d layers",
+             n_layers, m->name, m->count);
+  int count;
+  nn_named_tensor *items = state_of_first_layers(m, n_layers, &count);
+  nn_status s = nn_checkpoint_load(path, items, count, err); /* ignores the file's other tensors */
   free(items);
   return s;
 }

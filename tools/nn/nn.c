@@ -24,6 +24,8 @@ static const command COMMANDS[] = {
     {"fashion", 2, "the same MLP on the Fashion-MNIST sample", cmd_fashion},
     {"activations", 2, "sigmoid+SGD vs ReLU+SGD vs ReLU+Adam, loss curves in one picture", cmd_activations},
     {"optimizers", 2, "SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW on one MLP", cmd_optimizers},
+    {"gradcam", 3, "Grad-CAM heat maps of a small CNN on MNIST digits: where it looked", cmd_gradcam},
+    {"transfer", 3, "MNIST conv features for 100/500 Fashion-MNIST images: scratch, frozen, fine-tuned", cmd_transfer},
     {"summary", -1, "a model spec's per-layer shapes and parameter counts (--framework keras|pytorch)", cmd_summary},
     {"exam", -1, "exam drills: shapes, parameter counts, formulas; checked, with worked solutions", cmd_exam},
 };
