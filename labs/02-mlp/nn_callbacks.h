@@ -9,7 +9,7 @@
  *                   and fit stops and reports it in the history.
  *   on_train_end    once, after the last epoch (also after a stop)
  *
- * Two come with the course:
+ * Three come with the course:
  *
  * EarlyStopping   stop when `monitor` has not improved by more than min_delta for
  *                 `patience` epochs in a row; with restore_best, the weights of the
@@ -19,6 +19,12 @@
  * ModelCheckpoint save the model (nn_model_save: atomic, checked) after every epoch,
  *                 or with best_only only when `monitor` improved, so the file always
  *                 holds the best model so far, whatever happens to the run.
+ *
+ * CosineAnnealing the learning rate after epoch e of E is lr0 (1 + cos(pi (e + 1) / E)) / 2
+ *                 (Loshchilov & Hutter 2017, without restarts; PyTorch's CosineAnnealingLR
+ *                 with T_max = E stepped once per epoch, eta_min 0): big steps while the
+ *                 loss is high, small ones at the end, where big ones only rattle around
+ *                 the minimum. It starts each fit at lr0.
  *
  * monitor: "loss", "accuracy", "val_loss" or "val_accuracy"; losses improve by
  * going down, accuracies by going up. A val_ monitor needs validation data.
@@ -79,5 +85,14 @@ typedef struct {
 } nn_model_checkpoint;
 
 nn_model_checkpoint nn_model_checkpoint_make(const char *path, const char *monitor, bool best_only);
+
+typedef struct {
+  nn_callback base;
+  float lr0; /* the rate of the first epoch */
+  int epochs; /* E: the rate reaches 0 after epoch E - 1 */
+} nn_cosine_annealing;
+
+/* lr0 > 0, epochs >= 1 (usually the fit's epochs). */
+nn_cosine_annealing nn_cosine_annealing_make(float lr0, int epochs);
 
 #endif

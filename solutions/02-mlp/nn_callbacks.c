@@ -1,4 +1,4 @@
-/* nn_callbacks.c: EarlyStopping and ModelCheckpoint. */
+/* nn_callbacks.c: EarlyStopping, ModelCheckpoint and CosineAnnealing. */
 #include "nn_callbacks.h"
 
 #include <math.h>
@@ -125,4 +125,24 @@ nn_model_checkpoint nn_model_checkpoint_make(const char *path, const char *monit
                                .monitor = monitor ? monitor : "val_loss",
                                .best_only = best_only,
                                .best_epoch = -1};
+}
+
+/* ---- CosineAnnealing */
+
+static void cos_begin(nn_callback *cb, nn_model *m) { m->opt.cfg.lr = ((nn_cosine_annealing *)cb)->lr0; }
+
+static bool cos_epoch_end(nn_callback *cb, nn_model *m, const nn_epoch_logs *logs, nn_error *err) {
+  (void)err;
+  const nn_cosine_annealing *c = (const nn_cosine_annealing *)cb;
+  const double pi = 3.14159265358979323846;
+  int done = logs->epoch + 1 < c->epochs ? logs->epoch + 1 : c->epochs; /* past E it stays at 0 */
+  m->opt.cfg.lr = (float)(c->lr0 * (1 + cos(pi * done / c->epochs)) / 2);
+  return false; /* it never stops training */
+}
+
+nn_cosine_annealing nn_cosine_annealing_make(float lr0, int epochs) {
+  NN_REQUIRE(lr0 > 0 && epochs >= 1, "nn_cosine_annealing_make: lr0 is %g and epochs %d; expected lr0 > 0 and "
+             "epochs >= 1", (double)lr0, epochs);
+  return (nn_cosine_annealing){.base = {"CosineAnnealing", cos_begin, cos_epoch_end, NULL}, .lr0 = lr0,
+                               .epochs = epochs};
 }

@@ -64,12 +64,11 @@ static void maxpool_forward_plane(const window *g, const float *x, float *y, int
   for (int i = 0; i < g->Ho; i++)
     for (int j = 0; j < g->Wo; j++) {
       int h0 = i * g->s - g->p, w0 = j * g->s - g->p; /* the window's top-left, maybe in the padding */
+      int h_end = h0 + g->k < g->H ? h0 + g->k : g->H, w_end = w0 + g->k < g->W ? w0 + g->k : g->W;
       float best = 0.f;
       int at = -1;
-      for (int a = 0; a < g->k; a++)
-        for (int b = 0; b < g->k; b++) {
-          int h = h0 + a, w = w0 + b;
-          if (h < 0 || h >= g->H || w < 0 || w >= g->W) continue; /* a padded cell never wins */
+      for (int h = h0 > 0 ? h0 : 0; h < h_end; h++) /* the real cells only: a padded cell never wins */
+        for (int w = w0 > 0 ? w0 : 0; w < w_end; w++) {
           float v = x[h * g->W + w];
           if (at < 0 || v > best || isnan(v)) best = v, at = h * g->W + w; /* strict >: ties keep the first */
         }

@@ -24,6 +24,8 @@ static const command COMMANDS[] = {
     {"fashion", 2, "the same MLP on the Fashion-MNIST sample", cmd_fashion},
     {"activations", 2, "sigmoid+SGD vs ReLU+SGD vs ReLU+Adam, loss curves in one picture", cmd_activations},
     {"optimizers", 2, "SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW on one MLP", cmd_optimizers},
+    {"cnn", 3, "the seeds' CNN on the MNIST sample, >= 98 %; its filters and feature maps (--epochs N, --no-augment)", cmd_cnn},
+    {"augment", 3, "shift, flip, pad-and-crop; with and without them on 1,000 images: the train-test gap", cmd_augment},
     {"gradcam", 3, "Grad-CAM heat maps of a small CNN on MNIST digits: where it looked", cmd_gradcam},
     {"transfer", 3, "MNIST conv features for 100/500 Fashion-MNIST images: scratch, frozen, fine-tuned", cmd_transfer},
     {"summary", -1, "a model spec's per-layer shapes and parameter counts (--framework keras|pytorch)", cmd_summary},
@@ -57,7 +59,7 @@ static int run_chapter(const char *arg) {
   }
   if (ran > 0) return failed ? 1 : 0;
   {
-    fprintf(stderr, "nn run: chapter '%s' has no demos; the chapters with demos are 01 and 02\n", arg ? arg : "");
+    fprintf(stderr, "nn run: chapter '%s' has no demos; the chapters with demos are 01, 02 and 03\n", arg ? arg : "");
     return 2;
   }
 }

@@ -244,6 +244,28 @@ Test(fit, a_val_monitor_without_validation_data_stops_with_a_clear_error) {
   nn_history_free(&h), nn_model_free(m), nn_tensor_free(&X), nn_tensor_free(&Y);
 }
 
+Test(cosine_annealing, the_rate_after_each_epoch_by_hand) {
+  /* lr0 = 0.1, E = 4: after epoch e the rate is 0.1 (1 + cos(pi (e + 1) / 4)) / 2 =
+   * 0.1 (1 + 0.7071) / 2 = 0.08536, 0.05, 0.01464, 0, and it stays 0 past E. */
+  nn_rng rng = nn_rng_new(1);
+  nn_model *m = mnist_mlp(4, &rng);
+  nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_SGD, NULL);
+  nn_cosine_annealing c = nn_cosine_annealing_make(0.1f, 4);
+  m->opt.cfg.lr = 7.f;
+  c.base.on_train_begin(&c.base, m);
+  cr_assert_float_eq(m->opt.cfg.lr, 0.1f, 1e-7f, "a fit starts at lr0 = 0.1, not %g", m->opt.cfg.lr);
+  const double want[] = {0.0853553, 0.05, 0.0146447, 0, 0};
+  for (int e = 0; e < 5; e++) {
+    nn_epoch_logs logs = {.epoch = e};
+    cr_assert_not(c.base.on_epoch_end(&c.base, m, &logs, NULL), "the schedule never stops training");
+    cr_assert_float_eq(m->opt.cfg.lr, want[e], 1e-6, "after epoch %d the rate is %g, expected %g", e,
+                       m->opt.cfg.lr, want[e]);
+  }
+  nn_model_free(m);
+}
+
+Test(cosine_annealing, zero_epochs_aborts, .signal = SIGABRT) { nn_cosine_annealing_make(0.1f, 0); }
+
 Test(model_checkpoint, best_only_keeps_the_best_epoch_on_disk) {
   char path[] = "/tmp/nn_ckpt_XXXXXX";
   int fd = mkstemp(path);
