@@ -13,11 +13,12 @@ enum { MAX_PARAMS = NN_MAX_LAYER_PARAMS };
 typedef struct {
   nn_layer *l;
   nn_tensor x, y, r; /* a private copy of the input, the output, the projection */
+  bool training;     /* every forward in training mode (BatchNorm's batch statistics) or eval */
 } probe;
 
 /* L = sum_i r_i y_i of a fresh forward pass, in double. */
 static double loss(probe *p) {
-  p->l->ops->forward(p->l, &p->x, &p->y, false);
+  p->l->ops->forward(p->l, &p->x, &p->y, p->training);
   double L = 0;
   for (long i = 0; i < nn_numel(&p->y); i++) L += (double)p->r.data[i] * p->y.data[i];
   return L;
@@ -44,14 +45,14 @@ static void compare(probe *p, const char *name, float *value, const float *grad,
   }
 }
 
-nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed) {
+static nn_gradcheck check_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed, bool training) {
   NN_REQUIRE(l && x && h > 0, "nn_gradcheck_layer: NULL layer or x, or h <= 0");
   int out[NN_MAX_DIMS], shape[NN_MAX_DIMS];
   int out_ndim = l->ops->out_shape(l, x->shape + 1, x->ndim - 1, out);
   shape[0] = x->shape[0];
   memcpy(shape + 1, out, (size_t)out_ndim * sizeof(int));
   probe p = {.l = l, .x = nn_tensor_to(x, NN_CPU), .y = nn_tensor_new(out_ndim + 1, shape, NN_CPU),
-             .r = nn_tensor_new(out_ndim + 1, shape, NN_CPU)};
+             .r = nn_tensor_new(out_ndim + 1, shape, NN_CPU), .training = training};
   nn_rng rng = nn_rng_new(seed);
   nn_rng_fill_normal(&rng, p.r.data, nn_numel(&p.r), 0.f, 1.f);
   nn_tensor dx = nn_tensor_new(x->ndim, x->shape, NN_CPU);
@@ -59,7 +60,7 @@ nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint6
   int count = l->ops->params(l, params, MAX_PARAMS);
   for (int k = 0; k < count; k++) nn_tensor_fill(params[k].grad, 0.f);
 
-  l->ops->forward(l, &p.x, &p.y, false); /* analytic: backward of L = sum r y, so dy = r */
+  l->ops->forward(l, &p.x, &p.y, training); /* analytic: backward of L = sum r y, so dy = r */
   l->ops->backward(l, &p.r, &dx);
   nn_gradcheck worst = {.max_rel = 0};
   compare(&p, "x", p.x.data, dx.data, nn_numel(&p.x), h, &worst);
@@ -68,4 +69,12 @@ nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint6
             &worst);
   nn_tensor_free(&p.x), nn_tensor_free(&p.y), nn_tensor_free(&p.r), nn_tensor_free(&dx);
   return worst;
+}
+
+nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed) {
+  return check_layer(l, x, h, seed, false);
+}
+
+nn_gradcheck nn_gradcheck_layer_training(nn_layer *l, const nn_tensor *x, double h, uint64_t seed) {
+  return check_layer(l, x, h, seed, true);
 }

@@ -26,7 +26,12 @@ typedef struct {
   long checked;          /* how many elements were compared */
 } nn_gradcheck;
 
-/* Check layer l on input x (N, ...): every element of x and of every parameter. */
+/* Check layer l on input x (N, ...): every element of x and of every parameter, with
+ * every forward in eval mode (dropout off, BatchNorm on its running statistics). */
 nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed);
+/* The same with every forward in training mode: BatchNorm normalises with the batch's
+ * own mean and variance, so each output depends on every example of the batch, and
+ * that is the backward to check. (Dropout would draw a new mask each time: not for it.) */
+nn_gradcheck nn_gradcheck_layer_training(nn_layer *l, const nn_tensor *x, double h, uint64_t seed);
 
 #endif

@@ -17,6 +17,7 @@ int cmd_cnn(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 int cmd_gradcam(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
+int cmd_resnet(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_exam(int argc, char **argv);
 

@@ -28,6 +28,7 @@ static const command COMMANDS[] = {
     {"augment", 3, "shift, flip, pad-and-crop; with and without them on 1,000 images: the train-test gap", cmd_augment},
     {"gradcam", 3, "Grad-CAM heat maps of a small CNN on MNIST digits: where it looked", cmd_gradcam},
     {"transfer", 3, "MNIST conv features for 100/500 Fashion-MNIST images: scratch, frozen, fine-tuned", cmd_transfer},
+    {"resnet", 3, "a small ResNet (BatchNorm, residual blocks) on the Fashion-MNIST sample (--epochs N)", cmd_resnet},
     {"summary", -1, "a model spec's per-layer shapes and parameter counts (--framework keras|pytorch)", cmd_summary},
     {"exam", -1, "exam drills: shapes, parameter counts, formulas; checked, with worked solutions", cmd_exam},
 };

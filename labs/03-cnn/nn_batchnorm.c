@@ -1,0 +1,233 @@
+/* nn_batchnorm.c: BatchNorm forward (batch or running statistics) and backward, on the CPU.
+ *
+ * Channel c of x: (N, C, S) (S = H*W, or 1 for (N, C)) is the M = N*S values
+ * x[(n*C + c)*S + s]; every loop below walks one channel that way. */
+#include "nn_batchnorm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* N, C and S = the product of the axes after C: x (N, C, H, W) is (N, C, H*W). */
+typedef struct { int N, C; long S; } channels_view;
+
+static channels_view view_of(const int *shape, int ndim) {
+  channels_view v = {shape[0], shape[1], 1};
+  for (int d = 2; d < ndim; d++) v.S *= shape[d];
+  return v;
+}
+
+/* ---- checks */
+
+static void check_input(const char *fn, const nn_batchnorm *bn, const nn_tensor *x) {
+  NN_REQUIRE(x, "%s: x is NULL", fn);
+  NN_REQUIRE(x->device == NN_CPU, "%s: x is on the GPU; BatchNorm runs on the CPU only so far (chapter 03)", fn);
+  NN_REQUIRE(bn->gamma.device == NN_CPU, "%s: %s's gamma and beta are on the GPU (nn_layer_to); BatchNorm runs "
+             "on the CPU only so far (chapter 03)", fn, bn->base.name);
+  NN_REQUIRE(x->ndim >= 2 && x->shape[1] == bn->C, "%s: %s: BatchNorm(%d) takes (N, %d) or (N, %d, H, W) inputs, "
+             "got %s", fn, bn->base.name, bn->C, bn->C, bn->C, nn_shape_str(x).s);
+}
+
+/* t (y or dy, or dx) must have the shape of the last forward's x. */
+static void check_like_x(const char *fn, const nn_batchnorm *bn, const char *what, const nn_tensor *t) {
+  NN_REQUIRE(t, "%s: %s is NULL", fn, what);
+  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; BatchNorm runs on the CPU only so far (chapter 03)", fn,
+             what);
+  bool same = t->ndim == bn->x_ndim;
+  for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == bn->x_shape[d];
+  nn_tensor x_like = {.ndim = bn->x_ndim};
+  for (int d = 0; d < bn->x_ndim; d++) x_like.shape[d] = bn->x_shape[d];
+  NN_REQUIRE(same, "%s: %s: %s is %s but x is %s; they must have one shape", fn, bn->base.name, what,
+             nn_shape_str(t).s, nn_shape_str(&x_like).s);
+}
+
+/* The xhat workspace for `need` floats: grown, never shrunk. */
+static void reserve_xhat(nn_batchnorm *bn, long need) {
+  if (need <= bn->xhat_cap) return;
+  free(bn->xhat);
+  bn->xhat = nn_xmalloc((size_t)need * sizeof(float), "nn_batchnorm xhat");
+  bn->xhat_cap = need;
+}
+
+/* ---- the math */
+
+/* Batch statistics: mean, var (biased), inv_std per channel; xhat; y = gamma xhat + beta. */
+static void forward_train_cpu(nn_batchnorm *bn, const float *x, float *y, channels_view v) {
+  const long M = (long)v.N * v.S;
+  float *mean = bn->mean.data, *var = bn->var.data, *inv_std = bn->inv_std.data, *xhat = bn->xhat;
+  const float *gamma = bn->gamma.data, *beta = bn->beta.data;
+  for (int c = 0; c < v.C; c++) {
+    /* TODO(lab 03-cnn): write this part of forward_train_cpu. */
+    /* HINT: two passes over the channel's M values x[(n*C + c)*S + s]: mean (sum in double), then the biased var; inv_std = 1/sqrt(var + eps); then xhat and y = gamma*xhat + beta */
+    NN_LAB_STUB("03-cnn", "forward_train_cpu");
+  }
+}
+
+/* running = (1 - momentum) running + momentum batch; the variance unbiased (M / (M - 1)). */
+static void update_running(nn_batchnorm *bn, long M) {
+  const float mo = bn->momentum;
+  for (int c = 0; c < bn->C; c++) {
+    float unbiased = bn->var.data[c] * (float)M / (float)(M - 1);
+    bn->running_mean.data[c] = (1.f - mo) * bn->running_mean.data[c] + mo * bn->mean.data[c];
+    bn->running_var.data[c] = (1.f - mo) * bn->running_var.data[c] + mo * unbiased;
+  }
+}
+
+/* The running statistics in place of the batch's: y = gamma (x - running_mean) inv_std + beta. */
+static void forward_eval_cpu(nn_batchnorm *bn, const float *x, float *y, channels_view v) {
+  for (int c = 0; c < v.C; c++) {
+    bn->mean.data[c] = bn->running_mean.data[c], bn->var.data[c] = bn->running_var.data[c];
+    bn->inv_std.data[c] = 1.f / sqrtf(bn->running_var.data[c] + bn->eps);
+    for (int n = 0; n < v.N; n++)
+      for (long s = 0; s < v.S; s++) {
+        long i = ((long)n * v.C + c) * v.S + s;
+        bn->xhat[i] = (x[i] - bn->mean.data[c]) * bn->inv_std.data[c];
+        y[i] = bn->gamma.data[c] * bn->xhat[i] + bn->beta.data[c];
+      }
+  }
+}
+
+/* Per channel, the sums backward needs: sum(dy) and sum(dy * xhat). */
+static void channel_sums(const nn_batchnorm *bn, const float *dy, channels_view v, int c, double *sum_dy,
+                         double *sum_dy_xhat) {
+  double a = 0, b = 0;
+  for (int n = 0; n < v.N; n++)
+    for (long s = 0; s < v.S; s++) {
+      long i = ((long)n * v.C + c) * v.S + s;
+      a += dy[i], b += (double)dy[i] * bn->xhat[i];
+    }
+  *sum_dy = a, *sum_dy_xhat = b;
+}
+
+/* After a training forward: mean and var moved with x, hence the two correction terms. */
+static void backward_train_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
+  const long M = (long)v.N * v.S;
+  const float *xhat = bn->xhat, *gamma = bn->gamma.data, *inv_std = bn->inv_std.data;
+  for (int c = 0; c < v.C; c++) {
+    double sum_dy, sum_dy_xhat;
+    channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);
+    /* TODO(lab 03-cnn): write this part of backward_train_cpu. */
+    /* HINT: dgamma[c] += sum(dy*xhat), dbeta[c] += sum(dy); when dx: dx[i] += gamma*inv_std/M * (M*dy[i] - sum(dy) - xhat[i]*sum(dy*xhat)) */
+    NN_LAB_STUB("03-cnn", "backward_train_cpu");
+  }
+}
+
+/* After an eval forward: an affine map per channel, dx = dy gamma inv_std. */
+static void backward_eval_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
+  for (int c = 0; c < v.C; c++) {
+    double sum_dy, sum_dy_xhat;
+    channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);
+    bn->dgamma.data[c] += (float)sum_dy_xhat;
+    bn->dbeta.data[c] += (float)sum_dy;
+    if (!dx) continue;
+    const float k = bn->gamma.data[c] * bn->inv_std.data[c];
+    for (int n = 0; n < v.N; n++)
+      for (long s = 0; s < v.S; s++) {
+        long i = ((long)n * v.C + c) * v.S + s;
+        dx[i] += k * dy[i];
+      }
+  }
+}
+
+/* ---- entry points */
+
+void nn_batchnorm_forward(nn_batchnorm *bn, const nn_tensor *x, nn_tensor *y, bool training) {
+  const char *fn = "nn_batchnorm_forward";
+  NN_REQUIRE(bn, "%s: the layer is NULL", fn);
+  check_input(fn, bn, x);
+  bn->x_ndim = x->ndim;
+  for (int d = 0; d < x->ndim; d++) bn->x_shape[d] = x->shape[d];
+  check_like_x(fn, bn, "y", y);
+  channels_view v = view_of(x->shape, x->ndim);
+  const long M = (long)v.N * v.S;
+  NN_REQUIRE(!training || M > 1, "%s: %s: x is %s, one value per channel; training needs more than one to take "
+             "a variance (a batch of 2 or more), as PyTorch says", fn, bn->base.name, nn_shape_str(x).s);
+  reserve_xhat(bn, nn_numel(x));
+  if (training) {
+    forward_train_cpu(bn, x->data, y->data, v);
+    update_running(bn, M);
+  } else {
+    forward_eval_cpu(bn, x->data, y->data, v);
+  }
+  bn->forwarded = true, bn->trained = training;
+}
+
+void nn_batchnorm_backward(nn_batchnorm *bn, const nn_tensor *dy, nn_tensor *dx) {
+  const char *fn = "nn_batchnorm_backward";
+  NN_REQUIRE(bn, "%s: the layer is NULL", fn);
+  NN_REQUIRE(bn->forwarded, "%s: %s has no forward pass to go back through", fn, bn->base.name);
+  check_like_x(fn, bn, "dy", dy);
+  if (dx) check_like_x(fn, bn, "dx", dx);
+  channels_view v = view_of(bn->x_shape, bn->x_ndim);
+  if (bn->trained)
+    backward_train_cpu(bn, dy->data, dx ? dx->data : NULL, v);
+  else
+    backward_eval_cpu(bn, dy->data, dx ? dx->data : NULL, v);
+}
+
+/* ---- the layer's ops table */
+
+static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  nn_batchnorm_forward((nn_batchnorm *)l, x, y, training);
+}
+
+static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  nn_batchnorm_backward((nn_batchnorm *)l, dy, dx);
+}
+
+static int params_op(nn_layer *l, nn_param *out, int max) {
+  nn_batchnorm *bn = (nn_batchnorm *)l;
+  NN_REQUIRE(max >= 2, "nn_batchnorm params: room for %d params, %s has 2", max, l->name);
+  out[0] = (nn_param){bn->gamma_name, &bn->gamma, &bn->dgamma};
+  out[1] = (nn_param){bn->beta_name, &bn->beta, &bn->dbeta};
+  return 2;
+}
+
+static int buffers_op(nn_layer *l, nn_param *out, int max) {
+  nn_batchnorm *bn = (nn_batchnorm *)l;
+  NN_REQUIRE(max >= 2, "nn_batchnorm buffers: room for %d buffers, %s has 2", max, l->name);
+  out[0] = (nn_param){bn->mean_name, &bn->running_mean, NULL};
+  out[1] = (nn_param){bn->var_name, &bn->running_var, NULL};
+  return 2;
+}
+
+static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  const nn_batchnorm *bn = (const nn_batchnorm *)l;
+  NN_REQUIRE(in_ndim >= 1 && in[0] == bn->C, "%s: BatchNorm(%d) takes (N, %d) or (N, %d, H, W) inputs, got "
+             "%d channels (%d axes after N)", l->name, bn->C, bn->C, bn->C, in_ndim >= 1 ? in[0] : 0, in_ndim);
+  for (int d = 0; d < in_ndim; d++) out[d] = in[d];
+  return in_ndim;
+}
+
+static void free_op(nn_layer *l) {
+  nn_batchnorm *bn = (nn_batchnorm *)l;
+  nn_tensor *all[] = {&bn->gamma, &bn->beta, &bn->dgamma, &bn->dbeta, &bn->running_mean,
+                      &bn->running_var, &bn->mean, &bn->var, &bn->inv_std};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) nn_tensor_free(all[i]);
+  free(bn->xhat);
+  free(bn);
+}
+
+static const nn_layer_ops BATCHNORM_OPS = {.kind = "BatchNorm", .forward = forward_op, .backward = backward_op,
+                                           .params = params_op, .out_shape = out_shape_op, .free = free_op,
+                                           .buffers = buffers_op};
+
+nn_batchnorm *nn_batchnorm_new(const char *name, int channels) {
+  const char *nm = name ? name : "batchnorm";
+  NN_REQUIRE(channels >= 1, "nn_batchnorm_new: %s: channels is %d; it must be at least 1", nm, channels);
+  nn_batchnorm *bn = nn_xcalloc(1, sizeof *bn, "nn_batchnorm");
+  bn->base.ops = &BATCHNORM_OPS;
+  snprintf(bn->base.name, sizeof bn->base.name, "%s", nm);
+  snprintf(bn->gamma_name, sizeof bn->gamma_name, "%s.gamma", bn->base.name);
+  snprintf(bn->beta_name, sizeof bn->beta_name, "%s.beta", bn->base.name);
+  snprintf(bn->mean_name, sizeof bn->mean_name, "%s.running_mean", bn->base.name);
+  snprintf(bn->var_name, sizeof bn->var_name, "%s.running_var", bn->base.name);
+  bn->C = channels, bn->eps = 1e-5f, bn->momentum = 0.1f;
+  nn_tensor *per_channel[] = {&bn->gamma, &bn->beta, &bn->dgamma, &bn->dbeta, &bn->running_mean,
+                              &bn->running_var, &bn->mean, &bn->var, &bn->inv_std};
+  for (size_t i = 0; i < sizeof per_channel / sizeof per_channel[0]; i++)
+    *per_channel[i] = nn_tensor_new(1, &bn->C, NN_CPU); /* zeros */
+  nn_tensor_fill(&bn->gamma, 1.f);
+  nn_tensor_fill(&bn->running_var, 1.f);
+  return bn;
+}

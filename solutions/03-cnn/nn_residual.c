@@ -1,0 +1,214 @@
+/* nn_residual.c: the basic block's forward and backward, sublayer by sublayer. */
+#include "nn_residual.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn_activation_layer.h"
+
+/* The block's sublayers in the order params and buffers list them (NULL: absent). */
+static int sublayers(const nn_residual *r, nn_layer **out) {
+  nn_layer *all[] = {&r->conv1->base, &r->bn1->base, r->relu1, &r->conv2->base, &r->bn2->base,
+                     r->proj ? &r->proj->base : NULL, r->proj_bn ? &r->proj_bn->base : NULL, r->relu2};
+  int n = 0;
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    if (all[i]) out[n++] = all[i];
+  return n;
+}
+
+/* The activations and grads between sublayers: 8 + 8 tensors of one shape. */
+static int internal_tensors(nn_residual *r, nn_tensor **out) {
+  nn_tensor *all[] = {&r->a1, &r->b1, &r->r1, &r->a2, &r->b2, &r->p1, &r->p2, &r->sum,
+                      &r->da1, &r->db1, &r->dr1, &r->da2, &r->db2, &r->dp1, &r->dp2, &r->dsum};
+  for (int i = 0; i < 16; i++) out[i] = all[i];
+  return 16;
+}
+
+/* Each internal tensor made (N, out, Ho, Wo): reallocated only when that is more than cap floats. */
+static void shape_internals(nn_residual *r, int N, int Ho, int Wo) {
+  nn_tensor *t[16];
+  int count = internal_tensors(r, t);
+  const int shape[4] = {N, r->out_C, Ho, Wo};
+  const long need = (long)N * r->out_C * Ho * Wo;
+  if (need > r->cap) {
+    for (int i = 0; i < count; i++) {
+      nn_tensor_free(t[i]);
+      *t[i] = nn_tensor_new(4, shape, NN_CPU);
+    }
+    r->cap = need;
+  }
+  for (int i = 0; i < count; i++) {
+    t[i]->ndim = 4;
+    for (int d = 0; d < 4; d++) t[i]->shape[d] = shape[d];
+  }
+}
+
+static void check_input(const char *fn, const nn_residual *r, const nn_tensor *x) {
+  NN_REQUIRE(x, "%s: x is NULL", fn);
+  NN_REQUIRE(x->device == NN_CPU, "%s: x is on the GPU; ResidualBlock runs on the CPU only so far (chapter 03)", fn);
+  NN_REQUIRE(x->ndim == 4 && x->shape[1] == r->in_C, "%s: %s: ResidualBlock(%d -> %d, stride %d) takes (N, %d, H, "
+             "W) inputs, got %s", fn, r->base.name, r->in_C, r->out_C, r->stride, r->in_C, nn_shape_str(x).s);
+}
+
+/* t (y, dy) must be (N, out, Ho, Wo) as the last forward made the internals. */
+static void check_like_output(const char *fn, const nn_residual *r, const char *what, const nn_tensor *t) {
+  NN_REQUIRE(t, "%s: %s is NULL", fn, what);
+  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; ResidualBlock runs on the CPU only so far", fn, what);
+  NN_REQUIRE(nn_same_shape(t, &r->sum), "%s: %s: %s is %s but the block gives %s for x %s", fn, r->base.name, what,
+             nn_shape_str(t).s, nn_shape_str(&r->sum).s, r->x ? nn_shape_str(r->x).s : "?");
+}
+
+/* ---- forward and backward */
+
+void nn_residual_forward(nn_residual *r, const nn_tensor *x, nn_tensor *y, bool training) {
+  const char *fn = "nn_residual_forward";
+  NN_REQUIRE(r, "%s: the layer is NULL", fn);
+  check_input(fn, r, x);
+  nn_conv_geom g = nn_conv2d_geom(r->conv1, x->shape[2], x->shape[3]);
+  shape_internals(r, x->shape[0], g.Ho, g.Wo);
+  r->x = x;
+  check_like_output(fn, r, "y", y);
+  const nn_layer_ops *conv = r->conv1->base.ops, *bn = r->bn1->base.ops;
+  /* the main branch */
+  conv->forward(&r->conv1->base, x, &r->a1, training);
+  bn->forward(&r->bn1->base, &r->a1, &r->b1, training);
+  r->relu1->ops->forward(r->relu1, &r->b1, &r->r1, training);
+  conv->forward(&r->conv2->base, &r->r1, &r->a2, training);
+  bn->forward(&r->bn2->base, &r->a2, &r->b2, training);
+  /* the shortcut, then their sum */
+  const nn_tensor *shortcut = x;
+  if (r->proj) {
+    conv->forward(&r->proj->base, x, &r->p1, training);
+    bn->forward(&r->proj_bn->base, &r->p1, &r->p2, training);
+    shortcut = &r->p2;
+  }
+  const long n = nn_numel(&r->sum);
+  for (long i = 0; i < n; i++) r->sum.data[i] = r->b2.data[i] + shortcut->data[i];
+  r->relu2->ops->forward(r->relu2, &r->sum, y, training);
+}
+
+void nn_residual_backward(nn_residual *r, const nn_tensor *dy, nn_tensor *dx) {
+  const char *fn = "nn_residual_backward";
+  NN_REQUIRE(r, "%s: the layer is NULL", fn);
+  NN_REQUIRE(r->x, "%s: %s has no forward pass to go back through", fn, r->base.name);
+  check_like_output(fn, r, "dy", dy);
+  if (dx)
+    NN_REQUIRE(nn_same_shape(dx, r->x), "%s: %s: dx is %s but the forward input x was %s", fn, r->base.name,
+               nn_shape_str(dx).s, nn_shape_str(r->x).s);
+  nn_tensor *t[16];
+  int count = internal_tensors(r, t);
+  for (int i = 8; i < count; i++) nn_tensor_fill(t[i], 0.f); /* the grads: every backward below adds */
+  const nn_layer_ops *conv = r->conv1->base.ops, *bn = r->bn1->base.ops;
+  r->relu2->ops->backward(r->relu2, dy, &r->dsum); /* dsum = dL/d(b2 + shortcut) */
+  /* BEGIN SOLUTION */
+  /* HINT: the sum passes dsum unchanged to BOTH of its inputs. Main branch: back through bn2, conv2, relu1, bn1, conv1 (each op's backward(layer, dy, dx) adds into dx) ending in dx; shortcut: dx += dsum (nn_add_into, when dx), or back through proj_bn then proj into dx */
+  bn->backward(&r->bn2->base, &r->dsum, &r->da2);
+  conv->backward(&r->conv2->base, &r->da2, &r->dr1);
+  r->relu1->ops->backward(r->relu1, &r->dr1, &r->db1);
+  bn->backward(&r->bn1->base, &r->db1, &r->da1);
+  conv->backward(&r->conv1->base, &r->da1, dx);
+  if (r->proj) {
+    bn->backward(&r->proj_bn->base, &r->dsum, &r->dp2);
+    conv->backward(&r->proj->base, &r->dp2, dx);
+  } else if (dx) {
+    nn_add_into(dx, &r->dsum);
+  }
+  /* END SOLUTION */
+}
+
+/* ---- the layer's ops table */
+
+static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
+  nn_residual_forward((nn_residual *)l, x, y, training);
+}
+
+static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+  nn_residual_backward((nn_residual *)l, dy, dx);
+}
+
+/* Every sublayer's params (or buffers), in order. */
+static int list_all(nn_layer *l, nn_param *out, int max, bool buffers) {
+  nn_layer *subs[8];
+  int n = sublayers((nn_residual *)l, subs), total = 0;
+  for (int i = 0; i < n; i++) {
+    nn_param p[NN_MAX_LAYER_PARAMS];
+    int k = buffers ? nn_layer_buffers(subs[i], p, NN_MAX_LAYER_PARAMS)
+                    : subs[i]->ops->params(subs[i], p, NN_MAX_LAYER_PARAMS);
+    NN_REQUIRE(total + k <= max, "nn_residual %s: room for %d, %s has more", buffers ? "buffers" : "params", max,
+               l->name);
+    for (int j = 0; j < k; j++) out[total++] = p[j];
+  }
+  return total;
+}
+
+static int params_op(nn_layer *l, nn_param *out, int max) { return list_all(l, out, max, false); }
+static int buffers_op(nn_layer *l, nn_param *out, int max) { return list_all(l, out, max, true); }
+
+static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
+  const nn_residual *r = (const nn_residual *)l;
+  NN_REQUIRE(in_ndim == 3 && in[0] == r->in_C, "%s: ResidualBlock(%d -> %d, stride %d) takes (N, %d, H, W) "
+             "inputs, got %d channels (%d axes after N)", l->name, r->in_C, r->out_C, r->stride, r->in_C,
+             in_ndim >= 1 ? in[0] : 0, in_ndim);
+  return r->conv1->base.ops->out_shape(&r->conv1->base, in, in_ndim, out);
+}
+
+static void free_op(nn_layer *l) {
+  nn_residual *r = (nn_residual *)l;
+  nn_layer *subs[8];
+  int n = sublayers(r, subs);
+  for (int i = 0; i < n; i++) subs[i]->ops->free(subs[i]);
+  nn_tensor *t[16];
+  int count = internal_tensors(r, t);
+  for (int i = 0; i < count; i++) nn_tensor_free(t[i]);
+  free(r);
+}
+
+static const nn_layer_ops RESIDUAL_OPS = {.kind = "ResidualBlock", .forward = forward_op, .backward = backward_op,
+                                          .params = params_op, .out_shape = out_shape_op, .free = free_op,
+                                          .buffers = buffers_op};
+
+/* A 3x3 (pad 1) or 1x1 (pad 0) convolution without bias, named "<block>.<part>". */
+static nn_conv2d *conv_part(const nn_residual *r, const char *part, int in, int out, int kernel, int stride,
+                            nn_rng *rng) {
+  char name[64];
+  snprintf(name, sizeof name, "%s.%s", r->base.name, part);
+  nn_conv2d_config cfg = {.in_channels = in, .filters = out, .kernel = kernel, .stride = stride,
+                          .pad = NN_PAD_EXPLICIT, .padding = kernel / 2, .no_bias = true};
+  return nn_conv2d_new(name, &cfg, rng);
+}
+
+static nn_batchnorm *bn_part(const nn_residual *r, const char *part) {
+  char name[64];
+  snprintf(name, sizeof name, "%s.%s", r->base.name, part);
+  return nn_batchnorm_new(name, r->out_C);
+}
+
+static nn_layer *relu_part(const nn_residual *r, const char *part) {
+  char name[64];
+  snprintf(name, sizeof name, "%s.%s", r->base.name, part);
+  return nn_activation_layer_new(name, nn_activation_of(NN_ACT_RELU));
+}
+
+nn_residual *nn_residual_new(const char *name, const nn_residual_config *cfg, nn_rng *rng) {
+  NN_REQUIRE(cfg && rng, "nn_residual_new: a config and an rng are needed");
+  const char *nm = name ? name : "block";
+  int stride = cfg->stride ? cfg->stride : 1;
+  NN_REQUIRE(cfg->in_channels >= 1 && cfg->out_channels >= 1 && stride >= 1, "nn_residual_new: %s: in_channels "
+             "%d, out_channels %d, stride %d: each must be at least 1 (stride 0 means 1)", nm, cfg->in_channels,
+             cfg->out_channels, cfg->stride);
+  nn_residual *r = nn_xcalloc(1, sizeof *r, "nn_residual");
+  r->base.ops = &RESIDUAL_OPS;
+  snprintf(r->base.name, sizeof r->base.name, "%s", nm);
+  r->in_C = cfg->in_channels, r->out_C = cfg->out_channels, r->stride = stride;
+  r->conv1 = conv_part(r, "conv1", r->in_C, r->out_C, 3, stride, rng);
+  r->bn1 = bn_part(r, "bn1");
+  r->relu1 = relu_part(r, "relu1");
+  r->conv2 = conv_part(r, "conv2", r->out_C, r->out_C, 3, 1, rng);
+  r->bn2 = bn_part(r, "bn2");
+  if (r->in_C != r->out_C || stride != 1) { /* x's shape differs from the branch's: project it */
+    r->proj = conv_part(r, "proj", r->in_C, r->out_C, 1, stride, rng);
+    r->proj_bn = bn_part(r, "proj_bn");
+  }
+  r->relu2 = relu_part(r, "relu2");
+  return r;
+}
