@@ -1,7 +1,9 @@
-# Chapter 03's first demos do what the chapter text says: `nn cnn` trains the seeds'
+# Chapter 03's demos do what the chapter text says: `nn cnn` trains the seeds'
 # CNN, saves its checkpoint and draws its filters and feature maps; `nn augment` draws
 # the augmentation grid and prints the train-test gap with and without augmentation;
-# a bad option prints the usage.
+# `nn gradcam` draws its heat maps from that checkpoint; `nn resnet --epochs 1` builds
+# the ResNet (103,802 params) and trains it an epoch; a bad option prints the usage.
+# (`nn resnet`'s 15 epochs and >= 89 %, and `nn transfer`, run with NN_FULL_DEMOS=1.)
 #
 # The full `nn cnn` (15 epochs, >= 98 %) takes about a minute and a half of two idle
 # cores, too long for every `make test`: by default this runs `nn cnn --epochs 2`
@@ -13,7 +15,7 @@ nn=${NN_BUILD:-build}/nn
 [ -x "$nn" ] || { echo "$nn is not built"; exit 1; }
 full=${NN_FULL_DEMOS:-0}
 rm -f build/ch03/cnn.ckpt build/ch03/filters.png build/ch03/feature_maps.png build/ch03/cnn_loss.dat \
-  build/ch03/augment_grid.png
+  build/ch03/augment_grid.png build/ch03/gradcam.png
 
 if [ "$full" = 1 ]; then cnn_args= want=98; else cnn_args="--epochs 2" want=95; fi
 start=$(date +%s)
@@ -41,8 +43,24 @@ for data in MNIST Fashion; do
     { echo "$out"; echo "nn augment: on $data the gap with augmentation ($2%) is not below the gap without ($1%)"; exit 1; }
 done
 
+out=$("$nn" gradcam 2>&1) || { echo "$out"; echo "nn gradcam failed"; exit 1; }
+[ -s build/ch03/gradcam.png ] || { echo "$out"; echo "nn gradcam did not write build/ch03/gradcam.png"; exit 1; }
+
+if [ "$full" = 1 ]; then res_args= res_want=89; else res_args="--epochs 1" res_want=70; fi
+start=$(date +%s)
+out=$("$nn" resnet $res_args 2>&1) || { echo "$out"; echo "nn resnet $res_args failed"; exit 1; }
+res_secs=$(( $(date +%s) - start ))
+echo "$out" | grep -q "Total params: 103,802" || { echo "$out"; echo "nn resnet: expected 103,802 params"; exit 1; }
+res_acc=$(echo "$out" | sed -n 's/.*test: *loss [0-9.]*  accuracy \([0-9.]*\)%.*/\1/p')
+[ -n "$res_acc" ] && awk "BEGIN { exit !($res_acc >= $res_want) }" ||
+  { echo "$out"; echo "nn resnet $res_args: test accuracy '$res_acc'%, expected >= $res_want%"; exit 1; }
+if [ "$full" = 1 ]; then
+  out=$("$nn" transfer 2>&1) || { echo "$out"; echo "nn transfer failed"; exit 1; }
+fi
+
 out=$("$nn" cnn --epochs 2>&1) && { echo "nn cnn --epochs (no number) exited 0"; exit 1; }
 echo "$out" | grep -q "usage: nn cnn" || { echo "$out"; echo "no usage line for a bad option"; exit 1; }
 out=$("$nn" augment --no-augment 2>&1) && { echo "nn augment --no-augment exited 0"; exit 1; }
 echo "$out" | grep -q "usage: nn augment" || { echo "$out"; echo "no usage line for a bad option"; exit 1; }
-echo "chapter 03 demos: nn cnn $cnn_args: $acc % in $cnn_secs s; nn augment $aug_args: $aug_secs s"
+echo "chapter 03 demos: nn cnn $cnn_args: $acc % in $cnn_secs s; nn augment $aug_args: $aug_secs s;" \
+  "nn resnet $res_args: $res_acc % in $res_secs s"
