@@ -20,14 +20,10 @@
 #include <stdlib.h>
 
 #include "bench_torch.h"
-#include "nn_activation_layer.h"
+#include "nn_cnn_models.h"
 #include "nn_conv2d.h"
 #include "nn_cuda.h"
-#include "nn_dense.h"
-#include "nn_flatten.h"
 #include "nn_gemm.h"
-#include "nn_model.h"
-#include "nn_pool.h"
 #include "nn_progress.h"
 
 enum { BATCH = 64, POOL = 20, CLASSES = 10 };
@@ -36,19 +32,6 @@ static const double BUDGET_S = 4.0; /* no further runs of a config after this ma
 static const float LR = 0.01f;
 static const double TARGET_RATIO = 1.0; /* ours >= PyTorch's best */
 static const char *TORCH_SCRIPT = "bench/bench_cnn_torch.py";
-
-static nn_model *seeds_cnn(nn_rng *rng) {
-  nn_model *m = nn_model_new("cnn", 3, (int[]){1, 28, 28});
-  nn_model_add(m, &nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 1, .filters = 32, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu1", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool1", 2, 0, 0)->base);
-  nn_model_add(m, &nn_conv2d_new("conv2", &(nn_conv2d_config){.in_channels = 32, .filters = 64, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu2", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool2", 2, 0, 0)->base);
-  nn_model_add(m, nn_flatten_new("flatten"));
-  nn_model_add(m, &nn_dense_new("dense", 1600, CLASSES, NN_INIT_XAVIER, rng)->base);
-  return m;
-}
 
 typedef struct {
   nn_model *m;
@@ -72,7 +55,7 @@ static void bench_training(void) {
          WARMUP, REPS, BUDGET_S);
   bench_header();
   nn_rng rng = nn_rng_new(42);
-  trainer t = {.m = seeds_cnn(&rng)};
+  trainer t = {.m = nn_mnist_cnn(32, 64, 0, &rng)};
   nn_optim_config cfg = nn_optim_defaults(NN_SGD);
   cfg.lr = LR;
   nn_model_compile(t.m, NN_LOSS_SPARSE_CE, NN_SGD, &cfg);

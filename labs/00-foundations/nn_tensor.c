@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn_cuda.h"
+#include "nn_rng.h"
 
 static void check_shape(const char *fn, int ndim, const int *shape) {
   NN_REQUIRE(ndim >= 1 && ndim <= NN_MAX_DIMS,
@@ -47,6 +48,13 @@ nn_tensor nn_tensor_new(int ndim, const int *shape, nn_device device) {
 nn_tensor nn_tensor_from(int ndim, const int *shape, const float *values) {
   nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
   memcpy(t.data, values, nn_tensor_bytes(&t));
+  return t;
+}
+
+nn_tensor nn_tensor_randn(int ndim, const int *shape, uint64_t seed) {
+  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
+  nn_rng rng = nn_rng_new(seed);
+  nn_rng_fill_normal(&rng, t.data, nn_numel(&t), 0.f, 1.f);
   return t;
 }
 

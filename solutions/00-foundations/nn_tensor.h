@@ -9,6 +9,8 @@
 #ifndef NN_TENSOR_H
 #define NN_TENSOR_H
 
+#include <stdint.h>
+
 #include "nn_common.h"
 
 #define NN_MAX_DIMS 4
@@ -26,6 +28,9 @@ typedef struct {
 nn_tensor nn_tensor_new(int ndim, const int *shape, nn_device device);
 /* A CPU tensor holding a copy of `values` (numel floats). */
 nn_tensor nn_tensor_from(int ndim, const int *shape, const float *values);
+/* A CPU tensor of N(0, 1) draws from nn_rng_new(seed), in order (torch.randn after
+ * torch.manual_seed): the same seed, the same tensor, on every machine. */
+nn_tensor nn_tensor_randn(int ndim, const int *shape, uint64_t seed);
 void nn_tensor_free(nn_tensor *t);
 
 /* Number of elements: the product of the shape. */

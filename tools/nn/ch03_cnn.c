@@ -20,18 +20,14 @@
 #include <sys/stat.h>
 
 #include "commands.h"
-#include "nn_activation_layer.h"
 #include "nn_augment.h"
+#include "nn_cnn_models.h"
 #include "nn_conv2d.h"
-#include "nn_dense.h"
-#include "nn_dropout.h"
 #include "nn_fit.h"
-#include "nn_flatten.h"
 #include "nn_idx.h"
 #include "nn_image.h"
 #include "nn_model.h"
 #include "nn_plot.h"
-#include "nn_pool.h"
 #include "nn_progress.h"
 
 #define OUT_DIR "build/ch03"
@@ -90,25 +86,6 @@ static void free_images(image_data *d) {
   free(d->y_train), free(d->y_test);
 }
 
-enum { DROPOUT_SEED = 7 }; /* the dropout masks' own stream: the weights come out as without dropout */
-
-/* Conv(1 -> f1, 3x3) ReLU MaxPool2 Conv(f1 -> f2, 3x3) ReLU MaxPool2 Flatten [Dropout p] Dense(f2*5*5 -> 10)
- * on (1, 28, 28): 28 -> 26 -> 13 -> 11 -> 5. f1 = 32, f2 = 64 is the seeds' CNN. Dropout has
- * no parameters, so a checkpoint fits the model with or without it. */
-static nn_model *cnn(int f1, int f2, float dropout, nn_rng *rng) {
-  nn_model *m = nn_model_new("cnn", 3, (int[]){1, 28, 28});
-  nn_model_add(m, &nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 1, .filters = f1, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu1", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool1", 2, 0, 0)->base);
-  nn_model_add(m, &nn_conv2d_new("conv2", &(nn_conv2d_config){.in_channels = f1, .filters = f2, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu2", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool2", 2, 0, 0)->base);
-  nn_model_add(m, nn_flatten_new("flatten"));
-  if (dropout > 0) nn_model_add(m, &nn_dropout_new("dropout", dropout, DROPOUT_SEED)->base);
-  nn_model_add(m, &nn_dense_new("dense", f2 * 5 * 5, 10, NN_INIT_XAVIER, rng)->base);
-  return m;
-}
-
 /* x (N, C, H, W) -> (N, C, s H, s W), each pixel an s x s block (nearest neighbour). */
 static nn_tensor enlarge(const nn_tensor *x, int s) {
   int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
@@ -165,7 +142,7 @@ int cmd_cnn(int argc, char **argv) {
   printf("== The seeds' CNN on MNIST: %d train / %d test images\n", d.X_train.shape[0], d.X_test.shape[0]);
   nn_rng rng = nn_rng_new(42);
   const float dropout = 0.3f, lr = 2e-3f;
-  nn_model *m = cnn(32, 64, dropout, &rng);
+  nn_model *m = nn_mnist_cnn(32, 64, dropout, &rng);
   nn_optim_config cfg = nn_optim_defaults(NN_ADAM);
   cfg.lr = lr;
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, &cfg);
@@ -249,7 +226,7 @@ typedef struct {
  * with aug (or none); its accuracy on those n images (as they are) and on the test set. */
 static gap_result small_cnn_gap(const image_data *d, int n, int epochs, nn_augment_config *aug) {
   nn_rng rng = nn_rng_new(42);
-  nn_model *m = cnn(16, 32, 0.f, &rng);
+  nn_model *m = nn_mnist_cnn(16, 32, 0.f, &rng);
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
   nn_tensor X = d->X_train;
   X.shape[0] = n;

@@ -13,16 +13,13 @@
 #include <sys/stat.h>
 
 #include "commands.h"
-#include "nn_activation_layer.h"
+#include "nn_cnn_models.h"
 #include "nn_conv2d.h"
-#include "nn_dense.h"
 #include "nn_fit.h"
-#include "nn_flatten.h"
 #include "nn_gradcam.h"
 #include "nn_idx.h"
 #include "nn_image.h"
 #include "nn_model.h"
-#include "nn_pool.h"
 #include "nn_progress.h"
 
 #define OUT_DIR "build/ch03"
@@ -33,19 +30,6 @@ enum {
   TILE = 28 * SCALE,
   DIGITS = 10
 };
-
-static nn_model *seed_cnn(nn_rng *rng) {
-  nn_model *m = nn_model_new("cnn", 3, (int[]){1, 28, 28});
-  nn_model_add(m, &nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 1, .filters = 32, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu1", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool1", 2, 0, 0)->base);
-  nn_model_add(m, &nn_conv2d_new("conv2", &(nn_conv2d_config){.in_channels = 32, .filters = 64, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu2", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool2", 2, 0, 0)->base);
-  nn_model_add(m, nn_flatten_new("flatten"));
-  nn_model_add(m, &nn_dense_new("dense", 64 * 5 * 5, 10, NN_INIT_XAVIER, rng)->base);
-  return m;
-}
 
 /* Image n of X (N, 1, 28, 28) as its own (1, 1, 28, 28) tensor, sharing X's memory. */
 static nn_tensor image_of(const nn_tensor *X, int n) {
@@ -119,12 +103,12 @@ int cmd_gradcam(int argc, char **argv) {
 
   printf("== Grad-CAM on MNIST: which pixels made the CNN say what it said\n");
   nn_rng rng = nn_rng_new(42);
-  nn_model *m = seed_cnn(&rng);
+  nn_model *m = nn_mnist_cnn(32, 64, 0, &rng);
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
   if (!try_checkpoint(m, &X_test, y_test)) {
     nn_model_free(m);
     rng = nn_rng_new(42);
-    m = seed_cnn(&rng);
+    m = nn_mnist_cnn(32, 64, 0, &rng);
     nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
     nn_fit_options fo = nn_fit_defaults();
     fo.epochs = epochs, fo.batch_size = 64, fo.verbose = 0, fo.seed = 42;

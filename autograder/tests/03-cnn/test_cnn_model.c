@@ -8,31 +8,19 @@
 
 #include "nn_activation_layer.h"
 #include "nn_augment.h"
+#include "nn_cnn_models.h"
 #include "nn_conv2d.h"
 #include "nn_dense.h"
 #include "nn_dropout.h"
 #include "nn_fit.h"
-#include "nn_gemm.h"
 #include "nn_flatten.h"
+#include "nn_gemm.h"
 #include "nn_idx.h"
 #include "nn_model.h"
 #include "nn_pool.h"
 
-static nn_model *cnn(int f1, int f2, nn_rng *rng) {
-  nn_model *m = nn_model_new("cnn", 3, (int[]){1, 28, 28});
-  nn_model_add(m, &nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 1, .filters = f1, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu1", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool1", 2, 0, 0)->base);
-  nn_model_add(m, &nn_conv2d_new("conv2", &(nn_conv2d_config){.in_channels = f1, .filters = f2, .kernel = 3}, rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu2", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool2", 2, 0, 0)->base);
-  nn_model_add(m, nn_flatten_new("flatten"));
-  nn_model_add(m, &nn_dense_new("dense", f2 * 25, 10, NN_INIT_XAVIER, rng)->base);
-  return m;
-}
-
 /* Conv 32 3x3 -> ReLU -> MaxPool 2 -> Conv 64 3x3 -> ReLU -> MaxPool 2 -> Flatten -> Dense 10, on 28x28x1 */
-static nn_model *seed_cnn(nn_rng *rng) { return cnn(32, 64, rng); }
+static nn_model *seed_cnn(nn_rng *rng) { return nn_mnist_cnn(32, 64, 0, rng); }
 
 Test(cnn_model, the_seeds_cnn_has_320_18496_16010_params_34826_in_all) {
   nn_rng rng = nn_rng_new(1);
@@ -94,7 +82,7 @@ Test(cnn_model, learns_one_batch_of_32_digits_by_heart) {
   load_mnist("train", &X, &y);
   X.shape[0] = 32;
   nn_rng rng = nn_rng_new(3);
-  nn_model *m = cnn(8, 16, &rng);
+  nn_model *m = nn_mnist_cnn(8, 16, 0, &rng);
   nn_optim_config cfg = nn_optim_defaults(NN_ADAM);
   cfg.lr = 3e-3f;
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, &cfg);

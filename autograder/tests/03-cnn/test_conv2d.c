@@ -21,13 +21,6 @@ static nn_conv2d *make(nn_conv2d_config cfg, uint64_t seed) {
   return c;
 }
 
-static nn_tensor random_tensor(int ndim, const int *shape, uint64_t seed) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng rng = nn_rng_new(seed);
-  nn_rng_fill_normal(&rng, t.data, nn_numel(&t), 0.f, 1.f);
-  return t;
-}
-
 /* y for input x, shaped by the layer's out_shape: (N, F, Ho, Wo). */
 static nn_tensor output_for(nn_conv2d *c, const nn_tensor *x) {
   int out[NN_MAX_DIMS];
@@ -109,7 +102,7 @@ Test(im2col, gemm_matches_the_naive_conv) {
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     const conv_case *t = &cases[k];
     nn_conv2d *c = make(config_of(t), 100 + k);
-    nn_tensor x = random_tensor(4, (int[]){t->N, t->C, t->H, t->W}, 200 + k);
+    nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, 200 + k);
     nn_tensor y = output_for(c, &x), y_naive = output_for(c, &x);
     nn_conv2d_forward(c, &x, &y);
     nn_conv2d_forward_naive(c, &x, &y_naive);
@@ -141,7 +134,7 @@ Test(im2col, col2im_is_the_adjoint) {
   for (size_t k = 0; k < sizeof geoms / sizeof geoms[0]; k++) {
     const nn_conv_geom *g = &geoms[k];
     long nx = (long)g->C * g->H * g->W, nc = nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
-    nn_tensor x = random_tensor(1, (int[]){(int)nx}, 300 + k), c = random_tensor(1, (int[]){(int)nc}, 400 + k);
+    nn_tensor x = nn_tensor_randn(1, (int[]){(int)nx}, 300 + k), c = nn_tensor_randn(1, (int[]){(int)nc}, 400 + k);
     nn_tensor cols = nn_tensor_new(1, (int[]){(int)nc}, NN_CPU), back = nn_tensor_new(1, (int[]){(int)nx}, NN_CPU);
     nn_tensor_fill(&back, 1.f); /* col2im adds: start from 1 and take it off again */
     nn_im2col(x.data, g, cols.data);
@@ -160,8 +153,8 @@ Test(im2col, col2im_is_the_adjoint) {
 Test(conv2d, backward_accumulates) {
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = 2, .filters = 3, .kernel = 3, .stride = 2,
                                          .pad = NN_PAD_EXPLICIT, .padding = 1}, 5);
-  nn_tensor x = random_tensor(4, (int[]){2, 2, 6, 5}, 6), y = output_for(c, &x);
-  nn_tensor dy = random_tensor(4, y.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 6, 5}, 6), y = output_for(c, &x);
+  nn_tensor dy = nn_tensor_randn(4, y.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
   nn_conv2d_forward(c, &x, &y);
   nn_conv2d_backward(c, &dy, &dx);
   nn_tensor dW1 = nn_tensor_to(&c->dW, NN_CPU), db1 = nn_tensor_to(&c->db, NN_CPU), dx1 = nn_tensor_to(&dx, NN_CPU);
@@ -189,7 +182,7 @@ static void gradcheck(const conv_case *t, bool no_bias, uint64_t seed) {
   nn_conv2d_config cfg = config_of(t);
   cfg.no_bias = no_bias;
   nn_conv2d *c = make(cfg, seed);
-  nn_tensor x = random_tensor(4, (int[]){t->N, t->C, t->H, t->W}, seed + 1);
+  nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, seed + 1);
   nn_gradcheck r = nn_gradcheck_layer(&c->base, &x, 0.1, seed + 2);
   long want = nn_numel(&x) + nn_numel(&c->W) + (no_bias ? 0 : t->F);
   cr_assert_eq(r.checked, want, "checked %ld elements, expected x (%ld) + W (%ld)%s", r.checked, nn_numel(&x),
@@ -284,16 +277,16 @@ Test(conv2d, he_init_statistics) {
 
 Test(conv2d, workspace_is_allocated_once) {
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = 2, .filters = 3, .kernel = 3}, 4);
-  nn_tensor x = random_tensor(4, (int[]){2, 2, 8, 8}, 1), y = output_for(c, &x);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 8, 8}, 1), y = output_for(c, &x);
   nn_conv2d_forward(c, &x, &y);
   const float *first = c->cols;
   cr_assert_eq(c->cols_cap, 2L * 3 * 3 * 6 * 6, "the workspace holds %ld floats, expected C*KH*KW x Ho*Wo = %ld",
                c->cols_cap, 2L * 3 * 3 * 6 * 6);
-  nn_tensor dy = random_tensor(4, y.shape, 2);
+  nn_tensor dy = nn_tensor_randn(4, y.shape, 2);
   nn_conv2d_backward(c, &dy, NULL);
   nn_conv2d_forward(c, &x, &y);
   cr_assert(c->cols == first, "the same input size must reuse the workspace");
-  nn_tensor small = random_tensor(4, (int[]){1, 2, 5, 5}, 3), ys = output_for(c, &small);
+  nn_tensor small = nn_tensor_randn(4, (int[]){1, 2, 5, 5}, 3), ys = output_for(c, &small);
   nn_conv2d_forward(c, &small, &ys);
   cr_assert(c->cols == first && c->cols_cap == 2L * 3 * 3 * 6 * 6, "a smaller input must reuse the workspace");
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&small), nn_tensor_free(&ys);

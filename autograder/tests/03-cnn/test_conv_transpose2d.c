@@ -32,13 +32,6 @@ static nn_conv_transpose2d *make(nn_conv_transpose2d_config cfg, uint64_t seed) 
   return t;
 }
 
-static nn_tensor random_tensor(int ndim, const int *shape, uint64_t seed) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng rng = nn_rng_new(seed);
-  nn_rng_fill_normal(&rng, t.data, nn_numel(&t), 0.f, 1.f);
-  return t;
-}
-
 /* y for input x, shaped by the layer's out_shape: (N, C_out, Ho, Wo). */
 static nn_tensor output_for(nn_conv_transpose2d *t, const nn_tensor *x) {
   int out[NN_MAX_DIMS];
@@ -165,7 +158,7 @@ Test(conv_transpose2d, gemm_matches_the_naive_stamps) {
   for (int k = 0; k < N_CASES; k++) {
     const convt_case *c = &CASES[k];
     nn_conv_transpose2d *t = make(config_of(c), 100 + k);
-    nn_tensor x = random_tensor(4, (int[]){c->N, c->C_in, c->H, c->W}, 200 + k);
+    nn_tensor x = nn_tensor_randn(4, (int[]){c->N, c->C_in, c->H, c->W}, 200 + k);
     nn_tensor y = output_for(t, &x), y_naive = output_for(t, &x);
     nn_conv_transpose2d_forward(t, &x, &y);
     nn_conv_transpose2d_forward_naive(t, &x, &y_naive);
@@ -199,8 +192,8 @@ Test(conv_transpose2d, is_the_adjoint_of_conv2d) {
                                     .padding = c->padding, .dilation = c->dilation, .no_bias = true}, &rng);
     /* ConvT's (C_in, C_out, KH, KW) is Conv2d's (F = C_in, C = C_out, KH, KW): the same floats */
     memcpy(conv->W.data, t->W.data, (size_t)nn_numel(&t->W) * sizeof(float));
-    nn_tensor x = random_tensor(4, (int[]){c->N, c->C_in, c->H, c->W}, 400 + k), y = output_for(t, &x);
-    nn_tensor z = random_tensor(4, y.shape, 500 + k), back = nn_tensor_new(4, x.shape, NN_CPU);
+    nn_tensor x = nn_tensor_randn(4, (int[]){c->N, c->C_in, c->H, c->W}, 400 + k), y = output_for(t, &x);
+    nn_tensor z = nn_tensor_randn(4, y.shape, 500 + k), back = nn_tensor_new(4, x.shape, NN_CPU);
     nn_conv_transpose2d_forward(t, &x, &y);
     nn_conv2d_forward(conv, &z, &back); /* aborts if Conv2d does not map z's size to x's */
     double lhs = 0, rhs = 0, scale = 0;
@@ -266,7 +259,7 @@ static void gradcheck(const convt_case *c, bool no_bias, uint64_t seed) {
   nn_conv_transpose2d_config cfg = config_of(c);
   cfg.no_bias = no_bias;
   nn_conv_transpose2d *t = make(cfg, seed);
-  nn_tensor x = random_tensor(4, (int[]){c->N, c->C_in, c->H, c->W}, seed + 1);
+  nn_tensor x = nn_tensor_randn(4, (int[]){c->N, c->C_in, c->H, c->W}, seed + 1);
   nn_gradcheck r = nn_gradcheck_layer(&t->base, &x, 0.1, seed + 2);
   long want = nn_numel(&x) + nn_numel(&t->W) + (no_bias ? 0 : c->C_out);
   cr_assert_eq(r.checked, want, "checked %ld elements, expected x (%ld) + W (%ld)%s", r.checked, nn_numel(&x),
@@ -290,8 +283,8 @@ Test(conv_transpose2d, gradcheck_output_padding_1_at_stride_1_dilation_2) {
 
 Test(conv_transpose2d, backward_accumulates) {
   nn_conv_transpose2d *t = make(config_of(&CASES[2]), 5);
-  nn_tensor x = random_tensor(4, (int[]){2, CASES[2].C_in, 4, 3}, 6), y = output_for(t, &x);
-  nn_tensor dy = random_tensor(4, y.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, CASES[2].C_in, 4, 3}, 6), y = output_for(t, &x);
+  nn_tensor dy = nn_tensor_randn(4, y.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
   nn_conv_transpose2d_forward(t, &x, &y);
   nn_conv_transpose2d_backward(t, &dy, &dx);
   nn_tensor dW1 = nn_tensor_to(&t->dW, NN_CPU), db1 = nn_tensor_to(&t->db, NN_CPU), dx1 = nn_tensor_to(&dx, NN_CPU);
@@ -347,15 +340,15 @@ Test(conv_transpose2d, he_init_uses_pytorchs_fan_in) {
 
 Test(conv_transpose2d, workspace_grows_only) {
   nn_conv_transpose2d *t = make(config_of(&CASES[1]), 4);
-  nn_tensor x = random_tensor(4, (int[]){2, CASES[1].C_in, 5, 5}, 1), y = output_for(t, &x);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, CASES[1].C_in, 5, 5}, 1), y = output_for(t, &x);
   nn_conv_transpose2d_forward(t, &x, &y);
   const float *first = t->cols;
   long cap = (long)CASES[1].C_out * 4 * 4 * 5 * 5;
   cr_assert_eq(t->cols_cap, cap, "the workspace holds %ld floats, expected C_out*KH*KW x H*W = %ld", t->cols_cap,
                cap);
-  nn_tensor dy = random_tensor(4, y.shape, 2);
+  nn_tensor dy = nn_tensor_randn(4, y.shape, 2);
   nn_conv_transpose2d_backward(t, &dy, NULL);
-  nn_tensor small = random_tensor(4, (int[]){1, CASES[1].C_in, 3, 4}, 3), ys = output_for(t, &small);
+  nn_tensor small = nn_tensor_randn(4, (int[]){1, CASES[1].C_in, 3, 4}, 3), ys = output_for(t, &small);
   nn_conv_transpose2d_forward(t, &small, &ys);
   cr_assert(t->cols == first && t->cols_cap == cap, "the same or a smaller input must reuse the workspace");
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&small), nn_tensor_free(&ys);

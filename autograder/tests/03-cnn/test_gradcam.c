@@ -88,13 +88,6 @@ static nn_model *small_cnn(uint64_t seed) {
   return m;
 }
 
-static nn_tensor random_tensor(int ndim, const int *shape, uint64_t seed) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng rng = nn_rng_new(seed);
-  nn_rng_fill_normal(&rng, t.data, nn_numel(&t), 0.f, 1.f);
-  return t;
-}
-
 /* sum(dout * z) for z = layers[from..] applied to a (the output of layers[from - 1]), in double. */
 static double projected_output(nn_model *m, int from, const nn_tensor *a, const nn_tensor *dout) {
   nn_tensor cur = nn_tensor_to(a, NN_CPU);
@@ -117,7 +110,7 @@ Test(model, backward_from_matches_finite_differences_at_every_feature_map_cell) 
    * Every one of its 96 cells nudged by +-h in the forward of layers 1..5 (relu, maxpool, conv, flatten, dense),
    * the difference taken in double. (Before the ReLU: its zeros would tie in the max-pool.) */
   nn_model *m = small_cnn(5);
-  nn_tensor x = random_tensor(4, (int[]){2, 1, 6, 6}, 6), dout = random_tensor(2, (int[]){2, 4}, 7);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, 1, 6, 6}, 6), dout = nn_tensor_randn(2, (int[]){2, 4}, 7);
   nn_model_backward_from(m, &x, &dout, 1);
   nn_tensor A = nn_tensor_to(&m->acts[1], NN_CPU), dA = nn_tensor_to(&m->grads[1], NN_CPU);
   cr_assert_eq(nn_numel(&A), 96, "acts[2] is %s, expected (2, 3, 4, 4)", nn_shape_str(&A).s);
@@ -144,7 +137,7 @@ Test(model, backward_from_moves_no_param) {
   nn_model *m = small_cnn(5);
   nn_conv2d *c1 = (nn_conv2d *)m->layers[0];
   nn_tensor W = nn_tensor_to(&c1->W, NN_CPU);
-  nn_tensor x = random_tensor(4, (int[]){1, 1, 6, 6}, 6), dout = random_tensor(2, (int[]){1, 4}, 7);
+  nn_tensor x = nn_tensor_randn(4, (int[]){1, 1, 6, 6}, 6), dout = nn_tensor_randn(2, (int[]){1, 4}, 7);
   nn_model_backward_from(m, &x, &dout, 0);
   cr_assert(memcmp(W.data, c1->W.data, nn_tensor_bytes(&W)) == 0, "conv1.W changed");
   double g = 0;
@@ -190,7 +183,7 @@ Test(gradcam, normalize_by_hand) {
 
 Test(gradcam, the_cam_of_a_cnn_spans_0_to_1_at_the_input_size) {
   nn_model *m = small_cnn(11);
-  nn_tensor x = random_tensor(4, (int[]){1, 1, 6, 6}, 12), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){1, 1, 6, 6}, 12), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
   int nonzero = 0;
   for (int c = 0; c < 4; c++)
     for (int layer = 0; layer <= 3; layer++) { /* conv1, relu1, pool1 and conv2 all give feature maps */
@@ -207,19 +200,19 @@ Test(gradcam, the_cam_of_a_cnn_spans_0_to_1_at_the_input_size) {
 
 Test(gradcam, a_layer_out_of_range_aborts, .signal = SIGABRT) {
   nn_model *m = small_cnn(1);
-  nn_tensor x = random_tensor(4, (int[]){1, 1, 6, 6}, 2), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){1, 1, 6, 6}, 2), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
   nn_gradcam(m, &x, 0, 9, &cam); /* small has layers 0..5 */
 }
 
 Test(gradcam, a_layer_without_feature_maps_aborts, .signal = SIGABRT) {
   nn_model *m = small_cnn(1);
-  nn_tensor x = random_tensor(4, (int[]){1, 1, 6, 6}, 2), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){1, 1, 6, 6}, 2), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
   nn_gradcam(m, &x, 0, 4, &cam); /* flatten gives (N, 8) */
 }
 
 Test(gradcam, a_class_out_of_range_aborts, .signal = SIGABRT) {
   nn_model *m = small_cnn(1);
-  nn_tensor x = random_tensor(4, (int[]){1, 1, 6, 6}, 2), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){1, 1, 6, 6}, 2), cam = nn_tensor_new(2, (int[]){6, 6}, NN_CPU);
   nn_gradcam(m, &x, 4, 3, &cam); /* 4 logits: classes 0..3 */
 }
 

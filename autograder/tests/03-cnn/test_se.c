@@ -19,13 +19,6 @@ static nn_se *make(int C, int r, uint64_t seed) {
   return se;
 }
 
-static nn_tensor random_tensor(int ndim, const int *shape, uint64_t seed) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng rng = nn_rng_new(seed);
-  nn_rng_fill_normal(&rng, t.data, nn_numel(&t), 0.f, 1.f);
-  return t;
-}
-
 static void free_layer(nn_se *se) { se->base.ops->free(&se->base); }
 
 static void expect(const char *what, const float *got, const double *want, int n, double tol) {
@@ -89,7 +82,7 @@ Test(se, forward_and_backward_by_hand) {
  * gradients to 1e-4 against a forward pass in double. */
 static void gradcheck(int N, int C, int r, int H, int W, uint64_t seed) {
   nn_se *se = make(C, r, seed);
-  nn_tensor x = random_tensor(4, (int[]){N, C, H, W}, seed + 1), y = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){N, C, H, W}, seed + 1), y = nn_tensor_new(4, x.shape, NN_CPU);
   nn_se_forward(se, &x, &y); /* no ReLU input within 0.1 of the kink, where a nudge of h could cross it */
   for (long i = 0; i < nn_numel(&se->a1); i++)
     cr_assert(fabsf(se->a1.data[i]) > 0.1f, "pick another seed: fc1's output %ld is %g, near the ReLU's kink", i,
@@ -149,8 +142,8 @@ static double reference_loss(const se_dims *d, const double *v, const float *r) 
 static void check_against_reference(int N, int C, int r, int H, int W, uint64_t seed) {
   nn_se *se = make(C, r, seed);
   se_dims d = {N, C, se->hidden, H * W};
-  nn_tensor x = random_tensor(4, (int[]){N, C, H, W}, seed + 1), y = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_tensor dy = random_tensor(4, x.shape, seed + 2), dx = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){N, C, H, W}, seed + 1), y = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_tensor dy = nn_tensor_randn(4, x.shape, seed + 2), dx = nn_tensor_new(4, x.shape, NN_CPU);
   nn_param p[4];
   cr_assert_eq(se->base.ops->params(&se->base, p, 4), 4);
   const nn_tensor *values[5] = {&x, p[0].value, p[1].value, p[2].value, p[3].value};
@@ -199,8 +192,8 @@ Test(se, backward_matches_a_double_reference) {
 
 Test(se, backward_accumulates) {
   nn_se *se = make(8, 4, 5);
-  nn_tensor x = random_tensor(4, (int[]){2, 8, 3, 3}, 6), y = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_tensor dy = random_tensor(4, x.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, 8, 3, 3}, 6), y = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_tensor dy = nn_tensor_randn(4, x.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
   nn_se_forward(se, &x, &y);
   nn_se_backward(se, &dy, &dx);
   nn_param p[4];
@@ -258,8 +251,8 @@ Test(se, out_shape_is_the_input_shape) {
 
 Test(se, a_larger_batch_grows_the_buffers_and_a_smaller_reuses_them) {
   nn_se *se = make(4, 2, 1);
-  nn_tensor x3 = random_tensor(4, (int[]){3, 4, 2, 2}, 1), y3 = nn_tensor_new(4, x3.shape, NN_CPU);
-  nn_tensor x1 = random_tensor(4, (int[]){1, 4, 2, 2}, 2), y1 = nn_tensor_new(4, x1.shape, NN_CPU);
+  nn_tensor x3 = nn_tensor_randn(4, (int[]){3, 4, 2, 2}, 1), y3 = nn_tensor_new(4, x3.shape, NN_CPU);
+  nn_tensor x1 = nn_tensor_randn(4, (int[]){1, 4, 2, 2}, 2), y1 = nn_tensor_new(4, x1.shape, NN_CPU);
   nn_se_forward(se, &x3, &y3);
   const float *buf = se->scratch;
   nn_se_forward(se, &x1, &y1);
