@@ -18,13 +18,6 @@
 #include "nn_rng.h"
 #include "nn_shapes.h"
 
-static nn_tensor random_tensor(int ndim, const int *shape, uint64_t seed) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng rng = nn_rng_new(seed);
-  nn_rng_fill_normal(&rng, t.data, nn_numel(&t), 0.f, 1.f);
-  return t;
-}
-
 static void free_layer(nn_batchnorm *bn) { bn->base.ops->free(&bn->base); }
 
 /* gamma and beta away from 1 and 0, so the check sees them matter. */
@@ -148,7 +141,7 @@ static void check_gradients(int ndim, const int *shape, bool training, uint64_t 
     nn_rng_fill_normal(&rng, bn->running_mean.data, bn->C, 0.f, 1.f);
     nn_rng_fill_uniform(&rng, bn->running_var.data, bn->C, 0.5f, 2.f);
   }
-  nn_tensor x = random_tensor(ndim, shape, seed + 2);
+  nn_tensor x = nn_tensor_randn(ndim, shape, seed + 2);
   nn_gradcheck r = training ? nn_gradcheck_layer_training(&bn->base, &x, 1e-2, seed + 3)
                             : nn_gradcheck_layer(&bn->base, &x, 1e-2, seed + 3);
   cr_assert(r.max_rel < 2e-3, "%s mode %s: %s[%ld]: analytic %g, numeric %g (rel %g)",
@@ -165,8 +158,8 @@ Test(batchnorm, backward_accumulates) {
   /* Two backward passes of one forward give twice the grads of one: every grad is ADDED to. */
   nn_batchnorm *bn = nn_batchnorm_new("bn", 2);
   randomize_affine(bn, 3);
-  nn_tensor x = random_tensor(4, (int[]){3, 2, 2, 2}, 4), y = nn_tensor_new(4, (int[]){3, 2, 2, 2}, NN_CPU);
-  nn_tensor dy = random_tensor(4, (int[]){3, 2, 2, 2}, 5), dx = nn_tensor_new(4, (int[]){3, 2, 2, 2}, NN_CPU);
+  nn_tensor x = nn_tensor_randn(4, (int[]){3, 2, 2, 2}, 4), y = nn_tensor_new(4, (int[]){3, 2, 2, 2}, NN_CPU);
+  nn_tensor dy = nn_tensor_randn(4, (int[]){3, 2, 2, 2}, 5), dx = nn_tensor_new(4, (int[]){3, 2, 2, 2}, NN_CPU);
   nn_batchnorm_forward(bn, &x, &y, true);
   nn_batchnorm_backward(bn, &dy, &dx);
   nn_tensor dx1 = nn_tensor_to(&dx, NN_CPU), dg1 = nn_tensor_to(&bn->dgamma, NN_CPU);

@@ -21,13 +21,6 @@ static nn_residual *make(int in, int out, int stride, uint64_t seed) {
   return nn_residual_new("block1", &(nn_residual_config){in, out, stride}, &rng);
 }
 
-static nn_tensor random_tensor(int ndim, const int *shape, uint64_t seed) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng rng = nn_rng_new(seed);
-  nn_rng_fill_normal(&rng, t.data, nn_numel(&t), 0.f, 1.f);
-  return t;
-}
-
 /* y for input x, shaped by the block's out_shape. */
 static nn_tensor output_for(nn_residual *r, const nn_tensor *x) {
   int out[NN_MAX_DIMS];
@@ -83,7 +76,7 @@ Test(residual, output_shapes) {
       {4, 4, 1, 6, 5, 6, 5}, {4, 8, 2, 6, 6, 3, 3}, {4, 8, 2, 7, 5, 4, 3}, {3, 5, 1, 4, 4, 4, 4}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     nn_residual *r = make(cases[i].in, cases[i].out, cases[i].stride, 2);
-    nn_tensor x = random_tensor(4, (int[]){2, cases[i].in, cases[i].H, cases[i].W}, 3);
+    nn_tensor x = nn_tensor_randn(4, (int[]){2, cases[i].in, cases[i].H, cases[i].W}, 3);
     nn_tensor y = output_for(r, &x);
     cr_assert(y.shape[1] == cases[i].out && y.shape[2] == cases[i].Ho && y.shape[3] == cases[i].Wo,
               "case %zu: y is %s, expected (2, %d, %d, %d)", i, nn_shape_str(&y).s, cases[i].out, cases[i].Ho,
@@ -133,7 +126,7 @@ static void check_block(int in, int out, int stride, int H, bool training, uint6
   randomize_batchnorms(r, seed + 1);
   ((nn_activation_layer *)r->relu1)->act = nn_activation_of(NN_ACT_SOFTPLUS);
   ((nn_activation_layer *)r->relu2)->act = nn_activation_of(NN_ACT_SOFTPLUS);
-  nn_tensor x = random_tensor(4, (int[]){2, in, H, H}, seed + 2);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, in, H, H}, seed + 2);
   nn_gradcheck g = training ? nn_gradcheck_layer_training(&r->base, &x, 1e-2, seed + 3)
                             : nn_gradcheck_layer(&r->base, &x, 1e-2, seed + 3);
   cr_assert(g.max_rel < 2e-2, "%s block (%d -> %d, stride %d), %s mode: %s[%ld]: analytic %g, numeric %g (rel %g)",
@@ -151,8 +144,8 @@ Test(residual, gradcheck_projection_eval, .timeout = 20) { check_block(2, 3, 2, 
 Test(residual, backward_accumulates_into_dx_and_the_params) {
   /* dx starting at 1 ends at 1 + the gradient; the params' grads double over two backward passes. */
   nn_residual *r = make(2, 3, 2, 5);
-  nn_tensor x = random_tensor(4, (int[]){2, 2, 4, 4}, 6), y = output_for(r, &x);
-  nn_tensor dy = random_tensor(4, y.shape, 7);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 4, 4}, 6), y = output_for(r, &x);
+  nn_tensor dy = nn_tensor_randn(4, y.shape, 7);
   nn_tensor dx0 = nn_tensor_new(4, x.shape, NN_CPU), dx1 = nn_tensor_new(4, x.shape, NN_CPU);
   nn_residual_forward(r, &x, &y, true);
   nn_residual_backward(r, &dy, &dx0);
@@ -171,8 +164,8 @@ Test(residual, backward_accumulates_into_dx_and_the_params) {
 Test(residual, a_smaller_batch_reuses_the_activations) {
   /* The internals are sized once for the largest batch: a batch of 2 after one of 4 allocates nothing. */
   nn_residual *r = make(2, 2, 1, 8);
-  nn_tensor x4 = random_tensor(4, (int[]){4, 2, 3, 3}, 9), y4 = output_for(r, &x4);
-  nn_tensor x2 = random_tensor(4, (int[]){2, 2, 3, 3}, 10), y2 = output_for(r, &x2);
+  nn_tensor x4 = nn_tensor_randn(4, (int[]){4, 2, 3, 3}, 9), y4 = output_for(r, &x4);
+  nn_tensor x2 = nn_tensor_randn(4, (int[]){2, 2, 3, 3}, 10), y2 = output_for(r, &x2);
   nn_residual_forward(r, &x4, &y4, true);
   const float *a1 = r->a1.data, *dsum = r->dsum.data;
   long cap = r->cap;
