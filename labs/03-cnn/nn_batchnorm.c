@@ -1,4 +1,5 @@
-/* nn_batchnorm.c: BatchNorm forward (batch or running statistics) and backward, on the CPU.
+/* nn_batchnorm.c: BatchNorm forward (batch or running statistics) and backward, on the
+ * CPU or the GPU (where gamma is; the kernels are nn_batchnorm.cu).
  *
  * Channel c of x: (N, C, S) (S = H*W, or 1 for (N, C)) is the M = N*S values
  * x[(n*C + c)*S + s]; every loop below walks one channel that way. */
@@ -7,6 +8,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "nn_cnn_cuda.h"
+#include "nn_cuda.h"
 
 /* N, C and S = the product of the axes after C: x (N, C, H, W) is (N, C, H*W). */
 typedef struct { int N, C; long S; } channels_view;
@@ -19,11 +23,18 @@ static channels_view view_of(const int *shape, int ndim) {
 
 /* ---- checks */
 
+static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
+
+/* t must be on the device of the layer's gamma: the layer runs there. */
+static void check_device(const char *fn, const nn_batchnorm *bn, const char *what, const nn_tensor *t) {
+  NN_REQUIRE(t->device == bn->gamma.device, "%s: %s is on the %s but %s's gamma and beta are on the %s; move the "
+             "layer (nn_layer_to) or the tensor (nn_tensor_to)", fn, what, device_name(t->device), bn->base.name,
+             device_name(bn->gamma.device));
+}
+
 static void check_input(const char *fn, const nn_batchnorm *bn, const nn_tensor *x) {
   NN_REQUIRE(x, "%s: x is NULL", fn);
-  NN_REQUIRE(x->device == NN_CPU, "%s: x is on the GPU; BatchNorm runs on the CPU only so far (chapter 03)", fn);
-  NN_REQUIRE(bn->gamma.device == NN_CPU, "%s: %s's gamma and beta are on the GPU (nn_layer_to); BatchNorm runs "
-             "on the CPU only so far (chapter 03)", fn, bn->base.name);
+  check_device(fn, bn, "x", x);
   NN_REQUIRE(x->ndim >= 2 && x->shape[1] == bn->C, "%s: %s: BatchNorm(%d) takes (N, %d) or (N, %d, H, W) inputs, "
              "got %s", fn, bn->base.name, bn->C, bn->C, bn->C, nn_shape_str(x).s);
 }
@@ -31,8 +42,7 @@ static void check_input(const char *fn, const nn_batchnorm *bn, const nn_tensor 
 /* t (y or dy, or dx) must have the shape of the last forward's x. */
 static void check_like_x(const char *fn, const nn_batchnorm *bn, const char *what, const nn_tensor *t) {
   NN_REQUIRE(t, "%s: %s is NULL", fn, what);
-  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; BatchNorm runs on the CPU only so far (chapter 03)", fn,
-             what);
+  check_device(fn, bn, what, t);
   bool same = t->ndim == bn->x_ndim;
   for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == bn->x_shape[d];
   nn_tensor x_like = {.ndim = bn->x_ndim};
@@ -41,11 +51,35 @@ static void check_like_x(const char *fn, const nn_batchnorm *bn, const char *wha
              nn_shape_str(t).s, nn_shape_str(&x_like).s);
 }
 
-/* The xhat workspace for `need` floats: grown, never shrunk. */
-static void reserve_xhat(nn_batchnorm *bn, long need) {
+static void free_xhat(nn_batchnorm *bn) {
+  switch (bn->xhat_device) {
+  case NN_CPU: free(bn->xhat); break;
+  case NN_GPU: nn_cuda_free(bn->xhat); break;
+  }
+  bn->xhat = NULL, bn->xhat_cap = 0;
+}
+
+/* The workspaces on the weights' device (nn_layer_to moved gamma but not them): mean,
+ * var and inv_std moved there, xhat for `need` floats there, grown, never shrunk. So
+ * only the first forward (or a larger input, or the first after nn_layer_to) allocates. */
+static void reserve_workspaces(nn_batchnorm *bn, long need) {
+  const nn_device device = bn->gamma.device;
+  nn_tensor *stats[] = {&bn->mean, &bn->var, &bn->inv_std};
+  for (int i = 0; i < 3; i++)
+    if (stats[i]->device != device) {
+      nn_tensor moved = nn_tensor_to(stats[i], device);
+      nn_tensor_free(stats[i]);
+      *stats[i] = moved;
+    }
+  if (bn->xhat && bn->xhat_device != device) free_xhat(bn); /* the layer has moved */
   if (need <= bn->xhat_cap) return;
-  free(bn->xhat);
-  bn->xhat = nn_xmalloc((size_t)need * sizeof(float), "nn_batchnorm xhat");
+  free_xhat(bn);
+  size_t bytes = (size_t)need * sizeof(float);
+  switch (device) {
+  case NN_CPU: bn->xhat = nn_xmalloc(bytes, "nn_batchnorm xhat"); break;
+  case NN_GPU: bn->xhat = nn_cuda_malloc(bytes); break;
+  }
+  bn->xhat_device = device;
   bn->xhat_cap = need;
 }
 
@@ -142,12 +176,22 @@ void nn_batchnorm_forward(nn_batchnorm *bn, const nn_tensor *x, nn_tensor *y, bo
   const long M = (long)v.N * v.S;
   NN_REQUIRE(!training || M > 1, "%s: %s: x is %s, one value per channel; training needs more than one to take "
              "a variance (a batch of 2 or more), as PyTorch says", fn, bn->base.name, nn_shape_str(x).s);
-  reserve_xhat(bn, nn_numel(x));
-  if (training) {
-    forward_train_cpu(bn, x->data, y->data, v);
-    update_running(bn, M);
-  } else {
-    forward_eval_cpu(bn, x->data, y->data, v);
+  reserve_workspaces(bn, nn_numel(x));
+  switch (bn->gamma.device) {
+  case NN_CPU:
+    if (training) {
+      forward_train_cpu(bn, x->data, y->data, v);
+      update_running(bn, M);
+    } else {
+      forward_eval_cpu(bn, x->data, y->data, v);
+    }
+    break;
+  case NN_GPU: /* the running statistics are updated inside the training kernel */
+    if (training)
+      nn_batchnorm_forward_train_cuda(bn, x->data, y->data, v.N, v.S);
+    else
+      nn_batchnorm_forward_eval_cuda(bn, x->data, y->data, v.N, v.S);
+    break;
   }
   bn->forwarded = true, bn->trained = training;
 }
@@ -156,13 +200,22 @@ void nn_batchnorm_backward(nn_batchnorm *bn, const nn_tensor *dy, nn_tensor *dx)
   const char *fn = "nn_batchnorm_backward";
   NN_REQUIRE(bn, "%s: the layer is NULL", fn);
   NN_REQUIRE(bn->forwarded, "%s: %s has no forward pass to go back through", fn, bn->base.name);
+  NN_REQUIRE(bn->xhat_device == bn->gamma.device && bn->mean.device == bn->gamma.device, "%s: %s moved to the "
+             "%s after its forward pass (nn_layer_to); run the forward again there first", fn, bn->base.name,
+             device_name(bn->gamma.device));
   check_like_x(fn, bn, "dy", dy);
   if (dx) check_like_x(fn, bn, "dx", dx);
   channels_view v = view_of(bn->x_shape, bn->x_ndim);
-  if (bn->trained)
-    backward_train_cpu(bn, dy->data, dx ? dx->data : NULL, v);
-  else
-    backward_eval_cpu(bn, dy->data, dx ? dx->data : NULL, v);
+  float *dx_data = dx ? dx->data : NULL;
+  switch (bn->gamma.device) {
+  case NN_CPU:
+    if (bn->trained)
+      backward_train_cpu(bn, dy->data, dx_data, v);
+    else
+      backward_eval_cpu(bn, dy->data, dx_data, v);
+    break;
+  case NN_GPU: nn_batchnorm_backward_cuda(bn, dy->data, dx_data, v.N, v.S); break; /* both cases: bn->trained */
+  }
 }
 
 /* ---- the layer's ops table */
@@ -204,7 +257,7 @@ static void free_op(nn_layer *l) {
   nn_tensor *all[] = {&bn->gamma, &bn->beta, &bn->dgamma, &bn->dbeta, &bn->running_mean,
                       &bn->running_var, &bn->mean, &bn->var, &bn->inv_std};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) nn_tensor_free(all[i]);
-  free(bn->xhat);
+  free_xhat(bn);
   free(bn);
 }
 

@@ -1,4 +1,6 @@
-/* nn_residual.c: the basic block's forward and backward, sublayer by sublayer. */
+/* nn_residual.c: the basic block's forward and backward, sublayer by sublayer, on
+ * the device of its weights (each sublayer dispatches itself; the block's own sum
+ * has a CPU loop and, on the GPU, a copy and nn_add_into). */
 #include "nn_residual.h"
 
 #include <stdio.h>
@@ -24,16 +26,23 @@ static int internal_tensors(nn_residual *r, nn_tensor **out) {
   return 16;
 }
 
-/* Each internal tensor made (N, out, Ho, Wo): reallocated only when that is more than cap floats. */
+/* The device the block runs on: its weights'. */
+static nn_device device_of(const nn_residual *r) { return r->conv1->W.device; }
+
+static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
+
+/* Each internal tensor made (N, out, Ho, Wo) on the weights' device: reallocated only
+ * when that is more than cap floats, or when the block has moved (nn_layer_to). */
 static void shape_internals(nn_residual *r, int N, int Ho, int Wo) {
   nn_tensor *t[16];
   int count = internal_tensors(r, t);
   const int shape[4] = {N, r->out_C, Ho, Wo};
   const long need = (long)N * r->out_C * Ho * Wo;
+  if (r->cap > 0 && r->a1.device != device_of(r)) r->cap = 0; /* the old ones are on the other device */
   if (need > r->cap) {
     for (int i = 0; i < count; i++) {
       nn_tensor_free(t[i]);
-      *t[i] = nn_tensor_new(4, shape, NN_CPU);
+      *t[i] = nn_tensor_new(4, shape, device_of(r));
     }
     r->cap = need;
   }
@@ -43,9 +52,16 @@ static void shape_internals(nn_residual *r, int N, int Ho, int Wo) {
   }
 }
 
+/* t must be on the device of the block's weights: the block runs there. */
+static void check_device(const char *fn, const nn_residual *r, const char *what, const nn_tensor *t) {
+  NN_REQUIRE(t->device == device_of(r), "%s: %s is on the %s but %s's weights are on the %s; move the layer "
+             "(nn_layer_to) or the tensor (nn_tensor_to)", fn, what, device_name(t->device), r->base.name,
+             device_name(device_of(r)));
+}
+
 static void check_input(const char *fn, const nn_residual *r, const nn_tensor *x) {
   NN_REQUIRE(x, "%s: x is NULL", fn);
-  NN_REQUIRE(x->device == NN_CPU, "%s: x is on the GPU; ResidualBlock runs on the CPU only so far (chapter 03)", fn);
+  check_device(fn, r, "x", x);
   NN_REQUIRE(x->ndim == 4 && x->shape[1] == r->in_C, "%s: %s: ResidualBlock(%d -> %d, stride %d) takes (N, %d, H, "
              "W) inputs, got %s", fn, r->base.name, r->in_C, r->out_C, r->stride, r->in_C, nn_shape_str(x).s);
 }
@@ -53,7 +69,7 @@ static void check_input(const char *fn, const nn_residual *r, const nn_tensor *x
 /* t (y, dy) must be (N, out, Ho, Wo) as the last forward made the internals. */
 static void check_like_output(const char *fn, const nn_residual *r, const char *what, const nn_tensor *t) {
   NN_REQUIRE(t, "%s: %s is NULL", fn, what);
-  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; ResidualBlock runs on the CPU only so far", fn, what);
+  check_device(fn, r, what, t);
   NN_REQUIRE(nn_same_shape(t, &r->sum), "%s: %s: %s is %s but the block gives %s for x %s", fn, r->base.name, what,
              nn_shape_str(t).s, nn_shape_str(&r->sum).s, r->x ? nn_shape_str(r->x).s : "?");
 }
@@ -82,8 +98,17 @@ void nn_residual_forward(nn_residual *r, const nn_tensor *x, nn_tensor *y, bool 
     bn->forward(&r->proj_bn->base, &r->p1, &r->p2, training);
     shortcut = &r->p2;
   }
-  const long n = nn_numel(&r->sum);
-  for (long i = 0; i < n; i++) r->sum.data[i] = r->b2.data[i] + shortcut->data[i];
+  switch (device_of(r)) {
+  case NN_CPU: {
+    const long n = nn_numel(&r->sum);
+    for (long i = 0; i < n; i++) r->sum.data[i] = r->b2.data[i] + shortcut->data[i];
+    break;
+  }
+  case NN_GPU: /* sum = b2, then sum += shortcut: the same one addition per element */
+    nn_tensor_copy(&r->sum, &r->b2);
+    nn_add_into(&r->sum, shortcut);
+    break;
+  }
   r->relu2->ops->forward(r->relu2, &r->sum, y, training);
 }
 
@@ -92,6 +117,9 @@ void nn_residual_backward(nn_residual *r, const nn_tensor *dy, nn_tensor *dx) {
   NN_REQUIRE(r, "%s: the layer is NULL", fn);
   NN_REQUIRE(r->x, "%s: %s has no forward pass to go back through", fn, r->base.name);
   check_like_output(fn, r, "dy", dy);
+  NN_REQUIRE(r->a1.device == device_of(r), "%s: %s moved to the %s after its forward pass (nn_layer_to); run the "
+             "forward again there first", fn, r->base.name, device_name(device_of(r)));
+  if (dx) check_device(fn, r, "dx", dx);
   if (dx)
     NN_REQUIRE(nn_same_shape(dx, r->x), "%s: %s: dx is %s but the forward input x was %s", fn, r->base.name,
                nn_shape_str(dx).s, nn_shape_str(r->x).s);

@@ -31,7 +31,12 @@
  *
  * Memory: the block owns the activations between its sublayers and their gradients,
  * each (N, out, Ho, Wo), grown only when a larger input comes: a training step
- * allocates nothing. CPU only so far (its layers are).
+ * allocates nothing.
+ *
+ * Devices: the block runs where its sublayers' weights are (nn_layer_to moves them
+ * all, through params and buffers); x, y, dy and dx must be there too. Its own
+ * tensors above are made on that device at the next forward, and the block's own
+ * work (the sum b2 + shortcut, dsum into both branches) runs there as well.
  */
 #ifndef NN_RESIDUAL_H
 #define NN_RESIDUAL_H
@@ -68,7 +73,7 @@ typedef struct {
 /* A basic block named `name` ("block1"), its convolutions' weights drawn from rng (He). */
 nn_residual *nn_residual_new(const char *name, const nn_residual_config *cfg, nn_rng *rng);
 
-/* x: (N, in, H, W) -> y: (N, out, Ho, Wo); training: the BatchNorms' batch statistics. */
+/* x: (N, in, H, W) on the weights' device -> y: (N, out, Ho, Wo); training: the BatchNorms' batch statistics. */
 void nn_residual_forward(nn_residual *r, const nn_tensor *x, nn_tensor *y, bool training);
 /* Every sublayer's grads += ..., dx += ... (dx may be NULL), from dy: (N, out, Ho, Wo). */
 void nn_residual_backward(nn_residual *r, const nn_tensor *dy, nn_tensor *dx);

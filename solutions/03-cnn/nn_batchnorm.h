@@ -45,7 +45,13 @@
  * it makes useless: beta plays that part, so those convolutions have no bias).
  *
  * Memory: xhat (x's size) is kept for backward, in a workspace grown only when a
- * larger input comes, so a training step allocates nothing. CPU only so far.
+ * larger input comes, so a training step allocates nothing.
+ *
+ * Devices: the layer runs where its gamma is (nn_layer_to moves gamma, beta, their
+ * grads and the running statistics); x, y, dy and dx must be there too. The
+ * workspaces (mean, var, inv_std, xhat) follow at the next forward. On the GPU
+ * (nn_batchnorm.cu) one block per channel reduces its M values in shared memory,
+ * in double as the CPU does, with no atomics: the same result on every run.
  */
 #ifndef NN_BATCHNORM_H
 #define NN_BATCHNORM_H
@@ -62,6 +68,7 @@ typedef struct {
   nn_tensor mean, var, inv_std;          /* (C): the last forward's (batch or running) statistics */
   float *xhat;                           /* the last forward's normalised x, x's shape */
   long xhat_cap;                         /* floats allocated in xhat */
+  nn_device xhat_device;                 /* where xhat is: the weights' device at the last forward */
   int x_shape[NN_MAX_DIMS], x_ndim;      /* the last forward's x: what backward's dy and dx must be */
   bool forwarded;                        /* a forward ran: backward has something to go back through */
   bool trained;                          /* the last forward was in training mode (batch statistics) */
@@ -71,7 +78,7 @@ typedef struct {
 /* BatchNorm over C channels, named `name` ("bn1"); eps 1e-5, momentum 0.1. */
 nn_batchnorm *nn_batchnorm_new(const char *name, int channels);
 
-/* x: (N, C) or (N, C, H, W) on the CPU -> y: the same shape. training: batch statistics
+/* x: (N, C) or (N, C, H, W) on gamma's device -> y: the same shape. training: batch statistics
  * (and the running ones updated) or the running ones. */
 void nn_batchnorm_forward(nn_batchnorm *bn, const nn_tensor *x, nn_tensor *y, bool training);
 /* dgamma += ..., dbeta += ..., dx += ... (dx may be NULL), from dy: the last forward's shape. */

@@ -1,15 +1,16 @@
 /* nn_cnn_cuda.h: the GPU launchers of chapter 03 (im2col and col2im, Conv2d's bias,
- * the pooling layers).
+ * the pooling layers, BatchNorm).
  *
- * Each is defined in the .cu beside its op (nn_im2col.cu, nn_conv2d.cu, nn_pool.cu)
- * and called only from that op's device switch; without nvcc, nn_cnn_nocuda.c
- * defines the same names and panics. Every float and int pointer is a device
- * pointer; geometries are host structs, passed to the kernels by value. Kernels
- * run on stream 0, in order with cuBLAS and the copies of nn_tensor.c.
+ * Each is defined in the .cu beside its op (nn_im2col.cu, nn_conv2d.cu, nn_pool.cu,
+ * nn_batchnorm.cu) and called only from that op's device switch; without nvcc,
+ * nn_cnn_nocuda.c defines the same names and panics. Every float and int pointer is
+ * a device pointer; geometries are host structs, passed to the kernels by value.
+ * Kernels run on stream 0, in order with cuBLAS and the copies of nn_tensor.c.
  *
  * No launcher uses atomics: where several outputs feed one input (col2im, the
  * pooling backwards), one thread per INPUT element gathers them, in the CPU's
- * order, so the GPU is deterministic and its sums are the CPU's.
+ * order, so the GPU is deterministic and its sums are the CPU's; where one output
+ * sums many inputs (a bias grad, BatchNorm's statistics), one block owns it.
  */
 #ifndef NN_CNN_CUDA_H
 #define NN_CNN_CUDA_H
@@ -18,6 +19,7 @@
 extern "C" {
 #endif
 
+#include "nn_batchnorm.h"
 #include "nn_im2col.h"
 #include "nn_pool.h"
 
@@ -40,6 +42,16 @@ void nn_avgpool_backward_cuda(const nn_pool_window *g, const float *dy, float *d
 /* GlobalAvgPool2d: x (planes, plane) -> y (planes); dx[q, i] += dy[q] / plane */
 void nn_global_avgpool_forward_cuda(const float *x, float *y, long planes, long plane);
 void nn_global_avgpool_backward_cuda(const float *dy, float *dx, long planes, long plane);
+
+/* ---- nn_batchnorm.cu: x, y, dy, dx: (N, C, S), S = H*W (1 for (N, C)); one block per channel.
+ * bn is the host struct; its tensors (gamma, beta, their grads, the running statistics,
+ * mean, var, inv_std) and its xhat workspace must be on the GPU. */
+/* y, bn->xhat <- the batch's normalisation; bn->mean, var, inv_std <- the batch's; the running ones updated */
+void nn_batchnorm_forward_train_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S);
+/* y, bn->xhat <- normalised by the running statistics; bn->mean, var, inv_std <- those */
+void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S);
+/* dgamma, dbeta += ...; dx += ... (dx may be NULL): after a training or an eval forward (bn->trained) */
+void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const float *dy, float *dx, int N, long S);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,9 @@
-/* Chapter 03 on the GPU: im2col, col2im, Conv2d and the pooling layers run on both
- * devices on the same numbers, and the GPU must agree with the CPU (the reference
- * test_conv2d and test_pool prove). A failure prints the max |GPU - CPU| and the
- * worst element. Without a GPU (or a build without CUDA) these tests are skipped,
- * never passed; the two that check an abort before any CUDA call run everywhere.
+/* Chapter 03 on the GPU: im2col, col2im, Conv2d, the pooling layers, BatchNorm and
+ * the residual block run on both devices on the same numbers, and the GPU must agree
+ * with the CPU (the reference test_conv2d, test_pool, test_batchnorm and test_residual
+ * prove). A failure prints the max |GPU - CPU| and the worst element. Without a GPU
+ * (or a build without CUDA) these tests are skipped, never passed; the ones that check
+ * an abort before any CUDA call run everywhere.
  *
  * Agreement: err = |gpu - cpu| / max(|cpu|, floor) <= tol, elementwise.
  *   copies            tol 0: im2col, max-pool's y and argmax (the same cells chosen).
@@ -11,6 +12,11 @@
  *                     for a compiler's right to reassociate nothing else).
  *   sums              tol 1e-6, floor 1e-30: avg-pool, global avg-pool (double sums).
  *   GEMM-based        tol 1e-4, floor 1: Conv2d (cuBLAS sums in another order).
+ *   BatchNorm         tol 1e-5, floor 1: y, xhat, dx, dgamma, dbeta (double sums added in
+ *                     another order, then the CPU's formulas); tol 1e-6, floor 1e-30: the
+ *                     per-channel statistics and the running ones.
+ *   ResidualBlock     tol 1e-4 (forward) and 1e-3 (grads), relative to the largest |value|
+ *                     of the tensor: cuBLAS's rounding, normalised by a BatchNorm.
  *   a whole model     gradients tol 5e-3, weights 1e-3, relative to the largest |value| of
  *                     the tensor: a ReLU or a max-pool window whose inputs differ by a
  *                     rounding can go the other way on the GPU and move one term of a
@@ -24,6 +30,7 @@
 #include <string.h>
 
 #include "nn_activation_layer.h"
+#include "nn_batchnorm.h"
 #include "nn_conv2d.h"
 #include "nn_cuda.h"
 #include "nn_dense.h"
@@ -31,6 +38,7 @@
 #include "nn_im2col.h"
 #include "nn_model.h"
 #include "nn_pool.h"
+#include "nn_residual.h"
 #include "nn_rng.h"
 
 #define NEED_GPU()                                                         \
@@ -451,5 +459,357 @@ Test(cnn_gpu, seeds_cnn_train_steps_match_cpu) {
     }
   }
   nn_tensor_free(&x);
+  nn_model_free(mc), nn_model_free(mg);
+}
+
+/* ---- BatchNorm: one layer per device, the same gamma, beta, running statistics and
+ * (since backward adds) the same dgamma, dbeta to start from */
+
+typedef struct {
+  nn_batchnorm *cpu, *gpu;
+} bn_pair;
+
+static bn_pair bn_pair_new(int C, uint64_t seed) {
+  bn_pair p = {nn_batchnorm_new("bn1", C), nn_batchnorm_new("bn1", C)};
+  nn_rng rng = nn_rng_new(seed);
+  nn_rng_fill_uniform(&rng, p.cpu->gamma.data, C, 0.5f, 1.5f);
+  nn_rng_fill_normal(&rng, p.cpu->beta.data, C, 0.f, 0.5f);
+  nn_rng_fill_normal(&rng, p.cpu->running_mean.data, C, 0.f, 0.5f);
+  nn_rng_fill_uniform(&rng, p.cpu->running_var.data, C, 0.5f, 2.f);
+  nn_rng_fill_uniform(&rng, p.cpu->dgamma.data, C, -1.f, 1.f);
+  nn_rng_fill_uniform(&rng, p.cpu->dbeta.data, C, -1.f, 1.f);
+  nn_tensor *from[] = {&p.cpu->gamma, &p.cpu->beta, &p.cpu->running_mean, &p.cpu->running_var, &p.cpu->dgamma,
+                       &p.cpu->dbeta};
+  nn_tensor *to[] = {&p.gpu->gamma, &p.gpu->beta, &p.gpu->running_mean, &p.gpu->running_var, &p.gpu->dgamma,
+                     &p.gpu->dbeta};
+  for (int i = 0; i < 6; i++) nn_tensor_copy(to[i], from[i]);
+  nn_layer_to(&p.gpu->base, NN_GPU);
+  return p;
+}
+
+static void bn_pair_free(bn_pair *p) { p->cpu->base.ops->free(&p->cpu->base), p->gpu->base.ops->free(&p->gpu->base); }
+
+/* What the last forward left behind: xhat (x's shape), mean, var, inv_std, the running statistics. */
+static void expect_bn_state(const char *name, const bn_pair *p, const nn_tensor *x) {
+  char what[256];
+  nn_tensor cx = {.data = p->cpu->xhat, .ndim = x->ndim, .device = NN_CPU};
+  nn_tensor gx = {.data = p->gpu->xhat, .ndim = x->ndim, .device = p->gpu->xhat_device};
+  for (int d = 0; d < x->ndim; d++) cx.shape[d] = gx.shape[d] = x->shape[d];
+  snprintf(what, sizeof what, "%s: xhat", name);
+  expect_close(what, &gx, &cx, 1e-5, 1);
+  const char *names[] = {"mean", "var", "inv_std", "running_mean", "running_var"};
+  const nn_tensor *c[] = {&p->cpu->mean, &p->cpu->var, &p->cpu->inv_std, &p->cpu->running_mean,
+                          &p->cpu->running_var};
+  const nn_tensor *g[] = {&p->gpu->mean, &p->gpu->var, &p->gpu->inv_std, &p->gpu->running_mean,
+                          &p->gpu->running_var};
+  for (int i = 0; i < 5; i++) {
+    snprintf(what, sizeof what, "%s: %s", name, names[i]);
+    expect_close(what, g[i], c[i], 1e-6, 1e-30);
+  }
+}
+
+/* (N, C) and (N, C, H, W); M = N*H*W below, equal to and above the 256 threads of a block */
+static const int BN_SHAPES[][4] = {{8, 5, 0, 0}, {300, 4, 0, 0}, {4, 3, 7, 9}, {2, 6, 17, 19}, {3, 1, 1, 1},
+                                   {2, 2, 8, 8}};
+enum { NBN = sizeof BN_SHAPES / sizeof BN_SHAPES[0] };
+
+/* One forward (training or eval) and two backwards (with dx, then dx NULL) on both
+ * devices, x far from 0 (mean 3) so that a one-pass variance would show. */
+static void compare_batchnorm(const int *shape4, bool training, uint64_t seed) {
+  const int ndim = shape4[2] ? 4 : 2, C = shape4[1];
+  bn_pair p = bn_pair_new(C, seed);
+  nn_rng rng = nn_rng_new(seed + 1);
+  nn_tensor x = random_tensor(&rng, ndim, shape4, 2.f, 4.f), gx = on_gpu(&x);
+  nn_tensor y = nn_tensor_new(ndim, shape4, NN_CPU), gy = nn_tensor_new(ndim, shape4, NN_GPU);
+  nn_tensor_fill(&gy, NAN); /* forward overwrites y */
+  char name[160], what[256];
+  snprintf(name, sizeof name, "BatchNorm(%d) %s forward on x %s", C, training ? "training" : "eval",
+           nn_shape_str(&x).s);
+  nn_batchnorm_forward(p.cpu, &x, &y, training);
+  nn_batchnorm_forward(p.gpu, &gx, &gy, training);
+  cr_assert(p.gpu->xhat_device == NN_GPU && p.gpu->mean.device == NN_GPU && p.gpu->inv_std.device == NN_GPU,
+            "%s: a GPU layer's workspaces (xhat, mean, var, inv_std) must be on the GPU", name);
+  snprintf(what, sizeof what, "%s: y", name);
+  expect_close(what, &gy, &y, 1e-5, 1);
+  expect_bn_state(name, &p, &x);
+  nn_tensor dy = random_tensor(&rng, ndim, shape4, -1.f, 1.f), gdy = on_gpu(&dy);
+  nn_tensor dx = random_tensor(&rng, ndim, shape4, -1.f, 1.f), gdx = on_gpu(&dx); /* backward adds into dx */
+  nn_batchnorm_backward(p.cpu, &dy, &dx);
+  nn_batchnorm_backward(p.gpu, &gdy, &gdx);
+  snprintf(what, sizeof what, "%s, backward: dx += ...", name);
+  expect_close(what, &gdx, &dx, 1e-5, 1);
+  for (int round = 1; round <= 2; round++) {
+    snprintf(what, sizeof what, "%s, backward call %d: dgamma += sum(dy xhat)", name, round);
+    expect_close(what, &p.gpu->dgamma, &p.cpu->dgamma, 1e-5, 1);
+    snprintf(what, sizeof what, "%s, backward call %d: dbeta += sum(dy)", name, round);
+    expect_close(what, &p.gpu->dbeta, &p.cpu->dbeta, 1e-5, 1);
+    nn_batchnorm_backward(p.cpu, &dy, NULL); /* round 2: a first layer, no dx */
+    nn_batchnorm_backward(p.gpu, &gdy, NULL);
+  }
+  nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
+  nn_tensor_free(&dy), nn_tensor_free(&gdy), nn_tensor_free(&dx), nn_tensor_free(&gdx);
+  bn_pair_free(&p);
+}
+
+Test(batchnorm_gpu, training_forward_backward_match_cpu_on_N_C_and_N_C_H_W) {
+  NEED_GPU();
+  for (int k = 0; k < NBN; k++) compare_batchnorm(BN_SHAPES[k], true, 200 + (uint64_t)k);
+}
+
+Test(batchnorm_gpu, eval_forward_backward_match_cpu_on_N_C_and_N_C_H_W) {
+  NEED_GPU();
+  for (int k = 0; k < NBN; k++) compare_batchnorm(BN_SHAPES[k], false, 220 + (uint64_t)k);
+}
+
+/* Four training steps on batches of 4, 6 (the workspace grows), 2 and 8 examples: the
+ * running statistics after each, then an eval forward that uses them. */
+Test(batchnorm_gpu, running_statistics_after_4_steps_match_cpu) {
+  NEED_GPU();
+  bn_pair p = bn_pair_new(3, 240);
+  nn_rng rng = nn_rng_new(241);
+  const int shapes[4][4] = {{4, 3, 5, 5}, {6, 3, 5, 5}, {2, 3, 5, 5}, {8, 3, 2, 2}};
+  char what[160];
+  for (int step = 0; step < 5; step++) {
+    const int *s = shapes[step < 4 ? step : 0];
+    bool training = step < 4;
+    nn_tensor x = random_tensor(&rng, 4, s, -1.f + (float)step, 2.f + (float)step), gx = on_gpu(&x);
+    nn_tensor y = nn_tensor_new(4, s, NN_CPU), gy = nn_tensor_new(4, s, NN_GPU);
+    nn_batchnorm_forward(p.cpu, &x, &y, training);
+    nn_batchnorm_forward(p.gpu, &gx, &gy, training);
+    snprintf(what, sizeof what, "%s %d on x %s", training ? "training step" : "then eval, step", step + 1,
+             nn_shape_str(&x).s);
+    expect_bn_state(what, &p, &x);
+    expect_close(what, &gy, &y, 1e-5, 1);
+    nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
+  }
+  cr_assert_eq(p.gpu->xhat_cap, 6L * 3 * 5 * 5, "the xhat workspace must grow only: %ld floats", p.gpu->xhat_cap);
+  bn_pair_free(&p);
+}
+
+/* After nn_layer_to(NN_CPU) the running statistics come back and the workspaces follow
+ * at the next forward: the layer then is the CPU's again. */
+Test(batchnorm_gpu, workspaces_follow_the_layer_back_to_the_cpu) {
+  NEED_GPU();
+  bn_pair p = bn_pair_new(4, 250);
+  nn_rng rng = nn_rng_new(251);
+  const int shape[4] = {3, 4, 6, 5};
+  nn_tensor x = random_tensor(&rng, 4, shape, -1.f, 1.f), gx = on_gpu(&x);
+  nn_tensor y = nn_tensor_new(4, shape, NN_CPU), gy = nn_tensor_new(4, shape, NN_GPU);
+  nn_batchnorm_forward(p.cpu, &x, &y, true);
+  nn_batchnorm_forward(p.gpu, &gx, &gy, true);
+  nn_layer_to(&p.gpu->base, NN_CPU);
+  cr_assert(p.gpu->running_mean.device == NN_CPU && p.gpu->running_var.device == NN_CPU,
+            "nn_layer_to(NN_CPU) must bring the running statistics back");
+  nn_tensor y2 = nn_tensor_new(4, shape, NN_CPU), dy = random_tensor(&rng, 4, shape, -1.f, 1.f);
+  nn_tensor dx = nn_tensor_new(4, shape, NN_CPU), dx2 = nn_tensor_new(4, shape, NN_CPU);
+  nn_batchnorm_forward(p.cpu, &x, &y, true);
+  nn_batchnorm_forward(p.gpu, &x, &y2, true);
+  cr_assert(p.gpu->xhat_device == NN_CPU && p.gpu->mean.device == NN_CPU && p.gpu->inv_std.device == NN_CPU,
+            "after nn_layer_to(NN_CPU) the workspaces must come back to the host at the next forward");
+  expect_close("BatchNorm forward after the layer came back to the CPU", &y2, &y, 1e-5, 1);
+  expect_bn_state("BatchNorm after the layer came back to the CPU", &p, &x);
+  nn_batchnorm_backward(p.cpu, &dy, &dx);
+  nn_batchnorm_backward(p.gpu, &dy, &dx2);
+  expect_close("BatchNorm backward after the layer came back to the CPU", &dx2, &dx, 1e-5, 1);
+  nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&y2);
+  nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&dx2);
+  bn_pair_free(&p);
+}
+
+/* x labelled GPU, gamma on the CPU: stopped at the check, before any CUDA call, so this
+ * runs everywhere. "nn_batchnorm_forward: x is on the GPU but bn1's gamma and beta are
+ * on the CPU; move the layer (nn_layer_to) or the tensor (nn_tensor_to)" */
+Test(batchnorm_gpu, x_on_the_gpu_and_gamma_on_the_cpu_aborts, .signal = SIGABRT) {
+  nn_batchnorm *bn = nn_batchnorm_new("bn1", 2);
+  float host[8], out[8];
+  nn_tensor x = {.data = host, .shape = {4, 2}, .ndim = 2, .device = NN_GPU}; /* never read */
+  nn_tensor y = {.data = out, .shape = {4, 2}, .ndim = 2, .device = NN_GPU};
+  nn_batchnorm_forward(bn, &x, &y, true);
+}
+
+/* ---- ResidualBlock: one block per device from one seed, every BatchNorm moved off
+ * gamma 1, beta 0 and the running statistics 0, 1 */
+
+static nn_residual *residual_block(int in, int out, int stride, uint64_t seed) {
+  nn_rng rng = nn_rng_new(seed);
+  nn_residual *r = nn_residual_new("block1", &(nn_residual_config){in, out, stride}, &rng);
+  nn_batchnorm *bns[3] = {r->bn1, r->bn2, r->proj_bn};
+  for (int i = 0; i < 3; i++) {
+    if (!bns[i]) continue;
+    nn_rng_fill_uniform(&rng, bns[i]->gamma.data, bns[i]->C, 0.5f, 1.5f);
+    nn_rng_fill_normal(&rng, bns[i]->beta.data, bns[i]->C, 0.f, 0.5f);
+    nn_rng_fill_normal(&rng, bns[i]->running_mean.data, bns[i]->C, 0.f, 0.5f);
+    nn_rng_fill_uniform(&rng, bns[i]->running_var.data, bns[i]->C, 0.5f, 2.f);
+  }
+  return r;
+}
+
+/* y's shape for x through block r */
+static void residual_out_shape(nn_residual *r, const nn_tensor *x, int shape[4]) {
+  int out[3];
+  r->base.ops->out_shape(&r->base, x->shape + 1, 3, out);
+  shape[0] = x->shape[0], shape[1] = out[0], shape[2] = out[1], shape[3] = out[2];
+}
+
+/* Every param's grad and every buffer of layer g (any device) against layer c's (host). */
+static void expect_layer_state(const char *name, nn_layer *g, nn_layer *c, double grad_tol, double buf_tol) {
+  nn_param pg[NN_MAX_LAYER_PARAMS], pc[NN_MAX_LAYER_PARAMS];
+  char what[256];
+  int n = c->ops->params(c, pc, NN_MAX_LAYER_PARAMS);
+  cr_assert_eq(g->ops->params(g, pg, NN_MAX_LAYER_PARAMS), n);
+  for (int i = 0; i < n; i++) {
+    snprintf(what, sizeof what, "%s: the gradient of %s", name, pc[i].name);
+    expect_close(what, pg[i].grad, pc[i].grad, grad_tol, max_abs(pc[i].grad));
+  }
+  n = nn_layer_buffers(c, pc, NN_MAX_LAYER_PARAMS);
+  cr_assert_eq(nn_layer_buffers(g, pg, NN_MAX_LAYER_PARAMS), n);
+  for (int i = 0; i < n; i++) {
+    snprintf(what, sizeof what, "%s: %s", name, pc[i].name);
+    expect_close(what, pg[i].value, pc[i].value, buf_tol, max_abs(pc[i].value));
+  }
+}
+
+/* A forward and a backward of block rc (host) and rg (x, dy, dx moved to rg's device). */
+static void compare_residual_step(const char *block, nn_residual *rc, nn_residual *rg, const nn_tensor *x,
+                                  bool training, uint64_t seed) {
+  nn_device dev = rg->conv1->W.device;
+  nn_rng rng = nn_rng_new(seed);
+  int ys[4];
+  residual_out_shape(rc, x, ys);
+  nn_tensor gx = nn_tensor_to(x, dev), y = nn_tensor_new(4, ys, NN_CPU), gy = nn_tensor_new(4, ys, dev);
+  nn_tensor_fill(&gy, NAN);
+  nn_tensor dy = random_tensor(&rng, 4, ys, -1.f, 1.f), gdy = nn_tensor_to(&dy, dev);
+  nn_tensor dx = random_tensor(&rng, 4, x->shape, -1.f, 1.f), gdx = nn_tensor_to(&dx, dev);
+  char name[200], what[256];
+  snprintf(name, sizeof name, "%s, %s, on the %s, x %s", block, training ? "training" : "eval",
+           dev == NN_GPU ? "GPU" : "CPU", nn_shape_str(x).s);
+  nn_residual_forward(rc, x, &y, training);
+  nn_residual_forward(rg, &gx, &gy, training);
+  cr_assert(rg->a1.device == dev && rg->sum.device == dev && rg->dsum.device == dev,
+            "%s: the block's internal activations must be on its weights' device", name);
+  snprintf(what, sizeof what, "%s: y", name);
+  expect_close(what, &gy, &y, 1e-4, max_abs(&y));
+  nn_residual_backward(rc, &dy, &dx);
+  nn_residual_backward(rg, &gdy, &gdx);
+  snprintf(what, sizeof what, "%s: dx += ... (both branches)", name);
+  expect_close(what, &gdx, &dx, 1e-3, max_abs(&dx));
+  expect_layer_state(name, &rg->base, &rc->base, 1e-3, 1e-4);
+  nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
+  nn_tensor_free(&dx), nn_tensor_free(&gdx);
+}
+
+/* Training, then eval (the running statistics the training step left), then training
+ * again on a smaller batch; the grads add up over the three backwards. */
+static void compare_residual(int in, int out, int stride, const int xs[4], uint64_t seed) {
+  nn_residual *rc = residual_block(in, out, stride, seed), *rg = residual_block(in, out, stride, seed);
+  nn_layer_to(&rg->base, NN_GPU);
+  nn_rng rng = nn_rng_new(seed + 1);
+  nn_tensor x = random_tensor(&rng, 4, xs, -1.f, 1.f);
+  char block[96];
+  snprintf(block, sizeof block, "ResidualBlock(%d -> %d, stride %d)%s", in, out, stride,
+           rc->proj ? " (projection)" : " (identity)");
+  compare_residual_step(block, rc, rg, &x, true, seed + 2);
+  compare_residual_step(block, rc, rg, &x, false, seed + 3);
+  nn_tensor small = random_tensor(&rng, 4, (int[]){xs[0] - 1, xs[1], xs[2], xs[3]}, -1.f, 1.f);
+  compare_residual_step(block, rc, rg, &small, true, seed + 4);
+  nn_tensor_free(&x), nn_tensor_free(&small);
+  rc->base.ops->free(&rc->base), rg->base.ops->free(&rg->base);
+}
+
+Test(residual_gpu, identity_block_training_and_eval_match_cpu) {
+  NEED_GPU();
+  compare_residual(4, 4, 1, (int[]){3, 4, 7, 6}, 300);
+}
+
+Test(residual_gpu, projection_block_stride_2_training_and_eval_match_cpu) {
+  NEED_GPU();
+  compare_residual(3, 6, 2, (int[]){3, 3, 9, 8}, 310);
+  compare_residual(4, 6, 1, (int[]){2, 4, 5, 5}, 320); /* channels change, stride 1: still a projection */
+}
+
+/* Back on the CPU after a GPU step, the block makes host internals at its next
+ * forward and goes on exactly as its twin that never left. */
+Test(residual_gpu, internals_follow_the_block_back_to_the_cpu) {
+  NEED_GPU();
+  nn_residual *rc = residual_block(3, 5, 2, 330), *rg = residual_block(3, 5, 2, 330);
+  nn_layer_to(&rg->base, NN_GPU);
+  nn_rng rng = nn_rng_new(331);
+  nn_tensor x = random_tensor(&rng, 4, (int[]){2, 3, 8, 8}, -1.f, 1.f);
+  compare_residual_step("ResidualBlock(3 -> 5, stride 2)", rc, rg, &x, true, 332);
+  nn_layer_to(&rg->base, NN_CPU);
+  compare_residual_step("ResidualBlock(3 -> 5, stride 2), moved back", rc, rg, &x, true, 333);
+  nn_tensor_free(&x);
+  rc->base.ops->free(&rc->base), rg->base.ops->free(&rg->base);
+}
+
+/* x labelled GPU, weights on the CPU: stopped at the check, before any CUDA call. */
+Test(residual_gpu, x_on_the_gpu_and_weights_on_the_cpu_aborts, .signal = SIGABRT) {
+  nn_residual *r = residual_block(2, 2, 1, 1);
+  float host[2 * 2 * 16], out[2 * 2 * 16];
+  nn_tensor x = {.data = host, .shape = {2, 2, 4, 4}, .ndim = 4, .device = NN_GPU}; /* never read */
+  nn_tensor y = {.data = out, .shape = {2, 2, 4, 4}, .ndim = 4, .device = NN_GPU};
+  nn_residual_forward(r, &x, &y, true);
+}
+
+/* ---- a small ResNet (tools/nn/ch03_resnet.c's, narrower, on 12x12 inputs):
+ * Conv 8 3x3 -> BatchNorm -> ReLU -> Block(8 -> 8) -> Block(8 -> 16, stride 2) -> Flatten -> Dense 10 */
+
+static nn_model *small_resnet(uint64_t seed) {
+  nn_rng rng = nn_rng_new(seed);
+  nn_model *m = nn_model_new("resnet", 3, (int[]){1, 12, 12});
+  nn_conv2d_config stem = {.in_channels = 1, .filters = 8, .kernel = 3, .pad = NN_PAD_EXPLICIT, .padding = 1,
+                           .no_bias = true};
+  nn_model_add(m, &nn_conv2d_new("stem", &stem, &rng)->base);
+  nn_model_add(m, &nn_batchnorm_new("stem_bn", 8)->base);
+  nn_model_add(m, nn_activation_layer_new("stem_relu", nn_activation_of(NN_ACT_RELU)));
+  nn_model_add(m, &nn_residual_new("block1", &(nn_residual_config){8, 8, 1}, &rng)->base);
+  nn_model_add(m, &nn_residual_new("block2", &(nn_residual_config){8, 16, 2}, &rng)->base);
+  nn_model_add(m, nn_flatten_new("flatten"));
+  nn_model_add(m, &nn_dense_new("fc", 16 * 6 * 6, 10, NN_INIT_XAVIER, &rng)->base);
+  nn_optim_config cfg = nn_optim_defaults(NN_MOMENTUM);
+  cfg.lr = 0.01f;
+  nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_MOMENTUM, &cfg);
+  return m;
+}
+
+Test(resnet_gpu, small_resnet_train_steps_and_eval_match_cpu) {
+  NEED_GPU();
+  enum { B = 8 };
+  nn_model *mc = small_resnet(11), *mg = small_resnet(11);
+  nn_model_to(mg, NN_GPU);
+  nn_rng rng = nn_rng_new(350);
+  nn_tensor x = random_tensor(&rng, 4, (int[]){B, 1, 12, 12}, 0.f, 1.f);
+  int y[B];
+  for (int i = 0; i < B; i++) y[i] = (int)nn_rng_below(&rng, 10);
+  cr_assert_eq(mc->param_count, mg->param_count);
+  char what[160];
+  for (int step = 1; step <= 3; step++) {
+    double lc = nn_model_train_batch(mc, &x, y, NULL, NULL), lg = nn_model_train_batch(mg, &x, y, NULL, NULL);
+    cr_assert(fabs(lg - lc) <= 1e-4 * fabs(lc), "step %d: loss %.9g on the GPU, %.9g on the CPU", step, lg, lc);
+    for (int i = 0; i < mc->param_count; i++) {
+      const nn_param *c = &mc->params[i], *g = &mg->params[i];
+      cr_assert(g->value->device == NN_GPU && g->grad->device == NN_GPU, "%s must be on the GPU", g->name);
+      snprintf(what, sizeof what, "step %d: the gradient of %s", step, c->name);
+      expect_close(what, g->grad, c->grad, 5e-3, max_abs(c->grad));
+      snprintf(what, sizeof what, "step %d: %s after the step", step, c->name);
+      expect_close(what, g->value, c->value, 1e-3, max_abs(c->value));
+    }
+    for (int l = 0; l < mc->count; l++) {
+      nn_param bc[NN_MAX_LAYER_PARAMS], bg[NN_MAX_LAYER_PARAMS];
+      int n = nn_layer_buffers(mc->layers[l], bc, NN_MAX_LAYER_PARAMS);
+      cr_assert_eq(nn_layer_buffers(mg->layers[l], bg, NN_MAX_LAYER_PARAMS), n);
+      for (int i = 0; i < n; i++) {
+        cr_assert(bg[i].value->device == NN_GPU, "%s must be on the GPU", bg[i].name);
+        snprintf(what, sizeof what, "step %d: %s", step, bc[i].name);
+        expect_close(what, bg[i].value, bc[i].value, 1e-3, max_abs(bc[i].value));
+      }
+    }
+  }
+  /* eval mode: the BatchNorms use the running statistics the steps left */
+  nn_tensor out = nn_tensor_new(2, (int[]){B, 10}, NN_CPU), gout = nn_tensor_new(2, (int[]){B, 10}, NN_CPU);
+  nn_model_predict(mc, &x, &out, B);
+  nn_model_predict(mg, &x, &gout, B);
+  expect_close("the logits in eval mode after 3 steps", &gout, &out, 1e-3, max_abs(&out));
+  nn_tensor_free(&x), nn_tensor_free(&out), nn_tensor_free(&gout);
   nn_model_free(mc), nn_model_free(mg);
 }
