@@ -85,6 +85,7 @@ void nn_residual_forward(nn_residual *r, const nn_tensor *x, nn_tensor *y, bool 
   r->x = x;
   check_like_output(fn, r, "y", y);
   const nn_layer_ops *conv = r->conv1->base.ops, *bn = r->bn1->base.ops;
+  /* ANCHOR: residual_forward */
   /* the main branch */
   conv->forward(&r->conv1->base, x, &r->a1, training);
   bn->forward(&r->bn1->base, &r->a1, &r->b1, training);
@@ -110,6 +111,7 @@ void nn_residual_forward(nn_residual *r, const nn_tensor *x, nn_tensor *y, bool 
     break;
   }
   r->relu2->ops->forward(r->relu2, &r->sum, y, training);
+  /* ANCHOR_END: residual_forward */
 }
 
 void nn_residual_backward(nn_residual *r, const nn_tensor *dy, nn_tensor *dx) {

@@ -115,6 +115,7 @@ static void forward_train_cpu(nn_batchnorm *bn, const float *x, float *y, channe
   }
 }
 
+/* ANCHOR: running_update */
 /* running = (1 - momentum) running + momentum batch; the variance unbiased (M / (M - 1)). */
 static void update_running(nn_batchnorm *bn, long M) {
   const float mo = bn->momentum;
@@ -124,6 +125,7 @@ static void update_running(nn_batchnorm *bn, long M) {
     bn->running_var.data[c] = (1.f - mo) * bn->running_var.data[c] + mo * unbiased;
   }
 }
+/* ANCHOR_END: running_update */
 
 /* The running statistics in place of the batch's: y = gamma (x - running_mean) inv_std + beta. */
 static void forward_eval_cpu(nn_batchnorm *bn, const float *x, float *y, channels_view v) {

@@ -309,11 +309,11 @@ Test(conv2d, wrong_channel_count_aborts, .signal = SIGABRT) {
   nn_conv2d_forward(c, &x, &y);
 }
 
-Test(conv2d, gpu_input_aborts, .signal = SIGABRT) {
+Test(conv2d, gpu_input_with_cpu_weights_aborts, .signal = SIGABRT) {
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = 1, .filters = 2, .kernel = 3}, 1);
   float host[2 * 16];
   nn_tensor x = {.data = host, .shape = {2, 1, 4, 4}, .ndim = 4, .device = NN_GPU}; /* labelled GPU; never read */
   nn_tensor y = nn_tensor_new(4, (int[]){2, 2, 2, 2}, NN_CPU);
-  /* "nn_conv2d_forward: x is on the GPU; Conv2d runs on the CPU only so far (chapter 03)" */
+  /* x on the GPU, the weights on the CPU: a mix, refused before x's data is touched */
   nn_conv2d_forward(c, &x, &y);
 }

@@ -335,10 +335,10 @@ Test(pool, backward_before_forward_aborts, .signal = SIGABRT) {
   nn_pool2d_backward(p, &dy, &dx);
 }
 
-Test(pool, gpu_tensor_aborts, .signal = SIGABRT) {
-  /* A tensor that says it is on the GPU is refused before its data is touched. */
+Test(pool, x_and_y_on_two_devices_abort, .signal = SIGABRT) {
+  /* x says it is on the GPU, y is on the CPU: refused before either is touched. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
   nn_tensor x = nn_tensor_new(4, (int[]){1, 1, 4, 4}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU);
-  x.device = NN_GPU; /* "x is on the GPU; MaxPool2d runs on the CPU only so far (chapter 03)" */
+  x.device = NN_GPU; /* labelled GPU; never read */
   nn_pool2d_forward(p, &x, &y);
 }
