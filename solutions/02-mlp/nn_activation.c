@@ -109,7 +109,7 @@ static void relu_backward_cpu(const float *x, const float *dy, float *dx, long n
   for (long i = 0; i < n; i++) {
     /* BEGIN SOLUTION */
     /* HINT: relu'(x) = 1 for x > 0, else 0 (take 0 at the kink x = 0); add, do not overwrite */
-    if (x[i] > 0.f) dx[i] += dy[i];
+    dx[i] += x[i] > 0.f ? dy[i] : 0.f; /* a select, not a branch: half the signs flip at random */
     /* END SOLUTION */
   }
 }

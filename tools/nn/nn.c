@@ -27,7 +27,7 @@ static const command COMMANDS[] = {
     {"cnn", 3, "the seeds' CNN on the MNIST sample, >= 98 %; its filters and feature maps (--epochs N, --no-augment)", cmd_cnn},
     {"augment", 3, "shift, flip, pad-and-crop; with and without them on 1,000 images: the train-test gap", cmd_augment},
     {"gradcam", 3, "Grad-CAM heat maps of a small CNN on MNIST digits: where it looked", cmd_gradcam},
-    {"transfer", 3, "MNIST conv features for 100/500 Fashion-MNIST images: scratch, frozen, fine-tuned", cmd_transfer},
+    {"transfer", 3, "MNIST 0-4 conv features for digits 5-9 with 25/50/200 labels: scratch, frozen, fine-tuned", cmd_transfer},
     {"resnet", 3, "a small ResNet (BatchNorm, residual blocks) on the Fashion-MNIST sample (--epochs N)", cmd_resnet},
     {"summary", -1, "a model spec's per-layer shapes and parameter counts (--framework keras|pytorch)", cmd_summary},
     {"exam", -1, "exam drills: shapes, parameter counts, formulas; checked, with worked solutions", cmd_exam},
