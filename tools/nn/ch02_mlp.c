@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_activation_layer.h"
 #include "nn_augment.h"
 #include "nn_cuda.h"
@@ -132,27 +133,6 @@ int cmd_xor(int argc, char **argv) {
 
 /* ---- nn mnist, nn fashion */
 
-typedef struct {
-  nn_tensor X_train, X_test; /* (N, 1, 28, 28) in [0, 1] */
-  int *y_train, *y_test;
-} image_data;
-
-static bool load_images(const char *dir, image_data *d) {
-  nn_error err = {0};
-  *d = (image_data){0};
-  if (nn_mnist_load(dir, "train", &d->X_train, &d->y_train, &err) != NN_OK ||
-      nn_mnist_load(dir, "t10k", &d->X_test, &d->y_test, &err) != NN_OK) {
-    fprintf(stderr, "nn: %s\n   (run nn from the repository root, where datasets/ is)\n", err.msg);
-    return false;
-  }
-  return true;
-}
-
-static void free_images(image_data *d) {
-  nn_tensor_free(&d->X_train), nn_tensor_free(&d->X_test);
-  free(d->y_train), free(d->y_test);
-}
-
 /* Flatten, then Dense layers with `act` between them: sizes[0] inputs ... sizes[n-1] logits. */
 static nn_model *mlp(const char *name, const int *sizes, int n, nn_activation act, nn_rng *rng) {
   nn_model *m = nn_model_new(name, 3, (int[]){1, 28, 28});
@@ -176,8 +156,8 @@ static int image_demo(const char *cmd, const char *dir, const char *what, const 
                       int argc, char **argv) {
   demo_options o;
   if (!parse_options(cmd, argc, argv, &o)) return 2;
-  image_data d;
-  if (!load_images(dir, &d)) return 1;
+  demo_images d;
+  if (!demo_load_images(dir, &d)) return 1;
   printf("== %s: %d train / %d test images from %s\n", what, d.X_train.shape[0], d.X_test.shape[0], dir);
   nn_rng rng = nn_rng_new(42);
   nn_model *m = mlp(cmd, (int[]){784, 512, 10}, 3, nn_activation_of(NN_ACT_RELU), &rng);
@@ -236,7 +216,7 @@ static int image_demo(const char *cmd, const char *dir, const char *what, const 
   nn_error err = {0};
   say_plot(nn_plot_lines(png, &(nn_plot_style){title, "epoch", "cross-entropy", true}, s, 2, &err), png, &err);
 
-  free(pred), nn_history_free(&h), nn_model_free(m), free_images(&d);
+  free(pred), nn_history_free(&h), nn_model_free(m), demo_free_images(&d);
   return 0;
 }
 
@@ -260,7 +240,7 @@ typedef struct {
 
 /* Fit m for `epochs` (batch 64, quiet) on the training images and test it; the
  * per-epoch train loss goes to curve (MAX_CURVE floats) unless NULL. */
-static run_result train_and_test(nn_model *m, const image_data *d, int epochs, bool gpu, float *curve) {
+static run_result train_and_test(nn_model *m, const demo_images *d, int epochs, bool gpu, float *curve) {
   if (gpu) nn_model_to(m, NN_GPU);
   nn_fit_options fo = nn_fit_defaults();
   fo.epochs = epochs, fo.batch_size = 64, fo.verbose = 0;
@@ -290,8 +270,8 @@ static double first_layer_grad(nn_model *m, const nn_tensor *X, const int *y) {
 int cmd_activations(int argc, char **argv) {
   demo_options o;
   if (!parse_options("activations", argc, argv, &o)) return 2;
-  image_data d;
-  if (!load_images("datasets/mnist-10k", &d)) return 1;
+  demo_images d;
+  if (!demo_load_images("datasets/mnist-10k", &d)) return 1;
   const int sizes[] = {784, 128, 128, 128, 128, 10};
   struct {
     const char *label;
@@ -339,7 +319,7 @@ int cmd_activations(int argc, char **argv) {
   say_plot(nn_plot_lines(OUT_DIR "/activations.png",
                          &(nn_plot_style){"MNIST, 4 hidden layers of 128", "epoch", "train loss", true}, s, 3, &err),
            OUT_DIR "/activations.png", &err);
-  free_images(&d);
+  demo_free_images(&d);
   return 0;
 }
 
@@ -348,8 +328,8 @@ int cmd_activations(int argc, char **argv) {
 int cmd_optimizers(int argc, char **argv) {
   demo_options o;
   if (!parse_options("optimizers", argc, argv, &o)) return 2;
-  image_data d;
-  if (!load_images("datasets/mnist-10k", &d)) return 1;
+  demo_images d;
+  if (!demo_load_images("datasets/mnist-10k", &d)) return 1;
   int epochs = o.epochs ? o.epochs : 10;
   const int sizes[] = {784, 128, 10};
   /* Each at PyTorch's default lr, except plain SGD, momentum and Nesterov, whose
@@ -382,6 +362,6 @@ int cmd_optimizers(int argc, char **argv) {
   say_plot(nn_plot_lines(OUT_DIR "/optimizers.png",
                          &(nn_plot_style){"MNIST, 784-128-10 ReLU", "epoch", "train loss", true}, s, RUNS, &err),
            OUT_DIR "/optimizers.png", &err);
-  free_images(&d);
+  demo_free_images(&d);
   return 0;
 }

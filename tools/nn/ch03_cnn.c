@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_augment.h"
 #include "nn_cnn_models.h"
 #include "nn_conv2d.h"
@@ -63,27 +64,6 @@ static bool parse_options(const char *cmd, bool takes_no_augment, int argc, char
     }
   }
   return true;
-}
-
-typedef struct {
-  nn_tensor X_train, X_test; /* (N, 1, 28, 28) in [0, 1] */
-  int *y_train, *y_test;
-} image_data;
-
-static bool load_images(const char *dir, image_data *d) {
-  nn_error err = {0};
-  *d = (image_data){0};
-  if (nn_mnist_load(dir, "train", &d->X_train, &d->y_train, &err) != NN_OK ||
-      nn_mnist_load(dir, "t10k", &d->X_test, &d->y_test, &err) != NN_OK) {
-    fprintf(stderr, "nn: %s\n   (run nn from the repository root, where datasets/ is)\n", err.msg);
-    return false;
-  }
-  return true;
-}
-
-static void free_images(image_data *d) {
-  nn_tensor_free(&d->X_train), nn_tensor_free(&d->X_test);
-  free(d->y_train), free(d->y_test);
 }
 
 /* x (N, C, H, W) -> (N, C, s H, s W), each pixel an s x s block (nearest neighbour). */
@@ -137,8 +117,8 @@ static void draw_feature_maps(nn_conv2d *conv1, const nn_tensor *digit, const ch
 int cmd_cnn(int argc, char **argv) {
   demo_options o;
   if (!parse_options("cnn", true, argc, argv, &o)) return 2;
-  image_data d;
-  if (!load_images("datasets/mnist-10k", &d)) return 1;
+  demo_images d;
+  if (!demo_load_images("datasets/mnist-10k", &d)) return 1;
   printf("== The seeds' CNN on MNIST: %d train / %d test images\n", d.X_train.shape[0], d.X_test.shape[0]);
   nn_rng rng = nn_rng_new(42);
   const float dropout = 0.3f, lr = 2e-3f;
@@ -191,7 +171,7 @@ int cmd_cnn(int argc, char **argv) {
     say_written(nn_plot_lines(OUT_DIR "/cnn_loss.png",
                               &(nn_plot_style){"The seeds' CNN on MNIST", "epoch", "cross-entropy", true}, &s, 1, &err),
                 OUT_DIR "/cnn_loss.png", &err);
-  nn_history_free(&h), nn_model_free(m), free_images(&d);
+  nn_history_free(&h), nn_model_free(m), demo_free_images(&d);
   return 0;
 }
 
@@ -224,7 +204,7 @@ typedef struct {
 
 /* A small CNN (16 and 32 filters) trained on the first n training images for `epochs`,
  * with aug (or none); its accuracy on those n images (as they are) and on the test set. */
-static gap_result small_cnn_gap(const image_data *d, int n, int epochs, nn_augment_config *aug) {
+static gap_result small_cnn_gap(const demo_images *d, int n, int epochs, nn_augment_config *aug) {
   nn_rng rng = nn_rng_new(42);
   nn_model *m = nn_mnist_cnn(16, 32, 0.f, &rng);
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
@@ -245,9 +225,9 @@ static gap_result small_cnn_gap(const image_data *d, int n, int epochs, nn_augme
 int cmd_augment(int argc, char **argv) {
   demo_options o;
   if (!parse_options("augment", false, argc, argv, &o)) return 2;
-  image_data sets[2];
-  if (!load_images("datasets/mnist-10k", &sets[0])) return 1;
-  if (!load_images("datasets/fashion-mnist-10k", &sets[1])) return free_images(&sets[0]), 1;
+  demo_images sets[2];
+  if (!demo_load_images("datasets/mnist-10k", &sets[0])) return 1;
+  if (!demo_load_images("datasets/fashion-mnist-10k", &sets[1])) return demo_free_images(&sets[0]), 1;
   make_out_dir();
   printf("== Data augmentation (nn_augment.h)\n"
          "   rows: 8 Fashion-MNIST test images; shifted by up to 4 pixels; mirrored; padded by 4 and\n"
@@ -261,7 +241,7 @@ int cmd_augment(int argc, char **argv) {
   nn_augment_config digits_aug = {.max_shift = 1}, clothes_aug = {.crop_pad = 1, .flip_p = 0.5f};
   struct {
     const char *data, *label;
-    image_data *d;
+    demo_images *d;
     nn_augment_config *aug;
   } runs[4] = {{"MNIST", "as they are", &sets[0], NULL},
                {"MNIST", "random shift by up to 1", &sets[0], &digits_aug},
@@ -283,6 +263,6 @@ int cmd_augment(int argc, char **argv) {
          "   harder training set costs about what it gains in %d epoch%s. Augmentation is a\n"
          "   regulariser, not free accuracy; it pays most when data are few and variants are real.\n",
          epochs, epochs == 1 ? "" : "s");
-  free_images(&sets[0]), free_images(&sets[1]);
+  demo_free_images(&sets[0]), demo_free_images(&sets[1]);
   return 0;
 }
