@@ -32,8 +32,10 @@ else
 
 CC     ?= cc
 ARCH   ?= -march=native
-CFLAGS := -std=c11 -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L $(ARCH) -MMD -MP
+# -fopenmp: libnn's one thread pool (nn_parallel.h); OMP_NUM_THREADS sets its size.
+CFLAGS := -std=c11 -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L $(ARCH) -MMD -MP -fopenmp
 LDLIBS := -lz -lm
+LDFLAGS += -fopenmp
 
 # make grade CH=NN grades chapter NN as a student wrote it: labs/NN-topic/ (or
 # SUBMISSION=dir, a copy of that folder; or SOLUTIONS=1, solutions/) in place of

@@ -343,6 +343,11 @@ static void exec_limited(char *const argv[], const char *dir, int out_fd, bool g
 
   rlim_t mem = (rlim_t)lim->mem_mb << 20, out = (rlim_t)lim->output_kb << 10;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  /* libnn's OpenMP pool starts a thread per core, and threads count against
+   * RLIMIT_NPROC's EXTRA_PROCS: on a big machine, at most 8 (unless the caller chose). */
+  char threads[16];
+  snprintf(threads, sizeof threads, "%ld", cpus < 1 ? 1 : cpus > 8 ? 8 : cpus);
+  setenv("OMP_NUM_THREADS", threads, 0);
   rlim_t cpu = (rlim_t)(lim->time_limit * (cpus > 0 ? cpus : 1)) +
                1; /* the wall clock is the limit; this is a backstop */
   struct rlimit r;

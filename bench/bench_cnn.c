@@ -24,6 +24,7 @@
 #include "nn_conv2d.h"
 #include "nn_cuda.h"
 #include "nn_gemm.h"
+#include "nn_parallel.h"
 #include "nn_progress.h"
 
 enum { BATCH = 64, POOL = 20, CLASSES = 10 };
@@ -68,12 +69,11 @@ static void bench_training(void) {
   double ours_best = 0, ours_median = 0;
   char ours_name[96] = "", name[96];
   bench_plan plan = {.batch = BATCH, .warmup = WARMUP, .steps = STEPS, .reps = REPS, .budget_s = BUDGET_S};
-  for (int th = 1; th <= (blas ? 2 : 1); th++) {
-    nn_openblas_set_threads(th);
+  for (int th = 1; th <= 2; th++) {
+    nn_set_threads(th);
     bench_rate r = bench_rate_of(train_step, &t, &plan);
-    nn_openblas_set_threads(1); /* an idle pool of 1 while torch runs */
-    if (blas) snprintf(name, sizeof name, "libnn, threads OpenBLAS %d", th);
-    else snprintf(name, sizeof name, "libnn, blocked GEMM (no OpenBLAS), 1 thread");
+    nn_set_threads(1); /* no second thread of ours awake while torch runs */
+    snprintf(name, sizeof name, "libnn, %d thread%s%s", th, th > 1 ? "s" : "", blas ? "" : " (blocked GEMM, no OpenBLAS)");
     bench_row(name, r);
     if (r.best > ours_best) ours_best = r.best, snprintf(ours_name, sizeof ours_name, "%s", name);
     if (r.median > ours_median) ours_median = r.median;
@@ -117,7 +117,7 @@ static void run_gemm(void *ctx) {
 
 static void bench_conv_forward(void) {
   enum { N = 64, C = 32, H = 13, F = 64, K = 3, HO = H - K + 1, SQ = 1024 };
-  nn_openblas_set_threads(1);
+  nn_set_threads(1);
   nn_rng rng = nn_rng_new(7);
   conv_case c = {.conv = nn_conv2d_new("conv2", &(nn_conv2d_config){.in_channels = C, .filters = F, .kernel = K}, &rng),
                  .x = nn_tensor_new(4, (int[]){N, C, H, H}, NN_CPU), .y = nn_tensor_new(4, (int[]){N, F, HO, HO}, NN_CPU),

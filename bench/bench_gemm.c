@@ -13,6 +13,7 @@
 
 #include "nn_cuda.h"
 #include "nn_gemm.h"
+#include "nn_parallel.h"
 #include "nn_progress.h"
 #include "nn_rng.h"
 #include "nn_tensor.h"
@@ -62,7 +63,7 @@ static void cell(double v) {
 static double bench_cpu(nn_rng *rng) {
   bool blas = nn_gemm_available(NN_GEMM_OPENBLAS);
   double target_ratio = 0;
-  nn_openblas_set_threads(1);
+  nn_set_threads(1);
   printf("nn_sgemm on the CPU, C = A @ B, (n, n) float32, 1 thread, GFLOP/s (best of a few runs)\n");
   printf("%6s %9s %9s %9s %18s\n", "n", "naive", "blocked", "openblas", "blocked/openblas");
   for (int i = 0; i < N_CPU; i++) {

@@ -11,7 +11,8 @@
  *   naive     three loops, the definition; the reference everything is tested against
  *   blocked   the library's own: packed, cache-blocked, a register micro-kernel
  *             (chapter 00's lab; GotoBLAS/BLIS structure)
- *   openblas  cblas_sgemm, when the library was built with OpenBLAS
+ *   openblas  cblas_sgemm, when the library was built with OpenBLAS; on libnn's threads,
+ *             never OpenBLAS's own (nn_parallel.h)
  *   cublas    cublasSgemm on device pointers
  *   tiled     a hand-written shared-memory CUDA kernel (chapter 00's GPU lab)
  */
@@ -51,7 +52,5 @@ void nn_sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const 
 bool nn_openblas_available(void);
 void nn_sgemm_openblas(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
                        const float *B, float beta, float *C);
-/* OpenBLAS's own thread pool; benchmarks pin it to compare like with like. */
-void nn_openblas_set_threads(int n);
 
 #endif

@@ -10,5 +10,3 @@ void nn_sgemm_openblas(bool ta, bool tb, int M, int N, int K, float alpha, const
   nn_panic("nn_sgemm_openblas: libnn was built without OpenBLAS "
            "(apt-get install libopenblas-dev, then make clean all)");
 }
-
-void nn_openblas_set_threads(int n) { (void)n; }

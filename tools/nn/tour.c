@@ -15,6 +15,7 @@
 #include "nn_gemm.h"
 #include "nn_idx.h"
 #include "nn_image.h"
+#include "nn_parallel.h"
 #include "nn_plot.h"
 #include "nn_progress.h"
 #include "nn_rng.h"
@@ -120,7 +121,7 @@ static void step_gemm(void) {
   nn_series series[NN_GEMM_BACKENDS];
   int count = 0;
   nn_rng rng = nn_rng_new(42);
-  if (nn_openblas_available()) nn_openblas_set_threads(1); /* one core each: a fair race */
+  nn_set_threads(1); /* one core each: a fair race */
   for (int i = 0; i < N_SIZES; i++) x[i] = (float)SIZES[i];
   for (int b = 0; b < NN_GEMM_BACKENDS; b++) {
     if (!nn_gemm_available((nn_gemm_backend)b)) continue;

@@ -18,6 +18,7 @@
 
 #include "nn_cuda.h"
 #include "nn_gemm.h"
+#include "nn_parallel.h"
 #include "nn_rng.h"
 #include "nn_tensor.h"
 
@@ -180,6 +181,29 @@ Test(gemm, nn_sgemm_on_cpu_matches_naive) {
                        e / c.N, e % c.N, C[e], C_naive[e], c.M, c.N, c.K, c.ta, c.tb);
     }
     free(C), free(C_naive), case_free(&c);
+  }
+}
+
+/* Outside a layer's loop over images, nn_sgemm spreads a product this large over the
+ * threads: slabs of C's rows when M >= N, of its columns when M < N (nn_gemm_openblas.c).
+ * Every (ta, tb) and scale, on 1, 2 and 3 threads (3 cuts 301 and 47 unevenly). */
+Test(gemm, nn_sgemm_spread_over_threads_matches_double_reference) {
+  static const gemm_shape spread[] = {{301, 47, 129}, {47, 301, 129}}; /* by rows; by columns */
+  for (int threads = 1; threads <= 3; threads++) {
+    nn_set_threads(threads);
+    for (int i = 0; i < 2; i++)
+      for (int t = 0; t < 4; t++) {
+        gemm_case c = case_new(spread[i], t & 1, t >> 1, 500 + 4 * i + t);
+        for (int k = 0; k < N_SCALES; k++) {
+          float *C = c_before(&c, SCALES[k]);
+          nn_sgemm(c.ta, c.tb, c.M, c.N, c.K, SCALES[k].alpha, c.A, c.B, SCALES[k].beta, C, NN_CPU);
+          char who[64];
+          snprintf(who, sizeof who, "nn_sgemm (NN_CPU) on %d threads", threads);
+          check_c(who, &c, SCALES[k], C);
+          free(C);
+        }
+        case_free(&c);
+      }
   }
 }
 
