@@ -1,14 +1,16 @@
-/* nn_conv2d.c: Conv2d forward and backward, one nn_sgemm per image, on the CPU or
- * the GPU (where the layer's weights are). */
+/* nn_conv2d.c: Conv2d forward and backward, one nn_sgemm per image, on the CPU (the
+ * images spread over libnn's threads) or the GPU (where the layer's weights are). */
 #include "nn_conv2d.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_cnn_cuda.h"
 #include "nn_cuda.h"
 #include "nn_gemm.h"
+#include "nn_parallel.h"
 
 /* "Conv2d(1 -> 32, 3x3)", with ", stride 2", ", padding 1" / ", padding same",
  * ", dilation 2", ", no bias" where they are not the defaults. */
@@ -107,11 +109,17 @@ static void free_workspace(nn_conv2d *c) {
   c->cols = NULL, c->cols_cap = 0;
 }
 
-/* The im2col workspace for one image of geometry g, on the weights' device: grown,
- * never shrunk, so only the first forward (or a larger input, or the first after
- * nn_layer_to) allocates. */
-static float *workspace(nn_conv2d *c, const nn_conv_geom *g) {
-  long need = nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
+/* The workspace, on the weights' device, grown and never shrunk, so only the first
+ * forward (or a larger input, more threads, or the first after nn_layer_to) allocates.
+ *   CPU: per thread t, an im2col buffer (K, P), then per thread a partial dW (F, K)
+ *        and db (F) that backward adds into dW and db after the loop over images
+ *   GPU: one im2col buffer (K, P); the images go one after another */
+static long cols_floats(const nn_conv_geom *g) { return nn_conv_geom_rows(g) * nn_conv_geom_cols(g); }
+static long grad_floats(const nn_conv2d *c, const nn_conv_geom *g) { return (long)c->F * nn_conv_geom_rows(g) + c->F; }
+
+static void workspace(nn_conv2d *c, const nn_conv_geom *g) {
+  c->threads = c->W.device == NN_CPU ? nn_threads() : 1;
+  long need = c->W.device == NN_CPU ? (cols_floats(g) + grad_floats(c, g)) * c->threads : cols_floats(g);
   if (c->cols && c->cols_device != c->W.device) free_workspace(c); /* the layer has moved */
   if (need > c->cols_cap) {
     free_workspace(c);
@@ -123,19 +131,27 @@ static float *workspace(nn_conv2d *c, const nn_conv_geom *g) {
     c->cols_device = c->W.device;
     c->cols_cap = need;
   }
-  return c->cols;
 }
 
-/* ---- the math. K = C*KH*KW rows of cols, P = Ho*Wo columns */
+/* Thread t's im2col buffer, (K, P); its partial dW (F, K), with its db (F) behind it. */
+static float *cols_of(const nn_conv2d *c, const nn_conv_geom *g, int t) { return c->cols + t * cols_floats(g); }
+static float *grads_of(const nn_conv2d *c, const nn_conv_geom *g, int t) {
+  return c->cols + c->threads * cols_floats(g) + t * grad_floats(c, g);
+}
+
+/* ---- the math. K = C*KH*KW rows of cols, P = Ho*Wo columns; the images of the batch
+ * are independent, so they spread over the threads, each with its own cols */
 
 /* x: (N, C, H, W) -> y: (N, F, Ho, Wo) */
 static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g) {
   const int N = x->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P; /* one image */
-  float *cols = c->cols;                                                /* (K, P) */
+  const double work = (double)N * F * K * P;                          /* multiply-adds */
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (work >= NN_PARALLEL_MIN_WORK)
   for (int n = 0; n < N; n++) {
-    const float *x_n = x->data + n * x_size; /* (C, H, W) */
-    float *y_n = y->data + n * y_size;       /* (F, Ho*Wo) */
+    const float *x_n = x->data + n * x_size;      /* (C, H, W) */
+    float *y_n = y->data + n * y_size;            /* (F, Ho*Wo) */
+    float *cols = cols_of(c, g, nn_thread_index()); /* (K, P) */
     nn_im2col(x_n, g, cols);
     /* BEGIN SOLUTION */
     /* HINT: y_n (F, P) = W (F, K) @ cols (K, P) is one nn_sgemm(false, false, F, P, K, 1, W, cols, 0, y_n, NN_CPU); then add b[f] to every entry of row f (when c->has_bias) */
@@ -147,28 +163,46 @@ static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, con
   }
 }
 
+/* dW += sum over threads of their partial dW (and db), in thread order: the same bits
+ * every run for a given number of threads. */
+static void add_thread_grads(nn_conv2d *c, const nn_conv_geom *g) {
+  const long FK = (long)c->F * nn_conv_geom_rows(g);
+  for (int t = 0; t < c->threads; t++) {
+    const float *dW_t = grads_of(c, g, t), *db_t = dW_t + FK;
+    for (long i = 0; i < FK; i++) c->dW.data[i] += dW_t[i];
+    if (c->has_bias)
+      for (int f = 0; f < c->F; f++) c->db.data[f] += db_t[f];
+  }
+}
+
 /* dy: (N, F, Ho, Wo); dx: (N, C, H, W) or NULL */
 static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx, const nn_conv_geom *g) {
   const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
-  float *cols = c->cols; /* (K, P): the windows of x_n, then dcols */
+  const double work = 2.0 * N * F * K * P; /* multiply-adds: dW's and dx's products */
+  memset(grads_of(c, g, 0), 0, sizeof(float) * c->threads * grad_floats(c, g));
+#pragma omp parallel for schedule(static) num_threads(c->threads) if (work >= NN_PARALLEL_MIN_WORK)
   for (int n = 0; n < N; n++) {
     const float *x_n = c->x->data + n * x_size;     /* (C, H, W) */
     const float *dy_n = dy->data + n * y_size;      /* (F, Ho*Wo) */
     float *dx_n = dx ? dx->data + n * x_size : NULL; /* (C, H, W) */
+    int t = nn_thread_index();
+    float *cols = cols_of(c, g, t);                 /* (K, P): the windows of x_n, then dcols */
+    float *dW = grads_of(c, g, t), *db = dW + (long)F * K; /* this thread's share of dW, db */
     nn_im2col(x_n, g, cols); /* recomputed: cheaper in memory than keeping N of them */
     /* BEGIN SOLUTION */
-    /* HINT: dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n; dx_n: cols = W^T @ dy_n (beta 0), then nn_col2im */
-    nn_sgemm(false, true, F, K, P, 1.f, dy_n, cols, 1.f, c->dW.data, NN_CPU);
+    /* HINT: dW and db here are this thread's share (never c->dW: two threads adding into one array lose updates). dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n; dx_n: cols = W^T @ dy_n (beta 0), then nn_col2im */
+    nn_sgemm(false, true, F, K, P, 1.f, dy_n, cols, 1.f, dW, NN_CPU);
     if (c->has_bias)
       for (int f = 0; f < F; f++)
-        for (int p = 0; p < P; p++) c->db.data[f] += dy_n[(long)f * P + p];
+        for (int p = 0; p < P; p++) db[f] += dy_n[(long)f * P + p];
     if (dx_n) {
       nn_sgemm(true, false, K, P, F, 1.f, c->W.data, dy_n, 0.f, cols, NN_CPU);
       nn_col2im(cols, g, dx_n);
     }
     /* END SOLUTION */
   }
+  add_thread_grads(c, g);
 }
 
 /* ---- the same on the GPU: im2col and col2im kernels, cuBLAS, and the bias kernels

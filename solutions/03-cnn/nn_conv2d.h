@@ -25,10 +25,16 @@
  * stride 1 only, as PyTorch's padding='same'; d*(K-1) zeros in all, the extra one of an
  * even kernel at the bottom / right.
  *
- * Memory: the layer owns one im2col workspace, C*KH*KW x Ho*Wo floats (one image),
- * allocated by the first forward and grown only when a larger input comes, so a
- * training step allocates nothing. Backward recomputes cols from x (kept by
- * pointer, as Dense does) rather than caching N of them.
+ * Threads: the images of a batch are independent, so the CPU spreads them over
+ * libnn's threads (nn_parallel.h), each thread with its own cols; backward gives each
+ * thread its own partial dW and db, added into dW and db after the loop (adding into
+ * one dW from two threads at once would lose updates).
+ *
+ * Memory: the layer owns one workspace: per thread, an im2col buffer of C*KH*KW x
+ * Ho*Wo floats (one image) and a partial dW and db; allocated by the first forward
+ * and grown only when a larger input (or more threads) comes, so a training step
+ * allocates nothing. Backward recomputes cols from x (kept by pointer, as Dense does)
+ * rather than caching N of them.
  *
  * Devices: the layer runs where its weights are (nn_layer_to). On the GPU the same
  * steps run as kernels (im2col, col2im and the bias sums: nn_im2col.cu, nn_conv2d.cu)
@@ -66,9 +72,10 @@ typedef struct {
   bool has_bias;
   nn_tensor W, b, dW, db; /* W, dW: (F, C, KH, KW); b, db: (F), empty when has_bias is false */
   const nn_tensor *x;     /* the input of the last forward, for backward (owned by the model) */
-  float *cols;            /* the im2col workspace, cols_cap floats, on cols_device */
-  long cols_cap;
+  float *cols;            /* the workspace, cols_cap floats, on cols_device: im2col buffers */
+  long cols_cap;          /* (and on the CPU partial gradients), one per thread */
   nn_device cols_device;  /* the weights' device when cols was allocated */
+  int threads;            /* the threads the workspace is laid out for (1 on the GPU) */
   char W_name[48], b_name[48]; /* "conv1.W", "conv1.b": the params' names */
 } nn_conv2d;
 

@@ -11,6 +11,7 @@
 #include "nn_conv2d.h"
 #include "nn_gradcheck.h"
 #include "nn_im2col.h"
+#include "nn_parallel.h"
 #include "nn_shapes.h"
 
 /* A layer named "conv1" from cfg, with biases drawn from N(0, 1) (they start at 0). */
@@ -276,21 +277,61 @@ Test(conv2d, he_init_statistics) {
 }
 
 Test(conv2d, workspace_is_allocated_once) {
+  /* per thread: im2col (C*KH*KW, Ho*Wo) = (18, 36), a partial dW (F, C*KH*KW) = (3, 18) and db (3) */
+  const long per_thread = 2L * 3 * 3 * 6 * 6 + 3L * 2 * 3 * 3 + 3;
+  nn_set_threads(2);
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = 2, .filters = 3, .kernel = 3}, 4);
   nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 8, 8}, 1), y = output_for(c, &x);
   nn_conv2d_forward(c, &x, &y);
   const float *first = c->cols;
-  cr_assert_eq(c->cols_cap, 2L * 3 * 3 * 6 * 6, "the workspace holds %ld floats, expected C*KH*KW x Ho*Wo = %ld",
-               c->cols_cap, 2L * 3 * 3 * 6 * 6);
+  cr_assert_eq(c->cols_cap, 2 * per_thread, "on 2 threads the workspace holds %ld floats, expected 2 x (C*KH*KW x "
+               "Ho*Wo + F x C*KH*KW + F) = %ld", c->cols_cap, 2 * per_thread);
   nn_tensor dy = nn_tensor_randn(4, y.shape, 2);
   nn_conv2d_backward(c, &dy, NULL);
   nn_conv2d_forward(c, &x, &y);
   cr_assert(c->cols == first, "the same input size must reuse the workspace");
   nn_tensor small = nn_tensor_randn(4, (int[]){1, 2, 5, 5}, 3), ys = output_for(c, &small);
   nn_conv2d_forward(c, &small, &ys);
-  cr_assert(c->cols == first && c->cols_cap == 2L * 3 * 3 * 6 * 6, "a smaller input must reuse the workspace");
+  cr_assert(c->cols == first && c->cols_cap == 2 * per_thread, "a smaller input must reuse the workspace");
+  nn_set_threads(3);
+  nn_conv2d_forward(c, &x, &y);
+  cr_assert_eq(c->cols_cap, 3 * per_thread, "after nn_set_threads(3) the workspace holds %ld floats, expected "
+               "3 x %ld", c->cols_cap, per_thread);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&small), nn_tensor_free(&ys);
   free_layer(c);
+}
+
+/* The images of a batch spread over the threads (a batch this large: a tiny one stays on
+ * one thread). 5 images on 1, 2 and 3 threads (an uneven split): y and dx are the same bits, since each image is the same computation
+ * on whichever thread; dW and db add the threads' partial sums, so only their rounding
+ * may differ. */
+Test(conv2d, any_number_of_threads_gives_the_one_thread_answer) {
+  const nn_conv2d_config cfg = {.in_channels = 8, .filters = 8, .kernel = 3, .stride = 2, .pad = NN_PAD_EXPLICIT,
+                                .padding = 1};
+  /* 5 x 8 filters x (8*3*3) x (8*8 positions) = 184,320 multiply-adds >= NN_PARALLEL_MIN_WORK */
+  nn_tensor x = nn_tensor_randn(4, (int[]){5, 8, 16, 15}, 31), y[3], dx[3], dW[3], db[3];
+  for (int k = 0; k < 3; k++) {
+    nn_set_threads(k + 1);
+    nn_conv2d *c = make(cfg, 30);
+    y[k] = output_for(c, &x), dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
+    nn_tensor dy = nn_tensor_randn(4, y[k].shape, 32);
+    nn_conv2d_forward(c, &x, &y[k]);
+    nn_conv2d_backward(c, &dy, &dx[k]);
+    dW[k] = nn_tensor_to(&c->dW, NN_CPU), db[k] = nn_tensor_to(&c->db, NN_CPU);
+    nn_tensor_free(&dy);
+    free_layer(c);
+  }
+  for (int k = 1; k < 3; k++) {
+    const struct { const char *name; const nn_tensor *got, *want; float tol; } g[] = {
+        {"y", &y[k], &y[0], 0.f}, {"dx", &dx[k], &dx[0], 0.f}, {"dW", &dW[k], &dW[0], 1e-5f}, {"db", &db[k], &db[0], 1e-5f}};
+    for (int m = 0; m < 4; m++)
+      for (long i = 0; i < nn_numel(g[m].want); i++)
+        cr_assert_float_eq(g[m].got->data[i], g[m].want->data[i], g[m].tol * (1 + fabsf(g[m].want->data[i])),
+                           "on %d threads %s[%ld] = %.9g, on 1 thread %.9g", k + 1, g[m].name, i, g[m].got->data[i],
+                           g[m].want->data[i]);
+  }
+  for (int k = 0; k < 3; k++) nn_tensor_free(&y[k]), nn_tensor_free(&dx[k]), nn_tensor_free(&dW[k]), nn_tensor_free(&db[k]);
+  nn_tensor_free(&x);
 }
 
 Test(conv2d, kernel_larger_than_the_padded_input_aborts, .signal = SIGABRT) {

@@ -9,6 +9,7 @@
 #include "nn_dense.h"
 #include "nn_gradcheck.h"
 #include "nn_model.h"
+#include "nn_parallel.h"
 #include "nn_pool.h"
 
 /* y = l(x) for a 4-D x; y's shape comes from the layer's out_shape. */
@@ -51,6 +52,64 @@ Test(maxpool, forward_and_backward_by_hand_2x2_stride_2) {
   expect("dx", &dx, (float[]){0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 4, 0, 3, 0, 0}, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
+}
+
+/* The 2x2 stride-2 window has its own branch-free path (nn_pool.c). It must keep every
+ * rule of the general window: ties to the first cell in reading order (values drawn from
+ * {-1, 0, 1}), a NaN wins (the last of several), +-inf, and a window whose sum is
+ * inf - inf = NaN without a NaN in it; the odd last row and column are left out. */
+Test(maxpool, the_2x2_path_keeps_every_rule) {
+  enum { N = 3, C = 2, H = 7, W = 9, HO = 3, WO = 4 };
+  nn_rng rng = nn_rng_new(5);
+  float xv[N * C * H * W];
+  for (int i = 0; i < N * C * H * W; i++) xv[i] = (float)nn_rng_below(&rng, 3) - 1.f;
+  for (int i = 0; i < 12; i++) xv[nn_rng_below(&rng, N * C * H * W)] = NAN;
+  for (int i = 0; i < 6; i++) xv[nn_rng_below(&rng, N * C * H * W)] = INFINITY;
+  for (int i = 0; i < 6; i++) xv[nn_rng_below(&rng, N * C * H * W)] = -INFINITY;
+  xv[0] = INFINITY, xv[1] = -INFINITY, xv[W] = 1.f, xv[W + 1] = 1.f; /* window (0, 0): inf, no NaN */
+  nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  nn_tensor x = nn_tensor_from(4, (int[]){N, C, H, W}, xv), y = forward(&p->base, &x);
+  for (int q = 0; q < N * C; q++)
+    for (int i = 0; i < HO; i++)
+      for (int j = 0; j < WO; j++) {
+        const float *plane = xv + q * H * W;
+        float best = 0.f;
+        int at = -1;
+        for (int h = 2 * i; h < 2 * i + 2; h++) /* the rule, cell by cell in reading order */
+          for (int w = 2 * j; w < 2 * j + 2; w++) {
+            float v = plane[h * W + w];
+            if (at < 0 || v > best || isnan(v)) best = v, at = h * W + w;
+          }
+        long o = (long)q * HO * WO + i * WO + j;
+        bool same = isnan(best) ? isnan(y.data[o]) : y.data[o] == best;
+        cr_assert(same && p->argmax[o] == at, "plane %d window (%d, %d) of [%g %g / %g %g]: max %g at %d, "
+                  "expected %g at %d", q, i, j, plane[2 * i * W + 2 * j], plane[2 * i * W + 2 * j + 1],
+                  plane[(2 * i + 1) * W + 2 * j], plane[(2 * i + 1) * W + 2 * j + 1], y.data[o], p->argmax[o], best, at);
+      }
+  nn_tensor_free(&x), nn_tensor_free(&y);
+  p->base.ops->free(&p->base);
+}
+
+/* The (n, c) planes spread over the threads: 1 and 3 threads give the same y and dx. */
+Test(maxpool, any_number_of_threads_gives_the_one_thread_answer) {
+  nn_tensor x = nn_tensor_randn(4, (int[]){5, 7, 12, 13}, 8), y[2], dx[2]; /* 35 planes x 36 windows x 4 */
+  for (int k = 0; k < 2; k++) {
+    nn_set_threads(1 + 2 * k);
+    nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+    y[k] = forward(&p->base, &x);
+    nn_tensor dy = nn_tensor_randn(4, y[k].shape, 9);
+    dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
+    p->base.ops->backward(&p->base, &dy, &dx[k]);
+    nn_tensor_free(&dy);
+    p->base.ops->free(&p->base);
+  }
+  for (long i = 0; i < nn_numel(&y[0]); i++)
+    cr_assert_eq(y[1].data[i], y[0].data[i], "on 3 threads y[%ld] = %g, on 1 thread %g", i, y[1].data[i], y[0].data[i]);
+  for (long i = 0; i < nn_numel(&x); i++)
+    cr_assert_eq(dx[1].data[i], dx[0].data[i], "on 3 threads dx[%ld] = %g, on 1 thread %g", i, dx[1].data[i],
+                 dx[0].data[i]);
+  for (int k = 0; k < 2; k++) nn_tensor_free(&y[k]), nn_tensor_free(&dx[k]);
+  nn_tensor_free(&x);
 }
 
 Test(maxpool, overlapping_windows_add_into_the_shared_max) {
