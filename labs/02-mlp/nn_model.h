@@ -103,7 +103,8 @@ void nn_model_summary(const nn_model *m, FILE *f);
 double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
 /* The first half of a step: every param's grad (and every activation's) for the batch,
  * without moving any param or the optimizer's state. To look at gradients (how much
- * reaches the first layer), or to check them against finite differences. */
+ * reaches the first layer), or to check them against finite differences. The backward
+ * stops at the lowest layer that is not frozen: the frozen layers under it keep grads 0. */
 double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
 /* Backward from a gradient the caller gives, not a loss's: PyTorch's `out = model(x);
  * out.backward(dout)`. Runs the forward on x (n, ...in) in eval mode (dropout off, as a

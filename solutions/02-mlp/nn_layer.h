@@ -48,8 +48,9 @@ struct nn_layer {
   const nn_layer_ops *ops;
   char name[32]; /* "dense1": parameters are named "dense1.W", "dense1.b" */
   bool frozen;   /* Keras trainable = False: nn_model_compile leaves its params out of the
-                  * optimizer, so they keep their values (transfer learning); its
-                  * backward still runs, to pass dx on to the layers before it */
+                  * optimizer, so they keep their values (transfer learning). A training
+                  * step's backward stops at the lowest layer that is not frozen; a
+                  * frozen layer above that one still runs, to pass dx on */
 };
 
 /* The number of parameters (values, not tensors) of a layer: what `nn summary` prints.

@@ -270,13 +270,24 @@ static void load_batch(nn_model *m, const nn_tensor *X, const nn_tensor *Y, int 
   }
 }
 
-/* Every layer's param grads to 0, the frozen layers' too (their backward adds as well). */
+/* Every layer's param grads to 0, the frozen layers' too (a frozen layer between two
+ * trainable ones still runs its backward, which adds into them). */
 static void zero_param_grads(nn_model *m) {
   nn_param p[NN_MAX_LAYER_PARAMS];
   for (int i = 0; i < m->count; i++) {
     int k = m->layers[i]->ops->params(m->layers[i], p, NN_MAX_LAYER_PARAMS);
     for (int j = 0; j < k; j++) nn_tensor_fill(p[j].grad, 0.f);
   }
+}
+
+/* The lowest layer with params that train: the backward stops there, as PyTorch's
+ * autograd stops below the last tensor with requires_grad. The frozen layers under it (a
+ * pretrained feature extractor) are not visited at all, their grads left at 0: that is
+ * most of a fine-tuning step's work saved. m->count when every param is frozen. */
+static int lowest_trainable(const nn_model *m) {
+  for (int i = 0; i < m->count; i++)
+    if (!m->layers[i]->frozen && nn_layer_param_count(m->layers[i]) > 0) return i;
+  return m->count;
 }
 
 /* ANCHOR: train_batch */
@@ -292,8 +303,9 @@ double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const n
 
   forward(m, true);
   double loss = batch_loss(m, y, &m->grads[m->count]); /* grads[L] = dloss/dlogits */
-  for (int i = m->count - 1; i >= 0; i--)             /* the chain rule, last layer first */
-    m->layers[i]->ops->backward(m->layers[i], &m->grads[i + 1], i > 0 ? &m->grads[i] : NULL);
+  const int lowest = lowest_trainable(m);                /* 0 unless layers are frozen */
+  for (int i = m->count - 1; i >= lowest; i--)           /* the chain rule, last layer first */
+    m->layers[i]->ops->backward(m->layers[i], &m->grads[i + 1], i > lowest ? &m->grads[i] : NULL);
 
   if (correct) *correct = nn_loss_takes_labels(m->loss) ? count_correct(m, y, n) : 0;
   return loss;

@@ -81,9 +81,10 @@ Test(model, train_batch_is_one_sgd_step_by_hand) {
 Test(model, a_frozen_layer_keeps_its_weights_and_passes_the_gradient_on) {
   /* Dense(1 -> 1) frozen, then Dense(1 -> 1): w1 = 2, b1 = 0, w2 = 3, b2 = 0, x = 1,
    * target 0, MSE, SGD lr 0.01: h = 2, pred = 6, dloss/dpred = 12, dw2 = 12 h = 24,
-   * dh = 12 w2 = 36, dw1 = 36 x = 36. Only w2 moves: 3 - 0.01 * 24 = 2.76; w1 stays 2
-   * though its grad is 36 (the backward ran, to reach any layer before it); b2 goes to
-   * 0 - 0.01 * 12 = -0.12. Step 2: pred = 2 * 2.76 - 0.12 = 5.4, dw1 = 2 pred w2 x = 29.808. */
+   * dh = 12 w2 = 36. Only w2 moves: 3 - 0.01 * 24 = 2.76; b2 goes to 0 - 0.01 * 12 = -0.12.
+   * d1, frozen below every trainable layer, is not visited at all (PyTorch's autograd stops
+   * there too): w1 stays 2 and its grad 0, where a backward through it would give 36.
+   * Step 2: pred = 2 * 2.76 - 0.12 = 5.4, dw2 = 2 pred h = 21.6. */
   nn_rng rng = nn_rng_new(1);
   nn_model *m = nn_model_new("frozen", 1, (int[]){1});
   nn_dense *d1 = nn_dense_new("d1", 1, 1, NN_INIT_XAVIER, &rng), *d2 = nn_dense_new("d2", 1, 1, NN_INIT_XAVIER, &rng);
@@ -97,18 +98,47 @@ Test(model, a_frozen_layer_keeps_its_weights_and_passes_the_gradient_on) {
   cr_assert_eq(m->param_count, 2, "the optimizer holds %d tensors; the frozen d1's W and b must not be among them",
                m->param_count);
   nn_tensor x = nn_tensor_from(2, (int[]){1, 1}, (float[]){1}), Y = nn_tensor_from(2, (int[]){1, 1}, (float[]){0});
-  for (int step = 0; step < 2; step++) { /* twice: the frozen grads are zeroed each step as well */
+  d1->dW.data[0] = 7.f; /* a stale grad: the step must zero it, as it zeroes every grad */
+  for (int step = 0; step < 2; step++) {
     nn_model_train_batch(m, &x, NULL, &Y, NULL);
     cr_assert_float_eq(d1->W.data[0], 2.f, 0.f, "the frozen d1.W moved to %g", d1->W.data[0]);
+    cr_assert_float_eq(d1->dW.data[0], 0.f, 0.f, "d1.dW = %g after step %d: d1 is frozen and below every "
+                       "trainable layer, so the backward must stop above it (its grads stay 0)", d1->dW.data[0],
+                       step + 1);
   }
-  cr_assert_float_eq(d1->dW.data[0], 29.808, 1e-4, "d1.dW = %g after the second step, expected "
-                     "2 pred w2 x = 2 * 5.4 * 2.76 = 29.808 (that step's grad alone)", d1->dW.data[0]);
+  cr_assert_float_eq(d2->W.data[0], 2.76f - 0.01f * 21.6f, 1e-5, "d2.W = %g after two steps, expected 2.76 - 0.01 "
+                     "* 2 pred h = 2.76 - 0.01 * 21.6 = 2.544", d2->W.data[0]);
   char buf[4096] = {0};
   FILE *f = fmemopen(buf, sizeof buf - 1, "w");
   nn_model_summary(m, f);
   fclose(f);
   cr_assert(strstr(buf, "Total params: 4") && strstr(buf, "2 trainable, 2 frozen"),
             "the summary should say 4 params, 2 trainable, 2 frozen:\n%s", buf);
+  nn_tensor_free(&x), nn_tensor_free(&Y), nn_model_free(m);
+}
+
+Test(model, a_frozen_layer_between_trainable_ones_passes_the_gradient_on) {
+  /* Dense(1 -> 1) x 3, no biases moving anything: w0 = 1, w1 = 2 (frozen), w2 = 3, x = 1,
+   * target 0, MSE: h0 = 1, h1 = 2, pred = 6, dpred = 12; dw2 = 12 h1 = 24, dh1 = 12 w2 = 36,
+   * dw1 = 36 h0 = 36 (d1 is visited: d0 below it trains), dh0 = 36 w1 = 72, dw0 = 72 x = 72. */
+  nn_rng rng = nn_rng_new(1);
+  nn_model *m = nn_model_new("sandwich", 1, (int[]){1});
+  nn_dense *d[3];
+  for (int i = 0; i < 3; i++) {
+    char name[8];
+    snprintf(name, sizeof name, "d%d", i);
+    d[i] = nn_dense_new(name, 1, 1, NN_INIT_XAVIER, &rng);
+    d[i]->W.data[0] = (float)(i + 1), d[i]->b.data[0] = 0.f;
+    nn_model_add(m, &d[i]->base);
+  }
+  d[1]->base.frozen = true;
+  nn_model_compile(m, NN_LOSS_MSE, NN_SGD, NULL);
+  nn_tensor x = nn_tensor_from(2, (int[]){1, 1}, (float[]){1}), Y = nn_tensor_from(2, (int[]){1, 1}, (float[]){0});
+  nn_model_gradients(m, &x, NULL, &Y, NULL);
+  const float want[3] = {72, 36, 24};
+  for (int i = 0; i < 3; i++)
+    cr_assert_float_eq(d[i]->dW.data[0], want[i], 1e-4, "d%d.dW = %g, expected %g (d1 is frozen, but d0 below it "
+                       "trains, so the gradient must pass through d1)", i, d[i]->dW.data[0], want[i]);
   nn_tensor_free(&x), nn_tensor_free(&Y), nn_model_free(m);
 }
 
