@@ -2,7 +2,8 @@
  * CPU or the GPU (where gamma is; the kernels are nn_batchnorm.cu).
  *
  * Channel c of x: (N, C, S) (S = H*W, or 1 for (N, C)) is the M = N*S values
- * x[(n*C + c)*S + s]; every loop below walks one channel that way. */
+ * x[(n*C + c)*S + s]; every loop below walks one channel that way, and the channels,
+ * independent of each other, spread over the threads (nn_parallel.h). */
 #include "nn_batchnorm.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "nn_cnn_cuda.h"
 #include "nn_cuda.h"
+#include "nn_parallel.h"
 
 /* N, C and S = the product of the axes after C: x (N, C, H, W) is (N, C, H*W). */
 typedef struct { int N, C; long S; } channels_view;
@@ -90,6 +92,7 @@ static void forward_train_cpu(nn_batchnorm *bn, const float *x, float *y, channe
   const long M = (long)v.N * v.S;
   float *mean = bn->mean.data, *var = bn->var.data, *inv_std = bn->inv_std.data, *xhat = bn->xhat;
   const float *gamma = bn->gamma.data, *beta = bn->beta.data;
+#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK) /* channels are independent */
   for (int c = 0; c < v.C; c++) {
     /* TODO(lab 03-cnn): write this part of forward_train_cpu. */
     /* HINT: two passes over the channel's M values x[(n*C + c)*S + s]: mean (sum in double), then the biased var; inv_std = 1/sqrt(var + eps); then xhat and y = gamma*xhat + beta */
@@ -111,6 +114,7 @@ static void update_running(nn_batchnorm *bn, long M) {
 
 /* The running statistics in place of the batch's: y = gamma (x - running_mean) inv_std + beta. */
 static void forward_eval_cpu(nn_batchnorm *bn, const float *x, float *y, channels_view v) {
+#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK)
   for (int c = 0; c < v.C; c++) {
     bn->mean.data[c] = bn->running_mean.data[c], bn->var.data[c] = bn->running_var.data[c];
     bn->inv_std.data[c] = 1.f / sqrtf(bn->running_var.data[c] + bn->eps);
@@ -139,6 +143,7 @@ static void channel_sums(const nn_batchnorm *bn, const float *dy, channels_view 
 static void backward_train_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
   const long M = (long)v.N * v.S;
   const float *xhat = bn->xhat, *gamma = bn->gamma.data, *inv_std = bn->inv_std.data;
+#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK)
   for (int c = 0; c < v.C; c++) {
     double sum_dy, sum_dy_xhat;
     channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);
@@ -150,6 +155,7 @@ static void backward_train_cpu(nn_batchnorm *bn, const float *dy, float *dx, cha
 
 /* After an eval forward: an affine map per channel, dx = dy gamma inv_std. */
 static void backward_eval_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
+#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK)
   for (int c = 0; c < v.C; c++) {
     double sum_dy, sum_dy_xhat;
     channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);

@@ -15,6 +15,7 @@
 #include "nn_batchnorm.h"
 #include "nn_gradcheck.h"
 #include "nn_model.h"
+#include "nn_parallel.h"
 #include "nn_rng.h"
 #include "nn_shapes.h"
 
@@ -175,6 +176,33 @@ Test(batchnorm, backward_accumulates) {
   nn_tensor *all[] = {&x, &y, &dy, &dx, &dx1, &dg1, &db1};
   for (int i = 0; i < 7; i++) nn_tensor_free(all[i]);
   free_layer(bn);
+}
+
+/* The channels spread over the threads once x is large enough: 1 and 3 threads give the
+ * same bits in training and eval mode (each channel is the same computation). */
+Test(batchnorm, any_number_of_threads_gives_the_one_thread_answer) {
+  const int shape[4] = {8, 6, 16, 16}; /* 12,288 values x 6 channels >= NN_PARALLEL_MIN_WORK */
+  nn_tensor x = nn_tensor_randn(4, shape, 21), dy = nn_tensor_randn(4, shape, 22);
+  for (int training = 0; training <= 1; training++) {
+    nn_tensor y[2], dx[2], dgamma[2];
+    for (int k = 0; k < 2; k++) {
+      nn_set_threads(1 + 2 * k);
+      nn_batchnorm *bn = nn_batchnorm_new("bn", 6);
+      randomize_affine(bn, 23);
+      y[k] = nn_tensor_new(4, shape, NN_CPU), dx[k] = nn_tensor_new(4, shape, NN_CPU);
+      nn_batchnorm_forward(bn, &x, &y[k], training);
+      nn_batchnorm_backward(bn, &dy, &dx[k]);
+      dgamma[k] = nn_tensor_to(&bn->dgamma, NN_CPU);
+      free_layer(bn);
+    }
+    const struct { const char *name; const nn_tensor *t; } g[] = {{"y", y}, {"dx", dx}, {"dgamma", dgamma}};
+    for (int m = 0; m < 3; m++)
+      for (long i = 0; i < nn_numel(&g[m].t[0]); i++)
+        cr_assert_eq(g[m].t[1].data[i], g[m].t[0].data[i], "%s mode: on 3 threads %s[%ld] = %.9g, on 1 thread %.9g",
+                     training ? "training" : "eval", g[m].name, i, g[m].t[1].data[i], g[m].t[0].data[i]);
+    for (int k = 0; k < 2; k++) nn_tensor_free(&y[k]), nn_tensor_free(&dx[k]), nn_tensor_free(&dgamma[k]);
+  }
+  nn_tensor_free(&x), nn_tensor_free(&dy);
 }
 
 Test(batchnorm, checkpoint_round_trip_keeps_the_running_statistics) {
