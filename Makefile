@@ -198,13 +198,15 @@ TEST_BIN := $(TEST_C:autograder/tests/%.c=$(BUILD)/tests/%)
 # and under the grader (NN_GRADE=1) a crash names its signal and the test body is
 # bracketed, so a test that vanishes mid-way is seen.
 GUARD_OBJ := $(BUILD)/obj/autograder/guard.o
+# What several test files share (autograder/tests/*.c: the GPU tests' CPU comparison).
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard autograder/tests/*.c))
 GUARD_LDFLAGS := -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit,--wrap=quick_exit \
                  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
                  -Wl,--wrap=criterion_internal_test_main
-.SECONDARY: $(GUARD_OBJ)
-$(BUILD)/tests/%: autograder/tests/%.c $(LIB) $(GUARD_OBJ)
+.SECONDARY: $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
+$(BUILD)/tests/%: autograder/tests/%.c $(LIB) $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(@D)
-	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(GUARD_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
+	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
 
 # ---- benchmarks
 # bench/*.c are programs; bench/common/*.c what they share (timing, PyTorch as a child)
@@ -231,9 +233,9 @@ ifneq ($(GRADE_CH),)
   GRADE_BIN  := $(addprefix $(BUILD)/tests/$(GRADE_CH)/,$(call graded_programs,autograder/tests/$(GRADE_CH)/GRADED))
   HIDDEN_BIN := $(addprefix $(BUILD)/hidden/$(GRADE_CH)/,$(call graded_programs,autograder/hidden/$(GRADE_CH)/GRADED))
 endif
-$(BUILD)/hidden/%: autograder/hidden/%.c $(LIB) $(GUARD_OBJ)
+$(BUILD)/hidden/%: autograder/hidden/%.c $(LIB) $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(@D)
-	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests -Iautograder/hidden $< $(GUARD_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
+	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests -Iautograder/hidden $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
 $(BUILD)/grade: autograder/grader.c
 	@mkdir -p $(@D)
 	$(call show,CC,$<)$(CC) $(CFLAGS) $< -ljansson -o $@

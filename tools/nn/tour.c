@@ -153,7 +153,7 @@ static void step_next(void) {
          "   - read chapters/00-foundations/README.md: tensors, the RNG, GEMM, loaders\n"
          "   - make test      every test of the reference solutions (%s)\n"
          "   - make bench     blocked GEMM vs OpenBLAS, and the GPU kernels when there is a GPU\n"
-         "   - ./build/nn info  what this build found (OpenBLAS, GPU, gnuplot)\n",
+         "   - ./build/nn info  what this build found (OpenBLAS, GPU, gnuplot, threads)\n",
          "ends with N passed, N failed, N skipped");
 }
 

@@ -4,7 +4,7 @@
  * build without CUDA) these tests are skipped, never passed; the few that check an
  * abort before any CUDA call run everywhere.
  *
- * Agreement: err = |gpu - cpu| / max(|cpu|, floor) <= tol, elementwise.
+ * Agreement (gpu_compare.h): err = |gpu - cpu| / max(|cpu|, floor) <= tol, elementwise.
  *   element-wise ops  tol 1e-5: the same float formulas; the GPU's expf/erfcf/tanhf
  *                     are within 2-4 ulp of glibc's, and nvcc fuses a*b + c into FMAs.
  *                     floor 1e-30 for values (subnormals), 0.1 for gradients, where
@@ -32,43 +32,7 @@
 #include "nn_optim.h"
 #include "nn_rng.h"
 
-#define NEED_GPU()                                                    \
-  do {                                                                \
-    if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe()); \
-  } while (0)
-
-/* ---- helpers */
-
-static nn_tensor random_tensor(nn_rng *rng, int ndim, const int *shape, float lo, float hi) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng_fill_uniform(rng, t.data, nn_numel(&t), lo, hi);
-  return t;
-}
-
-static nn_tensor on_gpu(const nn_tensor *t) { return nn_tensor_to(t, NN_GPU); }
-
-/* Asserts that gpu (any device) and cpu (host) hold the same values within tol. */
-static void expect_close(const char *what, const nn_tensor *gpu, const nn_tensor *cpu, double tol, double floor) {
-  cr_assert(nn_numel(gpu) == nn_numel(cpu), "%s: GPU tensor %s, CPU tensor %s", what, nn_shape_str(gpu).s,
-            nn_shape_str(cpu).s);
-  nn_tensor g = nn_tensor_to(gpu, NN_CPU);
-  long n = nn_numel(cpu), at = 0;
-  double worst = 0, max_abs = 0;
-  for (long i = 0; i < n; i++) {
-    double a = g.data[i], c = cpu->data[i];
-    bool same_nan = isnan(a) && isnan(c), one_nan = isnan(a) != isnan(c);
-    double abs_err = same_nan ? 0 : fabs(a - c);
-    double err = one_nan ? INFINITY : same_nan || a == c ? 0 : abs_err / fmax(fabs(c), floor);
-    if (abs_err > max_abs || one_nan) max_abs = one_nan ? INFINITY : abs_err;
-    if (err > worst) worst = err, at = i;
-  }
-  float got = g.data[at], want = cpu->data[at];
-  nn_tensor_free(&g);
-  cr_assert(worst <= tol,
-            "%s: GPU and CPU differ: max |GPU - CPU| = %.3g over %ld values; worst at [%ld]: GPU %.9g, CPU %.9g "
-            "(error %.3g, allowed %.0e relative to max(|CPU|, %g))",
-            what, max_abs, n, at, got, want, worst, tol, floor);
-}
+#include "gpu_compare.h"
 
 static void expect_loss_close(const char *what, double gpu, double cpu) {
   double err = fabs(gpu - cpu) / fmax(fabs(cpu), 1e-12);

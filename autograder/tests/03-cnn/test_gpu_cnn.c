@@ -5,7 +5,7 @@
  * (or a build without CUDA) these tests are skipped, never passed; the ones that check
  * an abort before any CUDA call run everywhere.
  *
- * Agreement: err = |gpu - cpu| / max(|cpu|, floor) <= tol, elementwise.
+ * Agreement (gpu_compare.h): err = |gpu - cpu| / max(|cpu|, floor) <= tol, elementwise.
  *   copies            tol 0: im2col, max-pool's y and argmax (the same cells chosen).
  *   gathers           tol 1e-6, floor 1: col2im and the pooling backwards add the CPU's
  *                     numbers in the CPU's order (they come out bit-equal; the margin is
@@ -31,6 +31,7 @@
 
 #include "nn_activation_layer.h"
 #include "nn_batchnorm.h"
+#include "nn_cnn_models.h"
 #include "nn_conv2d.h"
 #include "nn_cuda.h"
 #include "nn_dense.h"
@@ -41,49 +42,7 @@
 #include "nn_residual.h"
 #include "nn_rng.h"
 
-#define NEED_GPU()                                                         \
-  do {                                                                     \
-    if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe()); \
-  } while (0)
-
-/* ---- helpers */
-
-static nn_tensor random_tensor(nn_rng *rng, int ndim, const int *shape, float lo, float hi) {
-  nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_rng_fill_uniform(rng, t.data, nn_numel(&t), lo, hi);
-  return t;
-}
-
-static nn_tensor on_gpu(const nn_tensor *t) { return nn_tensor_to(t, NN_GPU); }
-
-static double max_abs(const nn_tensor *cpu) {
-  double m = 0;
-  for (long i = 0; i < nn_numel(cpu); i++) m = fmax(m, fabs(cpu->data[i]));
-  return m;
-}
-
-/* Asserts that gpu (any device) and cpu (host) hold the same values within tol. */
-static void expect_close(const char *what, const nn_tensor *gpu, const nn_tensor *cpu, double tol, double floor) {
-  cr_assert(nn_numel(gpu) == nn_numel(cpu), "%s: GPU tensor %s, CPU tensor %s", what, nn_shape_str(gpu).s,
-            nn_shape_str(cpu).s);
-  nn_tensor g = nn_tensor_to(gpu, NN_CPU);
-  long n = nn_numel(cpu), at = 0;
-  double worst = 0, max_err = 0;
-  for (long i = 0; i < n; i++) {
-    double a = g.data[i], c = cpu->data[i];
-    bool same_nan = isnan(a) && isnan(c), one_nan = isnan(a) != isnan(c);
-    double abs_err = same_nan ? 0 : fabs(a - c);
-    double err = one_nan ? INFINITY : same_nan || a == c ? 0 : abs_err / fmax(fabs(c), floor);
-    if (abs_err > max_err || one_nan) max_err = one_nan ? INFINITY : abs_err;
-    if (err > worst) worst = err, at = i;
-  }
-  float got = g.data[at], want = cpu->data[at];
-  nn_tensor_free(&g);
-  cr_assert(worst <= tol,
-            "%s: GPU and CPU differ: max |GPU - CPU| = %.3g over %ld values; worst at [%ld]: GPU %.9g, CPU %.9g "
-            "(error %.3g, allowed %.0e relative to max(|CPU|, %g))",
-            what, max_err, n, at, got, want, worst, tol, floor);
-}
+#include "gpu_compare.h"
 
 /* ---- im2col and col2im: one image, the geometries of test_conv2d and a few more */
 
@@ -415,20 +374,49 @@ Test(pool_gpu, x_and_y_on_two_devices_abort, .signal = SIGABRT) {
   nn_pool2d_forward(p, &x, &y);
 }
 
-/* ---- the seeds' CNN (test_cnn_model.c), one model per device from one seed:
- * Conv 32 3x3 -> ReLU -> MaxPool 2 -> Conv 64 3x3 -> ReLU -> MaxPool 2 -> Flatten -> Dense 10 */
+/* ---- whole models: two copies from one seed, one moved to the GPU, trained side by side */
 
+/* Three momentum steps of mc (CPU) and mg (GPU) on one batch: the losses, every gradient,
+ * every value after the step and every buffer (BatchNorm's running statistics) agree. */
+static void compare_train_steps(nn_model *mc, nn_model *mg, const nn_tensor *x, const int *y) {
+  cr_assert_eq(mc->param_count, mg->param_count);
+  char what[160];
+  for (int step = 1; step <= 3; step++) {
+    double lc = nn_model_train_batch(mc, x, y, NULL, NULL), lg = nn_model_train_batch(mg, x, y, NULL, NULL);
+    cr_assert(fabs(lg - lc) <= 1e-4 * fabs(lc), "step %d: loss %.9g on the GPU, %.9g on the CPU", step, lg, lc);
+    for (int i = 0; i < mc->param_count; i++) {
+      const nn_param *c = &mc->params[i], *g = &mg->params[i];
+      cr_assert(g->value->device == NN_GPU && g->grad->device == NN_GPU, "%s must be on the GPU", g->name);
+      snprintf(what, sizeof what, "step %d: the gradient of %s", step, c->name);
+      expect_close(what, g->grad, c->grad, 5e-3, max_abs(c->grad));
+      snprintf(what, sizeof what, "step %d: %s after the step", step, c->name);
+      expect_close(what, g->value, c->value, 1e-3, max_abs(c->value));
+    }
+    for (int l = 0; l < mc->count; l++) {
+      nn_param bc[NN_MAX_LAYER_PARAMS], bg[NN_MAX_LAYER_PARAMS];
+      int n = nn_layer_buffers(mc->layers[l], bc, NN_MAX_LAYER_PARAMS);
+      cr_assert_eq(nn_layer_buffers(mg->layers[l], bg, NN_MAX_LAYER_PARAMS), n);
+      for (int i = 0; i < n; i++) {
+        cr_assert(bg[i].value->device == NN_GPU, "%s must be on the GPU", bg[i].name);
+        snprintf(what, sizeof what, "step %d: %s", step, bc[i].name);
+        expect_close(what, bg[i].value, bc[i].value, 1e-3, max_abs(bc[i].value));
+      }
+    }
+  }
+}
+
+/* A batch of B random images (CPU) of shape in[3] and B labels 0..9. */
+static nn_tensor random_batch(nn_rng *rng, int B, const int in[3], int *y) {
+  nn_tensor x = random_tensor(rng, 4, (int[]){B, in[0], in[1], in[2]}, 0.f, 1.f);
+  for (int i = 0; i < B; i++) y[i] = (int)nn_rng_below(rng, 10);
+  return x;
+}
+
+/* The seeds' CNN (nn_cnn_models.h: Conv 32 3x3, ReLU, MaxPool 2, Conv 64 3x3, ReLU,
+ * MaxPool 2, Flatten, Dense 10), with momentum lr 0.01. */
 static nn_model *seed_cnn(uint64_t seed) {
   nn_rng rng = nn_rng_new(seed);
-  nn_model *m = nn_model_new("cnn", 3, (int[]){1, 28, 28});
-  nn_model_add(m, &nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 1, .filters = 32, .kernel = 3}, &rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu1", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool1", 2, 0, 0)->base);
-  nn_model_add(m, &nn_conv2d_new("conv2", &(nn_conv2d_config){.in_channels = 32, .filters = 64, .kernel = 3}, &rng)->base);
-  nn_model_add(m, nn_activation_layer_new("relu2", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_maxpool2d_new("pool2", 2, 0, 0)->base);
-  nn_model_add(m, nn_flatten_new("flatten"));
-  nn_model_add(m, &nn_dense_new("dense", 64 * 25, 10, NN_INIT_XAVIER, &rng)->base);
+  nn_model *m = nn_mnist_cnn(32, 64, 0.f, &rng);
   nn_optim_config cfg = nn_optim_defaults(NN_MOMENTUM);
   cfg.lr = 0.01f;
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_MOMENTUM, &cfg);
@@ -441,23 +429,9 @@ Test(cnn_gpu, seeds_cnn_train_steps_match_cpu) {
   nn_model *mc = seed_cnn(7), *mg = seed_cnn(7);
   nn_model_to(mg, NN_GPU);
   nn_rng rng = nn_rng_new(150);
-  nn_tensor x = random_tensor(&rng, 4, (int[]){B, 1, 28, 28}, 0.f, 1.f);
   int y[B];
-  for (int i = 0; i < B; i++) y[i] = (int)nn_rng_below(&rng, 10);
-  cr_assert_eq(mc->param_count, mg->param_count);
-  for (int step = 1; step <= 3; step++) {
-    double lc = nn_model_train_batch(mc, &x, y, NULL, NULL), lg = nn_model_train_batch(mg, &x, y, NULL, NULL);
-    cr_assert(fabs(lg - lc) <= 1e-4 * fabs(lc), "step %d: loss %.9g on the GPU, %.9g on the CPU", step, lg, lc);
-    char what[160];
-    for (int i = 0; i < mc->param_count; i++) {
-      const nn_param *c = &mc->params[i], *g = &mg->params[i];
-      cr_assert(g->value->device == NN_GPU && g->grad->device == NN_GPU, "%s must be on the GPU", g->name);
-      snprintf(what, sizeof what, "step %d: the gradient of %s", step, c->name);
-      expect_close(what, g->grad, c->grad, 5e-3, max_abs(c->grad));
-      snprintf(what, sizeof what, "step %d: %s after the step", step, c->name);
-      expect_close(what, g->value, c->value, 1e-3, max_abs(c->value));
-    }
-  }
+  nn_tensor x = random_batch(&rng, B, (int[]){1, 28, 28}, y);
+  compare_train_steps(mc, mg, &x, y);
   nn_tensor_free(&x);
   nn_model_free(mc), nn_model_free(mg);
 }
@@ -778,33 +752,9 @@ Test(resnet_gpu, small_resnet_train_steps_and_eval_match_cpu) {
   nn_model *mc = small_resnet(11), *mg = small_resnet(11);
   nn_model_to(mg, NN_GPU);
   nn_rng rng = nn_rng_new(350);
-  nn_tensor x = random_tensor(&rng, 4, (int[]){B, 1, 12, 12}, 0.f, 1.f);
   int y[B];
-  for (int i = 0; i < B; i++) y[i] = (int)nn_rng_below(&rng, 10);
-  cr_assert_eq(mc->param_count, mg->param_count);
-  char what[160];
-  for (int step = 1; step <= 3; step++) {
-    double lc = nn_model_train_batch(mc, &x, y, NULL, NULL), lg = nn_model_train_batch(mg, &x, y, NULL, NULL);
-    cr_assert(fabs(lg - lc) <= 1e-4 * fabs(lc), "step %d: loss %.9g on the GPU, %.9g on the CPU", step, lg, lc);
-    for (int i = 0; i < mc->param_count; i++) {
-      const nn_param *c = &mc->params[i], *g = &mg->params[i];
-      cr_assert(g->value->device == NN_GPU && g->grad->device == NN_GPU, "%s must be on the GPU", g->name);
-      snprintf(what, sizeof what, "step %d: the gradient of %s", step, c->name);
-      expect_close(what, g->grad, c->grad, 5e-3, max_abs(c->grad));
-      snprintf(what, sizeof what, "step %d: %s after the step", step, c->name);
-      expect_close(what, g->value, c->value, 1e-3, max_abs(c->value));
-    }
-    for (int l = 0; l < mc->count; l++) {
-      nn_param bc[NN_MAX_LAYER_PARAMS], bg[NN_MAX_LAYER_PARAMS];
-      int n = nn_layer_buffers(mc->layers[l], bc, NN_MAX_LAYER_PARAMS);
-      cr_assert_eq(nn_layer_buffers(mg->layers[l], bg, NN_MAX_LAYER_PARAMS), n);
-      for (int i = 0; i < n; i++) {
-        cr_assert(bg[i].value->device == NN_GPU, "%s must be on the GPU", bg[i].name);
-        snprintf(what, sizeof what, "step %d: %s", step, bc[i].name);
-        expect_close(what, bg[i].value, bc[i].value, 1e-3, max_abs(bc[i].value));
-      }
-    }
-  }
+  nn_tensor x = random_batch(&rng, B, (int[]){1, 12, 12}, y);
+  compare_train_steps(mc, mg, &x, y);
   /* eval mode: the BatchNorms use the running statistics the steps left */
   nn_tensor out = nn_tensor_new(2, (int[]){B, 10}, NN_CPU), gout = nn_tensor_new(2, (int[]){B, 10}, NN_CPU);
   nn_model_predict(mc, &x, &out, B);
