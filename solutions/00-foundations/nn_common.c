@@ -2,8 +2,10 @@
 #include "nn_common.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 nn_status nn_fail(nn_error *err, nn_status code, const char *fmt, ...) {
   if (err) {
@@ -29,6 +31,12 @@ const char *nn_status_name(nn_status code) {
 }
 
 void nn_panic(const char *fmt, ...) {
+  /* The threads of one parallel loop can make the same mistake at once (a lab's stub, a
+   * bad shape): the first says it and aborts; the others wait for the end that brings,
+   * so the message is printed once and the process dies of that one SIGABRT. */
+  static atomic_flag panicking = ATOMIC_FLAG_INIT;
+  if (atomic_flag_test_and_set(&panicking))
+    for (;;) pause();
   va_list ap;
   va_start(ap, fmt);
   fputs("libnn: ", stderr);
