@@ -122,6 +122,7 @@ Test(mnist, cnn_reaches_97_percent_on_the_sample, .timeout = 60) {
   o.augment = nn_augment_random_shift, o.augment_ctx = &shift;
   nn_history h = nn_model_fit(m, &X, y, NULL, &o);
   nn_eval e = nn_model_evaluate(m, &Xt, yt, NULL, 500);
+  cr_log_info("test accuracy %.2f%% after %d epochs", 100 * e.accuracy, h.epochs); /* --verbose shows it */
   cr_assert_geq(e.accuracy, 0.97, "test accuracy %.2f%% after %d epochs (train loss %.3f -> %.3f), expected >= 97%%",
                 100 * e.accuracy, h.epochs, h.loss[0], h.loss[h.epochs - 1]);
   nn_history_free(&h), nn_model_free(m), nn_tensor_free(&X), nn_tensor_free(&Xt), free(y), free(yt);
