@@ -15,7 +15,9 @@
  * each training image shifted by up to 1 pixel and mirrored left-right with probability 1/2
  * (a mirrored coat is still a coat), a new draw every epoch. Trains on
  * the full Fashion-MNIST (60,000 / 10,000) when `make data` has put it in
- * datasets/full/fashion-mnist (3 epochs), else on the bundled sample (8,000 / 2,000, 15 epochs: 89.9 %).
+ * datasets/full/fashion-mnist (3 epochs), else on the bundled sample (8,000 / 2,000,
+ * 15 epochs: 89.45 % on 2 threads, 89.85 % on 1: the thread count sets the order in
+ * which a gradient's partial sums are added).
  * Options: --epochs N. */
 #include <math.h>
 #include <stdio.h>
