@@ -314,6 +314,20 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+/* Criterion's runner talks to its workers through the socket /tmp/criterion_<its pid>.sock
+ * (Criterion 2.4 fixes the path) and removes it when it ends. A runner that was killed
+ * (a timeout, an attack) leaves its file behind, and a later runner with the same pid
+ * then fails to bind and aborts: "Could not initialize the message server: Address
+ * already in use", a test crashed by nothing it did. Worse as nobody: in sticky /tmp it
+ * cannot remove a file root's runs left. The file of a pid no live process holds is
+ * always stale, so the grader removes it: before the test starts (the pid is the
+ * child's own) and after it ends. */
+static void remove_criterion_socket(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/criterion_%ld.sock", (long)pid);
+  unlink(path);
+}
+
 /* In the child, before exec: never returns. */
 static void exec_limited(char *const argv[], const char *dir, int out_fd, bool gpu,
                          const limits *lim, long nproc) {
@@ -337,7 +351,8 @@ static void exec_limited(char *const argv[], const char *dir, int out_fd, bool g
         break;
       }
   }
-  setenv("NN_GRADE", "1", 1); /* guard.c names the signal a test dies of */
+  remove_criterion_socket(getpid()); /* still as the grader's user: root may remove any */
+  setenv("NN_GRADE", "1", 1);        /* guard.c names the signal a test dies of */
   setenv("TMPDIR", dir, 1);
   setenv("HOME", dir, 1);
 
@@ -484,6 +499,7 @@ static run_result run_sandboxed(char *const argv_in[], bool gpu, const limits *l
   kill(-child, SIGKILL);                            /* whatever the program left in its group... */
   int leftovers = kill_descendants(-1, NULL, NULL); /* ...and anywhere below us */
   if (!r.timed_out) r.leftovers = leftovers;
+  remove_criterion_socket(child);
 
   struct stat st;
   size_t limit_bytes = (size_t)lim->output_kb << 10;

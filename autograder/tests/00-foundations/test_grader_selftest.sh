@@ -162,6 +162,20 @@ start=$SECONDS
 
 sync_from "solutions/$ch"
 grade solutions "" ""
+# Stale Criterion sockets: a runner killed earlier leaves /tmp/criterion_<pid>.sock, and
+# a later runner with that pid cannot bind it (as nobody it cannot even remove root's):
+# its test aborts. Plant root's files for the next 400 pids, then grade again: the
+# grader must clear the file of each test's pid (the build is done: few pids go by).
+if [ "$(id -u)" = 0 ] && [ -r /proc/sys/kernel/ns_last_pid ]; then
+  next=$(( $(cat /proc/sys/kernel/ns_last_pid) + 1 ))
+  planted=()
+  for ((p = next; p < next + 400; p++)); do
+    f=/tmp/criterion_$p.sock
+    [ -e "$f" ] || { : >"$f" && planted+=("$f"); }
+  done
+  grade stale_sockets "" ""
+  rm -f "${planted[@]}"
+fi
 for a in autograder/selftest/*.attack; do attack "$a"; done
 sync_from "labs/$ch"
 grade stubs all "is not written yet"
