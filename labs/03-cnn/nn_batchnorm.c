@@ -23,6 +23,9 @@ static channels_view view_of(const int *shape, int ndim) {
   return v;
 }
 
+/* Whether a loop over v's channels is worth a second thread (nn_parallel.h): N*C*S values. */
+static bool worth_threads(channels_view v) { return (double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK; }
+
 /* ---- checks */
 
 static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
@@ -92,7 +95,7 @@ static void forward_train_cpu(nn_batchnorm *bn, const float *x, float *y, channe
   const long M = (long)v.N * v.S;
   float *mean = bn->mean.data, *var = bn->var.data, *inv_std = bn->inv_std.data, *xhat = bn->xhat;
   const float *gamma = bn->gamma.data, *beta = bn->beta.data;
-#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK) /* channels are independent */
+#pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
     /* TODO(lab 03-cnn): write this part of forward_train_cpu. */
     /* HINT: two passes over the channel's M values x[(n*C + c)*S + s]: mean (sum in double), then the biased var; inv_std = 1/sqrt(var + eps); then xhat and y = gamma*xhat + beta */
@@ -114,7 +117,7 @@ static void update_running(nn_batchnorm *bn, long M) {
 
 /* The running statistics in place of the batch's: y = gamma (x - running_mean) inv_std + beta. */
 static void forward_eval_cpu(nn_batchnorm *bn, const float *x, float *y, channels_view v) {
-#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
     bn->mean.data[c] = bn->running_mean.data[c], bn->var.data[c] = bn->running_var.data[c];
     bn->inv_std.data[c] = 1.f / sqrtf(bn->running_var.data[c] + bn->eps);
@@ -143,7 +146,7 @@ static void channel_sums(const nn_batchnorm *bn, const float *dy, channels_view 
 static void backward_train_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
   const long M = (long)v.N * v.S;
   const float *xhat = bn->xhat, *gamma = bn->gamma.data, *inv_std = bn->inv_std.data;
-#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
     double sum_dy, sum_dy_xhat;
     channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);
@@ -155,7 +158,7 @@ static void backward_train_cpu(nn_batchnorm *bn, const float *dy, float *dx, cha
 
 /* After an eval forward: an affine map per channel, dx = dy gamma inv_std. */
 static void backward_eval_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
-#pragma omp parallel for schedule(static) if ((double)v.N * v.S * v.C >= NN_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
     double sum_dy, sum_dy_xhat;
     channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);

@@ -173,10 +173,15 @@ static void reserve_argmax(nn_pool2d *p, long n, nn_device device) {
 
 /* ---- all the planes, on each device */
 
+/* Whether `planes` planes are worth a second thread (nn_parallel.h): the cells their
+ * windows read, Ho*Wo*k*k per plane. */
+static bool worth_threads(const window *g, long planes) {
+  return (double)planes * g->Ho * g->Wo * g->k * g->k >= NN_PARALLEL_MIN_WORK;
+}
+
 static void pool_forward_cpu(nn_pool2d *p, const window *g, const nn_tensor *x, nn_tensor *y, long planes) {
   long in_plane = (long)g->H * g->W, out_plane = (long)g->Ho * g->Wo;
-  double work = (double)planes * out_plane * g->k * g->k; /* cells read */
-#pragma omp parallel for schedule(static) if (work >= NN_PARALLEL_MIN_WORK) /* the planes are independent */
+#pragma omp parallel for schedule(static) if (worth_threads(g, planes)) /* the planes are independent */
   for (long q = 0; q < planes; q++) {
     const float *x_q = x->data + q * in_plane;
     float *y_q = y->data + q * out_plane;
@@ -192,8 +197,7 @@ static void pool_forward_gpu(nn_pool2d *p, const window *g, const nn_tensor *x, 
 
 static void pool_backward_cpu(nn_pool2d *p, const window *g, const nn_tensor *dy, nn_tensor *dx, long planes) {
   long in_plane = (long)g->H * g->W, out_plane = (long)g->Ho * g->Wo;
-  double work = (double)planes * out_plane * g->k * g->k;
-#pragma omp parallel for schedule(static) if (work >= NN_PARALLEL_MIN_WORK) /* dx's planes take only their own dy */
+#pragma omp parallel for schedule(static) if (worth_threads(g, planes)) /* dx's planes take only their own dy */
   for (long q = 0; q < planes; q++) {
     const float *dy_q = dy->data + q * out_plane;
     float *dx_q = dx->data + q * in_plane;
