@@ -37,10 +37,10 @@ CFLAGS := -std=c11 -Wall -Wextra -Wshadow -D_POSIX_C_SOURCE=200809L $(ARCH) -MMD
 LDLIBS := -lz -lm
 LDFLAGS += -fopenmp
 
-# make grade CH=NN grades chapter NN as a student wrote it: labs/NN-topic/ (or
-# SUBMISSION=dir, a copy of that folder; or SOLUTIONS=1, solutions/) in place of
-# solutions/NN-topic/, built in its own BUILD (default build/grade-NN-topic[-submission|
-# -solutions]). RESULTS=results.json, GRADE_FLAGS= more options for autograder/grader.c.
+# make grade CH=NN grades chapter NN as a student wrote it: the stub files of labs/NN-topic/
+# (or of SUBMISSION=dir; or SOLUTIONS=1: solutions/'s) against the reference. The library,
+# the tests and the reference come from this build; autograder/grader.c builds only the
+# student's files, in a sandbox. RESULTS=results.json, GRADE_FLAGS= more options for it.
 ifneq ($(filter grade,$(MAKECMDGOALS)),)
   ifeq ($(CH),)
     $(error make grade needs a chapter: make grade CH=00 (chapters: $(sort $(notdir $(wildcard solutions/* labs/*)))))
@@ -50,22 +50,15 @@ ifneq ($(filter grade,$(MAKECMDGOALS)),)
     $(error CH=$(CH): no chapter $(CH) in solutions/ or labs/; chapters: $(sort $(notdir $(wildcard solutions/* labs/*))))
   endif
   ifeq ($(DEBUG),1)
-    $(info make grade ignores DEBUG=1: tests run under a memory limit (RLIMIT_AS), which AddressSanitizer cannot)
+    $(info make grade ignores DEBUG=1: student code runs under a memory limit (RLIMIT_AS), which AddressSanitizer cannot)
     override DEBUG :=
   endif
   ifneq ($(SUBMISSION),)
-    LAB     := $(GRADE_CH)
-    LAB_DIR := $(patsubst %/,%,$(SUBMISSION))
-    ifneq ($(notdir $(LAB_DIR)),$(GRADE_CH))
-      $(error SUBMISSION=$(SUBMISSION): name the folder $(GRADE_CH), as the copy of labs/$(GRADE_CH)/ it is)
-    endif
-    BUILD   ?= build/grade-$(GRADE_CH)-submission
+    GRADE_SUBMISSION := $(patsubst %/,%,$(SUBMISSION))
   else ifeq ($(SOLUTIONS),1)
-    LAB     :=
-    BUILD   ?= build/grade-$(GRADE_CH)-solutions
+    GRADE_SUBMISSION := solutions/$(GRADE_CH)
   else
-    LAB     := $(GRADE_CH)
-    BUILD   ?= build/grade-$(GRADE_CH)
+    GRADE_SUBMISSION := labs/$(GRADE_CH)
   endif
 endif
 
@@ -193,20 +186,20 @@ $(BUILD)/nn: $(NN_SRC:%.c=$(BUILD)/obj/%.o) $(LIB)
 # ---- tests: autograder/tests/CH/test_*.c are Criterion programs, test_*.sh are scripts
 TEST_C   := $(wildcard autograder/tests/*/test_*.c)
 TEST_BIN := $(TEST_C:autograder/tests/%.c=$(BUILD)/tests/%)
-# Every test program links autograder/guard.c: exit() from a test or the library
-# aborts (Criterion would count it as a pass), a failed malloc is said on stderr,
-# and under the grader (NN_GRADE=1) a crash names its signal and the test body is
-# bracketed, so a test that vanishes mid-way is seen.
+# Every test program links autograder/guard.c (exit() from a test or the library aborts:
+# Criterion would count it as a pass), the GRADED_TEST runner for make test
+# (autograder/graded.c, graded_local.c) and what several test files share
+# (autograder/tests/*.c: the GPU tests' CPU comparison).
 GUARD_OBJ := $(BUILD)/obj/autograder/guard.o
-# What several test files share (autograder/tests/*.c: the GPU tests' CPU comparison).
-TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard autograder/tests/*.c))
-GUARD_LDFLAGS := -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit,--wrap=quick_exit \
-                 -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
-                 -Wl,--wrap=criterion_internal_test_main
+TEST_SUPPORT_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard autograder/tests/*.c) \
+                      autograder/graded.c autograder/graded_local.c)
+GUARD_LDFLAGS := -Wl,--wrap=exit,--wrap=_exit,--wrap=_Exit,--wrap=quick_exit
+TEST_CPPFLAGS := -Iautograder -Iautograder/tests
+$(BUILD)/obj/autograder/%.o: CPPFLAGS += $(TEST_CPPFLAGS)
 .SECONDARY: $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
 $(BUILD)/tests/%: autograder/tests/%.c $(LIB) $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(@D)
-	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
+	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
 
 # ---- benchmarks
 # bench/*.c are programs; bench/common/*.c what they share (timing, PyTorch as a child)
@@ -226,19 +219,88 @@ build/fuzz/%: autograder/fuzz/%.c $(FUZZ_LIB_SRC)
 	$(call show,FUZZ,$@)clang -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
 	  $(foreach d,$(SRC_DIRS),-I$(d)) $(STB_CFLAGS) $^ -lz -lm $(STB_LIBS) -o $@
 
-# ---- grading: autograder/grader.c runs the tests a chapter's GRADED manifests list
+# ---- grading (autograder/grader.c; docs/instructor-guide.md, "The trust model")
+# For chapter GRADE_CH make builds, from this (trusted) build:
+#   the kit     what the grader builds a submission's worker from, readable by the user
+#               nobody: the lab's stub files and headers, the compiler and link lines, the
+#               library without the stub files (chapters up to this one), the graded test
+#               files compiled for grading (-DNN_GRADING) and what the reference objects of
+#               the stub files define and use (for the grader's object check);
+#   the checker the same test objects linked with the whole library of this build
+#               (solutions/); a student release has none, and its grade is a self-check.
 RESULTS ?= results.json
+GRADE_CC := $(BUILD)/grade
+GRADER_SRC := autograder/grader.c autograder/grade_build.c autograder/grade_proc.c \
+              autograder/grade_text.c autograder/sandbox.c
+$(GRADE_CC): $(GRADER_SRC) $(wildcard autograder/grade_*.h autograder/sandbox.h)
+	@mkdir -p $(@D)
+	$(call show,CC,$@)$(CC) $(CFLAGS) $(GRADER_SRC) -ljansson -lseccomp -o $@
+
+# Test files and the harness compiled for grading: GRADED_TESTs only, each registered by name.
+GRADE_OBJ_DIR := $(BUILD)/grade-obj
+GRADE_TEST_CFLAGS := -DNN_GRADING -Wno-unused-function -Wno-unused-variable -Wno-unused-but-set-variable
+$(GRADE_OBJ_DIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call show,CC,$@)$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(GRADE_TEST_CFLAGS) -c $< -o $@
+HARNESS_OBJ := $(patsubst %.c,$(GRADE_OBJ_DIR)/%.o,autograder/graded.c autograder/graded_main.c \
+                 autograder/sandbox.c $(wildcard autograder/tests/*.c))
+# The worker and the checker say what a failed malloc asked for (graded_main.c).
+GRADE_LDLIBS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc $(LDLIBS) -lseccomp
+
 ifneq ($(GRADE_CH),)
-  graded_programs = $(sort $(shell sed 's/\#.*//' $(1) 2>/dev/null | awk 'NF { print $$1 }'))
-  GRADE_BIN  := $(addprefix $(BUILD)/tests/$(GRADE_CH)/,$(call graded_programs,autograder/tests/$(GRADE_CH)/GRADED))
-  HIDDEN_BIN := $(addprefix $(BUILD)/hidden/$(GRADE_CH)/,$(call graded_programs,autograder/hidden/$(GRADE_CH)/GRADED))
+  graded_files = $(sort $(shell sed 's/\#.*//' $(1) 2>/dev/null | awk 'NF { print $$1 }'))
+  GRADE_DIR    := $(BUILD)/grading/$(GRADE_CH)
+  KIT          := $(GRADE_DIR)/kit
+  CH_DIR       := $(filter %/$(GRADE_CH)/,$(SRC_DIRS))
+  # chapters up to this one (a chapter uses only the ones before it)
+  KIT_DIRS     := $(foreach d,$(SRC_DIRS),$(if $(filter $(notdir $(d:/=)),$(firstword $(sort $(notdir $(d:/=)) $(GRADE_CH)))),$(d)))
+  STUB_FILES   := $(notdir $(shell grep -l NN_LAB_STUB labs/$(GRADE_CH)/*.c labs/$(GRADE_CH)/*.cu 2>/dev/null))
+  STUB_SRC     := $(filter $(addprefix $(CH_DIR),$(STUB_FILES)),$(C_SRC) $(CU_SRC))
+  STUB_OBJ     := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(STUB_SRC:%.c=$(BUILD)/obj/%.o))
+  KIT_LIB_OBJ  := $(filter-out $(STUB_OBJ),$(filter $(KIT_DIRS:%=$(BUILD)/obj/%%),$(OBJ)))
+  KIT_HEADERS  := $(wildcard $(KIT_DIRS:%=%*.h))
+  TEST_OBJ     := $(patsubst %,$(GRADE_OBJ_DIR)/autograder/tests/$(GRADE_CH)/%.o,$(call graded_files,autograder/tests/$(GRADE_CH)/GRADED))
+  HIDDEN_OBJ   := $(patsubst %,$(GRADE_OBJ_DIR)/autograder/hidden/$(GRADE_CH)/%.o,$(call graded_files,autograder/hidden/$(GRADE_CH)/GRADED))
+  HAVE_CHECKER := $(filter solutions/%,$(CH_DIR))
+  CHECKERS     := $(if $(HAVE_CHECKER),$(GRADE_DIR)/checker $(if $(HIDDEN_OBJ),$(GRADE_DIR)/checker-hidden))
+  # The student's files compile as the library's do, with the kit's headers only.
+  KIT_CFLAGS   := $(filter-out -MMD -MP,$(CFLAGS)) -Wno-unused-function -Wno-unused-parameter \
+                  -Wno-unused-variable -Wno-unused-but-set-variable -I$(abspath $(KIT))/include $(STB_CFLAGS)
+  KIT_NVCCFLAGS := $(filter-out $(CPPFLAGS),$(NVCCFLAGS)) -I$(abspath $(KIT))/include -diag-suppress 177
+  # Where system headers may come from (grade_build.c checks every file a compile read).
+  KIT_ROOTS    := /usr/include /usr/lib/gcc /usr/local/include \
+                  $(if $(NVCC),$(CUDA_HOME) $(realpath $(CUDA_HOME)))
+  KIT_CC       := $(or $(shell command -v $(CC) 2>/dev/null),$(CC))
+  # $(1): the kit's folder of test objects (obj/tests or obj/hidden)
+  # (an archive: a chapter's worker takes only the harness files its tests use)
+  link_line     = $(KIT_CC) $(LDFLAGS) -o @OUT@ $(abspath $(KIT))/$(1)/*.o $(abspath $(KIT))/obj/harness.a \
+                  @STUDENT@ $(abspath $(KIT))/libnn.a $(GRADE_LDLIBS)
 endif
-$(BUILD)/hidden/%: autograder/hidden/%.c $(LIB) $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
-	@mkdir -p $(@D)
-	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Iautograder/tests -Iautograder/hidden $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
-$(BUILD)/grade: autograder/grader.c
-	@mkdir -p $(@D)
-	$(call show,CC,$<)$(CC) $(CFLAGS) $< -ljansson -o $@
+$(GRADE_DIR)/checker: $(TEST_OBJ) $(HARNESS_OBJ) $(LIB)
+	$(call show,LD,$@)$(CC) $(LDFLAGS) $^ $(GRADE_LDLIBS) -o $@
+$(GRADE_DIR)/checker-hidden: $(HIDDEN_OBJ) $(HARNESS_OBJ) $(LIB)
+	$(call show,LD,$@)$(CC) $(LDFLAGS) $^ $(GRADE_LDLIBS) -o $@
+$(GRADE_OBJ_DIR)/autograder/hidden/%.o: CPPFLAGS += -Iautograder/hidden
+
+$(KIT)/stamp: $(KIT_LIB_OBJ) $(STUB_OBJ) $(TEST_OBJ) $(HIDDEN_OBJ) $(HARNESS_OBJ) $(KIT_HEADERS) $(GRADE_CC) Makefile
+	$(call show,KIT,$(KIT))rm -rf $(KIT) && mkdir -p $(KIT)/include $(KIT)/lab $(KIT)/symbols $(KIT)/obj/tests \
+	  $(if $(HIDDEN_OBJ),$(KIT)/obj/hidden)
+	@cp $(TEST_OBJ) $(KIT)/obj/tests/ && ar rcs $(KIT)/obj/harness.a $(HARNESS_OBJ)
+	@$(if $(HIDDEN_OBJ),cp $(HIDDEN_OBJ) $(KIT)/obj/hidden/)
+	@cp $(KIT_HEADERS) $(KIT)/include/
+	@cp $(addprefix labs/$(GRADE_CH)/,$(STUB_FILES)) $(KIT)/lab/
+	@printf '%s\n' $(STUB_FILES) >$(KIT)/stubs
+	@ar rcs $(KIT)/libnn.a $(KIT_LIB_OBJ)
+	@$(GRADE_CC) --describe-object $(KIT)/libnn.a | grep '^define nn_' >$(KIT)/library
+	@set -e; for o in $(STUB_OBJ); do f=$${o##*/}; f=$${f%.o}; f=$${f%.cu}; \
+	  case $$o in *.cu.o) f=$$f.cu ;; *) f=$$f.c ;; esac; \
+	  $(GRADE_CC) --describe-object $$o >$(KIT)/symbols/$$f; done
+	@printf '%s\n' $(KIT_CC) $(KIT_CFLAGS) >$(KIT)/cc
+	@$(if $(NVCC),printf '%s\n' $(NVCC) $(KIT_NVCCFLAGS) >$(KIT)/nvcc)
+	@printf '%s\n' $(KIT_ROOTS) >$(KIT)/roots
+	@printf '%s\n' $(call link_line,obj/tests) >$(KIT)/link
+	@$(if $(HIDDEN_OBJ),printf '%s\n' $(call link_line,obj/hidden) >$(KIT)/link-hidden)
+	@touch $@
 
 .PHONY: all lib test bench fuzz tour grade demo
 all: $(LIB) $(BUILD)/nn
@@ -262,21 +324,14 @@ bench: $(BENCH_BIN)
 fuzz: $(FUZZ_SRC:autograder/fuzz/%.c=build/fuzz/%)
 	@tools/runfuzz $(FUZZ_SECONDS) $^
 
-# The student's code is built first, by a make of its own, so that code which does
-# not compile is graded too: every test failed, with the compiler's words.
-GRADE_ARGS = --chapter $(GRADE_CH) --bin-dir $(BUILD)/tests --results $(RESULTS) \
-  $(if $(HIDDEN_BIN),--hidden-dir autograder/hidden --hidden-bin-dir $(BUILD)/hidden) $(GRADE_FLAGS)
-grade: $(BUILD)/grade
-	@if $(MAKE) --no-print-directory NN_QUIET=1 GRADE_CH=$(GRADE_CH) LAB=$(LAB) LAB_DIR=$(LAB_DIR) \
-	     BUILD=$(BUILD) DEBUG= $(GRADE_BIN) $(HIDDEN_BIN) >$(BUILD)/grade-build.log 2>&1; then \
-	  $(BUILD)/grade $(GRADE_ARGS); \
-	else \
-	  grep -v '^  [A-Z]*  ' $(BUILD)/grade-build.log >$(BUILD)/grade-build-errors.log; \
-	  tail -n 40 $(BUILD)/grade-build-errors.log; echo; \
-	  $(BUILD)/grade $(GRADE_ARGS) --build-log $(BUILD)/grade-build-errors.log; \
-	fi
+grade: $(GRADE_CC) $(KIT)/stamp $(CHECKERS)
+	@$(GRADE_CC) --chapter $(GRADE_CH) --kit $(abspath $(KIT)) --submission $(GRADE_SUBMISSION) \
+	  --results $(RESULTS) $(if $(CHECKERS),--checker $(abspath $(GRADE_DIR)/checker)) \
+	  $(if $(HIDDEN_OBJ),--hidden-dir autograder/hidden $(if $(CHECKERS),--hidden-checker $(abspath $(GRADE_DIR)/checker-hidden))) \
+	  $(GRADE_FLAGS)
 
--include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d) $(GUARD_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d) $(GUARD_OBJ:.o=.d) $(TEST_SUPPORT_OBJ:.o=.d) \
+  $(HARNESS_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HIDDEN_OBJ:.o=.d)
 endif
 
 .PHONY: data clean labs check-labs handout gradescope

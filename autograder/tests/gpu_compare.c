@@ -17,10 +17,12 @@ double max_abs(const nn_tensor *cpu) {
   return m;
 }
 
-/* Asserts that gpu (any device) and cpu (host) hold the same values within tol. */
-void expect_close(const char *what, const nn_tensor *gpu, const nn_tensor *cpu, double tol, double floor) {
-  cr_assert(nn_numel(gpu) == nn_numel(cpu), "%s: GPU tensor %s, CPU tensor %s", what, nn_shape_str(gpu).s,
-            nn_shape_str(cpu).s);
+/* Expects that gpu (any device) and cpu (host) hold the same values within tol. */
+void expect_close(nn_grade *grade, const char *what, nn_tensor *gpu, const nn_tensor *cpu, double tol,
+                  double floor) {
+  expect(grade, nn_numel(gpu) == nn_numel(cpu), "%s: GPU tensor %s, CPU tensor %s", what, nn_shape_str(gpu).s,
+         nn_shape_str(cpu).s);
+  answer_tensor(grade, what, gpu);
   nn_tensor g = nn_tensor_to(gpu, NN_CPU);
   long n = nn_numel(cpu), at = 0;
   double worst = 0, max_err = 0;
@@ -34,7 +36,7 @@ void expect_close(const char *what, const nn_tensor *gpu, const nn_tensor *cpu, 
   }
   float got = g.data[at], want = cpu->data[at];
   nn_tensor_free(&g);
-  cr_assert(worst <= tol,
+  expect(grade, worst <= tol,
             "%s: GPU and CPU differ: max |GPU - CPU| = %.3g over %ld values; worst at [%ld]: GPU %.9g, CPU %.9g "
             "(error %.3g, allowed %.0e relative to max(|CPU|, %g))",
             what, max_err, n, at, got, want, worst, tol, floor);

@@ -9,18 +9,14 @@
 #ifndef GPU_COMPARE_H
 #define GPU_COMPARE_H
 
-#include <criterion/criterion.h>
-
+#include "graded.h"
 #include "nn_cuda.h"
 #include "nn_rng.h"
 #include "nn_tensor.h"
 
 /* First line of every GPU test: without a GPU (or CUDA in the build) it is skipped,
  * with the reason, never passed. */
-#define NEED_GPU()                                                         \
-  do {                                                                     \
-    if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe()); \
-  } while (0)
+#define NEED_GPU() nn_grade_need_gpu(g)
 
 /* A CPU tensor of the given shape, uniform in [lo, hi). */
 nn_tensor random_tensor(nn_rng *rng, int ndim, const int *shape, float lo, float hi);
@@ -28,7 +24,8 @@ nn_tensor random_tensor(nn_rng *rng, int ndim, const int *shape, float lo, float
 nn_tensor on_gpu(const nn_tensor *t);
 /* The largest |value| of a CPU tensor: the floor for a tensor compared as a whole. */
 double max_abs(const nn_tensor *cpu);
-/* Asserts that gpu (either device) holds cpu's values (host) within tol, as above. */
-void expect_close(const char *what, const nn_tensor *gpu, const nn_tensor *cpu, double tol, double floor);
+/* Expects that gpu (either device; the code under test's answer) holds cpu's values (host:
+ * the checker's own, computed on the CPU) within tol, as above. */
+void expect_close(nn_grade *g, const char *what, nn_tensor *gpu, const nn_tensor *cpu, double tol, double floor);
 
 #endif

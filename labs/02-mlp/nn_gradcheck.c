@@ -45,7 +45,8 @@ static void compare(probe *p, const char *name, float *value, const float *grad,
   }
 }
 
-static nn_gradcheck check_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed, bool training) {
+nn_gradcheck nn_gradcheck_layer_with(nn_layer *l, const nn_tensor *x, double h, uint64_t seed, bool training,
+                                     nn_gradcheck_hook hook, void *ctx) {
   NN_REQUIRE(l && x && h > 0, "nn_gradcheck_layer: NULL layer or x, or h <= 0");
   int out[NN_MAX_DIMS], shape[NN_MAX_DIMS];
   int out_ndim = l->ops->out_shape(l, x->shape + 1, x->ndim - 1, out);
@@ -62,6 +63,10 @@ static nn_gradcheck check_layer(nn_layer *l, const nn_tensor *x, double h, uint6
 
   l->ops->forward(l, &p.x, &p.y, training); /* analytic: backward of L = sum r y, so dy = r */
   l->ops->backward(l, &p.r, &dx);
+  if (hook) {
+    hook(ctx, "x", dx.data, nn_numel(&dx));
+    for (int k = 0; k < count; k++) hook(ctx, params[k].name, params[k].grad->data, nn_numel(params[k].grad));
+  }
   nn_gradcheck worst = {.max_rel = 0};
   compare(&p, "x", p.x.data, dx.data, nn_numel(&p.x), h, &worst);
   for (int k = 0; k < count; k++)
@@ -72,9 +77,9 @@ static nn_gradcheck check_layer(nn_layer *l, const nn_tensor *x, double h, uint6
 }
 
 nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint64_t seed) {
-  return check_layer(l, x, h, seed, false);
+  return nn_gradcheck_layer_with(l, x, h, seed, false, NULL, NULL);
 }
 
 nn_gradcheck nn_gradcheck_layer_training(nn_layer *l, const nn_tensor *x, double h, uint64_t seed) {
-  return check_layer(l, x, h, seed, true);
+  return nn_gradcheck_layer_with(l, x, h, seed, true, NULL, NULL);
 }

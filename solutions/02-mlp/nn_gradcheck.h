@@ -34,4 +34,12 @@ nn_gradcheck nn_gradcheck_layer(nn_layer *l, const nn_tensor *x, double h, uint6
  * that is the backward to check. (Dropout would draw a new mask each time: not for it.) */
 nn_gradcheck nn_gradcheck_layer_training(nn_layer *l, const nn_tensor *x, double h, uint64_t seed);
 
+/* Both, with a look at the analytic gradients before they are compared: hook(ctx, name, grad,
+ * n) is called for dx ("x") and then for each parameter's gradient, after the backward pass,
+ * and may change them. An autograder uses it to put a student's gradients in the place of
+ * its own and compare them with the finite differences of its own forward. */
+typedef void (*nn_gradcheck_hook)(void *ctx, const char *name, float *grad, long n);
+nn_gradcheck nn_gradcheck_layer_with(nn_layer *l, const nn_tensor *x, double h, uint64_t seed, bool training,
+                                     nn_gradcheck_hook hook, void *ctx);
+
 #endif

@@ -9,13 +9,13 @@
  * tolerance of C[i][j] is (K + 2) * FLT_EPSILON * (|alpha| sum_p |a_ip||b_pj| + |beta c_ij|).
  * GPU backends are in the suite gemm_gpu and are skipped without a GPU.
  */
-#include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "graded.h"
 #include "nn_cuda.h"
 #include "nn_gemm.h"
 #include "nn_parallel.h"
@@ -119,8 +119,10 @@ static void run_backend(nn_gemm_backend b, const gemm_case *c, gemm_scale s, flo
   nn_tensor_free(&dA), nn_tensor_free(&dB), nn_tensor_free(&dC);
 }
 
-/* Fails on the element of C furthest outside its tolerance, naming it and the case. */
-static void check_c(const char *who, const gemm_case *c, gemm_scale s, const float *C) {
+/* Fails on the element of C furthest outside its tolerance, naming it and the case. C is
+ * the code under test's answer: the checker goes on with the worker's C. */
+static void check_c(nn_grade *g, const char *who, const gemm_case *c, gemm_scale s, float *C) {
+  answer(g, who, C, (long)c->M * c->N);
   long worst = -1;
   double worst_excess = 0, worst_tol = 0, want_worst = 0;
   for (long e = 0; e < (long)c->M * c->N; e++) {
@@ -132,53 +134,57 @@ static void check_c(const char *who, const gemm_case *c, gemm_scale s, const flo
     if (excess > 1 && excess > worst_excess)
       worst = e, worst_excess = excess, worst_tol = tol, want_worst = want;
   }
-  if (worst < 0) return;
-  cr_assert_fail("%s: C[%ld][%ld] = %.6g, expected %.6g (M=%d, N=%d, K=%d, ta=%d, tb=%d, alpha=%g, "
-                 "beta=%g; tolerance %.2g)%s",
-                 who, worst / c->N, worst % c->N, C[worst], want_worst, c->M, c->N, c->K, c->ta,
-                 c->tb, s.alpha, s.beta, worst_tol,
-                 s.nan_c && isnan(C[worst]) ? "; C held NaN before the call: beta = 0 must ignore it" : "");
+  expect(g, worst < 0, "%s: C[%ld][%ld] = %.6g, expected %.6g (M=%d, N=%d, K=%d, ta=%d, tb=%d, alpha=%g, "
+         "beta=%g; tolerance %.2g)%s",
+         who, worst / c->N, worst % c->N, C[worst], want_worst, c->M, c->N, c->K, c->ta,
+         c->tb, s.alpha, s.beta, worst_tol,
+         s.nan_c && isnan(C[worst]) ? "; C held NaN before the call: beta = 0 must ignore it" : "");
 }
 
-/* Every shape x (ta, tb) x scale, for one backend. */
-static void check_backend(nn_gemm_backend b) {
+/* Every shape x (ta, tb) x scale, for one backend: the public shapes, or four drawn ones
+ * (up to 300 x 300 x 600, so the blocked kernel's edges fall elsewhere). */
+static void check_backend(nn_grade *g, nn_gemm_backend b) {
   char who[64];
   snprintf(who, sizeof who, "nn_sgemm %s", nn_gemm_name(b));
-  for (int i = 0; i < N_SHAPES; i++)
+  int n_shapes = nn_grade_public(g) ? N_SHAPES : 4;
+  for (int i = 0; i < n_shapes; i++) {
+    gemm_shape shape = nn_grade_public(g) ? SHAPES[i]
+                                          : (gemm_shape){nn_grade_size(g, 0, 1, 300), nn_grade_size(g, 0, 1, 300),
+                                                         nn_grade_size(g, 0, 1, 600)};
     for (int t = 0; t < 4; t++) {
-      gemm_case c = case_new(SHAPES[i], t & 1, t >> 1, 1000 + 4 * i + t);
+      gemm_case c = case_new(shape, t & 1, t >> 1, nn_grade_seed(g, 1000 + 4 * i + t));
       for (int k = 0; k < N_SCALES; k++) {
         float *C = c_before(&c, SCALES[k]);
         run_backend(b, &c, SCALES[k], C);
-        check_c(who, &c, SCALES[k], C);
+        check_c(g, who, &c, SCALES[k], C);
         free(C);
       }
       case_free(&c);
     }
+  }
 }
 
-Test(gemm, naive_matches_double_reference) { check_backend(NN_GEMM_NAIVE); }
-Test(gemm, blocked_matches_double_reference) { check_backend(NN_GEMM_BLOCKED); }
+GRADED_TEST(gemm, naive_matches_double_reference) { check_backend(g, NN_GEMM_NAIVE); }
+GRADED_TEST(gemm, blocked_matches_double_reference) { check_backend(g, NN_GEMM_BLOCKED); }
 Test(gemm, openblas_matches_double_reference) {
   if (!nn_gemm_available(NN_GEMM_OPENBLAS))
     cr_skip_test("openblas: libnn was built without OpenBLAS");
-  check_backend(NN_GEMM_OPENBLAS);
+  check_backend(nn_grade_here(), NN_GEMM_OPENBLAS);
 }
 
-Test(gemm, nn_sgemm_on_cpu_matches_naive) {
+GRADED_TEST(gemm, nn_sgemm_on_cpu_matches_naive) {
   for (int t = 0; t < 4; t++) {
     gemm_case c = case_new(SHAPES[2], t & 1, t >> 1, 77 + t); /* 33 x 65 x 17 */
     gemm_scale s = {0.75f, 0.5f, false};
     float *C = c_before(&c, s), *C_naive = c_before(&c, s);
     nn_sgemm(c.ta, c.tb, c.M, c.N, c.K, s.alpha, c.A, c.B, s.beta, C, NN_CPU);
     nn_sgemm_with(NN_GEMM_NAIVE, c.ta, c.tb, c.M, c.N, c.K, s.alpha, c.A, c.B, s.beta, C_naive);
-    check_c("nn_sgemm (NN_CPU)", &c, s, C);
+    check_c(g, "nn_sgemm (NN_CPU)", &c, s, C);
+    answer(g, "the naive backend's C", C_naive, (long)c.M * c.N);
     for (long e = 0; e < (long)c.M * c.N; e++) {
       double tol = 2 * (c.K + 2) * FLT_EPSILON * (s.alpha * c.abs_ab[e] + fabs(s.beta * c.C0[e]));
-      if (!(fabs(C[e] - C_naive[e]) <= tol))
-        cr_assert_fail("nn_sgemm (NN_CPU): C[%ld][%ld] = %.6g, naive gives %.6g "
-                       "(M=%d, N=%d, K=%d, ta=%d, tb=%d)",
-                       e / c.N, e % c.N, C[e], C_naive[e], c.M, c.N, c.K, c.ta, c.tb);
+      expect(g, fabs(C[e] - C_naive[e]) <= tol, "nn_sgemm (NN_CPU): C[%ld][%ld] = %.6g, naive gives %.6g "
+             "(M=%d, N=%d, K=%d, ta=%d, tb=%d)", e / c.N, e % c.N, C[e], C_naive[e], c.M, c.N, c.K, c.ta, c.tb);
     }
     free(C), free(C_naive), case_free(&c);
   }
@@ -187,7 +193,7 @@ Test(gemm, nn_sgemm_on_cpu_matches_naive) {
 /* Outside a layer's loop over images, nn_sgemm spreads a product this large over the
  * threads: slabs of C's rows when M >= N, of its columns when M < N (nn_gemm_openblas.c).
  * Every (ta, tb) and scale, on 1, 2 and 3 threads (3 cuts 301 and 47 unevenly). */
-Test(gemm, nn_sgemm_spread_over_threads_matches_double_reference) {
+GRADED_TEST(gemm, nn_sgemm_spread_over_threads_matches_double_reference) {
   static const gemm_shape spread[] = {{301, 47, 129}, {47, 301, 129}}; /* by rows; by columns */
   for (int threads = 1; threads <= 3; threads++) {
     nn_set_threads(threads);
@@ -199,7 +205,7 @@ Test(gemm, nn_sgemm_spread_over_threads_matches_double_reference) {
           nn_sgemm(c.ta, c.tb, c.M, c.N, c.K, SCALES[k].alpha, c.A, c.B, SCALES[k].beta, C, NN_CPU);
           char who[64];
           snprintf(who, sizeof who, "nn_sgemm (NN_CPU) on %d threads", threads);
-          check_c(who, &c, SCALES[k], C);
+          check_c(g, who, &c, SCALES[k], C);
           free(C);
         }
         case_free(&c);
@@ -240,14 +246,14 @@ Test(gemm, negative_k_aborts, .signal = SIGABRT) {
 }
 
 /* ---- GPU: the same checks on device pointers; skipped, never passed, without a GPU. */
-Test(gemm_gpu, cublas_matches_double_reference) {
-  if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe());
-  check_backend(NN_GEMM_CUBLAS);
+GRADED_TEST(gemm_gpu, cublas_matches_double_reference) {
+  nn_grade_need_gpu(g);
+  check_backend(g, NN_GEMM_CUBLAS);
 }
 
-Test(gemm_gpu, tiled_matches_double_reference) {
-  if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe());
-  check_backend(NN_GEMM_TILED);
+GRADED_TEST(gemm_gpu, tiled_matches_double_reference) {
+  nn_grade_need_gpu(g);
+  check_backend(g, NN_GEMM_TILED);
 }
 
 /* nn_sgemm on NN_GPU (device pointers, cuBLAS) against NN_CPU on the same numbers. */
