@@ -260,7 +260,9 @@ ifneq ($(GRADE_CH),)
   KIT_LIB_OBJ  := $(filter-out $(STUB_OBJ),$(filter $(KIT_DIRS:%=$(BUILD)/obj/%%),$(OBJ)))
   KIT_HEADERS  := $(wildcard $(KIT_DIRS:%=%*.h))
   TEST_OBJ     := $(patsubst %,$(GRADE_OBJ_DIR)/autograder/tests/$(GRADE_CH)/%.o,$(call graded_files,autograder/tests/$(GRADE_CH)/GRADED))
-  HIDDEN_OBJ   := $(patsubst %,$(GRADE_OBJ_DIR)/autograder/hidden/$(GRADE_CH)/%.o,$(call graded_files,autograder/hidden/$(GRADE_CH)/GRADED))
+  # An instructor's hidden tests: HIDDEN_DIR/CH/GRADED and its test files (docs/instructor-guide.md)
+  HIDDEN_DIR   ?= autograder/hidden
+  HIDDEN_OBJ   := $(patsubst %,$(GRADE_DIR)/hidden-obj/%.o,$(call graded_files,$(HIDDEN_DIR)/$(GRADE_CH)/GRADED))
   HAVE_CHECKER := $(filter solutions/%,$(CH_DIR))
   CHECKERS     := $(if $(HAVE_CHECKER),$(GRADE_DIR)/checker $(if $(HIDDEN_OBJ),$(GRADE_DIR)/checker-hidden))
   # The student's files compile as the library's do, with the kit's headers only.
@@ -280,8 +282,13 @@ $(GRADE_DIR)/checker: $(TEST_OBJ) $(HARNESS_OBJ) $(LIB)
 	$(call show,LD,$@)$(CC) $(LDFLAGS) $^ $(GRADE_LDLIBS) -o $@
 $(GRADE_DIR)/checker-hidden: $(HIDDEN_OBJ) $(HARNESS_OBJ) $(LIB)
 	$(call show,LD,$@)$(CC) $(LDFLAGS) $^ $(GRADE_LDLIBS) -o $@
-$(GRADE_OBJ_DIR)/autograder/hidden/%.o: CPPFLAGS += -Iautograder/hidden
+# Compiled anew each time (HIDDEN_DIR may be anywhere, and another folder next time).
+$(GRADE_DIR)/hidden-obj/%.o: $(HIDDEN_DIR)/$(GRADE_CH)/%.c FORCE
+	@mkdir -p $(@D)
+	$(call show,CC,$@)$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) -I$(HIDDEN_DIR)/$(GRADE_CH) $(CFLAGS) $(GRADE_TEST_CFLAGS) -c $< -o $@
 
+# Made anew by every grade (a second): what it holds depends on HIDDEN_DIR and the labs too.
+.PHONY: $(KIT)/stamp
 $(KIT)/stamp: $(KIT_LIB_OBJ) $(STUB_OBJ) $(TEST_OBJ) $(HIDDEN_OBJ) $(HARNESS_OBJ) $(KIT_HEADERS) $(GRADE_CC) Makefile
 	$(call show,KIT,$(KIT))rm -rf $(KIT) && mkdir -p $(KIT)/include $(KIT)/lab $(KIT)/symbols $(KIT)/obj/tests \
 	  $(if $(HIDDEN_OBJ),$(KIT)/obj/hidden)
@@ -327,11 +334,12 @@ fuzz: $(FUZZ_SRC:autograder/fuzz/%.c=build/fuzz/%)
 grade: $(GRADE_CC) $(KIT)/stamp $(CHECKERS)
 	@$(GRADE_CC) --chapter $(GRADE_CH) --kit $(abspath $(KIT)) --submission $(GRADE_SUBMISSION) \
 	  --results $(RESULTS) $(if $(CHECKERS),--checker $(abspath $(GRADE_DIR)/checker)) \
-	  $(if $(HIDDEN_OBJ),--hidden-dir autograder/hidden $(if $(CHECKERS),--hidden-checker $(abspath $(GRADE_DIR)/checker-hidden))) \
+	  $(if $(HIDDEN_OBJ),--hidden-dir $(HIDDEN_DIR) $(if $(CHECKERS),--hidden-checker $(abspath $(GRADE_DIR)/checker-hidden))) \
 	  $(GRADE_FLAGS)
 
 -include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d) $(GUARD_OBJ:.o=.d) $(TEST_SUPPORT_OBJ:.o=.d) \
-  $(HARNESS_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HIDDEN_OBJ:.o=.d)
+  $(HARNESS_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+FORCE:
 endif
 
 .PHONY: data clean labs check-labs handout gradescope

@@ -223,7 +223,8 @@ static bool generally_allowed(const char *name) {
       "__errno_location", "__stack_chk_fail", "__assert_fail", "__printf_chk", "__fprintf_chk", "__sprintf_chk",
       "__snprintf_chk", "__vfprintf_chk", "__vsnprintf_chk", "__vsprintf_chk", "__memcpy_chk", "__memmove_chk",
       "__memset_chk", "__strcpy_chk", "__strncpy_chk", "__strcat_chk", "__strncat_chk", "__isoc99_sscanf",
-      "__isoc23_strtol", "__isoc23_strtoul", "__isoc23_strtoll", "__isoc23_strtoull", "sscanf", NULL};
+      "__isoc23_strtol", "__isoc23_strtoul", "__isoc23_strtoll", "__isoc23_strtoull", "sscanf", "abort",
+      "_GLOBAL_OFFSET_TABLE_", NULL};
   for (int i = 0; LIBC[i]; i++)
     if (strcmp(name, LIBC[i]) == 0) return true;
   static const char *const PATTERNS[] = {

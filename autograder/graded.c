@@ -173,7 +173,8 @@ static void receive_answer(nn_grade *g, frame_kind kind, const char *what, void 
     char why[300] = "";
     size_t len = h.count < sizeof why - 1 ? (size_t)h.count : sizeof why - 1;
     why[read_all(g->in_fd, why, len)] = '\0';
-    finish(g, GRADE_FAILED, "your code's process skipped the test (%s), but this machine has a GPU", why);
+    finish(g, GRADE_FAILED, "your code's process said the test skips itself (%s), but the checker can run it here",
+           why);
   }
   if (h.kind == FRAME_DONE)
     finish(g, GRADE_FAILED, "the test ended in your code's process before it gave '%s' (answer %d)", what,

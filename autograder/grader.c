@@ -316,7 +316,7 @@ static run_outcome run_once(const options *o, const graded_test *t, const char *
     if (proc_now() - start > wall_s) {
       r.timed_out = !judged;
       if (w.running) r.killed_worker = true;
-      proc_kill(&w), proc_kill(&c);
+      proc_kill(&c), proc_kill(&w); /* the checker first: a worker's death is no verdict now */
       proc_poll(both, self_check ? 1 : 2, 0);
       break;
     }
@@ -389,7 +389,9 @@ static result judge(const options *o, const graded_test *t, const run_outcome *r
   result res = {.v = FAILED, .seconds = r->seconds};
   char fb[2048] = "", trouble[800];
   worker_trouble(o, r, trouble, sizeof trouble);
-  if (strcmp(r->verdict_word, "PASSED") == 0) {
+  if (r->timed_out) {
+    snprintf(fb, sizeof fb, "timed out after %g s (an endless loop?)", wall_s);
+  } else if (strcmp(r->verdict_word, "PASSED") == 0) {
     if (!trouble[0]) res.v = PASSED;
     else snprintf(fb, sizeof fb, "the test passed, but then: %s", trouble);
   } else if (strcmp(r->verdict_word, "SKIPPED") == 0) {
@@ -407,8 +409,6 @@ static result judge(const options *o, const graded_test *t, const run_outcome *r
   } else if (strcmp(r->verdict_word, "FAILED") == 0) {
     /* A worker that crashed explains the checker's "stopped before it gave ..." best. */
     snprintf(fb, sizeof fb, "%s", trouble[0] ? trouble : r->why);
-  } else if (r->timed_out) {
-    snprintf(fb, sizeof fb, "timed out after %g s (an endless loop?)", wall_s);
   } else if (trouble[0]) {
     snprintf(fb, sizeof fb, "%s", trouble);
   } else {
@@ -654,9 +654,13 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  char work[] = "/tmp/nn-grade-XXXXXX";
+  /* The work folder: the student's files, objects and worker, under TMPDIR (default /tmp),
+   * removed at the end. The user nobody must reach it, so every folder above it too. */
+  const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  char work[PATH_MAX];
+  snprintf(work, sizeof work, "%s/nn-grade-XXXXXX", tmpdir);
   if (!mkdtemp(work) || chmod(work, 0755) != 0) {
-    fprintf(stderr, "grade: error: cannot make a work folder in /tmp: %s\n", strerror(errno));
+    fprintf(stderr, "grade: error: cannot make a work folder in %s: %s\n", tmpdir, strerror(errno));
     return 2;
   }
   double start = proc_now(), total_points = 0;
