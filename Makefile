@@ -23,11 +23,11 @@ SHELL := /bin/bash
 
 # Detection runs in the inner make, after tools/deps has installed packages.
 ifeq ($(NN_DEPS_DONE),)
-all lib test bench fuzz tour grade demo: deps
+all lib test bench fuzz tour grade grade-prepare demo: deps
 	@$(MAKE) --no-print-directory NN_DEPS_DONE=1 $@
 deps:
-	@tools/deps $(if $(filter test fuzz grade,$(MAKECMDGOALS)),--with-tests)
-.PHONY: all lib test bench fuzz tour grade demo deps
+	@tools/deps $(if $(filter test fuzz grade grade-prepare,$(MAKECMDGOALS)),--with-tests)
+.PHONY: all lib test bench fuzz tour grade grade-prepare demo deps
 else
 
 CC     ?= cc
@@ -41,7 +41,7 @@ LDFLAGS += -fopenmp
 # (or of SUBMISSION=dir; or SOLUTIONS=1: solutions/'s) against the reference. The library,
 # the tests and the reference come from this build; autograder/grader.c builds only the
 # student's files, in a sandbox. RESULTS=results.json, GRADE_FLAGS= more options for it.
-ifneq ($(filter grade,$(MAKECMDGOALS)),)
+ifneq ($(filter grade grade-prepare,$(MAKECMDGOALS)),)
   ifeq ($(CH),)
     $(error make grade needs a chapter: make grade CH=00 (chapters: $(sort $(notdir $(wildcard solutions/* labs/*)))))
   endif
@@ -307,9 +307,10 @@ $(KIT)/stamp: $(KIT_LIB_OBJ) $(STUB_OBJ) $(TEST_OBJ) $(HIDDEN_OBJ) $(HARNESS_OBJ
 	@printf '%s\n' $(KIT_ROOTS) >$(KIT)/roots
 	@printf '%s\n' $(call link_line,obj/tests) >$(KIT)/link
 	@$(if $(HIDDEN_OBJ),printf '%s\n' $(call link_line,obj/hidden) >$(KIT)/link-hidden)
+	@chmod -R a+rX $(KIT) # the user nobody builds workers from it (copies keep their sources' modes)
 	@touch $@
 
-.PHONY: all lib test bench fuzz tour grade demo
+.PHONY: all lib test bench fuzz tour grade grade-prepare demo
 all: $(LIB) $(BUILD)/nn
 	@$(BUILD)/nn tour
 
@@ -330,6 +331,9 @@ bench: $(BENCH_BIN)
 
 fuzz: $(FUZZ_SRC:autograder/fuzz/%.c=build/fuzz/%)
 	@tools/runfuzz $(FUZZ_SECONDS) $^
+
+# What a grade needs, built ahead (Gradescope's setup.sh): the library, the kit, the checkers.
+grade-prepare: $(GRADE_CC) $(KIT)/stamp $(CHECKERS)
 
 grade: $(GRADE_CC) $(KIT)/stamp $(CHECKERS)
 	@$(GRADE_CC) --chapter $(GRADE_CH) --kit $(abspath $(KIT)) --submission $(GRADE_SUBMISSION) \

@@ -241,7 +241,7 @@ typedef struct {
   int worker_status;
   bool worker_ended;
   char worker_out[OUTPUT_KEEP + 1];
-  char worker_tail[600];  /* its last line, if it ended on its own */
+  char worker_tail[600];  /* its last line that is not the harness's own */
   char panic[600], oom[300], signal_line[300], sandbox[300];
   char checker_err[600];
   double seconds;
@@ -268,6 +268,18 @@ static const char *const *worker_env(const char *work, bool self_check) {
   env[5] = self_check ? "NN_GRADE=self-check" : "NN_GRADE=worker";
   env[6] = NULL;
   return env;
+}
+
+/* The last line of out the student's code (or the library) printed: not the harness's own
+ * "nn-grade: " lines, which the feedback reports in its own words. */
+static void last_words(const char *out, char *buf, size_t n) {
+  buf[0] = '\0';
+  for (const char *p = out; p && *p;) {
+    const char *eol = strchr(p, '\n');
+    size_t len = eol ? (size_t)(eol - p) : strlen(p);
+    if (len > 0 && strncmp(p, "nn-grade: ", 10) != 0) snprintf(buf, n, "%.*s", (int)(len < 300 ? len : 300), p);
+    p = eol ? eol + 1 : NULL;
+  }
 }
 
 static run_outcome run_once(const options *o, const graded_test *t, const char *worker, const char *checker,
@@ -331,7 +343,7 @@ static run_outcome run_once(const options *o, const graded_test *t, const char *
   find_line(out, "nn-grade: out of memory: ", r.oom, sizeof r.oom);
   find_line(out, "nn-grade: the test process got ", r.signal_line, sizeof r.signal_line);
   find_line(out, "nn-grade: ", r.sandbox, sizeof r.sandbox);
-  if (!last_line(out, r.worker_tail, sizeof r.worker_tail)) r.worker_tail[0] = '\0';
+  last_words(out, r.worker_tail, sizeof r.worker_tail);
   /* The verdict: the checker's first line (a self-check's last verdict-like line). */
   const char *verdict_text = self_check ? w.out : c.out;
   char line[1200];
@@ -375,7 +387,8 @@ static void worker_trouble(const options *o, const run_outcome *r, char *buf, si
   else if (r->panic[0])
     snprintf(buf, n, "libnn: %s [%s]", r->panic, sig[0] ? sig : "crashed");
   else if (r->signal_line[0])
-    snprintf(buf, n, "crashed: %s", r->signal_line);
+    snprintf(buf, n, "crashed: %s%s%s", r->signal_line, r->worker_tail[0] ? "; the last line it printed: " : "",
+             r->worker_tail);
   else if (WIFSIGNALED(r->worker_status) && WTERMSIG(r->worker_status) == SIGXCPU)
     snprintf(buf, n, "timed out: used up its CPU time (an endless loop?)");
   else if (r->sandbox[0])

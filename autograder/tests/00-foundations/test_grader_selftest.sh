@@ -31,7 +31,7 @@ command -v jq >/dev/null || { echo "jq is not installed (apt-get install jq): th
 
 repo=$(pwd -P)
 work=$(mktemp -d /tmp/nn-selftest-XXXXXX)
-trap 'rm -rf "$work"; rm -f /tmp/nn-pwned* /tmp/nn-selftest-escape /var/tmp/nn-selftest-escape /dev/shm/nn-selftest-escape' EXIT
+trap 'rm -rf "$work"; rm -f /tmp/nn-selftest-escape /var/tmp/nn-selftest-escape /dev/shm/nn-selftest-escape' EXIT
 chmod 711 "$work"
 mkdir -p "$work/out" "$work/submission" "$work/tmp"
 chmod 711 "$work/tmp" # the grader's work folders go here (TMPDIR), where nobody must reach them
@@ -52,25 +52,6 @@ submission_from() {
   for f in $stubs; do cp "$1/$f" "$sub/$f"; done
 }
 
-# The solution region of function $2 in file $1 replaced by the lines of file $3
-# (function names are found as tools/mklabs finds them).
-replace_region() {
-  awk -v fn="$2" -v body="$3" '
-    function fname(line,   s, n, w) {
-      s = line; sub(/\(.*/, "", s); n = split(s, w, /[^A-Za-z0-9_]+/)
-      return w[n] != "" ? w[n] : w[n - 1]
-    }
-    /^[A-Za-z_][^;#]*[A-Za-z0-9_]+\(/ && !/;[ \t]*$/ && !/^(typedef|static const|#)/ { cur = fname($0) }
-    /\/\* BEGIN SOLUTION \*\// && cur == fn {
-      print; while ((getline l < body) > 0) print l; skip = 1; done = 1; next
-    }
-    skip && /\/\* END SOLUTION \*\// { skip = 0 }
-    skip { next }
-    { print }
-    END { exit done ? 0 : 1 }
-  ' "$1"
-}
-
 # Graded tests: "suite::name gpu|cpu", from the manifest.
 graded=$(sed 's/#.*//' "$manifest" | awk 'NF { print $2, ($4 ~ /(^|,)gpu(,|$)/ ? "gpu" : "cpu") }')
 n_graded=$(echo "$graded" | wc -l)
@@ -85,7 +66,7 @@ strays() {
   done
   echo $n
 }
-leftovers() { ls -d "$work"/tmp/* /tmp/nn-pwned* /tmp/nn-selftest-escape /var/tmp/nn-selftest-escape /dev/shm/nn-selftest-escape 2>/dev/null; }
+leftovers() { ls -d "$work"/tmp/* /tmp/nn-selftest-escape /var/tmp/nn-selftest-escape /dev/shm/nn-selftest-escape 2>/dev/null; }
 
 problems=()
 rows=()
@@ -146,33 +127,22 @@ grade() {
   [ $((SECONDS - t0)) -lt 120 ] || problems+=("$name: grading took $((SECONDS - t0)) s")
 }
 
-field() { sed -n "s/^$1: //p" "$2"; }
+# shellcheck source=../../selftest/attack.sh
+. autograder/selftest/attack.sh
 
 # attack FILE: the stub files of solutions/, with the attack in place.
 attack() {
-  local a=$1 name file fn mode fails feedback absent arch preamble flags body=$work/body.c src
+  local a=$1 name arch
   name=$(basename "$a" .attack)
-  file=$(field file "$a") fn=$(field function "$a") mode=$(field mode "$a")
-  fails=$(field fails "$a") feedback=$(field feedback "$a") absent=$(field absent "$a")
-  arch=$(field arch "$a") preamble=$(field preamble "$a") flags=$(field flags "$a")
+  arch=$(attack_field arch "$a")
   if [ -n "$arch" ] && [ "$arch" != "$(uname -m)" ]; then
     rows+=("$(printf '%-17s (skipped: its raw system calls are for %s)' "$name" "$arch")")
     return
   fi
-  sed '1,/^---$/d' "$a" | sed -e "s|@RESULTS@|$results|g" -e "s|@REPO@|$repo|g" >"$body"
-  submission_from "solutions/$ch"
-  src=$work/$file
-  {
-    printf '#include <dlfcn.h>\n#include <signal.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n'
-    [ -z "$preamble" ] || cat "autograder/selftest/$preamble.inc"
-    case ${mode:-function} in
-      append) cat "solutions/$ch/$file" "$body" ;;
-      replace) cat "$body" ;;
-      *) replace_region "solutions/$ch/$file" "$fn" "$body" ;;
-    esac
-  } >"$src" || { problems+=("$name: no solution region of $fn in solutions/$ch/$file"); return; }
-  cp "$src" "$sub/$file"
-  grade "$name" "$fails" "$feedback" "$absent" "$flags"
+  attack_submission "$a" "$ch" "$sub" "$results" "$repo" ||
+    { problems+=("$name: no solution region of $(attack_field function "$a") in solutions/$ch/$(attack_field file "$a")"); return; }
+  grade "$name" "$(attack_field fails "$a")" "$(attack_field feedback "$a")" "$(attack_field absent "$a")" \
+    "$(attack_field flags "$a")"
   if [ "$name" = fake_results ]; then
     ! grep -q FAKE "$results" || problems+=("$name: the fake results.json survived in $results")
     [ ! -e "$results.by-the-test" ] || problems+=("$name: the worker wrote $results.by-the-test")
@@ -198,10 +168,12 @@ rm "$sub/nn_gemm.c" && mkfifo "$sub/nn_gemm.c"
 grade fifo all "nn_gemm.c is not a regular file"
 submission_from "solutions/$ch"
 printf '#define nn_numel(t) 120\n#define cr_assert(...)\n' >"$sub/nn_tensor.h"
-for weird in '$(touch /tmp/nn-pwned-1).c' 'x;touch /tmp/nn-pwned-2;.c' '`touch /tmp/nn-pwned-3`.cu'; do
-  printf 'int x;\n' >"$sub/$weird"
+for weird in '$(touch nn-pwned-1).c' 'x;touch nn-pwned-2;.c' '`touch nn-pwned-3`.cu'; do
+  printf 'int x;\n' >"$sub/$weird" || problems+=("odd_names: could not make the file '$weird'")
 done
 grade odd_names "" ""
+pwned=$(find "$work" "$repo" /tmp -maxdepth 4 -name 'nn-pwned-*' -not -path "$sub/*" 2>/dev/null)
+[ -z "$pwned" ] || problems+=("odd_names: a file name ran as a command: $pwned")
 submission_from "solutions/$ch"
 rm "$sub/nn_tensor.c"
 grade missing_file "tensor::new_is_zero_filled_with_its_shape tensor::reshape_keeps_data_and_infers_minus_one tensor::fill_and_copy" "is not written yet"
