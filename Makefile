@@ -262,7 +262,9 @@ ifneq ($(GRADE_CH),)
   TEST_OBJ     := $(patsubst %,$(GRADE_OBJ_DIR)/autograder/tests/$(GRADE_CH)/%.o,$(call graded_files,autograder/tests/$(GRADE_CH)/GRADED))
   # An instructor's hidden tests: HIDDEN_DIR/CH/GRADED and its test files (docs/instructor-guide.md)
   HIDDEN_DIR   ?= autograder/hidden
-  HIDDEN_OBJ   := $(patsubst %,$(GRADE_DIR)/hidden-obj/%.o,$(call graded_files,$(HIDDEN_DIR)/$(GRADE_CH)/GRADED))
+  # (objects in a folder named after HIDDEN_DIR: another folder's test of the same name is another object)
+  HIDDEN_OBJ_DIR := $(GRADE_DIR)/hidden-obj/$(subst /,_,$(abspath $(HIDDEN_DIR)))
+  HIDDEN_OBJ   := $(patsubst %,$(HIDDEN_OBJ_DIR)/%.o,$(call graded_files,$(HIDDEN_DIR)/$(GRADE_CH)/GRADED))
   HAVE_CHECKER := $(filter solutions/%,$(CH_DIR))
   CHECKERS     := $(if $(HAVE_CHECKER),$(GRADE_DIR)/checker $(if $(HIDDEN_OBJ),$(GRADE_DIR)/checker-hidden))
   # The student's files compile as the library's do, with the kit's headers only.
@@ -280,16 +282,21 @@ ifneq ($(GRADE_CH),)
 endif
 $(GRADE_DIR)/checker: $(TEST_OBJ) $(HARNESS_OBJ) $(LIB)
 	$(call show,LD,$@)$(CC) $(LDFLAGS) $^ $(GRADE_LDLIBS) -o $@
-$(GRADE_DIR)/checker-hidden: $(HIDDEN_OBJ) $(HARNESS_OBJ) $(LIB)
-	$(call show,LD,$@)$(CC) $(LDFLAGS) $^ $(GRADE_LDLIBS) -o $@
-# Compiled anew each time (HIDDEN_DIR may be anywhere, and another folder next time).
-$(GRADE_DIR)/hidden-obj/%.o: $(HIDDEN_DIR)/$(GRADE_CH)/%.c FORCE
+$(GRADE_DIR)/checker-hidden: $(HIDDEN_OBJ) $(HARNESS_OBJ) $(LIB) $(GRADE_DIR)/kit.config
+	$(call show,LD,$@)$(CC) $(LDFLAGS) $(filter-out %.config,$^) $(GRADE_LDLIBS) -o $@
+$(HIDDEN_OBJ_DIR)/%.o: $(HIDDEN_DIR)/$(GRADE_CH)/%.c
 	@mkdir -p $(@D)
 	$(call show,CC,$@)$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) -I$(HIDDEN_DIR)/$(GRADE_CH) $(CFLAGS) $(GRADE_TEST_CFLAGS) -c $< -o $@
 
-# Made anew by every grade (a second): what it holds depends on HIDDEN_DIR and the labs too.
-.PHONY: $(KIT)/stamp
-$(KIT)/stamp: $(KIT_LIB_OBJ) $(STUB_OBJ) $(TEST_OBJ) $(HIDDEN_OBJ) $(HARNESS_OBJ) $(KIT_HEADERS) $(GRADE_CC) Makefile
+# The kit is made anew when anything in it changed: objects, headers, the lab's stub files,
+# or which hidden tests there are (kit.config records HIDDEN_DIR and the stub files). So
+# grades of many submissions may run at once from one build.
+KIT_CONFIG = $(HIDDEN_DIR) $(STUB_FILES) $(notdir $(HIDDEN_OBJ)) $(NVCC)
+$(GRADE_DIR)/kit.config: FORCE
+	@mkdir -p $(@D)
+	@echo '$(KIT_CONFIG)' | cmp -s - $@ || echo '$(KIT_CONFIG)' >$@
+$(KIT)/stamp: $(KIT_LIB_OBJ) $(STUB_OBJ) $(TEST_OBJ) $(HIDDEN_OBJ) $(HARNESS_OBJ) $(KIT_HEADERS) $(GRADE_CC) Makefile \
+              $(GRADE_DIR)/kit.config $(addprefix labs/$(GRADE_CH)/,$(STUB_FILES))
 	$(call show,KIT,$(KIT))rm -rf $(KIT) && mkdir -p $(KIT)/include $(KIT)/lab $(KIT)/symbols $(KIT)/obj/tests \
 	  $(if $(HIDDEN_OBJ),$(KIT)/obj/hidden)
 	@cp $(TEST_OBJ) $(KIT)/obj/tests/ && ar rcs $(KIT)/obj/harness.a $(HARNESS_OBJ)
@@ -342,7 +349,7 @@ grade: $(GRADE_CC) $(KIT)/stamp $(CHECKERS)
 	  $(GRADE_FLAGS)
 
 -include $(OBJ:.o=.d) $(NN_SRC:%.c=$(BUILD)/obj/%.d) $(GUARD_OBJ:.o=.d) $(TEST_SUPPORT_OBJ:.o=.d) \
-  $(HARNESS_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+  $(HARNESS_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(HIDDEN_OBJ:.o=.d)
 FORCE:
 endif
 

@@ -33,12 +33,9 @@ repo=$(pwd -P)
 work=$(mktemp -d /tmp/nn-selftest-XXXXXX)
 trap 'rm -rf "$work"; rm -f /tmp/nn-selftest-escape /var/tmp/nn-selftest-escape /dev/shm/nn-selftest-escape' EXIT
 chmod 711 "$work"
-mkdir -p "$work/out" "$work/submission" "$work/tmp"
-chmod 711 "$work/tmp" # the grader's work folders go here (TMPDIR), where nobody must reach them
-chmod 777 "$work/out" # an attack may try to write here: the grader must win
-results=$work/out/results.json
-sub=$work/submission
 stubs=$(grep -l NN_LAB_STUB labs/$ch/*.c labs/$ch/*.cu | xargs -n1 basename)
+jobs_at_once=$(nproc 2>/dev/null || echo 2) # submissions graded at once, from one build (at most 4)
+[ "$jobs_at_once" -le 4 ] || jobs_at_once=4
 
 # The make of the caller (DEBUG=1, BUILD=..., -j) must not leak into ours.
 clean_make() {
@@ -46,145 +43,153 @@ clean_make() {
       -u SUBMISSION -u SOLUTIONS -u RESULTS -u GRADE_FLAGS make --no-print-directory "$@"
 }
 
-# $sub holds exactly the stub files of folder $1.
+# Each scenario has a folder: submission/ (what is graded), out/ (results.json: an attack may
+# try to write there, so anyone may), tmp/ (the grader's TMPDIR: its work folder goes there,
+# which nobody must reach), and the problems and rows its checks found.
+scenario_dir() {
+  local d=$work/s/$1
+  mkdir -p "$d/submission" "$d/out" "$d/tmp" && chmod 711 "$work/s" "$d" "$d/tmp" && chmod 777 "$d/out"
+  echo "$d"
+}
+
+# $1/submission holds exactly the stub files of folder $2.
 submission_from() {
-  rm -rf "$sub" && mkdir -p "$sub"
-  for f in $stubs; do cp "$1/$f" "$sub/$f"; done
+  rm -rf "$1/submission" && mkdir -p "$1/submission"
+  for f in $stubs; do cp "$2/$f" "$1/submission/$f"; done
 }
 
 # Graded tests: "suite::name gpu|cpu", from the manifest.
 graded=$(sed 's/#.*//' "$manifest" | awk 'NF { print $2, ($4 ~ /(^|,)gpu(,|$)/ ? "gpu" : "cpu") }')
 n_graded=$(echo "$graded" | wc -l)
+hidden_graded="hidden::numel_of_a_5d_like_shape cpu"
 
-# Processes of the grading still alive: workers (their program was in the grader's work
-# folder, which our TMPDIR places in $work/tmp).
-strays() {
-  local n=0 exe
-  for p in /proc/[0-9]*; do
-    exe=$(readlink "$p/exe" 2>/dev/null) || continue
-    case $exe in "$work"/tmp/nn-grade-*) n=$((n + 1)) ;; esac
-  done
-  echo $n
-}
-leftovers() { ls -d "$work"/tmp/* /tmp/nn-selftest-escape /var/tmp/nn-selftest-escape /dev/shm/nn-selftest-escape 2>/dev/null; }
-
-problems=()
-rows=()
-scenarios=0
-
-# grade NAME FAILS FEEDBACK [ABSENT] [FLAGS] [EXTRA_TESTS]: grade $sub. FAILS are the tests
-# that must fail (or "all"), FEEDBACK an ERE each of their feedback lines must match (gpu
-# tests: any), ABSENT a string results.json must not hold, FLAGS more grader options.
-# make's variables for the run come from $grade_vars (HIDDEN_DIR=...).
-grade_vars=""
-also_fails=""
+# grade NAME FAILS FEEDBACK [ABSENT] [FLAGS] [MAKEVARS] [ALSO_FAILS]: grade $work/s/NAME/submission.
+# FAILS are the tests that must fail (or "all"), FEEDBACK an ERE each of their feedback lines
+# must match (gpu tests: any), ABSENT a string results.json must not hold, FLAGS more grader
+# options, MAKEVARS more make variables (HIDDEN_DIR=... adds the hidden test), ALSO_FAILS
+# tests that must fail whatever their feedback. What it finds goes to the scenario's folder.
 grade() {
-  local name=$1 fails="$2 $also_fails" feedback=$3 absent=${4:-} flags=${5:-} log=$work/$1.log rc
-  scenarios=$((scenarios + 1))
-  rm -f "$results"
+  local name=$1 fails="$2 ${7:-}" feedback=$3 absent=${4:-} flags=${5:-} vars=${6:-} also=${7:-}
+  local d=$work/s/$1 rc
+  local results=$d/out/results.json log=$d/log problems=$d/problems rows=$d/rows
+  : >"$problems" && : >"$rows"
   local t0=$SECONDS
   # shellcheck disable=SC2086
-  TMPDIR=$work/tmp clean_make grade CH=00 SUBMISSION="$sub" BUILD="$build" RESULTS="$results" NN_QUIET=1 $grade_vars \
-    GRADE_FLAGS="--time-limit $limit $flags" >"$log" 2>&1
+  TMPDIR=$d/tmp clean_make grade CH=00 SUBMISSION="$d/submission" BUILD="$build" RESULTS="$results" NN_QUIET=1 \
+    $vars GRADE_FLAGS="--time-limit $limit $flags" >"$log" 2>&1
   rc=$?
   if [ $rc -ne 0 ]; then
-    problems+=("$name: make grade exited $rc: $(tail -n 3 "$log" | tr '\n' ' ')")
+    echo "$name: make grade exited $rc: $(tail -n 3 "$log" | tr '\n' ' ')" >>"$problems"
     return
   fi
   if ! jq -e '.tests | type == "array"' "$results" >/dev/null 2>&1; then
-    problems+=("$name: $results is not a whole results.json: $(head -c 200 "$results" 2>&1)")
+    echo "$name: $results is not a whole results.json: $(head -c 200 "$results" 2>&1)" >>"$problems"
     return
   fi
-  local p=0 f=0 s=0 id kind got fb want expected_graded=$n_graded
-  local all_graded=$graded
-  [ -n "$grade_vars" ] && all_graded=$(printf '%s\n%s' "$graded" "$hidden_graded") && expected_graded=$((n_graded + 1))
+  local p=0 f=0 s=0 id kind got fb want all_graded=$graded expected_graded=$n_graded
+  [ -z "$vars" ] || all_graded=$(printf '%s\n%s' "$graded" "$hidden_graded") expected_graded=$((n_graded + 1))
   while read -r id kind; do
     got=$(jq -r --arg id "$id" '[.tests[] | select(.name == $id)] | if length == 1 then .[0].extra_data.result else "missing" end' "$results")
     fb=$(jq -r --arg id "$id" '.tests[] | select(.name == $id) | .extra_data.feedback' "$results")
     case $got in passed) p=$((p + 1)) ;; failed) f=$((f + 1)) ;; skipped) s=$((s + 1)) ;; esac
     if [ "${fails% }" = all ] || [[ " $fails " == *" $id "* ]]; then want=failed; else want=passed; fi
-    rows+=("$(printf '%-17s %-48s %-8s %s' "$name" "$id" "$got" "${fb:0:140}")")
+    printf '%-17s %-48s %-8s %s\n' "$name" "$id" "$got" "${fb:0:140}" >>"$rows"
     if [ "$kind" = gpu ] && [ "$got" = skipped ]; then
-      [[ $fb == *gpu* ]] || problems+=("$name: $id skipped without saying it needs a GPU: $fb")
+      [[ $fb == *gpu* ]] || echo "$name: $id skipped without saying it needs a GPU: $fb" >>"$problems"
       continue
     fi
     if [ "$got" != "$want" ]; then
-      problems+=("$name: $id is $got, expected $want ($fb)")
-    elif [ "$want" = failed ] && [ "$kind" = cpu ] && [[ " $also_fails " != *" $id "* ]] && ! printf '%s' "$fb" | grep -Eq -- "$feedback"; then
-      problems+=("$name: $id failed, but its feedback does not match '$feedback': $fb")
+      echo "$name: $id is $got, expected $want ($fb)" >>"$problems"
+    elif [ "$want" = failed ] && [ "$kind" = cpu ] && [[ " $also " != *" $id "* ]] &&
+         ! printf '%s' "$fb" | grep -Eq -- "$feedback"; then
+      echo "$name: $id failed, but its feedback does not match '$feedback': $fb" >>"$problems"
     fi
   done <<<"$all_graded"
   [ "$(jq '.tests | length' "$results")" -eq "$expected_graded" ] ||
-    problems+=("$name: results.json has $(jq '.tests | length' "$results") tests, expected $expected_graded")
+    echo "$name: results.json has $(jq '.tests | length' "$results") tests, expected $expected_graded" >>"$problems"
   [ -z "$absent" ] || ! grep -qF -- "$absent" "$results" ||
-    problems+=("$name: results.json holds '$absent', which must not reach it")
-  local last
+    echo "$name: results.json holds '$absent', which must not reach it" >>"$problems"
+  local last strays=0 exe
   last=$(tail -n 1 "$log")
   [ "$last" = "$p passed, $f failed, $s skipped" ] ||
-    problems+=("$name: the last line is '$last', results.json says $p passed, $f failed, $s skipped")
-  [ "$(strays)" -eq 0 ] || problems+=("$name: $(strays) processes of the grading are still running")
-  [ -z "$(leftovers)" ] || problems+=("$name: left behind: $(leftovers | tr '\n' ' ')")
-  [ $((SECONDS - t0)) -lt 120 ] || problems+=("$name: grading took $((SECONDS - t0)) s")
+    echo "$name: the last line is '$last', results.json says $p passed, $f failed, $s skipped" >>"$problems"
+  for proc in /proc/[0-9]*; do # processes still running a program of its work folder
+    exe=$(readlink "$proc/exe" 2>/dev/null) || continue
+    case $exe in "$d"/tmp/*) strays=$((strays + 1)) ;; esac
+  done
+  [ "$strays" -eq 0 ] || echo "$name: $strays processes of the grading are still running" >>"$problems"
+  [ -z "$(ls -A "$d/tmp")" ] || echo "$name: left behind in its TMPDIR: $(ls -A "$d/tmp" | tr '\n' ' ')" >>"$problems"
+  [ $((SECONDS - t0)) -lt 120 ] || echo "$name: grading took $((SECONDS - t0)) s" >>"$problems"
+  if [ "$name" = fake_results ]; then
+    ! grep -q FAKE "$results" || echo "$name: the fake results.json survived in $results" >>"$problems"
+    [ ! -e "$results.by-the-test" ] || echo "$name: the worker wrote $results.by-the-test" >>"$problems"
+    ! grep -qs "FAKE RESULTS" results.json || echo "$name: the worker wrote ./results.json" >>"$problems"
+  fi
+}
+
+# Runs a grade in the background, at most jobs_at_once at a time; order keeps the report's order.
+order=()
+soon() {
+  order+=("$1")
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_at_once" ]; do wait -n; done
+  grade "$@" &
 }
 
 # shellcheck source=../../selftest/attack.sh
 . autograder/selftest/attack.sh
 
-# attack FILE: the stub files of solutions/, with the attack in place.
+# attack FILE [MAKEVARS] [ALSO_FAILS]: the stub files of solutions/, with the attack in place.
+skipped_attacks=()
 attack() {
-  local a=$1 name arch
-  name=$(basename "$a" .attack)
+  local a=$1 name arch d
+  name=$(basename "$a" .attack)${2:+_hidden}
   arch=$(attack_field arch "$a")
   if [ -n "$arch" ] && [ "$arch" != "$(uname -m)" ]; then
-    rows+=("$(printf '%-17s (skipped: its raw system calls are for %s)' "$name" "$arch")")
+    skipped_attacks+=("$name (its raw system calls are for $arch)")
     return
   fi
-  attack_submission "$a" "$ch" "$sub" "$results" "$repo" ||
-    { problems+=("$name: no solution region of $(attack_field function "$a") in solutions/$ch/$(attack_field file "$a")"); return; }
-  grade "$name" "$(attack_field fails "$a")" "$(attack_field feedback "$a")" "$(attack_field absent "$a")" \
-    "$(attack_field flags "$a")"
-  if [ "$name" = fake_results ]; then
-    ! grep -q FAKE "$results" || problems+=("$name: the fake results.json survived in $results")
-    [ ! -e "$results.by-the-test" ] || problems+=("$name: the worker wrote $results.by-the-test")
-    ! grep -qs "FAKE RESULTS" results.json || problems+=("$name: the worker wrote ./results.json")
+  d=$(scenario_dir "$name")
+  if ! attack_submission "$a" "$ch" "$d/submission" "$d/out/results.json" "$repo"; then
+    echo "$name: no solution region of $(attack_field function "$a") in solutions/$ch/$(attack_field file "$a")" >>"$work/problems"
+    return
   fi
+  soon "$name" "$(attack_field fails "$a")" "$(attack_field feedback "$a")" "$(attack_field absent "$a")" \
+    "$(attack_field flags "$a")" "${2:-}" "${3:-}"
 }
 
 start=$SECONDS
 [ -f results.json ] && cp results.json "$work/results.json.orig"
 
-submission_from "solutions/$ch"
-grade solutions "" ""
+# The honest submission first, alone: it builds the kit and the checker the others share.
+d=$(scenario_dir solutions) && submission_from "$d" "solutions/$ch"
+order+=(solutions) && grade solutions "" ""
 for a in autograder/selftest/*.attack; do attack "$a"; done
-submission_from "labs/$ch"
-grade stubs all "is not written yet"
+d=$(scenario_dir stubs) && submission_from "$d" "labs/$ch"
+soon stubs all "is not written yet"
 
 # The shape of a submission: only the stub files, by name, as regular files.
-submission_from "solutions/$ch"
-rm "$sub/nn_tensor.c" && ln -s "$repo/solutions/$ch/nn_tensor.c" "$sub/nn_tensor.c"
-grade symlink all "nn_tensor.c is a symbolic link"
-submission_from "solutions/$ch"
-rm "$sub/nn_gemm.c" && mkfifo "$sub/nn_gemm.c"
-grade fifo all "nn_gemm.c is not a regular file"
-submission_from "solutions/$ch"
-printf '#define nn_numel(t) 120\n#define cr_assert(...)\n' >"$sub/nn_tensor.h"
+d=$(scenario_dir symlink) && submission_from "$d" "solutions/$ch"
+rm "$d/submission/nn_tensor.c" && ln -s "$repo/solutions/$ch/nn_tensor.c" "$d/submission/nn_tensor.c"
+soon symlink all "nn_tensor.c is a symbolic link"
+d=$(scenario_dir fifo) && submission_from "$d" "solutions/$ch"
+rm "$d/submission/nn_gemm.c" && mkfifo "$d/submission/nn_gemm.c"
+soon fifo all "nn_gemm.c is not a regular file"
+d=$(scenario_dir odd_names) && submission_from "$d" "solutions/$ch"
+printf '#define nn_numel(t) 120\n#define cr_assert(...)\n' >"$d/submission/nn_tensor.h"
 for weird in '$(touch nn-pwned-1).c' 'x;touch nn-pwned-2;.c' '`touch nn-pwned-3`.cu'; do
-  printf 'int x;\n' >"$sub/$weird" || problems+=("odd_names: could not make the file '$weird'")
+  printf 'int x;\n' >"$d/submission/$weird" || echo "odd_names: could not make the file '$weird'" >>"$work/problems"
 done
-grade odd_names "" ""
-pwned=$(find "$work" "$repo" /tmp -maxdepth 4 -name 'nn-pwned-*' -not -path "$sub/*" 2>/dev/null)
-[ -z "$pwned" ] || problems+=("odd_names: a file name ran as a command: $pwned")
-submission_from "solutions/$ch"
-rm "$sub/nn_tensor.c"
-grade missing_file "tensor::new_is_zero_filled_with_its_shape tensor::reshape_keeps_data_and_infers_minus_one tensor::fill_and_copy" "is not written yet"
-grep -q "nn_tensor.c: not in your submission; the unwritten lab file is graded instead" "$work/missing_file.log" ||
-  problems+=("missing_file: the grade does not say that nn_tensor.c was missing")
+soon odd_names "" ""
+d=$(scenario_dir missing_file) && submission_from "$d" "solutions/$ch"
+rm "$d/submission/nn_tensor.c"
+soon missing_file "tensor::new_is_zero_filled_with_its_shape tensor::reshape_keeps_data_and_infers_minus_one tensor::fill_and_copy" "is not written yet"
+wait
 
 # An instructor's hidden test: graded with the others, shown after publication, and on the
-# drawn sizes too (the public_only attack fails it).
+# drawn sizes too (the public_only attack fails it). One at a time: the kit changes.
 hidden=$work/hidden
 mkdir -p "$hidden/$ch"
-cat >"$hidden/$ch/test_hidden_tensor.c" <<'EOF'
+cat >"$hidden/$ch/test_hidden_tensor.c" <<'C'
 #include "graded.h"
 #include "nn_tensor.h"
 GRADED_TEST(hidden, numel_of_a_5d_like_shape) {
@@ -195,40 +200,45 @@ GRADED_TEST(hidden, numel_of_a_5d_like_shape) {
   expect(g, n == (long)s[0] * s[1] * s[2] * s[3], "nn_numel is %ld, expected %ld", n, (long)s[0] * s[1] * s[2] * s[3]);
   nn_tensor_free(&t);
 }
-EOF
+C
 printf 'test_hidden_tensor  hidden::numel_of_a_5d_like_shape  3  unit,cpu\n' >"$hidden/$ch/GRADED"
-hidden_graded="hidden::numel_of_a_5d_like_shape cpu"
-grade_vars="HIDDEN_DIR=$hidden"
-submission_from "solutions/$ch"
-grade hidden_solutions "" ""
-[ "$(jq -r '.tests[] | select(.name == "hidden::numel_of_a_5d_like_shape") | .visibility' "$results")" = after_published ] ||
-  problems+=("hidden_solutions: the hidden test is not 'after_published' in results.json")
-also_fails=hidden::numel_of_a_5d_like_shape
-attack autograder/selftest/public_only.attack
-also_fails=""
-grade_vars=""
+d=$(scenario_dir hidden_solutions) && submission_from "$d" "solutions/$ch"
+order+=(hidden_solutions) && grade hidden_solutions "" "" "" "" "HIDDEN_DIR=$hidden"
+[ "$(jq -r '.tests[] | select(.name == "hidden::numel_of_a_5d_like_shape") | .visibility' "$d/out/results.json")" = after_published ] ||
+  echo "hidden_solutions: the hidden test is not 'after_published' in results.json" >>"$work/problems"
+attack autograder/selftest/public_only.attack "HIDDEN_DIR=$hidden" hidden::numel_of_a_5d_like_shape
+wait
 
 # The honest submission, after all of that: full marks still.
-submission_from "solutions/$ch"
-grade honest_again "" ""
+d=$(scenario_dir honest_again) && submission_from "$d" "solutions/$ch"
+order+=(honest_again) && grade honest_again "" ""
+grep -q "nn_tensor.c: not in your submission; the unwritten lab file is graded instead" "$work/s/missing_file/log" ||
+  echo "missing_file: the grade does not say that nn_tensor.c was missing" >>"$work/problems"
+pwned=$(find "$work" "$repo" /tmp -maxdepth 4 -name 'nn-pwned-*' -not -path "$work/s/odd_names/submission/*" 2>/dev/null)
+[ -z "$pwned" ] || echo "odd_names: a file name ran as a command: $pwned" >>"$work/problems"
+for f in /tmp/nn-selftest-escape /var/tmp/nn-selftest-escape /dev/shm/nn-selftest-escape; do
+  [ ! -e "$f" ] || echo "sandbox_escape: $f was left behind" >>"$work/problems"
+done
 
 # An instructor's mistake is an error, not a silent zero: a test that does not exist.
 mkdir -p "$work/tests/$ch"
 { cat "$manifest"; echo "test_tensor  tensor::no_such_test  1  unit,cpu"; } >"$work/tests/$ch/GRADED"
-out=$("$build/grade" --chapter "$ch" --kit "$repo/$build/grading/$ch/kit" --submission "$sub" \
-      --checker "$build/grading/$ch/checker" --results "$work/out/bad.json" --tests-dir "$work/tests" 2>&1)
+out=$("$build/grade" --chapter "$ch" --kit "$repo/$build/grading/$ch/kit" --submission "$work/s/honest_again/submission" \
+      --checker "$build/grading/$ch/checker" --results "$work/bad.json" --tests-dir "$work/tests" 2>&1)
 rc=$?
-[ $rc -eq 2 ] && [[ $out == *"has no graded test tensor::no_such_test"* ]] && [ ! -e "$work/out/bad.json" ] ||
-  problems+=("bad manifest: expected exit 2 and 'has no graded test tensor::no_such_test', got $rc: $out")
+[ $rc -eq 2 ] && [[ $out == *"has no graded test tensor::no_such_test"* ]] && [ ! -e "$work/bad.json" ] ||
+  echo "bad manifest: expected exit 2 and 'has no graded test tensor::no_such_test', got $rc: $out" >>"$work/problems"
 if [ -f "$work/results.json.orig" ]; then cp "$work/results.json.orig" results.json; fi
 
 printf '%-17s %-48s %-8s %s\n' attack test status feedback
-printf '%s\n' "${rows[@]}"
+for name in "${order[@]}"; do cat "$work/s/$name/rows" 2>/dev/null; done
+for skipped in "${skipped_attacks[@]}"; do echo "skipped: $skipped"; done
 echo
-if [ ${#problems[@]} -gt 0 ]; then
-  printf 'PROBLEM: %s\n' "${problems[@]}"
-  mkdir -p "$build/logs" && cp "$work"/*.log "$build/logs/"
-  echo "grader selftest: ${#problems[@]} problems in $scenarios submissions (make grade logs in $build/logs)"
+problems=$(for name in "${order[@]}"; do cat "$work/s/$name/problems" 2>/dev/null; done; cat "$work/problems" 2>/dev/null)
+if [ -n "$problems" ]; then
+  printf '%s\n' "$problems" | sed 's/^/PROBLEM: /'
+  mkdir -p "$build/logs" && for name in "${order[@]}"; do cp "$work/s/$name/log" "$build/logs/$name.log" 2>/dev/null; done
+  echo "grader selftest: $(printf '%s\n' "$problems" | wc -l) problems in ${#order[@]} submissions (make grade logs in $build/logs)"
   exit 1
 fi
-echo "grader selftest: $scenarios submissions graded as expected in $((SECONDS - start)) s (solutions twice, stubs, $(ls autograder/selftest/*.attack | wc -l) attacks, 4 odd submissions, a hidden test); nothing left running or behind"
+echo "grader selftest: ${#order[@]} submissions graded as expected in $((SECONDS - start)) s (solutions twice, stubs, $(ls autograder/selftest/*.attack | wc -l) attacks, 4 odd submissions, a hidden test), $jobs_at_once at a time; nothing left running or behind"
