@@ -3,12 +3,17 @@
  * in double precision, accumulation, shape errors, and the names.
  *
  *   dx += dy * f'(x)  elementwise;   softmax:  dx_k += y_k (dy_k - sum_j dy_j y_j)
+ *
+ * Graded (GRADED): the gradchecks of sigmoid, tanh and ReLU, and the accumulation. Each
+ * answers the y and dx the code under test computed; the references here come from the
+ * inputs alone, so the grader's checker judges the answers against them.
  */
-#include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "graded.h"
 #include "nn_activation.h"
 #include "nn_rng.h"
 
@@ -104,39 +109,51 @@ Test(activation, forward_any_shape_and_in_place) {
   nn_tensor_free(&x), nn_tensor_free(&y);
 }
 
-/* ---- gradient check: for x of shape (2, 3, 4) and a random dy, dx[i] must be
- * dy[i] f'(x[i]) with f' the central difference of f_ref, h = 1e-5 in double
- * (truncation error ~h^2 f''' ~ 1e-10). |x| > 1e-2 keeps x +/- h off the kinks of
- * ReLU, LeakyReLU and ELU (alpha != 1). x spans [-5, 5] plus +/-12, where sigmoid
- * and tanh saturate and 1 - y^2 in float must still be right to 1e-7. */
-enum { GN = 24 };
+/* The kinds' names in answers: an answer's name must not come from the code under test. */
+static const char *const KIND_NAMES[] = {"sigmoid", "tanh",     "relu", "leaky_relu",
+                                         "elu",     "softplus", "gelu", "gelu_tanh"};
+_Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == NN_ACT_COUNT, "a name for every activation kind");
 
-static void gradcheck(nn_activation act, uint64_t seed) {
+/* ---- gradient check: for x of shape (2, 3, 4) (drawn: (1..5, 1..5, 2..8)) and a random
+ * dy, dx[i] must be dy[i] f'(x[i]) with f' the central difference of f_ref, h = 1e-5 in
+ * double (truncation error ~h^2 f''' ~ 1e-10). |x| > 1e-2 keeps x +/- h off the kinks of
+ * ReLU, LeakyReLU and ELU (alpha != 1). x spans [-5, 5] plus +/-12, where sigmoid
+ * and tanh saturate and 1 - y^2 in float must still be right to 1e-7. y and dx are the
+ * answers; the references come from x and dy alone. dy ~ N(0, 1) in public, uniform in
+ * [-1, 1] when drawn: 1 - y^2 in float is off by up to 8.9e-8 (tanh at x = -4.679, every
+ * float with |x| in [0.01, 5] tried), so the 1e-7 above holds for |dy| <= 1 only. */
+static void gradcheck(nn_grade *g, nn_activation act, uint64_t seed) {
   const char *name = nn_activation_name(act.kind);
-  nn_rng rng = nn_rng_new(seed);
-  int shape[3] = {2, 3, 4};
+  int shape[3] = {nn_grade_size(g, 2, 1, 5), nn_grade_size(g, 3, 1, 5), nn_grade_size(g, 4, 2, 8)};
+  int n = shape[0] * shape[1] * shape[2];
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, seed));
   nn_tensor x = nn_tensor_new(3, shape, NN_CPU), y = nn_tensor_new(3, shape, NN_CPU);
   nn_tensor dy = nn_tensor_new(3, shape, NN_CPU), dx = nn_tensor_new(3, shape, NN_CPU);
-  nn_rng_fill_uniform(&rng, x.data, GN, -5.f, 5.f);
-  for (int i = 0; i < GN; i++)
+  nn_rng_fill_uniform(&rng, x.data, n, -5.f, 5.f);
+  for (int i = 0; i < n; i++)
     if (fabsf(x.data[i]) < 1e-2f) x.data[i] += x.data[i] < 0.f ? -0.1f : 0.1f;
   x.data[0] = -12.f, x.data[1] = 12.f;
-  nn_rng_fill_normal(&rng, dy.data, GN, 0.f, 1.f);
+  if (nn_grade_public(g))
+    nn_rng_fill_normal(&rng, dy.data, n, 0.f, 1.f);
+  else
+    nn_rng_fill_uniform(&rng, dy.data, n, -1.f, 1.f);
   nn_activation_forward(&act, &x, &y);
-  for (int i = 0; i < GN; i++) {
+  answer(g, "y (your forward)", y.data, n);
+  for (int i = 0; i < n; i++) {
     double want = f_ref(act, x.data[i]);
-    cr_assert(rel_error(y.data[i], want) < 1e-5, "%s forward at x[%d] = %.7g: got %.9g, expected %.9g", name,
-              i, x.data[i], y.data[i], want);
+    expect(g, rel_error(y.data[i], want) < 1e-5, "%s forward at x[%d] = %.7g: got %.9g, expected %.9g", name, i,
+           x.data[i], y.data[i], want);
   }
   nn_activation_backward(&act, &x, &y, &dy, &dx);
+  answer(g, "dx (your backward)", dx.data, n);
   const double h = 1e-5;
-  for (int i = 0; i < GN; i++) {
+  for (int i = 0; i < n; i++) {
     double xi = x.data[i];
     double numeric = dy.data[i] * (f_ref(act, xi + h) - f_ref(act, xi - h)) / (2 * h);
-    cr_assert(rel_error(dx.data[i], numeric) < 1e-4,
-              "%s backward, element %d (x = %.7g, dy = %.7g): analytic dx %.9g, numeric %.9g "
-              "(relative error %.2g)", name, i, x.data[i], dy.data[i], dx.data[i], numeric,
-              rel_error(dx.data[i], numeric));
+    expect(g, rel_error(dx.data[i], numeric) < 1e-4,
+           "%s backward, element %d of (%d, %d, %d) (x = %.7g, dy = %.7g): analytic dx %.9g, numeric %.9g "
+           "(relative error %.2g)", name, i, shape[0], shape[1], shape[2], x.data[i], dy.data[i], dx.data[i],
+           numeric, rel_error(dx.data[i], numeric));
   }
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
 }
@@ -147,44 +164,51 @@ static nn_activation with_alpha(nn_activation_kind kind, float alpha) {
   return a;
 }
 
-Test(activation, gradcheck_sigmoid) { gradcheck(nn_activation_of(NN_ACT_SIGMOID), 21); }
-Test(activation, gradcheck_tanh) { gradcheck(nn_activation_of(NN_ACT_TANH), 22); }
-Test(activation, gradcheck_relu) { gradcheck(nn_activation_of(NN_ACT_RELU), 23); }
-Test(activation, gradcheck_leaky_relu) {
-  gradcheck(nn_activation_of(NN_ACT_LEAKY_RELU), 24);
-  gradcheck(with_alpha(NN_ACT_LEAKY_RELU, 0.2f), 25);
+GRADED_TEST(activation, gradcheck_sigmoid) { gradcheck(g, nn_activation_of(NN_ACT_SIGMOID), 21); }
+GRADED_TEST(activation, gradcheck_tanh) { gradcheck(g, nn_activation_of(NN_ACT_TANH), 22); }
+GRADED_TEST(activation, gradcheck_relu) { gradcheck(g, nn_activation_of(NN_ACT_RELU), 23); }
+GRADED_TEST(activation, gradcheck_leaky_relu) {
+  gradcheck(g, nn_activation_of(NN_ACT_LEAKY_RELU), 24);
+  gradcheck(g, with_alpha(NN_ACT_LEAKY_RELU, 0.2f), 25);
 }
-Test(activation, gradcheck_elu) {
-  gradcheck(nn_activation_of(NN_ACT_ELU), 26);
-  gradcheck(with_alpha(NN_ACT_ELU, 0.7f), 27);
+GRADED_TEST(activation, gradcheck_elu) {
+  gradcheck(g, nn_activation_of(NN_ACT_ELU), 26);
+  gradcheck(g, with_alpha(NN_ACT_ELU, 0.7f), 27);
 }
-Test(activation, gradcheck_softplus) { gradcheck(nn_activation_of(NN_ACT_SOFTPLUS), 28); }
-Test(activation, gradcheck_gelu) { gradcheck(nn_activation_of(NN_ACT_GELU), 29); }
-Test(activation, gradcheck_gelu_tanh) { gradcheck(nn_activation_of(NN_ACT_GELU_TANH), 30); }
+GRADED_TEST(activation, gradcheck_softplus) { gradcheck(g, nn_activation_of(NN_ACT_SOFTPLUS), 28); }
+GRADED_TEST(activation, gradcheck_gelu) { gradcheck(g, nn_activation_of(NN_ACT_GELU), 29); }
+GRADED_TEST(activation, gradcheck_gelu_tanh) { gradcheck(g, nn_activation_of(NN_ACT_GELU_TANH), 30); }
 
-/* Backward adds: with dx = 0.5 beforehand, two calls give 0.5 + 2 g, g = one call on dx = 0. */
-Test(activation, backward_accumulates) {
-  nn_rng rng = nn_rng_new(31);
-  nn_tensor x = nn_tensor_new(2, (int[]){3, 4}, NN_CPU), y = nn_tensor_new(2, (int[]){3, 4}, NN_CPU);
-  nn_tensor dy = nn_tensor_new(2, (int[]){3, 4}, NN_CPU), g = nn_tensor_new(2, (int[]){3, 4}, NN_CPU);
-  nn_tensor dx = nn_tensor_new(2, (int[]){3, 4}, NN_CPU);
+/* Backward adds: with dx = 0.5 beforehand, two calls give 0.5 + 2 g, g = one call on
+ * dx = 0. x is (3, 4) in public, drawn (1..6, 1..9); g and dx are both answers. */
+GRADED_TEST(activation, backward_accumulates) {
+  int shape[2] = {nn_grade_size(g, 3, 1, 6), nn_grade_size(g, 4, 1, 9)}, n = shape[0] * shape[1];
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 31));
+  nn_tensor x = nn_tensor_new(2, shape, NN_CPU), y = nn_tensor_new(2, shape, NN_CPU);
+  nn_tensor dy = nn_tensor_new(2, shape, NN_CPU), once = nn_tensor_new(2, shape, NN_CPU);
+  nn_tensor dx = nn_tensor_new(2, shape, NN_CPU);
   for (int k = 0; k < NN_ACT_COUNT; k++) {
     nn_activation act = nn_activation_of((nn_activation_kind)k);
-    nn_rng_fill_uniform(&rng, x.data, 12, -3.f, 3.f);
-    nn_rng_fill_normal(&rng, dy.data, 12, 0.f, 1.f);
+    nn_rng_fill_uniform(&rng, x.data, n, -3.f, 3.f);
+    nn_rng_fill_normal(&rng, dy.data, n, 0.f, 1.f);
     nn_activation_forward(&act, &x, &y);
-    nn_tensor_fill(&g, 0.f);
-    nn_activation_backward(&act, &x, &y, &dy, &g);
+    nn_tensor_fill(&once, 0.f);
+    nn_activation_backward(&act, &x, &y, &dy, &once);
     nn_tensor_fill(&dx, 0.5f);
     nn_activation_backward(&act, &x, &y, &dy, &dx);
     nn_activation_backward(&act, &x, &y, &dy, &dx);
-    for (int i = 0; i < 12; i++)
-      cr_assert_float_eq(dx.data[i], 0.5f + 2 * g.data[i], 1e-5f,
-                         "%s: dx[%d] = %.7g after two calls on dx = 0.5, expected 0.5 + 2 x %.7g "
-                         "(backward adds into dx, never overwrites it)",
-                         nn_activation_name(act.kind), i, dx.data[i], g.data[i]);
+    char what[48];
+    snprintf(what, sizeof what, "%s: dx after one call on dx = 0", KIND_NAMES[k]);
+    answer(g, what, once.data, n);
+    snprintf(what, sizeof what, "%s: dx after two calls on dx = 0.5", KIND_NAMES[k]);
+    answer(g, what, dx.data, n);
+    for (int i = 0; i < n; i++)
+      expect_near(g, dx.data[i], 0.5f + 2 * once.data[i], 1e-5,
+                  "%s: dx[%d] = %.7g after two calls on dx = 0.5, expected 0.5 + 2 x %.7g "
+                  "(backward adds into dx, never overwrites it)",
+                  nn_activation_name(act.kind), i, dx.data[i], once.data[i]);
   }
-  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&g), nn_tensor_free(&dx);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&once), nn_tensor_free(&dx);
 }
 
 /* ---- shape and device errors */

@@ -1,50 +1,93 @@
 /* Dropout and Flatten: inverted dropout keeps about 1 - p of the elements and
  * scales them by 1 / (1 - p), is the identity in evaluation, and its backward
- * uses the same mask (replayed, not stored); Flatten moves no byte. */
-#include <criterion/criterion.h>
+ * uses the same mask (replayed, not stored); Flatten moves no byte.
+ *
+ * Graded (GRADED): the kept share and scale, and the backward's mask. Both answer the
+ * y and dx the code under test computed. */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "graded.h"
 #include "nn_dropout.h"
 #include "nn_flatten.h"
 #include "nn_gradcheck.h"
 
-enum { N = 4, D = 500 };
+/* Public: (4, 500). Drawn: (2..6, 200..800), p = 0.1..0.4 (0.1..0.7 for the mask test) in
+ * steps of 0.05, and the seeds. y and dx are the answers. */
+static void draw_shape(nn_grade *g, int shape[2]) {
+  shape[0] = nn_grade_size(g, 4, 2, 6), shape[1] = nn_grade_size(g, 500, 200, 800);
+}
 
-Test(dropout, training_keeps_one_minus_p_scaled_up) {
-  nn_dropout *d = nn_dropout_new("dropout1", 0.25f, 1);
-  nn_tensor x = nn_tensor_new(2, (int[]){N, D}, NN_CPU), y = nn_tensor_new(2, (int[]){N, D}, NN_CPU);
-  nn_tensor_fill(&x, 3.f);
+/* 1e-6, as worked by hand in public; relative to |want| > 1 for the drawn values */
+static float tolerance(const nn_grade *g, float want) {
+  return nn_grade_public(g) ? 1e-6f : 1e-6f * fmaxf(1.f, fabsf(want));
+}
+
+GRADED_TEST(dropout, training_keeps_one_minus_p_scaled_up) {
+  int shape[2];
+  draw_shape(g, shape);
+  long n = (long)shape[0] * shape[1];
+  float p = (float)nn_grade_size(g, 5, 2, 8) / 20.f;                              /* 0.25 */
+  float value = nn_grade_public(g) ? 3.f : (float)nn_grade_size(g, 0, 2, 16) / 4.f; /* 0.5..4 drawn */
+  nn_dropout *d = nn_dropout_new("dropout1", p, nn_grade_seed(g, 1));
+  nn_tensor x = nn_tensor_new(2, shape, NN_CPU), y = nn_tensor_new(2, shape, NN_CPU);
+  nn_tensor_fill(&x, value);
   nn_dropout_forward(d, &x, &y, true);
+  answer(g, "y", y.data, n);
+  float scaled = value / (1.f - p); /* 3 / (1 - 0.25) = 4 */
   long kept = 0;
-  for (long i = 0; i < N * D; i++) {
-    cr_assert(y.data[i] == 0.f || fabsf(y.data[i] - 4.f) < 1e-6f,
-              "y[%ld] = %g: a kept 3 is scaled to 3 / (1 - 0.25) = 4, a dropped one is 0", i, y.data[i]);
+  for (long i = 0; i < n; i++) {
+    expect(g, y.data[i] == 0.f || fabsf(y.data[i] - scaled) < tolerance(g, scaled),
+           "y[%ld] = %g: a kept %g is scaled to %g / (1 - %g) = %g, a dropped one is 0", i, y.data[i], value, value, p,
+           scaled);
     kept += y.data[i] != 0.f;
   }
-  /* 2000 draws keep 1500 on average, std sqrt(2000 * 0.75 * 0.25) = 19.4 */
-  cr_assert(labs(kept - 1500) < 100, "kept %ld of 2000 elements with p = 0.25; expected about 1500", kept);
+  /* n draws keep n (1 - p) on average, std sqrt(n p (1 - p)): 1500 and 19.4 for 2000 at p = 0.25,
+   * where the band is +-100 (5.2 std); a drawn variant gets 5.5 std */
+  double mean = n * (1.0 - p), band = nn_grade_public(g) ? 100 : 5.5 * sqrt(n * p * (1.0 - p));
+  expect(g, fabs(kept - mean) < band, "kept %ld of %ld elements with p = %g; expected about %.0f (within %.0f)",
+         kept, n, p, mean, band);
   nn_tensor_free(&x), nn_tensor_free(&y);
   d->base.ops->free(&d->base);
 }
 
-Test(dropout, backward_uses_the_forward_mask) {
-  nn_dropout *d = nn_dropout_new("dropout1", 0.5f, 7);
-  nn_tensor x = nn_tensor_new(2, (int[]){N, D}, NN_CPU), y = nn_tensor_new(2, (int[]){N, D}, NN_CPU);
-  nn_tensor dy = nn_tensor_new(2, (int[]){N, D}, NN_CPU), dx = nn_tensor_new(2, (int[]){N, D}, NN_CPU);
-  nn_tensor_fill(&x, 1.f), nn_tensor_fill(&dy, 1.f), nn_tensor_fill(&dx, 0.5f);
+GRADED_TEST(dropout, backward_uses_the_forward_mask) {
+  int shape[2];
+  draw_shape(g, shape);
+  long n = (long)shape[0] * shape[1];
+  float p = (float)nn_grade_size(g, 10, 2, 14) / 20.f; /* 0.5 */
+  nn_dropout *d = nn_dropout_new("dropout1", p, nn_grade_seed(g, 7));
+  nn_rng data = nn_rng_new(nn_grade_seed(g, 8));
+  nn_tensor x = nn_tensor_new(2, shape, NN_CPU), y = nn_tensor_new(2, shape, NN_CPU);
+  nn_tensor dy = nn_tensor_new(2, shape, NN_CPU), dx = nn_tensor_new(2, shape, NN_CPU);
+  nn_tensor_fill(&x, 1.f);
+  if (nn_grade_public(g)) { /* x = dy = 1: dx must add exactly y */
+    nn_tensor_fill(&dy, 1.f), nn_tensor_fill(&dx, 0.5f);
+  } else { /* x = 1, dy and dx random: dx must add dy y */
+    nn_rng_fill_normal(&data, dy.data, n, 0.f, 1.f);
+    nn_rng_fill_uniform(&data, dx.data, n, -1.f, 1.f);
+  }
+  float *dx0 = malloc((size_t)n * sizeof *dx0);
+  memcpy(dx0, dx.data, (size_t)n * sizeof *dx0);
   nn_dropout_forward(d, &x, &y, true);
+  answer(g, "y of the forward", y.data, n);
   nn_dropout_backward(d, &dy, &dx);
-  for (long i = 0; i < N * D; i++)
-    cr_assert_float_eq(dx.data[i], 0.5f + y.data[i], 1e-6f,
-                       "dx[%ld] = %g: with x = dy = 1, dx must add exactly y = %g (same mask, same scale)", i,
-                       dx.data[i], y.data[i]);
+  answer(g, "dx of the backward", dx.data, n);
+  for (long i = 0; i < n; i++) {
+    float want = dx0[i] + dy.data[i] * y.data[i];
+    expect(g, fabsf(dx.data[i] - want) < tolerance(g, want),
+           "dx[%ld] = %g: with x = 1, dx must add exactly dy y = %g x %g to the %g it held (the forward's mask and "
+           "scale)", i, dx.data[i], dy.data[i], y.data[i], dx0[i]);
+  }
   nn_dropout_forward(d, &x, &y, true); /* a new step draws a new mask */
-  nn_tensor first = nn_tensor_new(2, (int[]){N, D}, NN_CPU);
+  nn_tensor first = nn_tensor_new(2, shape, NN_CPU);
   nn_dropout_forward(d, &x, &first, true);
-  cr_assert(memcmp(first.data, y.data, nn_tensor_bytes(&y)) != 0, "two training steps drew the same mask");
+  answer(g, "y of a second step", y.data, n);
+  answer(g, "y of a third step", first.data, n);
+  expect(g, memcmp(first.data, y.data, nn_tensor_bytes(&y)) != 0, "two training steps drew the same mask");
+  free(dx0);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&first);
   d->base.ops->free(&d->base);
 }

@@ -1,6 +1,10 @@
 /* The Sequential model: shapes and parameter counts, one training step by hand,
  * the chain rule through the whole model by finite differences, fit (validation
- * split, determinism, XOR), the callbacks, checkpoints, and MNIST accuracy. */
+ * split, determinism, XOR), the callbacks, checkpoints, and MNIST accuracy.
+ *
+ * Graded (GRADED): the SGD step by hand, the chain rule by finite differences, XOR, the
+ * validation split and MNIST. Each answers what the model computed with the code under test
+ * (losses, weights, grads, predictions); the checker judges them with the reference. */
 #include "graded.h"
 #include "graded_data.h"
 #include <math.h>
@@ -53,30 +57,102 @@ Test(model, adding_a_layer_that_does_not_fit_aborts, .signal = SIGABRT) {
   nn_model_add(m, &nn_dense_new("d1", 5, 3, NN_INIT_HE, &rng)->base); /* takes 5, gets 4 */
 }
 
-Test(model, train_batch_is_one_sgd_step_by_hand) {
+/* One SGD step by hand on Dense(2 -> 1), then a second that starts from zeroed grads.
+ * Drawn: Dense(1..6 -> 1..3) on 1..5 rows, W, b, x and the target in [-1, 1], lr 0.01..0.1;
+ * the step written out in double (MSE is the mean over N * out). The losses, W and b after
+ * step 1 and dW of step 2 are the answers. */
+typedef struct {
+  int N, in, out;
+  const float *x, *Y;
+} sgd_problem;
+
+/* pred = x W^T + b, r = pred - Y: returns mean r^2; dW, db = its gradient (MSE over N out). */
+static double mse_step(const sgd_problem *p, const double *W, const double *b, double *dW, double *db) {
+  int M = p->N * p->out;
+  double loss = 0;
+  for (int j = 0; j < p->out; j++) {
+    db[j] = 0;
+    for (int k = 0; k < p->in; k++) dW[j * p->in + k] = 0;
+  }
+  for (int n = 0; n < p->N; n++)
+    for (int j = 0; j < p->out; j++) {
+      double pred = b[j];
+      for (int k = 0; k < p->in; k++) pred += W[j * p->in + k] * p->x[n * p->in + k];
+      double r = pred - p->Y[n * p->out + j], dpred = 2 * r / M;
+      loss += r * r / M;
+      db[j] += dpred;
+      for (int k = 0; k < p->in; k++) dW[j * p->in + k] += dpred * p->x[n * p->in + k];
+    }
+  return loss;
+}
+
+GRADED_TEST(model, train_batch_is_one_sgd_step_by_hand) {
   /* Dense(2 -> 1), W = [0.5, -1], b = 0, x = [1, 2], target 0.5, MSE, SGD lr 0.1:
    * pred = 0.5 - 2 = -1.5, r = -2, loss = r^2 = 4, dloss/dpred = 2r = -4,
    * dW = -4 [1, 2] = [-4, -8], db = -4;  W <- [0.5 + 0.4, -1 + 0.8] = [0.9, -0.2], b <- 0.4 */
-  nn_rng rng = nn_rng_new(1);
-  nn_model *m = nn_model_new("lin", 1, (int[]){2});
-  nn_dense *d = nn_dense_new("d", 2, 1, NN_INIT_XAVIER, &rng);
-  d->W.data[0] = 0.5f, d->W.data[1] = -1.f, d->b.data[0] = 0.f;
+  int in = nn_grade_size(g, 2, 1, 6), out = nn_grade_size(g, 1, 1, 3), N = nn_grade_size(g, 1, 1, 5);
+  float lr = (float)nn_grade_size(g, 10, 1, 10) / 100.f;
+  nn_rng data = nn_rng_new(nn_grade_seed(g, 4)), rng = nn_rng_new(1);
+  nn_model *m = nn_model_new("lin", 1, (int[]){in});
+  nn_dense *d = nn_dense_new("d", in, out, NN_INIT_XAVIER, &rng);
+  nn_tensor x = nn_tensor_new(2, (int[]){N, in}, NN_CPU), Y = nn_tensor_new(2, (int[]){N, out}, NN_CPU);
+  if (nn_grade_public(g)) {
+    d->W.data[0] = 0.5f, d->W.data[1] = -1.f, d->b.data[0] = 0.f;
+    x.data[0] = 1.f, x.data[1] = 2.f, Y.data[0] = 0.5f;
+  } else {
+    nn_rng_fill_uniform(&data, d->W.data, out * in, -1.f, 1.f);
+    nn_rng_fill_uniform(&data, d->b.data, out, -1.f, 1.f);
+    nn_rng_fill_uniform(&data, x.data, N * in, -1.f, 1.f);
+    nn_rng_fill_uniform(&data, Y.data, N * out, -1.f, 1.f);
+  }
+  double W0[6 * 3], b0[3], dW[6 * 3], db[3], W1[6 * 3], b1[3], dW2[6 * 3], db2[3];
+  for (int i = 0; i < out * in; i++) W0[i] = d->W.data[i];
+  for (int j = 0; j < out; j++) b0[j] = d->b.data[j];
   nn_model_add(m, &d->base);
   nn_optim_config cfg = nn_optim_defaults(NN_SGD);
-  cfg.lr = 0.1f;
+  cfg.lr = lr;
   nn_model_compile(m, NN_LOSS_MSE, NN_SGD, &cfg);
-  nn_tensor x = nn_tensor_from(2, (int[]){1, 2}, (float[]){1, 2}), Y = nn_tensor_from(2, (int[]){1, 1}, (float[]){0.5f});
+  sgd_problem p = {N, in, out, x.data, Y.data};
+  double want = mse_step(&p, W0, b0, dW, db);
+  for (int i = 0; i < out * in; i++) W1[i] = W0[i] - lr * dW[i];
+  for (int j = 0; j < out; j++) b1[j] = b0[j] - lr * db[j];
+
   double loss = nn_model_train_batch(m, &x, NULL, &Y, NULL);
-  cr_assert_float_eq(loss, 4.0, 1e-6, "loss %g, expected (-1.5 - 0.5)^2 = 4", loss);
-  cr_assert_float_eq(d->W.data[0], 0.9f, 1e-6f, "W[0] = %g, expected 0.5 - 0.1 * (-4) = 0.9", d->W.data[0]);
-  cr_assert_float_eq(d->W.data[1], -0.2f, 1e-6f, "W[1] = %g, expected -1 - 0.1 * (-8) = -0.2", d->W.data[1]);
-  cr_assert_float_eq(d->b.data[0], 0.4f, 1e-6f, "b = %g, expected 0 - 0.1 * (-4) = 0.4", d->b.data[0]);
+  answer(g, "the loss of step 1", &loss, 1);
+  answer(g, "W after step 1", d->W.data, out * in);
+  answer(g, "b after step 1", d->b.data, out);
+  if (nn_grade_public(g)) {
+    expect_near(g, loss, 4.0, 1e-6, "loss %g, expected (-1.5 - 0.5)^2 = 4", loss);
+    expect_near(g, d->W.data[0], 0.9f, 1e-6f, "W[0] = %g, expected 0.5 - 0.1 * (-4) = 0.9", d->W.data[0]);
+    expect_near(g, d->W.data[1], -0.2f, 1e-6f, "W[1] = %g, expected -1 - 0.1 * (-8) = -0.2", d->W.data[1]);
+    expect_near(g, d->b.data[0], 0.4f, 1e-6f, "b = %g, expected 0 - 0.1 * (-4) = 0.4", d->b.data[0]);
+  } else {
+    expect(g, fabs(loss - want) <= 1e-5 * fmax(1, want), "loss %g, expected the mean of (x W^T + b - Y)^2 = %g "
+           "(x (%d, %d), W (%d, %d))", loss, want, N, in, out, in);
+    for (int i = 0; i < out * in; i++)
+      expect(g, fabs(d->W.data[i] - W1[i]) <= 1e-5 * fmax(1, fabs(W1[i])), "W[%d][%d] = %g after one step, "
+             "expected %g - %g x dW %g = %g", i / in, i % in, d->W.data[i], W0[i], lr, dW[i], W1[i]);
+    for (int j = 0; j < out; j++)
+      expect(g, fabs(d->b.data[j] - b1[j]) <= 1e-5 * fmax(1, fabs(b1[j])), "b[%d] = %g after one step, expected "
+             "%g - %g x db %g = %g", j, d->b.data[j], b0[j], lr, db[j], b1[j]);
+  }
   /* a second step starts from zeroed grads: dW is this step's, not the sum of two */
   loss = nn_model_train_batch(m, &x, NULL, &Y, NULL);
-  double pred = 0.9 * 1 - 0.2 * 2 + 0.4; /* 0.9 */
-  cr_assert_float_eq(loss, (pred - 0.5) * (pred - 0.5), 1e-5, "second loss %g, expected (0.9 - 0.5)^2 = 0.16", loss);
-  cr_assert_float_eq(d->dW.data[0], 2 * (pred - 0.5) * 1, 1e-5, "dW[0] = %g: grads must be zeroed each step",
-                     d->dW.data[0]);
+  answer(g, "the loss of step 2", &loss, 1);
+  answer(g, "dW of step 2", d->dW.data, out * in);
+  if (nn_grade_public(g)) {
+    double pred = 0.9 * 1 - 0.2 * 2 + 0.4; /* 0.9 */
+    expect_near(g, loss, (pred - 0.5) * (pred - 0.5), 1e-5, "second loss %g, expected (0.9 - 0.5)^2 = 0.16", loss);
+    expect_near(g, d->dW.data[0], 2 * (pred - 0.5) * 1, 1e-5, "dW[0] = %g: grads must be zeroed each step",
+                d->dW.data[0]);
+  } else {
+    want = mse_step(&p, W1, b1, dW2, db2);
+    expect(g, fabs(loss - want) <= 1e-5 * fmax(1, want), "second loss %g, expected %g", loss, want);
+    for (int i = 0; i < out * in; i++)
+      expect(g, fabs(d->dW.data[i] - dW2[i]) <= 1e-5 * fmax(1, fabs(dW2[i])), "dW[%d][%d] = %g in step 2, "
+             "expected %g: grads must be zeroed each step (step 1's was %g)", i / in, i % in, d->dW.data[i], dW2[i],
+             dW[i]);
+  }
   nn_tensor_free(&x), nn_tensor_free(&Y), nn_model_free(m);
 }
 
@@ -144,32 +220,54 @@ Test(model, a_frozen_layer_between_trainable_ones_passes_the_gradient_on) {
   nn_tensor_free(&x), nn_tensor_free(&Y), nn_model_free(m);
 }
 
-Test(model, gradients_through_the_whole_chain_match_finite_differences) {
-  /* Dense(5 -> 4) tanh Dense(4 -> 3), sparse CE: the model's backward (the chain
-   * rule over three layers) against central differences of its loss. */
-  nn_rng rng = nn_rng_new(3);
-  nn_model *m = nn_model_new("chain", 1, (int[]){5});
-  nn_model_add(m, &nn_dense_new("d1", 5, 4, NN_INIT_XAVIER, &rng)->base);
+GRADED_TEST(model, gradients_through_the_whole_chain_match_finite_differences) {
+  /* Dense(5 -> 4) tanh Dense(4 -> 3), sparse CE on 6 rows: the model's backward (the chain
+   * rule over three layers) against central differences of its loss. Drawn: Dense(1..7 ->
+   * 1..6) tanh Dense(-> 2..5) on 1..8 rows. The weights are set here (Xavier's range, biases
+   * in [-0.5, 0.5]); every param's grad is an answer, and the differences come from the
+   * reference's forward (the worker does not compute them). */
+  int in = nn_grade_size(g, 5, 1, 7), hid = nn_grade_size(g, 4, 1, 6), C = nn_grade_size(g, 3, 2, 5);
+  int N = nn_grade_size(g, 6, 1, 8);
+  nn_rng data = nn_rng_new(nn_grade_seed(g, 3)), rng = nn_rng_new(3);
+  nn_model *m = nn_model_new("chain", 1, (int[]){in});
+  nn_dense *d1 = nn_dense_new("d1", in, hid, NN_INIT_XAVIER, &rng);
+  nn_dense *d2 = nn_dense_new("d2", hid, C, NN_INIT_XAVIER, &rng);
+  nn_rng_fill_uniform(&data, d1->W.data, hid * in, -sqrtf(6.f / (float)(in + hid)), sqrtf(6.f / (float)(in + hid)));
+  nn_rng_fill_uniform(&data, d1->b.data, hid, -0.5f, 0.5f);
+  nn_rng_fill_uniform(&data, d2->W.data, C * hid, -sqrtf(6.f / (float)(hid + C)), sqrtf(6.f / (float)(hid + C)));
+  nn_rng_fill_uniform(&data, d2->b.data, C, -0.5f, 0.5f);
+  nn_model_add(m, &d1->base);
   nn_model_add(m, nn_activation_layer_new(NULL, nn_activation_of(NN_ACT_TANH)));
-  nn_model_add(m, &nn_dense_new("d2", 4, 3, NN_INIT_XAVIER, &rng)->base);
+  nn_model_add(m, &d2->base);
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_SGD, NULL);
-  nn_tensor x = nn_tensor_new(2, (int[]){6, 5}, NN_CPU);
-  nn_rng_fill_normal(&rng, x.data, 30, 0.f, 1.f);
-  const int y[6] = {0, 2, 1, 1, 0, 2};
+  nn_tensor x = nn_tensor_new(2, (int[]){N, in}, NN_CPU);
+  nn_rng_fill_normal(&data, x.data, N * in, 0.f, 1.f);
+  int y[8] = {0, 2, 1, 1, 0, 2};
+  if (!nn_grade_public(g))
+    for (int i = 0; i < N; i++) y[i] = (int)nn_rng_below(&data, (uint32_t)C);
   nn_model_gradients(m, &x, y, NULL, NULL); /* the grads, no step */
+  struct { const char *name; nn_tensor *value, *grad; int n; } params[4] = {
+      {"d1.W", &d1->W, &d1->dW, hid * in}, {"d1.b", &d1->b, &d1->db, hid},
+      {"d2.W", &d2->W, &d2->dW, C * hid},  {"d2.b", &d2->b, &d2->db, C}};
+  for (int p = 0; p < 4; p++) {
+    char what[48];
+    snprintf(what, sizeof what, "%s (your backward)", params[p].name);
+    answer(g, what, params[p].grad->data, params[p].n);
+  }
   const float h = 1e-2f;
-  for (int p = 0; p < m->param_count; p++) {
-    nn_tensor *w = m->params[p].value, *g = m->params[p].grad;
-    for (long i = 0; i < nn_numel(w); i++) {
-      float keep = w->data[i];
-      w->data[i] = keep + h;
-      double up = nn_model_evaluate(m, &x, y, NULL, 6).loss;
-      w->data[i] = keep - h;
-      double down = nn_model_evaluate(m, &x, y, NULL, 6).loss;
-      w->data[i] = keep;
-      double numeric = (up - down) / (2 * h), analytic = g->data[i];
-      cr_assert(fabs(numeric - analytic) <= 2e-3 + 2e-2 * fabs(numeric), "%s[%ld]: backward gives %g, finite differences %g",
-                m->params[p].name, i, analytic, numeric);
+  for (int p = 0; p < 4 && !nn_grade_mode_is_worker(g); p++) {
+    float *w = params[p].value->data, *grad = params[p].grad->data;
+    for (int i = 0; i < params[p].n; i++) {
+      float keep = w[i];
+      w[i] = keep + h;
+      double up = nn_model_evaluate(m, &x, y, NULL, N).loss;
+      w[i] = keep - h;
+      double down = nn_model_evaluate(m, &x, y, NULL, N).loss;
+      w[i] = keep;
+      double numeric = (up - down) / (2 * h), analytic = grad[i];
+      expect(g, fabs(numeric - analytic) <= 2e-3 + 2e-2 * fabs(numeric), "%s[%d]: backward gives %g, finite "
+             "differences %g (Dense(%d -> %d) tanh Dense(-> %d), %d rows)", params[p].name, i, analytic, numeric, in,
+             hid, C, N);
     }
   }
   nn_tensor_free(&x), nn_model_free(m);
@@ -187,38 +285,79 @@ static nn_model *xor_model(uint64_t seed) {
   return m;
 }
 
-Test(fit, learns_xor_and_is_deterministic) {
+/* The loss of every epoch, EPOCHS of them (0 past the last one run). */
+static void epoch_losses(const nn_history *h, int epochs, double *out) {
+  for (int e = 0; e < epochs; e++) out[e] = e < h->epochs ? h->loss[e] : 0;
+}
+
+/* Drawn: XNOR instead of XOR half the time, and the init seed from 2..33. Not any seed: from
+ * about 2.5% of them this 2-4-1 tanh net ends in a local minimum (loss ~0.35, 3 of 4 right);
+ * seeds 1..33 all end below 0.011 on XOR and on XNOR, also with lr off by +-2e-4 relative.
+ * The predicted classes and both runs' losses of every epoch are the answers. */
+GRADED_TEST(fit, learns_xor_and_is_deterministic) {
+  enum { EPOCHS = 300 };
+  uint64_t seed = (uint64_t)nn_grade_size(g, 1, 2, 33);
+  int xnor = nn_grade_size(g, 0, 0, 1);
+  const char *name = xnor ? "XNOR" : "XOR";
   nn_tensor X = nn_tensor_from(2, (int[]){4, 2}, (float[]){0, 0, 0, 1, 1, 0, 1, 1});
-  const int y[4] = {0, 1, 1, 0};
+  int y[4] = {0, 1, 1, 0};
+  for (int i = 0; i < 4; i++) y[i] ^= xnor;
   nn_fit_options o = nn_fit_defaults();
-  o.epochs = 300, o.batch_size = 2, o.verbose = 0;
-  nn_model *a = xor_model(1), *b = xor_model(1);
+  o.epochs = EPOCHS, o.batch_size = 2, o.verbose = 0;
+  nn_model *a = xor_model(seed), *b = xor_model(seed);
   nn_history ha = nn_model_fit(a, &X, y, NULL, &o), hb = nn_model_fit(b, &X, y, NULL, &o);
-  nn_eval e = nn_model_evaluate(a, &X, y, NULL, 4);
-  cr_assert_eq(e.accuracy, 1.0, "XOR accuracy %g after 300 epochs (loss %g), expected 1", e.accuracy, e.loss);
-  cr_assert_lt(ha.loss[ha.epochs - 1], 0.1, "final loss %g, expected < 0.1", ha.loss[ha.epochs - 1]);
-  for (int i = 0; i < ha.epochs; i++)
-    cr_assert_eq(ha.loss[i], hb.loss[i], "epoch %d: loss %.17g vs %.17g with the same seeds", i, ha.loss[i], hb.loss[i]);
+  int pred[4];
+  nn_model_predict_classes(a, &X, pred, 4);
+  double la[EPOCHS], lb[EPOCHS];
+  epoch_losses(&ha, EPOCHS, la), epoch_losses(&hb, EPOCHS, lb);
+  answer(g, "the predicted classes", pred, 4);
+  answer(g, "the loss of every epoch, run 1", la, EPOCHS);
+  answer(g, "the loss of every epoch, run 2", lb, EPOCHS);
+  int right = 0;
+  for (int i = 0; i < 4; i++) right += pred[i] == y[i];
+  expect(g, right == 4, "%s accuracy %g after %d epochs (loss %g), expected 1 (predicted [%d, %d, %d, %d], labels "
+         "[%d, %d, %d, %d]; init seed %llu)", name, right / 4.0, EPOCHS, la[EPOCHS - 1], pred[0], pred[1], pred[2],
+         pred[3], y[0], y[1], y[2], y[3], (unsigned long long)seed);
+  expect(g, la[EPOCHS - 1] < 0.1, "%s: final loss %g, expected < 0.1", name, la[EPOCHS - 1]);
+  for (int i = 0; i < EPOCHS; i++)
+    expect(g, la[i] == lb[i], "epoch %d: loss %.17g vs %.17g with the same seeds", i, la[i], lb[i]);
   nn_history_free(&ha), nn_history_free(&hb), nn_model_free(a), nn_model_free(b), nn_tensor_free(&X);
 }
 
-Test(fit, validation_split_holds_out_the_last_rows) {
-  /* 10 examples, split 0.3: train on rows 0..6, validate on 7..9 (Keras: int(N * 0.7) = 7) */
-  nn_tensor X = nn_tensor_new(2, (int[]){10, 2}, NN_CPU);
-  nn_rng rng = nn_rng_new(5);
-  nn_rng_fill_normal(&rng, X.data, 20, 0.f, 1.f);
-  int y[10];
-  for (int i = 0; i < 10; i++) y[i] = X.data[2 * i] + X.data[2 * i + 1] > 0;
-  nn_model *m = xor_model(2);
+GRADED_TEST(fit, validation_split_holds_out_the_last_rows) {
+  /* 10 examples, split 0.3: train on rows 0..6, validate on 7..9 (Keras: int(N * 0.7) = 7).
+   * Drawn: 6..24 examples, split 0.15..0.5, 1..4 epochs of batches of 1..5. The answers are
+   * the history's validation numbers and the trained weights; with those weights the
+   * reference's evaluate of the last rows must give the last epoch's numbers. */
+  int N = nn_grade_size(g, 10, 6, 24), epochs = nn_grade_size(g, 3, 1, 4), batch = nn_grade_size(g, 3, 1, 5);
+  double split = nn_grade_size(g, 30, 15, 50) / 100.0;
+  nn_tensor X = nn_tensor_new(2, (int[]){N, 2}, NN_CPU);
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 5));
+  nn_rng_fill_normal(&rng, X.data, 2 * N, 0.f, 1.f);
+  int y[24];
+  for (int i = 0; i < N; i++) y[i] = X.data[2 * i] + X.data[2 * i + 1] > 0;
+  nn_model *m = xor_model(nn_grade_seed(g, 2));
+  nn_dense *h = (nn_dense *)m->layers[0], *out = (nn_dense *)m->layers[2];
   nn_fit_options o = nn_fit_defaults();
-  o.epochs = 3, o.batch_size = 3, o.validation_split = 0.3, o.verbose = 0;
-  nn_history h = nn_model_fit(m, &X, y, NULL, &o);
-  nn_tensor last3 = X;
-  last3.data += 14, last3.shape[0] = 3;
-  nn_eval v = nn_model_evaluate(m, &last3, y + 7, NULL, 3);
-  cr_assert_float_eq(h.val_loss[2], v.loss, 1e-12, "val_loss %g, but the loss on rows 7..9 is %g", h.val_loss[2], v.loss);
-  cr_assert_float_eq(h.val_accuracy[2], v.accuracy, 1e-12);
-  nn_history_free(&h), nn_model_free(m), nn_tensor_free(&X);
+  o.epochs = epochs, o.batch_size = batch, o.validation_split = split, o.verbose = 0;
+  nn_history hist = nn_model_fit(m, &X, y, NULL, &o);
+  double val_loss[4] = {0}, val_acc[4] = {0};
+  for (int e = 0; e < epochs && e < hist.epochs; e++) val_loss[e] = hist.val_loss[e], val_acc[e] = hist.val_accuracy[e];
+  answer(g, "val_loss of every epoch", val_loss, epochs);
+  answer(g, "val_accuracy of every epoch", val_acc, epochs);
+  answer(g, "the trained h.W", h->W.data, 8);
+  answer(g, "the trained h.b", h->b.data, 4);
+  answer(g, "the trained o.W", out->W.data, 4);
+  answer(g, "the trained o.b", out->b.data, 1);
+  int n_train = (int)floor(N * (1.0 - split)), n_val = N - n_train;
+  nn_tensor last = X;
+  last.data += 2 * n_train, last.shape[0] = n_val;
+  nn_eval v = nn_model_evaluate(m, &last, y + n_train, NULL, n_val);
+  expect(g, fabs(val_loss[epochs - 1] - v.loss) <= 1e-5 * fmax(1, v.loss), "val_loss %g, but the loss on rows %d..%d "
+         "(the last %d of %d, split %g) is %g", val_loss[epochs - 1], n_train, N - 1, n_val, N, split, v.loss);
+  expect(g, val_acc[epochs - 1] == v.accuracy, "val_accuracy %g, but the accuracy on rows %d..%d is %g",
+         val_acc[epochs - 1], n_train, N - 1, v.accuracy);
+  nn_history_free(&hist), nn_model_free(m), nn_tensor_free(&X);
 }
 
 /* A two-param model whose weights we can set to tell epochs apart. */
