@@ -158,6 +158,9 @@ int main(int argc, char **argv) {
   } else if (strcmp(role, "--worker") == 0) {
     g.mode = NN_GRADE_WORKER, g.finish = print_verdict; /* never called: the worker judges nothing */
     name_fatal_signals();
+    /* A checker that has its verdict stops reading: a write then fails and the worker leaves
+     * quietly (send_frame), instead of dying of SIGPIPE and hiding the checker's reason. */
+    signal(SIGPIPE, SIG_IGN);
     if (gpu) nn_cuda_available(); /* CUDA opens its device files now, before the walls go up */
     if (!nn_sandbox_worker(false, why, sizeof why)) {
       fprintf(stderr, "nn-grade: the sandbox could not be set up: %s\n", why);
