@@ -8,7 +8,7 @@
  *   PROG --worker SUITE::NAME --variant V --seed S [--gpu]
  *        fd 3: inputs from the checker, fd 4: answers to it. Before the test runs it shuts
  *        itself in (sandbox.h: no file, no process, no socket); --gpu first starts CUDA,
- *        which must open its device files
+ *        and keeps files openable only where Landlock allows (gpu_walls)
  *   PROG --self-check SUITE::NAME --variant V --seed S
  *        a student release has no reference: the test judges itself, as in make test, and
  *        prints the verdict line (the grader says that it is a self-check)
@@ -130,6 +130,26 @@ static void checker_done(nn_grade *g) {
   print_verdict(g, GRADE_FAILED, "your code's process sent more than the test asks for");
 }
 
+/* A GPU test's worker: CUDA opens its device files when it starts and may open more later
+ * (a context, cuBLAS), so here files stay openable, but only where Landlock allows: reading
+ * the system's folders, reading and writing the NVIDIA devices; not the course, not /tmp.
+ * CUDA starts first (nn_cuda.cu is the library's, never a lab file). Where the kernel has no
+ * Landlock the worker opens no file at all, as a CPU test's: returns false. */
+static bool gpu_walls(char *why, size_t n) {
+  if (nn_cuda_available()) nn_cuda_free(nn_cuda_malloc(1)); /* the driver and a context */
+  static const char *const reads[] = {"/usr", "/lib", "/lib64", "/etc", "/proc", "/sys", "/dev/urandom", NULL};
+  static const char *const writes[] = {"/dev/null", "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
+                                       "/dev/nvidia0", "/dev/nvidia1", "/dev/nvidia2", "/dev/nvidia3",
+                                       "/dev/nvidia4", "/dev/nvidia5", "/dev/nvidia6", "/dev/nvidia7",
+                                       "/dev/nvidia-modeset", NULL};
+  int r = nn_sandbox_landlock(reads, writes, why, n);
+  if (r < 0) {
+    fprintf(stderr, "nn-grade: the sandbox could not be set up: %s\n", why);
+    _exit(3);
+  }
+  return r == 1;
+}
+
 static void usage(void) {
   fprintf(stderr, "usage: PROG --list | (--checker | --worker | --self-check) SUITE::NAME --variant V --seed S [--gpu]\n");
   exit(2);
@@ -161,8 +181,8 @@ int main(int argc, char **argv) {
     /* A checker that has its verdict stops reading: a write then fails and the worker leaves
      * quietly (send_frame), instead of dying of SIGPIPE and hiding the checker's reason. */
     signal(SIGPIPE, SIG_IGN);
-    if (gpu) nn_cuda_available(); /* CUDA opens its device files now, before the walls go up */
-    if (!nn_sandbox_worker(false, why, sizeof why)) {
+    bool files = gpu && gpu_walls(why, sizeof why);
+    if (!nn_sandbox_worker(files, why, sizeof why)) {
       fprintf(stderr, "nn-grade: the sandbox could not be set up: %s\n", why);
       return 3;
     }

@@ -629,8 +629,8 @@ static result grade_test(const options *o, const graded_test *t, const build_res
     spent += this.seconds;
     if (variant == 1 && this.v == FAILED) {
       char fb[sizeof res.feedback];
-      snprintf(fb, sizeof fb, "passed with the public sizes, but fails with sizes drawn at grading: %.820s",
-               this.feedback);
+      snprintf(fb, sizeof fb, "passed with the public sizes, but fails with sizes drawn at grading (variant seed %llu): "
+               "%.780s", (unsigned long long)seed, this.feedback);
       copy_str(this.feedback, sizeof this.feedback, fb);
     }
     res = this;

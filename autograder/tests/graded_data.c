@@ -9,12 +9,14 @@
 #include "nn_idx.h"
 #include "nn_rng.h"
 
-/* A drawn variant keeps a random half of the test rows, in a random order (checker side). */
+/* A drawn variant keeps a random three quarters of the test rows, in a random order
+ * (checker side). Three quarters, not a half: the reference's accuracy on a half of MNIST's
+ * 2,000 test images spreads by 0.5 points, and an unlucky half put it under the band. */
 static void draw_test_half(nn_grade *g, graded_split *test) {
   uint64_t seed = nn_grade_seed(g, 0); /* drawn in every mode, so that later draws agree */
   if (nn_grade_public(g) || nn_grade_mode_is_worker(g)) return;
   nn_rng rng = nn_rng_new(seed);
-  int n = test->n, keep = n / 2 > 0 ? n / 2 : n;
+  int n = test->n, keep = 3 * n / 4 > 0 ? 3 * n / 4 : n;
   long row = nn_numel(&test->X) / n;
   int *order = nn_xmalloc((size_t)n * sizeof *order, "test order");
   nn_rng_permutation(&rng, order, n);

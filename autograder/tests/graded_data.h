@@ -3,8 +3,8 @@
  * The checker (and make test) loads a data set; the worker, which may open no file, gets the
  * training images and labels and the test images through the pipe, never the test labels.
  * It answers its predictions, and the checker scores them against the labels it kept.
- * In a drawn variant the checker sends a random half of the test split, shuffled, so
- * predictions remembered from another run fit nothing.
+ * In a drawn variant the checker sends a random three quarters of the test split, shuffled,
+ * so predictions remembered from another run fit nothing.
  *
  *   graded_split train, test;
  *   graded_mnist(g, "datasets/mnist-10k", &train, &test);
@@ -28,7 +28,7 @@ typedef struct {
 void graded_mnist(nn_grade *g, const char *dir, graded_split *train, graded_split *test);
 /* For a test that loads with its own loader: call it with train and test loaded in the
  * checker and make test (X and y set), and with nothing loaded in the worker; it draws the
- * variant's test half and sends train and test.X to the worker. */
+ * variant's test rows and sends train and test.X to the worker. */
 void graded_share(nn_grade *g, graded_split *train, graded_split *test);
 /* Answers the n predictions (a class per test row) and returns the accuracy against the
  * test labels (in the checker and make test; 0 in the worker, which judges nothing). */

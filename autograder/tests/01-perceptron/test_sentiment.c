@@ -20,8 +20,9 @@
  * Graded (tag data): the checker loads the reviews and sends them to the worker, which opens
  * no file, packed into tensors (pack_docs); the worker fits, and answers its predictions
  * on the test reviews, its TF-IDF training rows and its most positive and negative tokens;
- * the checker keeps the test labels and scores. The drawn variant scores a random half of
- * the test reviews, shuffled (over 20,000 halves the floors hold with 1 point to spare).
+ * the checker keeps the test labels and scores. The drawn variant scores a random three
+ * quarters of the test reviews, shuffled (over 20,000 random halves, which spread more, the
+ * floors held with 1 point to spare).
  * The order's seed stays 1: over 200 seeds the TF-IDF fit (lr 5) scores F1 0.747 to 0.832
  * on the whole test file, so another seed could fail a right solution. */
 #include <math.h>
