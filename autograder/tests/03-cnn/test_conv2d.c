@@ -2,82 +2,50 @@
  * seven-loop convolution, col2im as the adjoint of im2col, backward accumulation,
  * finite-difference checks (every input and parameter) with stride, padding and
  * dilation, 'same' padding, shapes and parameter counts against nn_shapes, and
- * the aborts on bad inputs. */
-#include <criterion/criterion.h>
+ * the aborts on bad inputs.
+ *
+ * Graded tests (GRADED): each runs with the public sizes and with sizes drawn at grade
+ * time. What the code under test computes (y, cols, gradients, out_shape) is answered
+ * before it is judged; what the test compares it with it computes itself, from the
+ * formulas in nn_im2col.h and nn_conv2d.h, in double. */
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "graded.h"
+#include "graded_gradcheck.h"
 #include "nn_conv2d.h"
 #include "nn_gradcheck.h"
 #include "nn_im2col.h"
 #include "nn_parallel.h"
 #include "nn_shapes.h"
 
-/* A layer named "conv1" from cfg, with biases drawn from N(0, 1) (they start at 0). */
+/* A layer named "conv1" from cfg, with W ~ N(0, 2 / fan_in) (He's) and b ~ N(0, 1) drawn
+ * here from seed: the test's numbers, whatever the constructor draws. */
 static nn_conv2d *make(nn_conv2d_config cfg, uint64_t seed) {
   nn_rng rng = nn_rng_new(seed);
   nn_conv2d *c = nn_conv2d_new("conv1", &cfg, &rng);
-  if (c->has_bias) nn_rng_fill_normal(&rng, c->b.data, c->F, 0.f, 1.f);
+  int KH = cfg.kh > 0 && cfg.kw > 0 ? cfg.kh : cfg.kernel, KW = cfg.kh > 0 && cfg.kw > 0 ? cfg.kw : cfg.kernel;
+  nn_rng_fill_normal(&rng, c->W.data, (long)cfg.filters * cfg.in_channels * KH * KW, 0.f,
+                     sqrtf(2.f / (float)(cfg.in_channels * KH * KW)));
+  if (!cfg.no_bias) nn_rng_fill_normal(&rng, c->b.data, cfg.filters, 0.f, 1.f);
   return c;
 }
 
-/* y for input x, shaped by the layer's out_shape: (N, F, Ho, Wo). */
-static nn_tensor output_for(nn_conv2d *c, const nn_tensor *x) {
-  int out[NN_MAX_DIMS];
+/* y for input x, shaped by the layer's out_shape (F, Ho, Wo): the code under test's, so it is
+ * answered, and it must be the reference's (the checker's own). */
+static nn_tensor output_for(nn_grade *g, nn_conv2d *c, const nn_tensor *x) {
+  int out[NN_MAX_DIMS] = {0};
   int nd = c->base.ops->out_shape(&c->base, x->shape + 1, x->ndim - 1, out);
-  cr_assert_eq(nd, 3, "out_shape gave %d axes, expected (F, Ho, Wo)", nd);
+  int want[4] = {nd, out[0], out[1], out[2]}, got[4] = {nd, out[0], out[1], out[2]};
+  answer(g, "out_shape: its axes and (F, Ho, Wo)", got, 4);
+  expect(g, memcmp(got, want, sizeof got) == 0, "out_shape of x %s gave %d axes (%d, %d, %d), expected 3 axes "
+         "(%d, %d, %d)", nn_shape_str(x).s, got[0], got[1], got[2], got[3], want[1], want[2], want[3]);
   return nn_tensor_new(4, (int[]){x->shape[0], out[0], out[1], out[2]}, NN_CPU);
 }
 
 static void free_layer(nn_conv2d *c) { c->base.ops->free(&c->base); }
-
-Test(conv2d, forward_by_hand) {
-  /* x (1, 1, 3, 3) = [[1, 2, 3], [4, 5, 6], [7, 8, 9]], W (1, 1, 2, 2) = [[1, 2], [-1, 0.5]], b = 0.5,
-   * stride 1, valid: y is 2x2, each entry the window times W plus b:
-   *   y[0][0] = 1*1 + 2*2 - 1*4 + 0.5*5 + 0.5 =  4
-   *   y[0][1] = 1*2 + 2*3 - 1*5 + 0.5*6 + 0.5 =  6.5   (one step right adds 1 + 2 - 1 + 0.5 = 2.5)
-   *   y[1][0] = 1*4 + 2*5 - 1*7 + 0.5*8 + 0.5 = 11.5   (one step down adds 3 * 2.5 = 7.5)
-   *   y[1][1] = 1*5 + 2*6 - 1*8 + 0.5*9 + 0.5 = 14 */
-  nn_conv2d *c = make((nn_conv2d_config){.in_channels = 1, .filters = 1, .kernel = 2}, 1);
-  memcpy(c->W.data, (float[]){1, 2, -1, 0.5f}, 4 * sizeof(float));
-  c->b.data[0] = 0.5f;
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
-  nn_tensor y = output_for(c, &x), y_naive = output_for(c, &x);
-  cr_assert(y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
-  nn_conv2d_forward(c, &x, &y);
-  nn_conv2d_forward_naive(c, &x, &y_naive);
-  const float want[4] = {4, 6.5f, 11.5f, 14};
-  for (int i = 0; i < 4; i++) {
-    cr_assert_float_eq(y.data[i], want[i], 1e-5f, "im2col + GEMM: y[%d][%d] = %g, expected %g", i / 2, i % 2,
-                       y.data[i], want[i]);
-    cr_assert_float_eq(y_naive.data[i], want[i], 1e-5f, "naive: y[%d][%d] = %g, expected %g", i / 2, i % 2,
-                       y_naive.data[i], want[i]);
-  }
-  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
-  free_layer(c);
-}
-
-Test(im2col, by_hand_with_padding_1) {
-  /* x (1, 2, 2) = [[1, 2], [3, 4]], 3x3 kernel, padding 1, stride 1: Ho = Wo = (2 + 2 - 3) + 1 = 2.
-   * Padded, x is the 4x4 P below; row (i, j) of cols, column (oh, ow), is P[oh + i][ow + j]:
-   *   0 0 0 0      (0,0): 0 0 0 1   (0,1): 0 0 1 2   (0,2): 0 0 2 0
-   *   0 1 2 0      (1,0): 0 1 0 3   (1,1): 1 2 3 4   (1,2): 2 0 4 0
-   *   0 3 4 0      (2,0): 0 3 0 0   (2,1): 3 4 0 0   (2,2): 4 0 0 0
-   *   0 0 0 0 */
-  const float x[4] = {1, 2, 3, 4};
-  const float want[9][4] = {{0, 0, 0, 1}, {0, 0, 1, 2}, {0, 0, 2, 0}, {0, 1, 0, 3}, {1, 2, 3, 4},
-                            {2, 0, 4, 0}, {0, 3, 0, 0}, {3, 4, 0, 0}, {4, 0, 0, 0}};
-  nn_conv_geom g = nn_conv_geom_make(1, 2, 2, 3, 3, 1, 1, 1, 1);
-  cr_assert(g.Ho == 2 && g.Wo == 2, "Ho x Wo = %d x %d, expected 2 x 2", g.Ho, g.Wo);
-  float cols[9][4];
-  memset(cols, 0x7f, sizeof cols); /* garbage: im2col must write every entry, padding included */
-  nn_im2col(x, &g, &cols[0][0]);
-  for (int r = 0; r < 9; r++)
-    for (int p = 0; p < 4; p++)
-      cr_assert_eq(cols[r][p], want[r][p], "cols[(i=%d, j=%d)][(oh=%d, ow=%d)] = %g, expected %g", r / 3, r % 3,
-                   p / 2, p % 2, cols[r][p], want[r][p]);
-}
 
 typedef struct {
   int N, C, H, W, F, kh, kw, stride;
@@ -90,86 +58,284 @@ static nn_conv2d_config config_of(const conv_case *k) {
                             .pad = k->pad, .padding = k->padding, .dilation = k->dilation};
 }
 
-Test(im2col, gemm_matches_the_naive_conv) {
-  const conv_case cases[] = {
-      {2, 3, 7, 9, 4, 3, 3, 1, NN_PAD_VALID, 0, 1},    /* plain 3x3, odd sizes */
-      {2, 3, 9, 7, 4, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1}, /* stride 2, padding 1 */
-      {1, 3, 11, 10, 4, 3, 3, 1, NN_PAD_EXPLICIT, 2, 2}, /* dilation 2 */
-      {2, 2, 8, 7, 5, 4, 4, 1, NN_PAD_SAME, 0, 1},     /* even kernel, 'same': the extra zero below/right */
-      {1, 3, 13, 9, 4, 5, 3, 2, NN_PAD_EXPLICIT, 1, 2}, /* 5x3 kernel, stride 2, padding 1, dilation 2 */
-      {3, 4, 5, 5, 3, 1, 1, 1, NN_PAD_VALID, 0, 1},    /* 1x1: a per-pixel Dense */
-      {2, 1, 6, 6, 2, 3, 3, 3, NN_PAD_EXPLICIT, 1, 1}, /* stride 3 */
-  };
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    const conv_case *t = &cases[k];
-    nn_conv2d *c = make(config_of(t), 100 + k);
-    nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, 200 + k);
-    nn_tensor y = output_for(c, &x), y_naive = output_for(c, &x);
-    nn_conv2d_forward(c, &x, &y);
-    nn_conv2d_forward_naive(c, &x, &y_naive);
-    double max_err = 0;
-    long at = 0;
-    for (long i = 0; i < nn_numel(&y); i++) {
-      double e = fabs((double)y.data[i] - y_naive.data[i]);
-      if (e > max_err) max_err = e, at = i;
-    }
-    cr_log_info("%s on x %s -> y %s: max |im2col+GEMM - naive| = %.3g", c->base.name, nn_shape_str(&x).s,
-                nn_shape_str(&y).s, max_err);
-    cr_assert(max_err < 1e-4, "case %zu: x %s, kernel %dx%d, stride %d, pad %s %d, dilation %d: y[%ld] = %g by "
-              "im2col + GEMM but %g by the naive loops (max error %.3g)", k, nn_shape_str(&x).s, t->kh, t->kw,
-              t->stride, nn_pad_mode_name(t->pad), t->padding, t->dilation, at, y.data[at], y_naive.data[at],
-              max_err);
-    nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
-    free_layer(c);
+/* One axis by nn_conv2d.h's formulas: the zeros before the image, and the output length. */
+static int pad_before(const conv_case *t, int K) {
+  return t->pad == NN_PAD_EXPLICIT ? t->padding : t->pad == NN_PAD_SAME ? t->dilation * (K - 1) / 2 : 0;
+}
+static int out_len(const conv_case *t, int L, int K) {
+  int span = t->dilation * (K - 1) + 1;
+  if (t->pad == NN_PAD_SAME) return L;
+  return (L + 2 * (t->pad == NN_PAD_EXPLICIT ? t->padding : 0) - span) / t->stride + 1;
+}
+
+/* A case of the drawn variant: every size, the kernel, stride, padding mode, padding and
+ * dilation drawn, always legal ('same' with stride 1 only; the input at least as large as
+ * the dilated kernel less the padding) and never degenerate: explicit padding at most half
+ * the dilated kernel's span, as 'same' pads, and the image at least d wide, so the first
+ * window sees the image. */
+static conv_case draw_case(nn_grade *g, int max_N, int max_C, int max_F, int max_K, int max_extra) {
+  conv_case t;
+  t.N = nn_grade_size(g, 1, 1, max_N);
+  t.C = nn_grade_size(g, 1, 1, max_C);
+  t.F = nn_grade_size(g, 1, 1, max_F);
+  t.kh = nn_grade_size(g, 1, 1, max_K);
+  t.kw = nn_grade_size(g, 1, 1, max_K);
+  t.dilation = nn_grade_size(g, 1, 1, 2);
+  int mode = nn_grade_size(g, 0, 0, 2), stride = nn_grade_size(g, 1, 1, 3), padding = nn_grade_size(g, 0, 0, 2);
+  t.pad = mode == 0 ? NN_PAD_VALID : mode == 1 ? NN_PAD_EXPLICIT : NN_PAD_SAME;
+  t.stride = t.pad == NN_PAD_SAME ? 1 : stride;
+  int span_h = t.dilation * (t.kh - 1) + 1, span_w = t.dilation * (t.kw - 1) + 1;
+  int half_span = ((span_h < span_w ? span_h : span_w) - 1) / 2;
+  t.padding = t.pad == NN_PAD_EXPLICIT ? (padding < half_span ? padding : half_span) : 0;
+  int zeros = t.pad == NN_PAD_EXPLICIT ? 2 * t.padding : 0; /* 'same' pads whatever the kernel needs */
+  int min_h = t.pad == NN_PAD_SAME || span_h - zeros < t.dilation ? t.dilation : span_h - zeros;
+  int min_w = t.pad == NN_PAD_SAME || span_w - zeros < t.dilation ? t.dilation : span_w - zeros;
+  t.H = nn_grade_size(g, 1, min_h, span_h + max_extra);
+  t.W = nn_grade_size(g, 1, min_w, span_w + max_extra);
+  return t;
+}
+
+/* y (N, F, Ho, Wo) of case t by the definition (nn_conv2d.h), in double, from x, W and b (NULL: no bias). */
+static double *conv_by_definition(const conv_case *t, const float *x, const float *W, const float *b) {
+  const int Ho = out_len(t, t->H, t->kh), Wo = out_len(t, t->W, t->kw);
+  const int ph = pad_before(t, t->kh), pw = pad_before(t, t->kw), s = t->stride, d = t->dilation;
+  double *y = calloc((size_t)t->N * t->F * Ho * Wo, sizeof *y);
+  for (int n = 0; n < t->N; n++)
+    for (int f = 0; f < t->F; f++)
+      for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++) {
+          double sum = b ? b[f] : 0;
+          for (int c = 0; c < t->C; c++)
+            for (int i = 0; i < t->kh; i++)
+              for (int j = 0; j < t->kw; j++) {
+                int ih = oh * s - ph + i * d, iw = ow * s - pw + j * d;
+                if (ih >= 0 && ih < t->H && iw >= 0 && iw < t->W)
+                  sum += (double)W[((f * t->C + c) * t->kh + i) * t->kw + j] *
+                         x[(((long)n * t->C + c) * t->H + ih) * t->W + iw];
+              }
+          y[(((long)n * t->F + f) * Ho + oh) * Wo + ow] = sum;
+        }
+  return y;
+}
+
+/* Case t on x drawn from seed: the layer's y (im2col + GEMM) and its naive y, both answered;
+ * each against the definition, and against each other. */
+static void check_forward(nn_grade *g, const conv_case *t, uint64_t seed) {
+  nn_conv2d *c = make(config_of(t), seed);
+  nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, seed + 1);
+  nn_tensor y = output_for(g, c, &x), y_naive = output_for(g, c, &x);
+  nn_conv2d_forward(c, &x, &y);
+  answer(g, "y of nn_conv2d_forward", y.data, nn_numel(&y));
+  nn_conv2d_forward_naive(c, &x, &y_naive);
+  answer(g, "y of nn_conv2d_forward_naive", y_naive.data, nn_numel(&y_naive));
+  double *want = conv_by_definition(t, x.data, c->W.data, c->has_bias ? c->b.data : NULL);
+  double max_err = 0;
+  long at = 0, worst = -1;
+  for (long i = 0; i < nn_numel(&y); i++) {
+    double e = fabs((double)y.data[i] - y_naive.data[i]);
+    if (!(e <= max_err)) max_err = e, at = i;
+    if (worst < 0 && !(fabs(y.data[i] - want[i]) <= 1e-4 * (1 + fabs(want[i])))) worst = i;
+  }
+  char geometry[200];
+  snprintf(geometry, sizeof geometry, "x %s, %d filters, kernel %dx%d, stride %d, pad %s %d, dilation %d",
+           nn_shape_str(&x).s, t->F, t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad), t->padding, t->dilation);
+  expect(g, worst < 0, "%s: y[%ld] = %g by im2col + GEMM, expected %.7g (the sum over the window, plus b)",
+         geometry, worst, y.data[worst < 0 ? 0 : worst], want[worst < 0 ? 0 : worst]);
+  expect(g, max_err < 1e-4, "%s: y[%ld] = %g by im2col + GEMM but %g by the naive loops (max error %.3g)", geometry,
+         at, y.data[at], y_naive.data[at], max_err);
+  free(want);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
+  free_layer(c);
+}
+
+GRADED_TEST(conv2d, forward_by_hand) {
+  if (!nn_grade_public(g)) { /* a drawn geometry, against the definition */
+    conv_case t = draw_case(g, 3, 3, 4, 4, 5);
+    check_forward(g, &t, nn_grade_seed(g, 1));
+    return;
+  }
+  /* x (1, 1, 3, 3) = [[1, 2, 3], [4, 5, 6], [7, 8, 9]], W (1, 1, 2, 2) = [[1, 2], [-1, 0.5]], b = 0.5,
+   * stride 1, valid: y is 2x2, each entry the window times W plus b:
+   *   y[0][0] = 1*1 + 2*2 - 1*4 + 0.5*5 + 0.5 =  4
+   *   y[0][1] = 1*2 + 2*3 - 1*5 + 0.5*6 + 0.5 =  6.5   (one step right adds 1 + 2 - 1 + 0.5 = 2.5)
+   *   y[1][0] = 1*4 + 2*5 - 1*7 + 0.5*8 + 0.5 = 11.5   (one step down adds 3 * 2.5 = 7.5)
+   *   y[1][1] = 1*5 + 2*6 - 1*8 + 0.5*9 + 0.5 = 14 */
+  nn_conv2d *c = make((nn_conv2d_config){.in_channels = 1, .filters = 1, .kernel = 2}, 1);
+  memcpy(c->W.data, (float[]){1, 2, -1, 0.5f}, 4 * sizeof(float));
+  c->b.data[0] = 0.5f;
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
+  nn_tensor y = output_for(g, c, &x), y_naive = output_for(g, c, &x);
+  nn_conv2d_forward(c, &x, &y);
+  answer(g, "y of nn_conv2d_forward", y.data, 4);
+  nn_conv2d_forward_naive(c, &x, &y_naive);
+  answer(g, "y of nn_conv2d_forward_naive", y_naive.data, 4);
+  const float want[4] = {4, 6.5f, 11.5f, 14};
+  for (int i = 0; i < 4; i++) {
+    expect_near(g, y.data[i], want[i], 1e-5, "im2col + GEMM: y[%d][%d] = %g, expected %g", i / 2, i % 2, y.data[i],
+                want[i]);
+    expect_near(g, y_naive.data[i], want[i], 1e-5, "naive: y[%d][%d] = %g, expected %g", i / 2, i % 2,
+                y_naive.data[i], want[i]);
+  }
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
+  free_layer(c);
+}
+
+/* nn_conv_geom_make's geometry (the code under test's): its Ho, Wo answered, and they must
+ * be floor((L + 2p - d*(K-1) - 1) / s) + 1. */
+static nn_conv_geom make_geom(nn_grade *g, int C, int H, int W, int KH, int KW, int s, int ph, int pw, int d) {
+  nn_conv_geom geom = nn_conv_geom_make(C, H, W, KH, KW, s, ph, pw, d);
+  int got[2] = {geom.Ho, geom.Wo};
+  int want[2] = {(H + 2 * ph - d * (KH - 1) - 1) / s + 1, (W + 2 * pw - d * (KW - 1) - 1) / s + 1};
+  answer(g, "Ho, Wo of nn_conv_geom_make", got, 2);
+  expect(g, got[0] == want[0] && got[1] == want[1], "nn_conv_geom_make: x (%d, %d, %d), kernel %dx%d, stride %d, "
+         "padding (%d, %d), dilation %d: Ho x Wo = %d x %d, expected %d x %d", C, H, W, KH, KW, s, ph, pw, d, got[0],
+         got[1], want[0], want[1]);
+  return geom;
+}
+
+/* A geometry of the drawn variant: up to 3 channels, a kernel up to 4x4, stride up to 3,
+ * dilation up to 2, padding up to 2 on each axis but at most half the dilated kernel's span;
+ * the image at least the dilated kernel less the padding, and at least d (so the first window
+ * sees the image). */
+static nn_conv_geom draw_geom(nn_grade *g) {
+  int C = nn_grade_size(g, 1, 1, 3), KH = nn_grade_size(g, 1, 1, 4), KW = nn_grade_size(g, 1, 1, 4);
+  int s = nn_grade_size(g, 1, 1, 3), d = nn_grade_size(g, 1, 1, 2);
+  int ph = nn_grade_size(g, 0, 0, d * (KH - 1) / 2 < 2 ? d * (KH - 1) / 2 : 2);
+  int pw = nn_grade_size(g, 0, 0, d * (KW - 1) / 2 < 2 ? d * (KW - 1) / 2 : 2);
+  int min_h = d * (KH - 1) + 1 - 2 * ph, min_w = d * (KW - 1) + 1 - 2 * pw;
+  int H = nn_grade_size(g, 1, min_h < d ? d : min_h, d * (KH - 1) + 7);
+  int W = nn_grade_size(g, 1, min_w < d ? d : min_w, d * (KW - 1) + 7);
+  return make_geom(g, C, H, W, KH, KW, s, ph, pw, d);
+}
+
+/* cols[(c*KH + i)*KW + j][oh*Wo + ow] = x[c][oh*s - pad_h + i*d][ow*s - pad_w + j*d], 0 outside x (nn_im2col.h). */
+static float im2col_entry(const float *x, const nn_conv_geom *geom, long row, long col) {
+  int c = (int)(row / (geom->KH * geom->KW)), i = (int)(row / geom->KW % geom->KH), j = (int)(row % geom->KW);
+  int oh = (int)(col / geom->Wo), ow = (int)(col % geom->Wo);
+  int ih = oh * geom->stride - geom->pad_h + i * geom->dilation, iw = ow * geom->stride - geom->pad_w + j * geom->dilation;
+  return ih >= 0 && ih < geom->H && iw >= 0 && iw < geom->W ? x[((long)c * geom->H + ih) * geom->W + iw] : 0.f;
+}
+
+GRADED_TEST(im2col, by_hand_with_padding_1) {
+  if (!nn_grade_public(g)) { /* a drawn geometry and x, against the formula entry by entry */
+    nn_conv_geom geom = draw_geom(g);
+    long nx = (long)geom.C * geom.H * geom.W, rows = nn_conv_geom_rows(&geom), cols_n = nn_conv_geom_cols(&geom);
+    nn_tensor x = nn_tensor_randn(1, (int[]){(int)nx}, nn_grade_seed(g, 1));
+    float *cols = malloc((size_t)(rows * cols_n) * sizeof *cols);
+    memset(cols, 0x7f, (size_t)(rows * cols_n) * sizeof *cols); /* garbage: im2col must write every entry */
+    nn_im2col(x.data, &geom, cols);
+    answer(g, "cols of nn_im2col", cols, rows * cols_n);
+    for (long r = 0; r < rows; r++)
+      for (long p = 0; p < cols_n; p++) {
+        float want = im2col_entry(x.data, &geom, r, p);
+        expect(g, cols[r * cols_n + p] == want, "x (%d, %d, %d), kernel %dx%d, stride %d, padding (%d, %d), "
+               "dilation %d: cols[(c=%ld, i=%ld, j=%ld)][(oh=%ld, ow=%ld)] = %g, expected %g%s", geom.C, geom.H,
+               geom.W, geom.KH, geom.KW, geom.stride, geom.pad_h, geom.pad_w, geom.dilation, r / (geom.KH * geom.KW),
+               r / geom.KW % geom.KH, r % geom.KW, p / geom.Wo, p % geom.Wo, cols[r * cols_n + p], want,
+               want == 0.f ? " (a zero of the padding)" : "");
+      }
+    free(cols), nn_tensor_free(&x);
+    return;
+  }
+  /* x (1, 2, 2) = [[1, 2], [3, 4]], 3x3 kernel, padding 1, stride 1: Ho = Wo = (2 + 2 - 3) + 1 = 2.
+   * Padded, x is the 4x4 P below; row (i, j) of cols, column (oh, ow), is P[oh + i][ow + j]:
+   *   0 0 0 0      (0,0): 0 0 0 1   (0,1): 0 0 1 2   (0,2): 0 0 2 0
+   *   0 1 2 0      (1,0): 0 1 0 3   (1,1): 1 2 3 4   (1,2): 2 0 4 0
+   *   0 3 4 0      (2,0): 0 3 0 0   (2,1): 3 4 0 0   (2,2): 4 0 0 0
+   *   0 0 0 0 */
+  const float x[4] = {1, 2, 3, 4};
+  const float want[9][4] = {{0, 0, 0, 1}, {0, 0, 1, 2}, {0, 0, 2, 0}, {0, 1, 0, 3}, {1, 2, 3, 4},
+                            {2, 0, 4, 0}, {0, 3, 0, 0}, {3, 4, 0, 0}, {4, 0, 0, 0}};
+  nn_conv_geom geom = make_geom(g, 1, 2, 2, 3, 3, 1, 1, 1, 1);
+  float cols[9][4];
+  memset(cols, 0x7f, sizeof cols); /* garbage: im2col must write every entry, padding included */
+  nn_im2col(x, &geom, &cols[0][0]);
+  answer(g, "cols of nn_im2col", &cols[0][0], 36);
+  for (int r = 0; r < 9; r++)
+    for (int p = 0; p < 4; p++)
+      expect(g, cols[r][p] == want[r][p], "cols[(i=%d, j=%d)][(oh=%d, ow=%d)] = %g, expected %g", r / 3, r % 3,
+             p / 2, p % 2, cols[r][p], want[r][p]);
+}
+
+/* The seven cases of the public variant, or four drawn ones. */
+static const conv_case GEMM_CASES[] = {
+    {2, 3, 7, 9, 4, 3, 3, 1, NN_PAD_VALID, 0, 1},    /* plain 3x3, odd sizes */
+    {2, 3, 9, 7, 4, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1}, /* stride 2, padding 1 */
+    {1, 3, 11, 10, 4, 3, 3, 1, NN_PAD_EXPLICIT, 2, 2}, /* dilation 2 */
+    {2, 2, 8, 7, 5, 4, 4, 1, NN_PAD_SAME, 0, 1},     /* even kernel, 'same': the extra zero below/right */
+    {1, 3, 13, 9, 4, 5, 3, 2, NN_PAD_EXPLICIT, 1, 2}, /* 5x3 kernel, stride 2, padding 1, dilation 2 */
+    {3, 4, 5, 5, 3, 1, 1, 1, NN_PAD_VALID, 0, 1},    /* 1x1: a per-pixel Dense */
+    {2, 1, 6, 6, 2, 3, 3, 3, NN_PAD_EXPLICIT, 1, 1}, /* stride 3 */
+};
+
+GRADED_TEST(im2col, gemm_matches_the_naive_conv) {
+  int n_cases = nn_grade_public(g) ? (int)(sizeof GEMM_CASES / sizeof GEMM_CASES[0]) : 4;
+  for (int k = 0; k < n_cases; k++) {
+    conv_case t = nn_grade_public(g) ? GEMM_CASES[k] : draw_case(g, 3, 4, 5, 5, 6);
+    check_forward(g, &t, nn_grade_seed(g, 100 + (uint64_t)k));
   }
 }
 
-Test(im2col, col2im_is_the_adjoint) {
+GRADED_TEST(im2col, col2im_is_the_adjoint) {
   /* <im2col(x), c> = <x, col2im(c)> for random x and c, summed in double */
-  const nn_conv_geom geoms[] = {
-      nn_conv_geom_make(2, 5, 6, 3, 3, 1, 1, 1, 1),
-      nn_conv_geom_make(3, 9, 7, 3, 3, 2, 1, 0, 1),
-      nn_conv_geom_make(2, 9, 9, 3, 2, 1, 2, 1, 2),
-      nn_conv_geom_make(1, 7, 8, 2, 4, 3, 0, 2, 1),
-  };
-  for (size_t k = 0; k < sizeof geoms / sizeof geoms[0]; k++) {
-    const nn_conv_geom *g = &geoms[k];
-    long nx = (long)g->C * g->H * g->W, nc = nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
-    nn_tensor x = nn_tensor_randn(1, (int[]){(int)nx}, 300 + k), c = nn_tensor_randn(1, (int[]){(int)nc}, 400 + k);
+  const int geoms[4][9] = {{2, 5, 6, 3, 3, 1, 1, 1, 1}, {3, 9, 7, 3, 3, 2, 1, 0, 1}, {2, 9, 9, 3, 2, 1, 2, 1, 2},
+                           {1, 7, 8, 2, 4, 3, 0, 2, 1}};
+  for (int k = 0; k < 4; k++) {
+    const int *a = geoms[k];
+    nn_conv_geom geom = nn_grade_public(g) ? make_geom(g, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8])
+                                           : draw_geom(g);
+    long nx = (long)geom.C * geom.H * geom.W, nc = nn_conv_geom_rows(&geom) * nn_conv_geom_cols(&geom);
+    nn_tensor x = nn_tensor_randn(1, (int[]){(int)nx}, nn_grade_seed(g, 300 + (uint64_t)k));
+    nn_tensor c = nn_tensor_randn(1, (int[]){(int)nc}, nn_grade_seed(g, 400 + (uint64_t)k));
     nn_tensor cols = nn_tensor_new(1, (int[]){(int)nc}, NN_CPU), back = nn_tensor_new(1, (int[]){(int)nx}, NN_CPU);
     nn_tensor_fill(&back, 1.f); /* col2im adds: start from 1 and take it off again */
-    nn_im2col(x.data, g, cols.data);
-    nn_col2im(c.data, g, back.data);
+    nn_im2col(x.data, &geom, cols.data);
+    answer(g, "cols of nn_im2col", cols.data, nc);
+    nn_col2im(c.data, &geom, back.data);
+    answer(g, "1 + nn_col2im", back.data, nx);
     double lhs = 0, rhs = 0, scale = 0;
     for (long i = 0; i < nc; i++)
       lhs += (double)cols.data[i] * c.data[i], scale += fabs((double)cols.data[i] * c.data[i]);
     for (long i = 0; i < nx; i++) rhs += (double)x.data[i] * (back.data[i] - 1.0);
-    cr_assert(fabs(lhs - rhs) <= 1e-5 * scale, "geometry %zu (x (%d, %d, %d), kernel %dx%d, stride %d, padding "
-              "(%d, %d), dilation %d): <im2col(x), c> = %.9g but <x, col2im(c)> = %.9g", k, g->C, g->H, g->W, g->KH,
-              g->KW, g->stride, g->pad_h, g->pad_w, g->dilation, lhs, rhs);
+    expect(g, fabs(lhs - rhs) <= 1e-5 * scale && scale > 0, "geometry %d (x (%d, %d, %d), kernel %dx%d, stride %d, "
+           "padding (%d, %d), dilation %d): <im2col(x), c> = %.9g but <x, col2im(c)> = %.9g", k, geom.C, geom.H,
+           geom.W, geom.KH, geom.KW, geom.stride, geom.pad_h, geom.pad_w, geom.dilation, lhs, rhs);
     nn_tensor_free(&x), nn_tensor_free(&c), nn_tensor_free(&cols), nn_tensor_free(&back);
   }
 }
 
-Test(conv2d, backward_accumulates) {
-  nn_conv2d *c = make((nn_conv2d_config){.in_channels = 2, .filters = 3, .kernel = 3, .stride = 2,
-                                         .pad = NN_PAD_EXPLICIT, .padding = 1}, 5);
-  nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 6, 5}, 6), y = output_for(c, &x);
-  nn_tensor dy = nn_tensor_randn(4, y.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
+/* The values of t, copied to the host, as the answer `what`. */
+static nn_tensor answered_copy(nn_grade *g, const char *what, const nn_tensor *t) {
+  nn_tensor copy = nn_tensor_to(t, NN_CPU);
+  answer(g, what, copy.data, nn_numel(&copy));
+  return copy;
+}
+
+GRADED_TEST(conv2d, backward_accumulates) {
+  conv_case t = {2, 2, 6, 5, 3, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1};
+  if (!nn_grade_public(g)) t = draw_case(g, 3, 3, 4, 4, 5);
+  nn_conv2d *c = make(config_of(&t), nn_grade_seed(g, 5));
+  nn_tensor x = nn_tensor_randn(4, (int[]){t.N, t.C, t.H, t.W}, nn_grade_seed(g, 6)), y = output_for(g, c, &x);
+  nn_tensor dy = nn_tensor_randn(4, y.shape, nn_grade_seed(g, 7)), dx = nn_tensor_new(4, x.shape, NN_CPU);
   nn_conv2d_forward(c, &x, &y);
   nn_conv2d_backward(c, &dy, &dx);
-  nn_tensor dW1 = nn_tensor_to(&c->dW, NN_CPU), db1 = nn_tensor_to(&c->db, NN_CPU), dx1 = nn_tensor_to(&dx, NN_CPU);
+  nn_tensor dW1 = answered_copy(g, "dW after one backward", &c->dW);
+  nn_tensor db1 = answered_copy(g, "db after one backward", &c->db);
+  nn_tensor dx1 = answered_copy(g, "dx after one backward", &dx);
   nn_conv2d_backward(c, &dy, &dx); /* backward adds: a second call doubles every gradient */
-  const struct { const char *name; const nn_tensor *once, *twice; } g[] = {
+  answer(g, "dW after two backwards", c->dW.data, nn_numel(&c->dW));
+  answer(g, "db after two backwards", c->db.data, nn_numel(&c->db));
+  answer(g, "dx after two backwards", dx.data, nn_numel(&dx));
+  const struct { const char *name; const nn_tensor *once, *twice; } grads[] = {
       {"dW", &dW1, &c->dW}, {"db", &db1, &c->db}, {"dx", &dx1, &dx}};
   for (int k = 0; k < 3; k++) {
     double norm = 0;
-    for (long i = 0; i < nn_numel(g[k].once); i++) norm += fabs(g[k].once->data[i]);
-    cr_assert(norm > 0, "%s is all zeros after one backward", g[k].name);
-    for (long i = 0; i < nn_numel(g[k].once); i++)
-      cr_assert_float_eq(g[k].twice->data[i], 2 * g[k].once->data[i], 1e-5f * (1 + fabsf(g[k].once->data[i])),
-                         "a second backward must add: %s[%ld] = %g, expected 2 x %g", g[k].name, i,
-                         g[k].twice->data[i], g[k].once->data[i]);
+    for (long i = 0; i < nn_numel(grads[k].once); i++) norm += fabs(grads[k].once->data[i]);
+    expect(g, norm > 0, "%s is all zeros after one backward", grads[k].name);
+    for (long i = 0; i < nn_numel(grads[k].once); i++)
+      expect_near(g, grads[k].twice->data[i], 2 * grads[k].once->data[i], 1e-5f * (1 + fabsf(grads[k].once->data[i])),
+                  "a second backward must add: %s[%ld] = %g, expected 2 x %g", grads[k].name, i,
+                  grads[k].twice->data[i], grads[k].once->data[i]);
   }
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   nn_tensor_free(&dW1), nn_tensor_free(&db1), nn_tensor_free(&dx1);
@@ -178,39 +344,56 @@ Test(conv2d, backward_accumulates) {
 
 /* Every element of x, W and b against central differences. y is linear in each one of
  * them, so (L(v + h) - L(v - h)) / 2h is exact for any h: h = 0.1 only divides the float
- * rounding of the forward pass by more than 1e-2 would. */
-static void gradcheck(const conv_case *t, bool no_bias, uint64_t seed) {
+ * rounding of the forward pass by more than 1e-2 would. The analytic gradients are the
+ * answers (graded_gradcheck.h); the checker takes the differences of the reference's forward. */
+static void gradcheck(nn_grade *g, const conv_case *t, bool no_bias, uint64_t seed) {
   nn_conv2d_config cfg = config_of(t);
   cfg.no_bias = no_bias;
   nn_conv2d *c = make(cfg, seed);
   nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, seed + 1);
-  nn_gradcheck r = nn_gradcheck_layer(&c->base, &x, 0.1, seed + 2);
-  long want = nn_numel(&x) + nn_numel(&c->W) + (no_bias ? 0 : t->F);
-  cr_assert_eq(r.checked, want, "checked %ld elements, expected x (%ld) + W (%ld)%s", r.checked, nn_numel(&x),
-               nn_numel(&c->W), no_bias ? "" : " + b");
-  cr_log_info("gradcheck %s on %s: worst relative error %.2g (%s[%ld])", c->base.name, nn_shape_str(&x).s,
-              r.max_rel, r.name, r.index);
-  cr_assert(r.max_rel < 1e-3, "kernel %dx%d, stride %d, pad %s %d, dilation %d on x %s: %s[%ld]: analytic %g, "
-            "numeric %g (relative error %.2g)", t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad), t->padding,
-            t->dilation, nn_shape_str(&x).s, r.name, r.index, r.analytic, r.numeric, r.max_rel);
+  nn_gradcheck r = graded_gradcheck(g, &c->base, &x, 0.1, seed + 2, false);
+  long want = nn_numel(&x) + (long)t->F * t->C * t->kh * t->kw + (no_bias ? 0 : t->F);
+  expect(g, r.checked == want, "checked %ld elements, expected x (%ld) + W (%ld)%s", r.checked, nn_numel(&x),
+         (long)t->F * t->C * t->kh * t->kw, no_bias ? "" : " + b");
+  expect(g, r.max_rel < 1e-3, "kernel %dx%d, stride %d, pad %s %d, dilation %d on x %s: %s[%ld]: analytic %g, "
+         "numeric %g (relative error %.2g)", t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad), t->padding,
+         t->dilation, nn_shape_str(&x).s, r.name, r.index, r.analytic, r.numeric, r.max_rel);
   nn_tensor_free(&x);
   free_layer(c);
 }
 
-Test(conv2d, gradcheck_stride_1_padding_1) {
-  gradcheck(&(conv_case){2, 2, 5, 5, 3, 3, 3, 1, NN_PAD_EXPLICIT, 1, 1}, false, 11);
+/* The drawn variants keep what each test is named for (stride, padding, dilation, kernel)
+ * and draw the rest: N, C, H, W, F, the kernel where the name leaves it open, the seed. */
+static conv_case draw_sizes(nn_grade *g, conv_case t, int max_N, int min_H, int min_W, int max_HW) {
+  t.N = nn_grade_size(g, t.N, 1, max_N);
+  t.C = nn_grade_size(g, t.C, 1, 3);
+  t.H = nn_grade_size(g, t.H, min_H, max_HW);
+  t.W = nn_grade_size(g, t.W, min_W, max_HW);
+  t.F = nn_grade_size(g, t.F, 1, 4);
+  return t;
 }
 
-Test(conv2d, gradcheck_stride_2) {
-  gradcheck(&(conv_case){2, 2, 7, 6, 2, 3, 3, 2, NN_PAD_VALID, 0, 1}, false, 21);
+GRADED_TEST(conv2d, gradcheck_stride_1_padding_1) {
+  int k = nn_grade_size(g, 3, 2, 4);
+  conv_case t = draw_sizes(g, (conv_case){2, 2, 5, 5, 3, k, k, 1, NN_PAD_EXPLICIT, 1, 1}, 2, k - 1, k - 1, 7);
+  gradcheck(g, &t, false, nn_grade_seed(g, 11));
 }
 
-Test(conv2d, gradcheck_dilation_2_padding_2) {
-  gradcheck(&(conv_case){1, 2, 7, 7, 2, 3, 3, 1, NN_PAD_EXPLICIT, 2, 2}, false, 31);
+GRADED_TEST(conv2d, gradcheck_stride_2) {
+  int kh = nn_grade_size(g, 3, 1, 4), kw = nn_grade_size(g, 3, 1, 4);
+  conv_case t = draw_sizes(g, (conv_case){2, 2, 7, 6, 2, kh, kw, 2, NN_PAD_VALID, 0, 1}, 2, kh, kw, 8);
+  gradcheck(g, &t, false, nn_grade_seed(g, 21));
 }
 
-Test(conv2d, gradcheck_same_3x2_kernel_no_bias) {
-  gradcheck(&(conv_case){2, 1, 5, 4, 3, 3, 2, 1, NN_PAD_SAME, 0, 1}, true, 41);
+GRADED_TEST(conv2d, gradcheck_dilation_2_padding_2) {
+  int kh = nn_grade_size(g, 3, 2, 3), kw = nn_grade_size(g, 3, 2, 3); /* spans 3 or 5: any H >= 1 fits */
+  conv_case t = draw_sizes(g, (conv_case){1, 2, 7, 7, 2, kh, kw, 1, NN_PAD_EXPLICIT, 2, 2}, 2, 1, 1, 8);
+  gradcheck(g, &t, false, nn_grade_seed(g, 31));
+}
+
+GRADED_TEST(conv2d, gradcheck_same_3x2_kernel_no_bias) {
+  conv_case t = draw_sizes(g, (conv_case){2, 1, 5, 4, 3, 3, 2, 1, NN_PAD_SAME, 0, 1}, 2, 1, 1, 7);
+  gradcheck(g, &t, true, nn_grade_seed(g, 41));
 }
 
 Test(conv2d, same_padding_keeps_h_and_w) {
@@ -240,33 +423,35 @@ Test(conv2d, same_padding_with_stride_2_aborts, .signal = SIGABRT) {
 
 /* out_shape and the parameter count of a layer on (C, H, W), and what nn_shapes
  * (the `nn exam` calculator) says for the same layer. */
-static void check_seed_layer(int C, int H, int W, int F, long params, int Ho) {
+static void check_seed_layer(nn_grade *g, int C, int H, int W, int F, long params, int Ho) {
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = C, .filters = F, .kernel = 3}, 9);
   int out[NN_MAX_DIMS];
   int nd = c->base.ops->out_shape(&c->base, (int[]){C, H, W}, 3, out);
-  cr_assert(nd == 3 && out[0] == F && out[1] == Ho && out[2] == Ho, "Conv2d(%d -> %d, 3x3) on (N, %d, %d, %d) "
-            "gives (N, %d, %d, %d), expected (N, %d, %d, %d)", C, F, C, H, W, out[0], out[1], out[2], F, Ho, Ho);
-  cr_assert_eq(nn_layer_param_count(&c->base), params, "Conv2d(%d -> %d, 3x3) has %ld params, expected "
-               "3*3*%d*%d + %d = %ld", C, F, nn_layer_param_count(&c->base), C, F, F, params);
+  expect(g, nd == 3 && out[0] == F && out[1] == Ho && out[2] == Ho, "Conv2d(%d -> %d, 3x3) on (N, %d, %d, %d) "
+         "gives (N, %d, %d, %d), expected (N, %d, %d, %d)", C, F, C, H, W, out[0], out[1], out[2], F, Ho, Ho);
+  expect(g, nn_layer_param_count(&c->base) == params, "Conv2d(%d -> %d, 3x3) has %ld params, expected "
+         "3*3*%d*%d + %d = %ld", C, F, nn_layer_param_count(&c->base), C, F, F, params);
   nn_shape in = nn_shape_image(C, H, W);
   nn_conv_opts o = nn_conv_opts_default(F, 3);
   nn_calc calc;
   nn_error err;
-  cr_assert_eq(nn_calc_conv2d(&in, &o, NN_PYTORCH, &calc, &err), NN_OK, "nn_calc_conv2d: %s", err.msg);
-  cr_assert(calc.params == params && calc.out.dim[0] == out[0] && calc.out.dim[1] == out[1] &&
+  nn_status st = nn_calc_conv2d(&in, &o, NN_PYTORCH, &calc, &err);
+  expect(g, st == NN_OK, "nn_calc_conv2d: %s", err.msg);
+  expect(g, calc.params == params && calc.out.dim[0] == out[0] && calc.out.dim[1] == out[1] &&
                 calc.out.dim[2] == out[2],
-            "the layer and nn_shapes disagree: %ld params and (%d, %d, %d) vs %ld and (%d, %d, %d)", params, out[0],
-            out[1], out[2], calc.params, calc.out.dim[0], calc.out.dim[1], calc.out.dim[2]);
+         "the layer and nn_shapes disagree: %ld params and (%d, %d, %d) vs %ld and (%d, %d, %d)", params, out[0],
+         out[1], out[2], calc.params, calc.out.dim[0], calc.out.dim[1], calc.out.dim[2]);
   free_layer(c);
 }
 
 Test(conv2d, seed_cnn_shapes_and_parameter_counts) {
-  check_seed_layer(1, 28, 28, 32, 320, 26);     /* (3*3*1 + 1) * 32 = 320 */
-  check_seed_layer(32, 13, 13, 64, 18496, 11);  /* (3*3*32 + 1) * 64 = 18,496, after a 2x2 max pool */
+  check_seed_layer(nn_grade_here(), 1, 28, 28, 32, 320, 26);     /* (3*3*1 + 1) * 32 = 320 */
+  check_seed_layer(nn_grade_here(), 32, 13, 13, 64, 18496, 11);  /* (3*3*32 + 1) * 64 = 18,496, after a 2x2 max pool */
 }
 
 Test(conv2d, he_init_statistics) {
-  nn_conv2d *c = make((nn_conv2d_config){.in_channels = 32, .filters = 64, .kernel = 3}, 3);
+  nn_rng rng = nn_rng_new(3); /* the constructor's own draw (make() draws its own W) */
+  nn_conv2d *c = nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 32, .filters = 64, .kernel = 3}, &rng);
   double sum = 0, sq = 0, fan_in = 32 * 3 * 3;
   long n = nn_numel(&c->W);
   for (long i = 0; i < n; i++) sum += c->W.data[i], sq += (double)c->W.data[i] * c->W.data[i];
@@ -281,7 +466,7 @@ Test(conv2d, workspace_is_allocated_once) {
   const long per_thread = 2L * 3 * 3 * 6 * 6 + 3L * 2 * 3 * 3 + 3;
   nn_set_threads(2);
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = 2, .filters = 3, .kernel = 3}, 4);
-  nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 8, 8}, 1), y = output_for(c, &x);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 8, 8}, 1), y = output_for(nn_grade_here(), c, &x);
   nn_conv2d_forward(c, &x, &y);
   const float *first = c->cols;
   cr_assert_eq(c->cols_cap, 2 * per_thread, "on 2 threads the workspace holds %ld floats, expected 2 x (C*KH*KW x "
@@ -290,7 +475,7 @@ Test(conv2d, workspace_is_allocated_once) {
   nn_conv2d_backward(c, &dy, NULL);
   nn_conv2d_forward(c, &x, &y);
   cr_assert(c->cols == first, "the same input size must reuse the workspace");
-  nn_tensor small = nn_tensor_randn(4, (int[]){1, 2, 5, 5}, 3), ys = output_for(c, &small);
+  nn_tensor small = nn_tensor_randn(4, (int[]){1, 2, 5, 5}, 3), ys = output_for(nn_grade_here(), c, &small);
   nn_conv2d_forward(c, &small, &ys);
   cr_assert(c->cols == first && c->cols_cap == 2 * per_thread, "a smaller input must reuse the workspace");
   nn_set_threads(3);
@@ -313,7 +498,7 @@ Test(conv2d, any_number_of_threads_gives_the_one_thread_answer) {
   for (int k = 0; k < 3; k++) {
     nn_set_threads(k + 1);
     nn_conv2d *c = make(cfg, 30);
-    y[k] = output_for(c, &x), dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
+    y[k] = output_for(nn_grade_here(), c, &x), dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
     nn_tensor dy = nn_tensor_randn(4, y[k].shape, 32);
     nn_conv2d_forward(c, &x, &y[k]);
     nn_conv2d_backward(c, &dy, &dx[k]);

@@ -22,13 +22,18 @@
  *                     rounding can go the other way on the GPU and move one term of a
  *                     gradient; the layers' own tests above are the tight ones, this one
  *                     checks the wiring (nn_model_to, workspaces, argmax, the optimizer).
+ *
+ * Graded (GRADED): the worker runs both twins and answers the GPU's tensors (expect_close
+ * answers its first tensor) and what its layers say about themselves (where a workspace
+ * lives, how large it is, how many params); the checker compares them with its own CPU
+ * twin, the reference's. The drawn variants draw the geometries, shapes and seeds.
  */
-#include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "graded.h"
 #include "nn_activation_layer.h"
 #include "nn_batchnorm.h"
 #include "nn_cnn_models.h"
@@ -64,7 +69,40 @@ static const conv_case CASES[] = {
     {2, 1, 6, 6, 2, 3, 3, 3, NN_PAD_EXPLICIT, 1, 1, false, "3x3, stride 3, padding 1"},
     {3, 5, 17, 19, 33, 3, 3, 1, NN_PAD_SAME, 0, 1, false, "3x3 'same', 33 filters, 17x19"},
 };
-enum { NCASES = sizeof CASES / sizeof CASES[0] };
+enum { NCASES = sizeof CASES / sizeof CASES[0], NDRAWN = 4 };
+
+/* Case k of the variant: CASES[k] in the public one; in a drawn one (k < NDRAWN), every size,
+ * the kernel, stride, padding mode, padding, dilation and bias drawn, always legal ('same'
+ * with stride 1 only; the input at least the dilated kernel less the padding, and d; explicit
+ * padding at most half the dilated kernel's span: the first window sees the image). */
+static int case_count(const nn_grade *g) { return nn_grade_public(g) ? NCASES : NDRAWN; }
+
+static conv_case case_of(nn_grade *g, int k) {
+  if (nn_grade_public(g)) return CASES[k];
+  conv_case t = {.what = "a drawn geometry"};
+  t.N = nn_grade_size(g, 1, 1, 3), t.C = nn_grade_size(g, 1, 1, 5), t.F = nn_grade_size(g, 1, 1, 40);
+  t.kh = nn_grade_size(g, 1, 1, 5), t.kw = nn_grade_size(g, 1, 1, 5), t.dilation = nn_grade_size(g, 1, 1, 2);
+  int mode = nn_grade_size(g, 0, 0, 2), stride = nn_grade_size(g, 1, 1, 3), padding = nn_grade_size(g, 0, 0, 2);
+  t.no_bias = nn_grade_size(g, 0, 0, 1);
+  t.pad = mode == 0 ? NN_PAD_VALID : mode == 1 ? NN_PAD_EXPLICIT : NN_PAD_SAME;
+  t.stride = t.pad == NN_PAD_SAME ? 1 : stride;
+  int span_h = t.dilation * (t.kh - 1) + 1, span_w = t.dilation * (t.kw - 1) + 1;
+  int half_span = ((span_h < span_w ? span_h : span_w) - 1) / 2; /* the first window sees the image */
+  t.padding = t.pad == NN_PAD_EXPLICIT ? (padding < half_span ? padding : half_span) : 0;
+  int zeros = t.pad == NN_PAD_EXPLICIT ? 2 * t.padding : 0;
+  int min_h = t.pad == NN_PAD_SAME || span_h - zeros < t.dilation ? t.dilation : span_h - zeros;
+  int min_w = t.pad == NN_PAD_SAME || span_w - zeros < t.dilation ? t.dilation : span_w - zeros;
+  t.H = nn_grade_size(g, 1, min_h, span_h + 16), t.W = nn_grade_size(g, 1, min_w, span_w + 16);
+  return t;
+}
+
+/* "5x3, stride 2, padding 1, dilation 2, no bias", or the drawn case spelled out. */
+static const char *case_text(const conv_case *t, char *buf, size_t n) {
+  if (strcmp(t->what, "a drawn geometry") != 0) return t->what;
+  snprintf(buf, n, "%dx%d, stride %d, pad %s %d, dilation %d, %d filters%s", t->kh, t->kw, t->stride,
+           nn_pad_mode_name(t->pad), t->padding, t->dilation, t->F, t->no_bias ? ", no bias" : "");
+  return buf;
+}
 
 static nn_conv2d_config config_of(const conv_case *k) {
   return (nn_conv2d_config){.in_channels = k->C, .filters = k->F, .kh = k->kh, .kw = k->kw, .stride = k->stride,
@@ -81,40 +119,49 @@ static nn_conv_geom geom_of_case(const conv_case *k) {
   return g;
 }
 
-Test(im2col_gpu, im2col_matches_cpu_on_every_geometry) {
+/* The device a layer says its workspace is on (the code under test's field), answered. */
+static int answered_device(nn_grade *g, const char *what, nn_device device) {
+  int d = (int)device;
+  answer(g, what, &d, 1);
+  return d;
+}
+
+GRADED_TEST(im2col_gpu, im2col_matches_cpu_on_every_geometry) {
   NEED_GPU();
-  nn_rng rng = nn_rng_new(31);
-  for (int k = 0; k < NCASES; k++) {
-    nn_conv_geom g = geom_of_case(&CASES[k]);
-    int rows = (int)nn_conv_geom_rows(&g), cols = (int)nn_conv_geom_cols(&g);
-    nn_tensor x = random_tensor(&rng, 3, (int[]){g.C, g.H, g.W}, -1.f, 1.f), gx = on_gpu(&x);
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 31));
+  for (int k = 0; k < case_count(g); k++) {
+    conv_case t = case_of(g, k);
+    nn_conv_geom geom = geom_of_case(&t);
+    int rows = (int)nn_conv_geom_rows(&geom), cols = (int)nn_conv_geom_cols(&geom);
+    nn_tensor x = random_tensor(&rng, 3, (int[]){geom.C, geom.H, geom.W}, -1.f, 1.f), gx = on_gpu(&x);
     nn_tensor c = nn_tensor_new(2, (int[]){rows, cols}, NN_CPU), gc = nn_tensor_new(2, (int[]){rows, cols}, NN_GPU);
     nn_tensor_fill(&gc, NAN); /* im2col must write every entry, the padding's zeros too */
-    nn_im2col_on(x.data, &g, c.data, NN_CPU);
-    nn_im2col_on(gx.data, &g, gc.data, NN_GPU);
-    char what[256];
-    snprintf(what, sizeof what, "im2col of x (%d, %d, %d), %s", g.C, g.H, g.W, CASES[k].what);
-    expect_close(what, &gc, &c, 0, 1);
+    nn_im2col_on(x.data, &geom, c.data, NN_CPU);
+    nn_im2col_on(gx.data, &geom, gc.data, NN_GPU);
+    char what[256], text[128];
+    snprintf(what, sizeof what, "im2col of x (%d, %d, %d), %s", geom.C, geom.H, geom.W, case_text(&t, text, sizeof text));
+    expect_close(g, what, &gc, &c, 0, 1);
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&c), nn_tensor_free(&gc);
   }
 }
 
 Test(im2col_gpu, col2im_adds_like_cpu_on_every_geometry) {
+  nn_grade *g = nn_grade_here();
   NEED_GPU();
   nn_rng rng = nn_rng_new(32);
   for (int k = 0; k < NCASES; k++) {
-    nn_conv_geom g = geom_of_case(&CASES[k]);
-    int rows = (int)nn_conv_geom_rows(&g), cols = (int)nn_conv_geom_cols(&g);
+    nn_conv_geom geom = geom_of_case(&CASES[k]);
+    int rows = (int)nn_conv_geom_rows(&geom), cols = (int)nn_conv_geom_cols(&geom);
     nn_tensor c = random_tensor(&rng, 2, (int[]){rows, cols}, -1.f, 1.f), gc = on_gpu(&c);
     /* x already holds something: col2im adds into it */
-    nn_tensor x = random_tensor(&rng, 3, (int[]){g.C, g.H, g.W}, -1.f, 1.f), gx = on_gpu(&x);
+    nn_tensor x = random_tensor(&rng, 3, (int[]){geom.C, geom.H, geom.W}, -1.f, 1.f), gx = on_gpu(&x);
     char what[256];
     for (int round = 1; round <= 2; round++) {
-      nn_col2im_on(c.data, &g, x.data, NN_CPU);
-      nn_col2im_on(gc.data, &g, gx.data, NN_GPU);
-      snprintf(what, sizeof what, "col2im into x (%d, %d, %d), %s, call %d (x += col2im(cols))", g.C, g.H, g.W,
-               CASES[k].what, round);
-      expect_close(what, &gx, &x, 1e-6, 1);
+      nn_col2im_on(c.data, &geom, x.data, NN_CPU);
+      nn_col2im_on(gc.data, &geom, gx.data, NN_GPU);
+      snprintf(what, sizeof what, "col2im into x (%d, %d, %d), %s, call %d (x += col2im(cols))", geom.C, geom.H,
+               geom.W, CASES[k].what, round);
+      expect_close(g, what, &gx, &x, 1e-6, 1);
     }
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&c), nn_tensor_free(&gc);
   }
@@ -131,10 +178,12 @@ static conv_pair conv_pair_new(const conv_case *k, uint64_t seed) {
   nn_rng r1 = nn_rng_new(seed), r2 = nn_rng_new(seed), data = nn_rng_new(seed + 1000);
   nn_conv2d_config cfg = config_of(k);
   conv_pair p = {.cpu = nn_conv2d_new("conv1", &cfg, &r1), .gpu = nn_conv2d_new("conv1", &cfg, &r2)};
-  long wn = nn_numel(&p.cpu->W);
+  long wn = (long)k->F * k->C * k->kh * k->kw;
+  nn_rng_fill_uniform(&data, p.cpu->W.data, wn, -0.5f, 0.5f); /* the test's weights, whatever the constructor drew */
+  memcpy(p.gpu->W.data, p.cpu->W.data, (size_t)wn * sizeof(float));
   nn_rng_fill_uniform(&data, p.cpu->dW.data, wn, -1.f, 1.f); /* grads that hold something: backward adds */
   memcpy(p.gpu->dW.data, p.cpu->dW.data, (size_t)wn * sizeof(float));
-  if (p.cpu->has_bias) {
+  if (!k->no_bias) {
     nn_rng_fill_uniform(&data, p.cpu->b.data, k->F, -0.5f, 0.5f); /* a bias that is not 0 */
     nn_rng_fill_uniform(&data, p.cpu->db.data, k->F, -1.f, 1.f);
     memcpy(p.gpu->b.data, p.cpu->b.data, (size_t)k->F * sizeof(float));
@@ -157,31 +206,36 @@ static void out_shape(nn_conv2d *c, const nn_tensor *x, int shape[4]) {
   shape[0] = x->shape[0], shape[1] = c->F, shape[2] = g.Ho, shape[3] = g.Wo;
 }
 
-Test(conv2d_gpu, forward_matches_cpu_on_every_config) {
+GRADED_TEST(conv2d_gpu, forward_matches_cpu_on_every_config) {
   NEED_GPU();
-  for (int k = 0; k < NCASES; k++) {
-    conv_pair p = conv_pair_new(&CASES[k], 40 + (uint64_t)k);
+  for (int k = 0; k < case_count(g); k++) {
+    conv_case t = case_of(g, k);
+    conv_pair p = conv_pair_new(&t, nn_grade_seed(g, 40 + (uint64_t)k));
     int ys[4];
     out_shape(p.cpu, &p.x, ys);
     nn_tensor y = nn_tensor_new(4, ys, NN_CPU), gy = nn_tensor_new(4, ys, NN_GPU);
     nn_tensor_fill(&gy, NAN); /* forward overwrites y */
     nn_conv2d_forward(p.cpu, &p.x, &y);
     nn_conv2d_forward(p.gpu, &p.gx, &gy);
-    cr_assert(p.gpu->cols_device == NN_GPU, "%s: a GPU layer's im2col workspace must be on the GPU", CASES[k].what);
-    char what[256];
-    snprintf(what, sizeof what, "Conv2d forward, x %s, %s", nn_shape_str(&p.x).s, CASES[k].what);
-    expect_close(what, &gy, &y, 1e-4, 1);
+    char what[256], text[128];
+    const char *name = case_text(&t, text, sizeof text);
+    int dev = answered_device(g, "where the GPU layer's workspace is", p.gpu->cols_device);
+    expect(g, dev == NN_GPU, "%s: a GPU layer's im2col workspace must be on the GPU", name);
+    snprintf(what, sizeof what, "Conv2d forward, x %s, %s", nn_shape_str(&p.x).s, name);
+    expect_close(g, what, &gy, &y, 1e-4, 1);
     nn_tensor_free(&y), nn_tensor_free(&gy);
     conv_pair_free(&p);
   }
 }
 
-Test(conv2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
+GRADED_TEST(conv2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
   NEED_GPU();
-  for (int k = 0; k < NCASES; k++) {
-    const conv_case *t = &CASES[k];
-    conv_pair p = conv_pair_new(t, 60 + (uint64_t)k);
-    nn_rng rng = nn_rng_new(80 + (uint64_t)k);
+  for (int k = 0; k < case_count(g); k++) {
+    conv_case t = case_of(g, k);
+    conv_pair p = conv_pair_new(&t, nn_grade_seed(g, 60 + (uint64_t)k));
+    nn_rng rng = nn_rng_new(nn_grade_seed(g, 80 + (uint64_t)k));
+    char text[128];
+    const char *name = case_text(&t, text, sizeof text);
     int ys[4];
     out_shape(p.cpu, &p.x, ys);
     nn_tensor y = nn_tensor_new(4, ys, NN_CPU), gy = nn_tensor_new(4, ys, NN_GPU);
@@ -192,24 +246,26 @@ Test(conv2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
     nn_conv2d_backward(p.cpu, &dy, &dx);
     nn_conv2d_backward(p.gpu, &gdy, &gdx);
     char what[256];
-    snprintf(what, sizeof what, "Conv2d backward, %s: dW += dy_n cols^T", t->what);
-    expect_close(what, &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
-    if (t->no_bias) {
-      cr_assert(p.gpu->db.data == NULL, "%s: a layer without bias has no db", t->what);
+    snprintf(what, sizeof what, "Conv2d backward, %s: dW += dy_n cols^T", name);
+    expect_close(g, what, &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
+    if (t.no_bias) {
+      int has_db = p.gpu->db.data != NULL;
+      answer(g, "the GPU layer has a db", &has_db, 1);
+      expect(g, !has_db, "%s: a layer without bias has no db", name);
     } else {
-      snprintf(what, sizeof what, "Conv2d backward, %s: db += sums of dy over n, oh, ow", t->what);
-      expect_close(what, &p.gpu->db, &p.cpu->db, 1e-4, 1);
+      snprintf(what, sizeof what, "Conv2d backward, %s: db += sums of dy over n, oh, ow", name);
+      expect_close(g, what, &p.gpu->db, &p.cpu->db, 1e-4, 1);
     }
-    snprintf(what, sizeof what, "Conv2d backward, %s: dx += col2im(W^T dy_n)", t->what);
-    expect_close(what, &gdx, &dx, 1e-4, 1);
+    snprintf(what, sizeof what, "Conv2d backward, %s: dx += col2im(W^T dy_n)", name);
+    expect_close(g, what, &gdx, &dx, 1e-4, 1);
     /* again, without dx (a first layer): only the parameter grads add up */
     nn_conv2d_backward(p.cpu, &dy, NULL);
     nn_conv2d_backward(p.gpu, &gdy, NULL);
-    snprintf(what, sizeof what, "Conv2d backward (dx NULL), second call, %s: dW", t->what);
-    expect_close(what, &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
-    if (!t->no_bias) {
-      snprintf(what, sizeof what, "Conv2d backward (dx NULL), second call, %s: db", t->what);
-      expect_close(what, &p.gpu->db, &p.cpu->db, 1e-4, 1);
+    snprintf(what, sizeof what, "Conv2d backward (dx NULL), second call, %s: dW", name);
+    expect_close(g, what, &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
+    if (!t.no_bias) {
+      snprintf(what, sizeof what, "Conv2d backward (dx NULL), second call, %s: db", name);
+      expect_close(g, what, &p.gpu->db, &p.cpu->db, 1e-4, 1);
     }
     nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
     nn_tensor_free(&dx), nn_tensor_free(&gdx);
@@ -217,13 +273,22 @@ Test(conv2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
   }
 }
 
-/* The workspace grows for a larger input and follows the layer to the GPU and back. */
-Test(conv2d_gpu, workspace_grows_and_follows_the_layer) {
+/* The workspace grows for a larger input and follows the layer to the GPU and back.
+ * Drawn: the three inputs' sizes (the second the largest) and the seeds. */
+GRADED_TEST(conv2d_gpu, workspace_grows_and_follows_the_layer) {
   NEED_GPU();
   const conv_case small = {1, 3, 6, 6, 4, 3, 3, 1, NN_PAD_EXPLICIT, 1, 1, false, "small"};
-  conv_pair p = conv_pair_new(&small, 90);
-  nn_rng rng = nn_rng_new(91);
+  conv_pair p = conv_pair_new(&small, nn_grade_seed(g, 90));
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 91));
   int shapes[3][4] = {{1, 3, 6, 6}, {3, 3, 15, 13}, {2, 3, 9, 9}}; /* grows, then a smaller one */
+  if (!nn_grade_public(g)) {
+    shapes[0][0] = nn_grade_size(g, 1, 1, 3), shapes[0][2] = nn_grade_size(g, 6, 2, 8);
+    shapes[0][3] = nn_grade_size(g, 6, 2, 8);
+    shapes[1][0] = nn_grade_size(g, 3, 1, 4), shapes[1][2] = nn_grade_size(g, 15, 10, 20);
+    shapes[1][3] = nn_grade_size(g, 13, 10, 20);
+    shapes[2][0] = nn_grade_size(g, 2, 1, 4), shapes[2][2] = nn_grade_size(g, 9, 2, 9);
+    shapes[2][3] = nn_grade_size(g, 9, 2, 9);
+  }
   for (int s = 0; s < 3; s++) {
     nn_tensor x = random_tensor(&rng, 4, shapes[s], -1.f, 1.f), gx = on_gpu(&x);
     int ys[4] = {shapes[s][0], 4, shapes[s][2], shapes[s][3]}; /* 3x3, padding 1: the same size */
@@ -232,21 +297,26 @@ Test(conv2d_gpu, workspace_grows_and_follows_the_layer) {
     nn_conv2d_forward(p.gpu, &gx, &gy);
     char what[128];
     snprintf(what, sizeof what, "Conv2d forward on x %s after smaller or larger inputs", nn_shape_str(&x).s);
-    expect_close(what, &gy, &y, 1e-4, 1);
-    long need = 3L * 9 * shapes[s][2] * shapes[s][3];
-    cr_assert(p.gpu->cols_cap >= need, "the workspace holds %ld floats, x %s needs %ld", p.gpu->cols_cap,
-              nn_shape_str(&x).s, need);
+    expect_close(g, what, &gy, &y, 1e-4, 1);
+    long need = 3L * 9 * shapes[s][2] * shapes[s][3], cap = p.gpu->cols_cap;
+    answer(g, "the GPU layer's cols_cap", &cap, 1);
+    expect(g, cap >= need, "the workspace holds %ld floats, x %s needs %ld", cap, nn_shape_str(&x).s, need);
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
   }
-  cr_assert_eq(p.gpu->cols_cap, 3L * 9 * 15 * 13, "the workspace must grow only: %ld floats", p.gpu->cols_cap);
+  long largest = 3L * 9 * shapes[1][2] * shapes[1][3], cap = p.gpu->cols_cap;
+  if (3L * 9 * shapes[0][2] * shapes[0][3] > largest) largest = 3L * 9 * shapes[0][2] * shapes[0][3];
+  answer(g, "the GPU layer's cols_cap at the end", &cap, 1);
+  expect(g, cap == largest, "the workspace must grow only to what the largest input needs: %ld floats, expected %ld",
+         cap, largest);
   /* back to the CPU: the next forward makes a host workspace and gives the CPU's y */
   nn_layer_to(&p.gpu->base, NN_CPU);
   nn_tensor y = nn_tensor_new(4, (int[]){1, 4, 6, 6}, NN_CPU), y2 = nn_tensor_new(4, (int[]){1, 4, 6, 6}, NN_CPU);
   nn_tensor x = random_tensor(&rng, 4, (int[]){1, 3, 6, 6}, -1.f, 1.f);
   nn_conv2d_forward(p.cpu, &x, &y);
   nn_conv2d_forward(p.gpu, &x, &y2);
-  cr_assert(p.gpu->cols_device == NN_CPU, "after nn_layer_to(NN_CPU) the workspace must come back to the host");
-  expect_close("Conv2d forward after the layer came back to the CPU", &y2, &y, 1e-6, 1);
+  int dev = answered_device(g, "where the layer's workspace is, back on the CPU", p.gpu->cols_device);
+  expect(g, dev == NN_CPU, "after nn_layer_to(NN_CPU) the workspace must come back to the host");
+  expect_close(g, "Conv2d forward after the layer came back to the CPU", &y2, &y, 1e-6, 1);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y2);
   conv_pair_free(&p);
 }
@@ -279,6 +349,20 @@ static const pool_case POOLS[] = {
 };
 enum { NPOOLS = sizeof POOLS / sizeof POOLS[0] };
 
+/* Pool case k of the variant: POOLS[k] in the public one; in a drawn one (k < NDRAWN), a k x k
+ * window (2 to 4), stride 1 to k + 1, padding up to k/2, planes up to 20 on a side. */
+static int pool_count(const nn_grade *g) { return nn_grade_public(g) ? NPOOLS : NDRAWN; }
+
+static pool_case pool_of(nn_grade *g, int k) {
+  if (nn_grade_public(g)) return POOLS[k];
+  pool_case t;
+  t.N = nn_grade_size(g, 1, 1, 3), t.C = nn_grade_size(g, 1, 1, 4), t.k = nn_grade_size(g, 2, 2, 4);
+  t.s = nn_grade_size(g, 0, 1, t.k + 1), t.p = nn_grade_size(g, 0, 0, t.k / 2);
+  int min_len = t.k - 2 * t.p < 1 ? 1 : t.k - 2 * t.p;
+  t.H = nn_grade_size(g, 8, min_len, 20), t.W = nn_grade_size(g, 8, min_len, 20);
+  return t;
+}
+
 /* x with values in {-2, ..., 2}: plenty of ties inside a window */
 static nn_tensor pool_input(nn_rng *rng, const pool_case *t) {
   nn_tensor x = random_tensor(rng, 4, (int[]){t->N, t->C, t->H, t->W}, -2.5f, 2.5f);
@@ -286,12 +370,15 @@ static nn_tensor pool_input(nn_rng *rng, const pool_case *t) {
   return x;
 }
 
-static void compare_pool(bool max, const pool_case *t, uint64_t seed, bool with_nan) {
+static void compare_pool(nn_grade *g, bool max, const pool_case *t, uint64_t seed, bool with_nan) {
   nn_rng rng = nn_rng_new(seed);
   nn_pool2d *pc = max ? nn_maxpool2d_new("pool1", t->k, t->s, t->p) : nn_avgpool2d_new("pool1", t->k, t->s, t->p);
   nn_pool2d *pg = max ? nn_maxpool2d_new("pool1", t->k, t->s, t->p) : nn_avgpool2d_new("pool1", t->k, t->s, t->p);
   nn_tensor x = pool_input(&rng, t);
-  if (with_nan) x.data[nn_numel(&x) / 2 + 40] = NAN; /* inside its windows, not first: a NaN wins them, on both devices */
+  if (with_nan) { /* inside its windows, not first: a NaN wins them, on both devices */
+    long at = nn_numel(&x) / 2 + 40 < nn_numel(&x) ? nn_numel(&x) / 2 + 40 : nn_numel(&x) / 2;
+    x.data[at] = NAN;
+  }
   int out[3];
   pc->base.ops->out_shape(&pc->base, x.shape + 1, 3, out);
   int ys[4] = {t->N, out[0], out[1], out[2]};
@@ -305,40 +392,48 @@ static void compare_pool(bool max, const pool_case *t, uint64_t seed, bool with_
   nn_pool2d_forward(pc, &x, &y);
   nn_pool2d_forward(pg, &gx, &gy);
   snprintf(what, sizeof what, "%s: forward", name);
-  expect_close(what, &gy, &y, max ? 0 : 1e-6, max ? 1 : 1e-30);
+  expect_close(g, what, &gy, &y, max ? 0 : 1e-6, max ? 1 : 1e-30);
   if (max) {
     long n = nn_numel(&y);
-    cr_assert(pg->argmax_device == NN_GPU, "%s: the argmax of a GPU forward must stay on the GPU", name);
+    int dev = answered_device(g, "where the GPU max-pool's argmax is", pg->argmax_device);
+    expect(g, dev == NN_GPU, "%s: the argmax of a GPU forward must stay on the GPU", name);
     int *arg = malloc((size_t)n * sizeof *arg);
     nn_cuda_to_host(arg, pg->argmax, (size_t)n * sizeof *arg);
+    answer(g, "the GPU max-pool's argmax", arg, n);
     for (long i = 0; i < n; i++)
-      cr_assert_eq(arg[i], pc->argmax[i], "%s: argmax[%ld] is %d on the GPU, %d on the CPU (ties go to the first)",
-                   name, i, arg[i], pc->argmax[i]);
+      expect(g, arg[i] == pc->argmax[i], "%s: argmax[%ld] is %d on the GPU, %d on the CPU (ties go to the first)",
+             name, i, arg[i], pc->argmax[i]);
     free(arg);
   }
   for (int round = 1; round <= 2; round++) {
     nn_pool2d_backward(pc, &dy, &dx);
     nn_pool2d_backward(pg, &gdy, &gdx);
     snprintf(what, sizeof what, "%s: backward call %d (dx += ...)", name, round);
-    expect_close(what, &gdx, &dx, 1e-6, 1);
+    expect_close(g, what, &gdx, &dx, 1e-6, 1);
   }
   nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
   nn_tensor_free(&dy), nn_tensor_free(&gdy), nn_tensor_free(&dx), nn_tensor_free(&gdx);
   pc->base.ops->free(&pc->base), pg->base.ops->free(&pg->base);
 }
 
-Test(pool_gpu, maxpool_forward_backward_match_cpu_with_ties) {
+GRADED_TEST(pool_gpu, maxpool_forward_backward_match_cpu_with_ties) {
   NEED_GPU();
-  for (int k = 0; k < NPOOLS; k++) compare_pool(true, &POOLS[k], 100 + (uint64_t)k, false);
-  compare_pool(true, &POOLS[1], 120, true);
+  for (int k = 0; k < pool_count(g); k++) {
+    pool_case t = pool_of(g, k);
+    compare_pool(g, true, &t, nn_grade_seed(g, 100 + (uint64_t)k), false);
+  }
+  pool_case t = nn_grade_public(g) ? POOLS[1] : pool_of(g, 0);
+  compare_pool(g, true, &t, nn_grade_seed(g, 120), true);
 }
 
 Test(pool_gpu, avgpool_forward_backward_match_cpu) {
+  nn_grade *g = nn_grade_here();
   NEED_GPU();
-  for (int k = 0; k < NPOOLS; k++) compare_pool(false, &POOLS[k], 130 + (uint64_t)k, false);
+  for (int k = 0; k < NPOOLS; k++) compare_pool(g, false, &POOLS[k], 130 + (uint64_t)k, false);
 }
 
 Test(pool_gpu, global_avgpool_forward_backward_match_cpu) {
+  nn_grade *g = nn_grade_here();
   NEED_GPU();
   nn_rng rng = nn_rng_new(140);
   int shapes[3][4] = {{2, 3, 5, 7}, {3, 2, 50, 47}, {1, 1, 1, 1}};
@@ -353,11 +448,11 @@ Test(pool_gpu, global_avgpool_forward_backward_match_cpu) {
     lc->ops->forward(lc, &x, &y, true);
     lg->ops->forward(lg, &gx, &gy, true);
     snprintf(what, sizeof what, "GlobalAvgPool2d forward on x %s", nn_shape_str(&x).s);
-    expect_close(what, &gy, &y, 1e-6, 1e-30);
+    expect_close(g, what, &gy, &y, 1e-6, 1e-30);
     lc->ops->backward(lc, &dy, &dx);
     lg->ops->backward(lg, &gdy, &gdx);
     snprintf(what, sizeof what, "GlobalAvgPool2d backward on x %s (dx += dy / (H*W))", nn_shape_str(&x).s);
-    expect_close(what, &gdx, &dx, 1e-6, 1);
+    expect_close(g, what, &gdx, &dx, 1e-6, 1);
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
     nn_tensor_free(&dy), nn_tensor_free(&gdy), nn_tensor_free(&dx), nn_tensor_free(&gdx);
   }
@@ -376,30 +471,42 @@ Test(pool_gpu, x_and_y_on_two_devices_abort, .signal = SIGABRT) {
 
 /* ---- whole models: two copies from one seed, one moved to the GPU, trained side by side */
 
+/* A count of the code under test's (params, buffers), answered; it must be the reference's. */
+static int answered_count(nn_grade *g, const char *what, int gpu_count, int cpu_count, const char *name) {
+  answer(g, what, &gpu_count, 1);
+  expect(g, gpu_count == cpu_count, "%s: %s: %d on the GPU twin, %d on the CPU", name, what, gpu_count, cpu_count);
+  return gpu_count;
+}
+
 /* Three momentum steps of mc (CPU) and mg (GPU) on one batch: the losses, every gradient,
  * every value after the step and every buffer (BatchNorm's running statistics) agree. */
-static void compare_train_steps(nn_model *mc, nn_model *mg, const nn_tensor *x, const int *y) {
-  cr_assert_eq(mc->param_count, mg->param_count);
+static void compare_train_steps(nn_grade *g, nn_model *mc, nn_model *mg, const nn_tensor *x, const int *y) {
+  answered_count(g, "the GPU model's param count", mg->param_count, mc->param_count, mc->name);
   char what[160];
   for (int step = 1; step <= 3; step++) {
     double lc = nn_model_train_batch(mc, x, y, NULL, NULL), lg = nn_model_train_batch(mg, x, y, NULL, NULL);
-    cr_assert(fabs(lg - lc) <= 1e-4 * fabs(lc), "step %d: loss %.9g on the GPU, %.9g on the CPU", step, lg, lc);
+    answer(g, "the GPU model's loss", &lg, 1);
+    expect(g, fabs(lg - lc) <= 1e-4 * fabs(lc), "step %d: loss %.9g on the GPU, %.9g on the CPU", step, lg, lc);
     for (int i = 0; i < mc->param_count; i++) {
-      const nn_param *c = &mc->params[i], *g = &mg->params[i];
-      cr_assert(g->value->device == NN_GPU && g->grad->device == NN_GPU, "%s must be on the GPU", g->name);
+      const nn_param *c = &mc->params[i], *gp = &mg->params[i];
+      int devices[2] = {gp->value->device, gp->grad->device};
+      answer(g, "the devices of a GPU param and its grad", devices, 2);
+      expect(g, devices[0] == NN_GPU && devices[1] == NN_GPU, "%s must be on the GPU", c->name);
       snprintf(what, sizeof what, "step %d: the gradient of %s", step, c->name);
-      expect_close(what, g->grad, c->grad, 5e-3, max_abs(c->grad));
+      expect_close(g, what, gp->grad, c->grad, 5e-3, max_abs(c->grad));
       snprintf(what, sizeof what, "step %d: %s after the step", step, c->name);
-      expect_close(what, g->value, c->value, 1e-3, max_abs(c->value));
+      expect_close(g, what, gp->value, c->value, 1e-3, max_abs(c->value));
     }
     for (int l = 0; l < mc->count; l++) {
       nn_param bc[NN_MAX_LAYER_PARAMS], bg[NN_MAX_LAYER_PARAMS];
       int n = nn_layer_buffers(mc->layers[l], bc, NN_MAX_LAYER_PARAMS);
-      cr_assert_eq(nn_layer_buffers(mg->layers[l], bg, NN_MAX_LAYER_PARAMS), n);
+      answered_count(g, "a GPU layer's buffer count", nn_layer_buffers(mg->layers[l], bg, NN_MAX_LAYER_PARAMS), n,
+                     mc->layers[l]->name);
       for (int i = 0; i < n; i++) {
-        cr_assert(bg[i].value->device == NN_GPU, "%s must be on the GPU", bg[i].name);
+        int dev = answered_device(g, "the device of a GPU buffer", bg[i].value->device);
+        expect(g, dev == NN_GPU, "%s must be on the GPU", bc[i].name);
         snprintf(what, sizeof what, "step %d: %s", step, bc[i].name);
-        expect_close(what, bg[i].value, bc[i].value, 1e-3, max_abs(bc[i].value));
+        expect_close(g, what, bg[i].value, bc[i].value, 1e-3, max_abs(bc[i].value));
       }
     }
   }
@@ -423,16 +530,18 @@ static nn_model *seed_cnn(uint64_t seed) {
   return m;
 }
 
-Test(cnn_gpu, seeds_cnn_train_steps_match_cpu) {
+/* Drawn: the batch (2 to 12 images), the weights' seed, the images and labels. */
+GRADED_TEST(cnn_gpu, seeds_cnn_train_steps_match_cpu) {
   NEED_GPU();
-  enum { B = 8 };
-  nn_model *mc = seed_cnn(7), *mg = seed_cnn(7);
+  int B = nn_grade_size(g, 8, 2, 12);
+  uint64_t seed = nn_grade_seed(g, 7);
+  nn_model *mc = seed_cnn(seed), *mg = seed_cnn(seed);
   nn_model_to(mg, NN_GPU);
-  nn_rng rng = nn_rng_new(150);
-  int y[B];
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 150));
+  int *y = malloc((size_t)B * sizeof *y);
   nn_tensor x = random_batch(&rng, B, (int[]){1, 28, 28}, y);
-  compare_train_steps(mc, mg, &x, y);
-  nn_tensor_free(&x);
+  compare_train_steps(g, mc, mg, &x, y);
+  nn_tensor_free(&x), free(y);
   nn_model_free(mc), nn_model_free(mg);
 }
 
@@ -464,21 +573,20 @@ static bn_pair bn_pair_new(int C, uint64_t seed) {
 static void bn_pair_free(bn_pair *p) { p->cpu->base.ops->free(&p->cpu->base), p->gpu->base.ops->free(&p->gpu->base); }
 
 /* What the last forward left behind: xhat (x's shape), mean, var, inv_std, the running statistics. */
-static void expect_bn_state(const char *name, const bn_pair *p, const nn_tensor *x) {
+static void expect_bn_state(nn_grade *g, const char *name, const bn_pair *p, const nn_tensor *x) {
   char what[256];
   nn_tensor cx = {.data = p->cpu->xhat, .ndim = x->ndim, .device = NN_CPU};
   nn_tensor gx = {.data = p->gpu->xhat, .ndim = x->ndim, .device = p->gpu->xhat_device};
   for (int d = 0; d < x->ndim; d++) cx.shape[d] = gx.shape[d] = x->shape[d];
   snprintf(what, sizeof what, "%s: xhat", name);
-  expect_close(what, &gx, &cx, 1e-5, 1);
+  expect_close(g, what, &gx, &cx, 1e-5, 1);
   const char *names[] = {"mean", "var", "inv_std", "running_mean", "running_var"};
   const nn_tensor *c[] = {&p->cpu->mean, &p->cpu->var, &p->cpu->inv_std, &p->cpu->running_mean,
                           &p->cpu->running_var};
-  const nn_tensor *g[] = {&p->gpu->mean, &p->gpu->var, &p->gpu->inv_std, &p->gpu->running_mean,
-                          &p->gpu->running_var};
+  nn_tensor *gt[] = {&p->gpu->mean, &p->gpu->var, &p->gpu->inv_std, &p->gpu->running_mean, &p->gpu->running_var};
   for (int i = 0; i < 5; i++) {
     snprintf(what, sizeof what, "%s: %s", name, names[i]);
-    expect_close(what, g[i], c[i], 1e-6, 1e-30);
+    expect_close(g, what, gt[i], c[i], 1e-6, 1e-30);
   }
 }
 
@@ -487,9 +595,26 @@ static const int BN_SHAPES[][4] = {{8, 5, 0, 0}, {300, 4, 0, 0}, {4, 3, 7, 9}, {
                                    {2, 2, 8, 8}};
 enum { NBN = sizeof BN_SHAPES / sizeof BN_SHAPES[0] };
 
+/* Shape k of the variant: BN_SHAPES[k] in the public one; in a drawn one (k < NDRAWN), (N, C)
+ * with N from 2 to 600 or (N, C, H, W) with N*H*W from 2 to about 1,600 (the 256 threads of
+ * a block, and more), C from 1 to 6. */
+static int bn_count(const nn_grade *g) { return nn_grade_public(g) ? NBN : NDRAWN; }
+
+static void bn_shape_of(nn_grade *g, int k, int shape[4]) {
+  if (nn_grade_public(g)) {
+    memcpy(shape, BN_SHAPES[k], 4 * sizeof *shape);
+    return;
+  }
+  int four = nn_grade_size(g, 0, 0, 1);
+  shape[1] = nn_grade_size(g, 1, 1, 6);
+  shape[0] = four ? nn_grade_size(g, 1, 1, 4) : nn_grade_size(g, 2, 2, 600);
+  shape[2] = four ? nn_grade_size(g, 1, 1, 20) : 0;
+  shape[3] = four ? nn_grade_size(g, 1, shape[0] * shape[2] < 2 ? 2 : 1, 20) : 0;
+}
+
 /* One forward (training or eval) and two backwards (with dx, then dx NULL) on both
  * devices, x far from 0 (mean 3) so that a one-pass variance would show. */
-static void compare_batchnorm(const int *shape4, bool training, uint64_t seed) {
+static void compare_batchnorm(nn_grade *g, const int *shape4, bool training, uint64_t seed) {
   const int ndim = shape4[2] ? 4 : 2, C = shape4[1];
   bn_pair p = bn_pair_new(C, seed);
   nn_rng rng = nn_rng_new(seed + 1);
@@ -501,22 +626,24 @@ static void compare_batchnorm(const int *shape4, bool training, uint64_t seed) {
            nn_shape_str(&x).s);
   nn_batchnorm_forward(p.cpu, &x, &y, training);
   nn_batchnorm_forward(p.gpu, &gx, &gy, training);
-  cr_assert(p.gpu->xhat_device == NN_GPU && p.gpu->mean.device == NN_GPU && p.gpu->inv_std.device == NN_GPU,
-            "%s: a GPU layer's workspaces (xhat, mean, var, inv_std) must be on the GPU", name);
+  int devices[3] = {p.gpu->xhat_device, p.gpu->mean.device, p.gpu->inv_std.device};
+  answer(g, "the devices of the GPU layer's xhat, mean, inv_std", devices, 3);
+  expect(g, devices[0] == NN_GPU && devices[1] == NN_GPU && devices[2] == NN_GPU,
+         "%s: a GPU layer's workspaces (xhat, mean, var, inv_std) must be on the GPU", name);
   snprintf(what, sizeof what, "%s: y", name);
-  expect_close(what, &gy, &y, 1e-5, 1);
-  expect_bn_state(name, &p, &x);
+  expect_close(g, what, &gy, &y, 1e-5, 1);
+  expect_bn_state(g, name, &p, &x);
   nn_tensor dy = random_tensor(&rng, ndim, shape4, -1.f, 1.f), gdy = on_gpu(&dy);
   nn_tensor dx = random_tensor(&rng, ndim, shape4, -1.f, 1.f), gdx = on_gpu(&dx); /* backward adds into dx */
   nn_batchnorm_backward(p.cpu, &dy, &dx);
   nn_batchnorm_backward(p.gpu, &gdy, &gdx);
   snprintf(what, sizeof what, "%s, backward: dx += ...", name);
-  expect_close(what, &gdx, &dx, 1e-5, 1);
+  expect_close(g, what, &gdx, &dx, 1e-5, 1);
   for (int round = 1; round <= 2; round++) {
     snprintf(what, sizeof what, "%s, backward call %d: dgamma += sum(dy xhat)", name, round);
-    expect_close(what, &p.gpu->dgamma, &p.cpu->dgamma, 1e-5, 1);
+    expect_close(g, what, &p.gpu->dgamma, &p.cpu->dgamma, 1e-5, 1);
     snprintf(what, sizeof what, "%s, backward call %d: dbeta += sum(dy)", name, round);
-    expect_close(what, &p.gpu->dbeta, &p.cpu->dbeta, 1e-5, 1);
+    expect_close(g, what, &p.gpu->dbeta, &p.cpu->dbeta, 1e-5, 1);
     nn_batchnorm_backward(p.cpu, &dy, NULL); /* round 2: a first layer, no dx */
     nn_batchnorm_backward(p.gpu, &gdy, NULL);
   }
@@ -525,23 +652,38 @@ static void compare_batchnorm(const int *shape4, bool training, uint64_t seed) {
   bn_pair_free(&p);
 }
 
-Test(batchnorm_gpu, training_forward_backward_match_cpu_on_N_C_and_N_C_H_W) {
+GRADED_TEST(batchnorm_gpu, training_forward_backward_match_cpu_on_N_C_and_N_C_H_W) {
   NEED_GPU();
-  for (int k = 0; k < NBN; k++) compare_batchnorm(BN_SHAPES[k], true, 200 + (uint64_t)k);
+  for (int k = 0; k < bn_count(g); k++) {
+    int shape[4];
+    bn_shape_of(g, k, shape);
+    compare_batchnorm(g, shape, true, nn_grade_seed(g, 200 + (uint64_t)k));
+  }
 }
 
 Test(batchnorm_gpu, eval_forward_backward_match_cpu_on_N_C_and_N_C_H_W) {
+  nn_grade *g = nn_grade_here();
   NEED_GPU();
-  for (int k = 0; k < NBN; k++) compare_batchnorm(BN_SHAPES[k], false, 220 + (uint64_t)k);
+  for (int k = 0; k < NBN; k++) compare_batchnorm(g, BN_SHAPES[k], false, 220 + (uint64_t)k);
 }
 
 /* Four training steps on batches of 4, 6 (the workspace grows), 2 and 8 examples: the
- * running statistics after each, then an eval forward that uses them. */
-Test(batchnorm_gpu, running_statistics_after_4_steps_match_cpu) {
+ * running statistics after each, then an eval forward that uses them. Drawn: C, the four
+ * batches (the second the largest), the planes' sizes, the seeds. */
+GRADED_TEST(batchnorm_gpu, running_statistics_after_4_steps_match_cpu) {
   NEED_GPU();
-  bn_pair p = bn_pair_new(3, 240);
-  nn_rng rng = nn_rng_new(241);
-  const int shapes[4][4] = {{4, 3, 5, 5}, {6, 3, 5, 5}, {2, 3, 5, 5}, {8, 3, 2, 2}};
+  int shapes[4][4] = {{4, 3, 5, 5}, {6, 3, 5, 5}, {2, 3, 5, 5}, {8, 3, 2, 2}};
+  if (!nn_grade_public(g)) {
+    int C = nn_grade_size(g, 3, 1, 5), H = nn_grade_size(g, 5, 2, 7), W = nn_grade_size(g, 5, 2, 7);
+    int n[4];
+    n[0] = nn_grade_size(g, 4, 2, 5), n[1] = nn_grade_size(g, 6, 6, 9), n[2] = nn_grade_size(g, 2, 1, 5);
+    n[3] = nn_grade_size(g, 8, 2, 9);
+    for (int k = 0; k < 4; k++)
+      shapes[k][0] = n[k], shapes[k][1] = C, shapes[k][2] = k < 3 ? H : 2, shapes[k][3] = k < 3 ? W : 2;
+  }
+  const int C = shapes[0][1];
+  bn_pair p = bn_pair_new(C, nn_grade_seed(g, 240));
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 241));
   char what[160];
   for (int step = 0; step < 5; step++) {
     const int *s = shapes[step < 4 ? step : 0];
@@ -552,39 +694,52 @@ Test(batchnorm_gpu, running_statistics_after_4_steps_match_cpu) {
     nn_batchnorm_forward(p.gpu, &gx, &gy, training);
     snprintf(what, sizeof what, "%s %d on x %s", training ? "training step" : "then eval, step", step + 1,
              nn_shape_str(&x).s);
-    expect_bn_state(what, &p, &x);
-    expect_close(what, &gy, &y, 1e-5, 1);
+    expect_bn_state(g, what, &p, &x);
+    expect_close(g, what, &gy, &y, 1e-5, 1);
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
   }
-  cr_assert_eq(p.gpu->xhat_cap, 6L * 3 * 5 * 5, "the xhat workspace must grow only: %ld floats", p.gpu->xhat_cap);
+  long largest = 0, cap = p.gpu->xhat_cap;
+  for (int k = 0; k < 4; k++) {
+    long n = (long)shapes[k][0] * shapes[k][1] * shapes[k][2] * shapes[k][3];
+    if (n > largest) largest = n;
+  }
+  answer(g, "the GPU layer's xhat_cap", &cap, 1);
+  expect(g, cap == largest, "the xhat workspace must grow only to the largest batch's: %ld floats, expected %ld", cap,
+         largest);
   bn_pair_free(&p);
 }
 
 /* After nn_layer_to(NN_CPU) the running statistics come back and the workspaces follow
- * at the next forward: the layer then is the CPU's again. */
-Test(batchnorm_gpu, workspaces_follow_the_layer_back_to_the_cpu) {
+ * at the next forward: the layer then is the CPU's again. Drawn: C, x's shape, the seeds. */
+GRADED_TEST(batchnorm_gpu, workspaces_follow_the_layer_back_to_the_cpu) {
   NEED_GPU();
-  bn_pair p = bn_pair_new(4, 250);
-  nn_rng rng = nn_rng_new(251);
-  const int shape[4] = {3, 4, 6, 5};
+  int shape[4];
+  shape[1] = nn_grade_size(g, 4, 1, 6), shape[0] = nn_grade_size(g, 3, 2, 5);
+  shape[2] = nn_grade_size(g, 6, 1, 8), shape[3] = nn_grade_size(g, 5, 1, 8);
+  const int C = shape[1];
+  bn_pair p = bn_pair_new(C, nn_grade_seed(g, 250));
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 251));
   nn_tensor x = random_tensor(&rng, 4, shape, -1.f, 1.f), gx = on_gpu(&x);
   nn_tensor y = nn_tensor_new(4, shape, NN_CPU), gy = nn_tensor_new(4, shape, NN_GPU);
   nn_batchnorm_forward(p.cpu, &x, &y, true);
   nn_batchnorm_forward(p.gpu, &gx, &gy, true);
   nn_layer_to(&p.gpu->base, NN_CPU);
-  cr_assert(p.gpu->running_mean.device == NN_CPU && p.gpu->running_var.device == NN_CPU,
-            "nn_layer_to(NN_CPU) must bring the running statistics back");
+  int back[2] = {p.gpu->running_mean.device, p.gpu->running_var.device};
+  answer(g, "the devices of running_mean, running_var", back, 2);
+  expect(g, back[0] == NN_CPU && back[1] == NN_CPU, "nn_layer_to(NN_CPU) must bring the running statistics back");
   nn_tensor y2 = nn_tensor_new(4, shape, NN_CPU), dy = random_tensor(&rng, 4, shape, -1.f, 1.f);
   nn_tensor dx = nn_tensor_new(4, shape, NN_CPU), dx2 = nn_tensor_new(4, shape, NN_CPU);
   nn_batchnorm_forward(p.cpu, &x, &y, true);
   nn_batchnorm_forward(p.gpu, &x, &y2, true);
-  cr_assert(p.gpu->xhat_device == NN_CPU && p.gpu->mean.device == NN_CPU && p.gpu->inv_std.device == NN_CPU,
-            "after nn_layer_to(NN_CPU) the workspaces must come back to the host at the next forward");
-  expect_close("BatchNorm forward after the layer came back to the CPU", &y2, &y, 1e-5, 1);
-  expect_bn_state("BatchNorm after the layer came back to the CPU", &p, &x);
+  int devices[3] = {p.gpu->xhat_device, p.gpu->mean.device, p.gpu->inv_std.device};
+  answer(g, "the devices of xhat, mean, inv_std", devices, 3);
+  expect(g, devices[0] == NN_CPU && devices[1] == NN_CPU && devices[2] == NN_CPU,
+         "after nn_layer_to(NN_CPU) the workspaces must come back to the host at the next forward");
+  expect_close(g, "BatchNorm forward after the layer came back to the CPU", &y2, &y, 1e-5, 1);
+  expect_bn_state(g, "BatchNorm after the layer came back to the CPU", &p, &x);
   nn_batchnorm_backward(p.cpu, &dy, &dx);
   nn_batchnorm_backward(p.gpu, &dy, &dx2);
-  expect_close("BatchNorm backward after the layer came back to the CPU", &dx2, &dx, 1e-5, 1);
+  expect_close(g, "BatchNorm backward after the layer came back to the CPU", &dx2, &dx, 1e-5, 1);
   nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&y2);
   nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&dx2);
   bn_pair_free(&p);
@@ -607,6 +762,9 @@ Test(batchnorm_gpu, x_on_the_gpu_and_gamma_on_the_cpu_aborts, .signal = SIGABRT)
 static nn_residual *residual_block(int in, int out, int stride, uint64_t seed) {
   nn_rng rng = nn_rng_new(seed);
   nn_residual *r = nn_residual_new("block1", &(nn_residual_config){in, out, stride}, &rng);
+  nn_conv2d *convs[3] = {r->conv1, r->conv2, r->proj}; /* the test's weights, whatever the constructor drew */
+  for (int i = 0; i < 3; i++)
+    if (convs[i]) nn_rng_fill_normal(&rng, convs[i]->W.data, nn_numel(&convs[i]->W), 0.f, 0.3f);
   nn_batchnorm *bns[3] = {r->bn1, r->bn2, r->proj_bn};
   for (int i = 0; i < 3; i++) {
     if (!bns[i]) continue;
@@ -625,27 +783,28 @@ static void residual_out_shape(nn_residual *r, const nn_tensor *x, int shape[4])
   shape[0] = x->shape[0], shape[1] = out[0], shape[2] = out[1], shape[3] = out[2];
 }
 
-/* Every param's grad and every buffer of layer g (any device) against layer c's (host). */
-static void expect_layer_state(const char *name, nn_layer *g, nn_layer *c, double grad_tol, double buf_tol) {
+/* Every param's grad and every buffer of layer gl (any device) against layer c's (host). */
+static void expect_layer_state(nn_grade *g, const char *name, nn_layer *gl, nn_layer *c, double grad_tol,
+                               double buf_tol) {
   nn_param pg[NN_MAX_LAYER_PARAMS], pc[NN_MAX_LAYER_PARAMS];
   char what[256];
   int n = c->ops->params(c, pc, NN_MAX_LAYER_PARAMS);
-  cr_assert_eq(g->ops->params(g, pg, NN_MAX_LAYER_PARAMS), n);
+  answered_count(g, "the GPU block's param count", gl->ops->params(gl, pg, NN_MAX_LAYER_PARAMS), n, name);
   for (int i = 0; i < n; i++) {
     snprintf(what, sizeof what, "%s: the gradient of %s", name, pc[i].name);
-    expect_close(what, pg[i].grad, pc[i].grad, grad_tol, max_abs(pc[i].grad));
+    expect_close(g, what, pg[i].grad, pc[i].grad, grad_tol, max_abs(pc[i].grad));
   }
   n = nn_layer_buffers(c, pc, NN_MAX_LAYER_PARAMS);
-  cr_assert_eq(nn_layer_buffers(g, pg, NN_MAX_LAYER_PARAMS), n);
+  answered_count(g, "the GPU block's buffer count", nn_layer_buffers(gl, pg, NN_MAX_LAYER_PARAMS), n, name);
   for (int i = 0; i < n; i++) {
     snprintf(what, sizeof what, "%s: %s", name, pc[i].name);
-    expect_close(what, pg[i].value, pc[i].value, buf_tol, max_abs(pc[i].value));
+    expect_close(g, what, pg[i].value, pc[i].value, buf_tol, max_abs(pc[i].value));
   }
 }
 
 /* A forward and a backward of block rc (host) and rg (x, dy, dx moved to rg's device). */
-static void compare_residual_step(const char *block, nn_residual *rc, nn_residual *rg, const nn_tensor *x,
-                                  bool training, uint64_t seed) {
+static void compare_residual_step(nn_grade *g, const char *block, nn_residual *rc, nn_residual *rg,
+                                  const nn_tensor *x, bool training, uint64_t seed) {
   nn_device dev = rg->conv1->W.device;
   nn_rng rng = nn_rng_new(seed);
   int ys[4];
@@ -659,22 +818,24 @@ static void compare_residual_step(const char *block, nn_residual *rc, nn_residua
            dev == NN_GPU ? "GPU" : "CPU", nn_shape_str(x).s);
   nn_residual_forward(rc, x, &y, training);
   nn_residual_forward(rg, &gx, &gy, training);
-  cr_assert(rg->a1.device == dev && rg->sum.device == dev && rg->dsum.device == dev,
-            "%s: the block's internal activations must be on its weights' device", name);
+  int devices[3] = {rg->a1.device, rg->sum.device, rg->dsum.device};
+  answer(g, "the devices of the block's a1, sum, dsum", devices, 3);
+  expect(g, devices[0] == (int)dev && devices[1] == (int)dev && devices[2] == (int)dev,
+         "%s: the block's internal activations must be on its weights' device", name);
   snprintf(what, sizeof what, "%s: y", name);
-  expect_close(what, &gy, &y, 1e-4, max_abs(&y));
+  expect_close(g, what, &gy, &y, 1e-4, max_abs(&y));
   nn_residual_backward(rc, &dy, &dx);
   nn_residual_backward(rg, &gdy, &gdx);
   snprintf(what, sizeof what, "%s: dx += ... (both branches)", name);
-  expect_close(what, &gdx, &dx, 1e-3, max_abs(&dx));
-  expect_layer_state(name, &rg->base, &rc->base, 1e-3, 1e-4);
+  expect_close(g, what, &gdx, &dx, 1e-3, max_abs(&dx));
+  expect_layer_state(g, name, &rg->base, &rc->base, 1e-3, 1e-4);
   nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
   nn_tensor_free(&dx), nn_tensor_free(&gdx);
 }
 
 /* Training, then eval (the running statistics the training step left), then training
  * again on a smaller batch; the grads add up over the three backwards. */
-static void compare_residual(int in, int out, int stride, const int xs[4], uint64_t seed) {
+static void compare_residual(nn_grade *g, int in, int out, int stride, const int xs[4], uint64_t seed) {
   nn_residual *rc = residual_block(in, out, stride, seed), *rg = residual_block(in, out, stride, seed);
   nn_layer_to(&rg->base, NN_GPU);
   nn_rng rng = nn_rng_new(seed + 1);
@@ -682,36 +843,55 @@ static void compare_residual(int in, int out, int stride, const int xs[4], uint6
   char block[96];
   snprintf(block, sizeof block, "ResidualBlock(%d -> %d, stride %d)%s", in, out, stride,
            rc->proj ? " (projection)" : " (identity)");
-  compare_residual_step(block, rc, rg, &x, true, seed + 2);
-  compare_residual_step(block, rc, rg, &x, false, seed + 3);
+  compare_residual_step(g, block, rc, rg, &x, true, seed + 2);
+  compare_residual_step(g, block, rc, rg, &x, false, seed + 3);
   nn_tensor small = random_tensor(&rng, 4, (int[]){xs[0] - 1, xs[1], xs[2], xs[3]}, -1.f, 1.f);
-  compare_residual_step(block, rc, rg, &small, true, seed + 4);
+  compare_residual_step(g, block, rc, rg, &small, true, seed + 4);
   nn_tensor_free(&x), nn_tensor_free(&small);
   rc->base.ops->free(&rc->base), rg->base.ops->free(&rg->base);
 }
 
-Test(residual_gpu, identity_block_training_and_eval_match_cpu) {
-  NEED_GPU();
-  compare_residual(4, 4, 1, (int[]){3, 4, 7, 6}, 300);
+/* x's shape for a block of `in` channels: xs in the public variant; drawn, N from 3 to 5
+ * (the third step takes one image less: at least 2 for the BatchNorms) and H, W from 3 to 10. */
+static void residual_input(nn_grade *g, int in, const int public_xs[4], int xs[4]) {
+  xs[0] = nn_grade_size(g, public_xs[0], 3, 5), xs[1] = in;
+  xs[2] = nn_grade_size(g, public_xs[2], 3, 10), xs[3] = nn_grade_size(g, public_xs[3], 3, 10);
 }
 
-Test(residual_gpu, projection_block_stride_2_training_and_eval_match_cpu) {
+GRADED_TEST(residual_gpu, identity_block_training_and_eval_match_cpu) {
   NEED_GPU();
-  compare_residual(3, 6, 2, (int[]){3, 3, 9, 8}, 310);
-  compare_residual(4, 6, 1, (int[]){2, 4, 5, 5}, 320); /* channels change, stride 1: still a projection */
+  int C = nn_grade_size(g, 4, 1, 6), xs[4];
+  residual_input(g, C, (int[]){3, 4, 7, 6}, xs);
+  compare_residual(g, C, C, 1, xs, nn_grade_seed(g, 300));
+}
+
+GRADED_TEST(residual_gpu, projection_block_stride_2_training_and_eval_match_cpu) {
+  NEED_GPU();
+  int in = nn_grade_size(g, 3, 1, 5), out = nn_grade_size(g, 6, in + 1, 8), xs[4];
+  residual_input(g, in, (int[]){3, 3, 9, 8}, xs);
+  compare_residual(g, in, out, 2, xs, nn_grade_seed(g, 310));
+  in = nn_grade_size(g, 4, 1, 5), out = nn_grade_size(g, 6, in + 1, 8); /* channels change, stride 1: still a projection */
+  residual_input(g, in, (int[]){2, 4, 5, 5}, xs);
+  compare_residual(g, in, out, 1, xs, nn_grade_seed(g, 320));
 }
 
 /* Back on the CPU after a GPU step, the block makes host internals at its next
- * forward and goes on exactly as its twin that never left. */
-Test(residual_gpu, internals_follow_the_block_back_to_the_cpu) {
+ * forward and goes on exactly as its twin that never left. Drawn: the channels, x, the seeds. */
+GRADED_TEST(residual_gpu, internals_follow_the_block_back_to_the_cpu) {
   NEED_GPU();
-  nn_residual *rc = residual_block(3, 5, 2, 330), *rg = residual_block(3, 5, 2, 330);
+  int in = nn_grade_size(g, 3, 1, 5), out = nn_grade_size(g, 5, in + 1, 8), xs[4];
+  residual_input(g, in, (int[]){2, 3, 8, 8}, xs);
+  uint64_t seed = nn_grade_seed(g, 330);
+  nn_residual *rc = residual_block(in, out, 2, seed), *rg = residual_block(in, out, 2, seed);
   nn_layer_to(&rg->base, NN_GPU);
-  nn_rng rng = nn_rng_new(331);
-  nn_tensor x = random_tensor(&rng, 4, (int[]){2, 3, 8, 8}, -1.f, 1.f);
-  compare_residual_step("ResidualBlock(3 -> 5, stride 2)", rc, rg, &x, true, 332);
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 331));
+  nn_tensor x = random_tensor(&rng, 4, xs, -1.f, 1.f);
+  char block[96];
+  snprintf(block, sizeof block, "ResidualBlock(%d -> %d, stride 2)", in, out);
+  compare_residual_step(g, block, rc, rg, &x, true, nn_grade_seed(g, 332));
   nn_layer_to(&rg->base, NN_CPU);
-  compare_residual_step("ResidualBlock(3 -> 5, stride 2), moved back", rc, rg, &x, true, 333);
+  snprintf(block, sizeof block, "ResidualBlock(%d -> %d, stride 2), moved back", in, out);
+  compare_residual_step(g, block, rc, rg, &x, true, nn_grade_seed(g, 333));
   nn_tensor_free(&x);
   rc->base.ops->free(&rc->base), rg->base.ops->free(&rg->base);
 }
@@ -746,20 +926,22 @@ static nn_model *small_resnet(uint64_t seed) {
   return m;
 }
 
-Test(resnet_gpu, small_resnet_train_steps_and_eval_match_cpu) {
+/* Drawn: the batch (2 to 12 images), the weights' seed, the images and labels. */
+GRADED_TEST(resnet_gpu, small_resnet_train_steps_and_eval_match_cpu) {
   NEED_GPU();
-  enum { B = 8 };
-  nn_model *mc = small_resnet(11), *mg = small_resnet(11);
+  int B = nn_grade_size(g, 8, 2, 12);
+  uint64_t seed = nn_grade_seed(g, 11);
+  nn_model *mc = small_resnet(seed), *mg = small_resnet(seed);
   nn_model_to(mg, NN_GPU);
-  nn_rng rng = nn_rng_new(350);
-  int y[B];
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 350));
+  int *y = malloc((size_t)B * sizeof *y);
   nn_tensor x = random_batch(&rng, B, (int[]){1, 12, 12}, y);
-  compare_train_steps(mc, mg, &x, y);
+  compare_train_steps(g, mc, mg, &x, y);
   /* eval mode: the BatchNorms use the running statistics the steps left */
   nn_tensor out = nn_tensor_new(2, (int[]){B, 10}, NN_CPU), gout = nn_tensor_new(2, (int[]){B, 10}, NN_CPU);
   nn_model_predict(mc, &x, &out, B);
   nn_model_predict(mg, &x, &gout, B);
-  expect_close("the logits in eval mode after 3 steps", &gout, &out, 1e-3, max_abs(&out));
-  nn_tensor_free(&x), nn_tensor_free(&out), nn_tensor_free(&gout);
+  expect_close(g, "the logits in eval mode after 3 steps", &gout, &out, 1e-3, max_abs(&out));
+  nn_tensor_free(&x), nn_tensor_free(&out), nn_tensor_free(&gout), free(y);
   nn_model_free(mc), nn_model_free(mg);
 }

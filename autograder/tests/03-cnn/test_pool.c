@@ -1,22 +1,34 @@
 /* Pooling: MaxPool2d (argmax routing, overlapping windows, ties, padding),
  * AvgPool2d (count_include_pad) and GlobalAvgPool2d, by hand and by finite
  * differences; backward accumulates; output sizes agree with nn_shapes; bad
- * settings abort. */
-#include <criterion/criterion.h>
+ * settings abort.
+ *
+ * Graded tests (GRADED): the public variant is the hand-worked case; the drawn one pools
+ * random planes of drawn sizes with a drawn window, and the test routes dy itself (each
+ * window's first maximum in reading order, padded cells left out) to know y and dx. */
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "graded.h"
+#include "graded_gradcheck.h"
 #include "nn_dense.h"
 #include "nn_gradcheck.h"
 #include "nn_model.h"
 #include "nn_parallel.h"
 #include "nn_pool.h"
 
-/* y = l(x) for a 4-D x; y's shape comes from the layer's out_shape. */
-static nn_tensor forward(nn_layer *l, const nn_tensor *x) {
-  int shape[NN_MAX_DIMS];
-  shape[0] = x->shape[0];
+/* y = l(x) for a 4-D x; y's shape comes from the layer's out_shape (the code under test's:
+ * answered, and it must be the reference's). */
+static nn_tensor forward(nn_grade *g, nn_layer *l, const nn_tensor *x) {
+  int shape[NN_MAX_DIMS] = {x->shape[0]};
   int ndim = l->ops->out_shape(l, x->shape + 1, x->ndim - 1, shape + 1) + 1;
+  int want[4] = {ndim, shape[1], shape[2], shape[3]}, got[4] = {ndim, shape[1], shape[2], shape[3]};
+  answer(g, "out_shape: its axes and sizes", got, 4);
+  expect(g, memcmp(got, want, sizeof got) == 0, "%s: out_shape of x %s gave %d axes (%d, %d, %d), expected %d "
+         "(%d, %d, %d)", l->name, nn_shape_str(x).s, got[0] - 1, got[1], got[2], got[3], want[0] - 1, want[1],
+         want[2], want[3]);
   nn_tensor y = nn_tensor_new(ndim, shape, NN_CPU);
   l->ops->forward(l, x, &y, true);
   return y;
@@ -30,12 +42,105 @@ static nn_tensor backward(nn_layer *l, const nn_tensor *x, const float *dy_value
   return dx;
 }
 
-static void expect(const char *what, const nn_tensor *t, const float *want, float tol) {
+/* t (the code under test's) answered as `what`, then each element against want. */
+static void expect_values(nn_grade *g, const char *what, nn_tensor *t, const float *want, float tol) {
+  answer(g, what, t->data, nn_numel(t));
   for (long i = 0; i < nn_numel(t); i++)
-    cr_assert_float_eq(t->data[i], want[i], tol, "%s[%ld] = %g, expected %g", what, i, t->data[i], want[i]);
+    expect_near(g, t->data[i], want[i], tol, "%s[%ld] = %g, expected %g", what, i, t->data[i], want[i]);
 }
 
-Test(maxpool, forward_and_backward_by_hand_2x2_stride_2) {
+/* ---- the drawn variants: random planes, a drawn window, y and dx routed by the test */
+
+typedef struct {
+  int N, C, H, W, k, s, p;
+} pool_case;
+
+/* A k x k window (k in k_lo..k_hi), stride s in s_lo..s_hi (s_hi <= 0: up to k + s_hi),
+ * padding p in p_lo..p_hi (p_hi < 0: up to k/2, the most there is), and planes from
+ * min_extra more than the padded window needs to 5 more than that. */
+static pool_case draw_pool(nn_grade *g, int k_lo, int k_hi, int s_lo, int s_hi, int p_lo, int p_hi, int min_extra) {
+  pool_case t;
+  t.N = nn_grade_size(g, 1, 1, 3);
+  t.C = nn_grade_size(g, 1, 1, 3);
+  t.k = nn_grade_size(g, 2, k_lo, k_hi);
+  t.s = nn_grade_size(g, 2, s_lo, s_hi <= 0 ? t.k + s_hi : s_hi);
+  t.p = nn_grade_size(g, 0, p_lo, p_hi < 0 ? t.k / 2 : p_hi);
+  int min_len = t.k - 2 * t.p + min_extra < 1 ? 1 : t.k - 2 * t.p + min_extra;
+  t.H = nn_grade_size(g, 4, min_len, min_len + 5);
+  t.W = nn_grade_size(g, 4, min_len, min_len + 5);
+  return t;
+}
+
+static int pool_out(int L, const pool_case *t) { return (L + 2 * t->p - t->k) / t->s + 1; }
+
+/* y and dx of MaxPool2d(t) by the rule: each window's first maximum in reading order among
+ * its real cells (a padded cell is no candidate) takes the window's dy, added. */
+static void maxpool_by_rule(const pool_case *t, const float *x, const float *dy, float *y, float *dx) {
+  const int Ho = pool_out(t->H, t), Wo = pool_out(t->W, t);
+  memset(dx, 0, sizeof(float) * (size_t)t->N * t->C * t->H * t->W);
+  double *sum = calloc((size_t)t->N * t->C * t->H * t->W, sizeof *sum);
+  for (long q = 0; q < (long)t->N * t->C; q++)
+    for (int i = 0; i < Ho; i++)
+      for (int j = 0; j < Wo; j++) {
+        long at = -1;
+        for (int h = i * t->s - t->p; h < i * t->s - t->p + t->k; h++)
+          for (int w = j * t->s - t->p; w < j * t->s - t->p + t->k; w++) {
+            if (h < 0 || h >= t->H || w < 0 || w >= t->W) continue;
+            long c = (q * t->H + h) * t->W + w;
+            if (at < 0 || x[c] > x[at]) at = c;
+          }
+        long o = (q * Ho + i) * Wo + j;
+        y[o] = x[at], sum[at] += dy[o];
+      }
+  for (long i = 0; i < (long)t->N * t->C * t->H * t->W; i++) dx[i] = (float)sum[i];
+  free(sum);
+}
+
+/* MaxPool2d(t) forward and backward of x (filled by the caller) with dy drawn from seed:
+ * y and dx answered, then against the rule. */
+static void check_maxpool(nn_grade *g, const pool_case *t, nn_tensor *x, uint64_t seed, const char *rule) {
+  nn_pool2d *p = nn_maxpool2d_new("pool1", t->k, t->s, t->p);
+  nn_tensor y = forward(g, &p->base, x);
+  answer(g, "y of the max-pool forward", y.data, nn_numel(&y));
+  nn_tensor dy = nn_tensor_randn(4, y.shape, seed), dx = nn_tensor_new(4, x->shape, NN_CPU);
+  p->base.ops->backward(&p->base, &dy, &dx);
+  answer(g, "dx of the max-pool backward", dx.data, nn_numel(&dx));
+  float *want_y = malloc((size_t)nn_numel(&y) * sizeof *want_y), *want_dx = malloc((size_t)nn_numel(x) * sizeof *want_dx);
+  maxpool_by_rule(t, x->data, dy.data, want_y, want_dx);
+  char name[160];
+  snprintf(name, sizeof name, "MaxPool2d(kernel %d, stride %d, padding %d) on x %s", t->k, t->s, t->p,
+           nn_shape_str(x).s);
+  for (long i = 0; i < nn_numel(&y); i++)
+    expect(g, y.data[i] == want_y[i], "%s: y[%ld] = %g, expected %g, the window's max%s", name, i, y.data[i],
+           want_y[i], rule);
+  for (long i = 0; i < nn_numel(x); i++)
+    expect_near(g, dx.data[i], want_dx[i], 1e-5 * (1 + fabsf(want_dx[i])), "%s: dx[%ld] = %g, expected %g (dy of "
+                "every window whose max it is, added)%s", name, i, dx.data[i], want_dx[i], rule);
+  free(want_y), free(want_dx);
+  nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
+  p->base.ops->free(&p->base);
+}
+
+/* x (N, C, H, W) holding the distinct values 0.1 * (a random permutation of 0..n-1) - offset:
+ * a nudge of h = 1e-2 never changes which cell is a window's max. */
+static nn_tensor distinct_input(int N, int C, int H, int W, uint64_t seed) {
+  nn_tensor x = nn_tensor_new(4, (int[]){N, C, H, W}, NN_CPU);
+  int n = (int)nn_numel(&x), *perm = malloc((size_t)n * sizeof *perm);
+  nn_rng rng = nn_rng_new(seed);
+  nn_rng_permutation(&rng, perm, n);
+  for (int i = 0; i < n; i++) x.data[i] = 0.1f * (float)perm[i] - 0.05f * (float)n;
+  free(perm);
+  return x;
+}
+
+GRADED_TEST(maxpool, forward_and_backward_by_hand_2x2_stride_2) {
+  if (!nn_grade_public(g)) { /* distinct values: one max per window */
+    pool_case t = draw_pool(g, 2, 2, 2, 2, 0, 0, 0);
+    nn_tensor x = distinct_input(t.N, t.C, t.H, t.W, nn_grade_seed(g, 1));
+    check_maxpool(g, &t, &x, nn_grade_seed(g, 2), "");
+    nn_tensor_free(&x);
+    return;
+  }
   /* x (1, 1, 4, 4), four 2x2 windows:
    *   1 3 | 2 0       max 4 at (1,0)   max 5 at (1,3)
    *   4 2 | 1 5
@@ -45,11 +150,11 @@ Test(maxpool, forward_and_backward_by_hand_2x2_stride_2) {
    * dy = [1, 2, 3, 4] goes to those four cells; every other cell gets 0. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
   const float xv[16] = {1, 3, 2, 0, 4, 2, 1, 5, 7, 0, 6, 8, 1, 9, 3, 4};
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(&p->base, &x);
-  cr_assert(y.ndim == 4 && y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
-  expect("y", &y, (float[]){4, 5, 9, 8}, 0.f);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(g, &p->base, &x);
+  expect(g, y.ndim == 4 && y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
+  expect_values(g, "y", &y, (float[]){4, 5, 9, 8}, 0.f);
   nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
-  expect("dx", &dx, (float[]){0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 4, 0, 3, 0, 0}, 0.f);
+  expect_values(g, "dx", &dx, (float[]){0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 4, 0, 3, 0, 0}, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
 }
@@ -68,7 +173,7 @@ Test(maxpool, the_2x2_path_keeps_every_rule) {
   for (int i = 0; i < 6; i++) xv[nn_rng_below(&rng, N * C * H * W)] = -INFINITY;
   xv[0] = INFINITY, xv[1] = -INFINITY, xv[W] = 1.f, xv[W + 1] = 1.f; /* window (0, 0): inf, no NaN */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
-  nn_tensor x = nn_tensor_from(4, (int[]){N, C, H, W}, xv), y = forward(&p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){N, C, H, W}, xv), y = forward(nn_grade_here(), &p->base, &x);
   for (int q = 0; q < N * C; q++)
     for (int i = 0; i < HO; i++)
       for (int j = 0; j < WO; j++) {
@@ -96,7 +201,7 @@ Test(maxpool, any_number_of_threads_gives_the_one_thread_answer) {
   for (int k = 0; k < 2; k++) {
     nn_set_threads(1 + 2 * k);
     nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
-    y[k] = forward(&p->base, &x);
+    y[k] = forward(nn_grade_here(), &p->base, &x);
     nn_tensor dy = nn_tensor_randn(4, y[k].shape, 9);
     dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
     p->base.ops->backward(&p->base, &dy, &dx[k]);
@@ -112,7 +217,18 @@ Test(maxpool, any_number_of_threads_gives_the_one_thread_answer) {
   nn_tensor_free(&x);
 }
 
-Test(maxpool, overlapping_windows_add_into_the_shared_max) {
+GRADED_TEST(maxpool, overlapping_windows_add_into_the_shared_max) {
+  if (!nn_grade_public(g)) {
+    /* stride < kernel; distinct values, and in every plane a cell (s, s) above all others:
+     * it lies in windows (0, 0), (0, 1), (1, 0) and (1, 1), and takes the sum of their dy. */
+    pool_case t = draw_pool(g, 2, 4, 1, -1, 0, 0, 0);
+    t.H += t.s, t.W += t.s; /* at least two windows along each axis */
+    nn_tensor x = distinct_input(t.N, t.C, t.H, t.W, nn_grade_seed(g, 1));
+    for (long q = 0; q < (long)t.N * t.C; q++) x.data[(q * t.H + t.s) * t.W + t.s] = 1e3f;
+    check_maxpool(g, &t, &x, nn_grade_seed(g, 2), " (a cell that is the max of several windows gets all their dy)");
+    nn_tensor_free(&x);
+    return;
+  }
   /* 3x3 windows, stride 2, on a 5x5 plane: 2x2 windows; rows and columns 0-2 and 2-4.
    * x[h][w] = -0.01 (5h + w), distinct, except x[0][2] = 5 (in windows (0,0) and
    * (0,1): the max of both) and x[3][3] = 7 (the max of window (1,1)). Window (1,0)
@@ -122,31 +238,51 @@ Test(maxpool, overlapping_windows_add_into_the_shared_max) {
   float xv[25];
   for (int i = 0; i < 25; i++) xv[i] = -0.01f * (float)i;
   xv[0 * 5 + 2] = 5.f, xv[3 * 5 + 3] = 7.f;
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 5, 5}, xv), y = forward(&p->base, &x);
-  expect("y", &y, (float[]){5, 5, -0.10f, 7}, 1e-7f);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 5, 5}, xv), y = forward(g, &p->base, &x);
+  expect_values(g, "y", &y, (float[]){5, 5, -0.10f, 7}, 1e-7f);
   nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
   float want[25] = {0};
   want[0 * 5 + 2] = 3.f, want[2 * 5 + 0] = 3.f, want[3 * 5 + 3] = 4.f;
-  expect("dx (x[0][2] is the max of two windows: it receives 1 + 2)", &dx, want, 0.f);
+  expect_values(g, "dx (x[0][2] is the max of two windows: it receives 1 + 2)", &dx, want, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
 }
 
-Test(maxpool, ties_go_to_the_first_maximum) {
+GRADED_TEST(maxpool, ties_go_to_the_first_maximum) {
+  if (!nn_grade_public(g)) { /* values from {-1, 0, 1}: ties in most windows, overlapping or not */
+    pool_case t = draw_pool(g, 2, 3, 1, 0, 0, 0, 0);
+    nn_tensor x = nn_tensor_new(4, (int[]){t.N, t.C, t.H, t.W}, NN_CPU);
+    nn_rng rng = nn_rng_new(nn_grade_seed(g, 1));
+    for (long i = 0; i < nn_numel(&x); i++) x.data[i] = (float)nn_rng_below(&rng, 3) - 1.f;
+    check_maxpool(g, &t, &x, nn_grade_seed(g, 2), " (a tie goes to the first maximum in reading order)");
+    nn_tensor_free(&x);
+    return;
+  }
   /* x (1, 1, 2, 4), two 2x2 windows:
    *   3 3 | 1 5      all four equal: the first, (0,0), as PyTorch
    *   3 3 | 2 5      5 twice: the first in row-major order, (0,3)
    * dy = [1, 2] -> dx[0][0] = 1, dx[0][3] = 2, nothing else. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 2, 0);
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 2, 4}, (float[]){3, 3, 1, 5, 3, 3, 2, 5}), y = forward(&p->base, &x);
-  expect("y", &y, (float[]){3, 5}, 0.f);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 2, 4}, (float[]){3, 3, 1, 5, 3, 3, 2, 5});
+  nn_tensor y = forward(g, &p->base, &x);
+  expect_values(g, "y", &y, (float[]){3, 5}, 0.f);
   nn_tensor dx = backward(&p->base, &x, (float[]){1, 2}, &y);
-  expect("dx (a tie sends dy to the first maximum only)", &dx, (float[]){1, 0, 0, 2, 0, 0, 0, 0}, 0.f);
+  expect_values(g, "dx (a tie sends dy to the first maximum only)", &dx, (float[]){1, 0, 0, 2, 0, 0, 0, 0}, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
 }
 
-Test(maxpool, padded_cells_never_win) {
+GRADED_TEST(maxpool, padded_cells_never_win) {
+  if (!nn_grade_public(g)) { /* padding 1 or more, every value below the padding's 0 */
+    pool_case t = draw_pool(g, 2, 4, 1, 3, 1, -1, 0);
+    nn_tensor x = distinct_input(t.N, t.C, t.H, t.W, nn_grade_seed(g, 1));
+    float top = -INFINITY;
+    for (long i = 0; i < nn_numel(&x); i++) top = fmaxf(top, x.data[i]);
+    for (long i = 0; i < nn_numel(&x); i++) x.data[i] -= top + 1.f;
+    check_maxpool(g, &t, &x, nn_grade_seed(g, 2), " (a padded cell is never a window's max, though its 0 is larger)");
+    nn_tensor_free(&x);
+    return;
+  }
   /* MaxPool2d(3, stride 2, padding 1) on (1, 1, 4, 4): Ho = floor((4 + 2 - 3) / 2) + 1 = 2.
    * x = -1 .. -16 (all below the padding's 0): windows rows/cols -1..1 and 1..3,
    *   (0,0): real cells (0..1, 0..1), max -1 at (0,0)   (0,1): (0..1, 1..3), max -2 at (0,1)
@@ -155,11 +291,11 @@ Test(maxpool, padded_cells_never_win) {
   nn_pool2d *p = nn_maxpool2d_new("pool1", 3, 2, 1);
   float xv[16];
   for (int i = 0; i < 16; i++) xv[i] = -1.f - (float)i;
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(&p->base, &x);
-  cr_assert(y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
-  expect("y", &y, (float[]){-1, -2, -5, -6}, 0.f);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(g, &p->base, &x);
+  expect(g, y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
+  expect_values(g, "y", &y, (float[]){-1, -2, -5, -6}, 0.f);
   nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
-  expect("dx", &dx, (float[]){1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0.f);
+  expect_values(g, "dx", &dx, (float[]){1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
 }
@@ -175,40 +311,36 @@ Test(maxpool, planes_are_pooled_apart) {
     int at = (1 - q % 4 + 4) % 4; /* where v[1] (the max) landed */
     want_y[q] = q + 0.5f, dyv[q] = (float)(q + 1), want_dx[q * 4 + at] = (float)(q + 1);
   }
-  nn_tensor x = nn_tensor_from(4, (int[]){2, 3, 2, 2}, xv), y = forward(&p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){2, 3, 2, 2}, xv), y = forward(nn_grade_here(), &p->base, &x);
   cr_assert(y.shape[0] == 2 && y.shape[1] == 3 && y.shape[2] == 1 && y.shape[3] == 1, "y is %s, expected (2, 3, 1, 1)",
             nn_shape_str(&y).s);
-  expect("y", &y, want_y, 0.f);
+  expect_values(nn_grade_here(), "y", &y, want_y, 0.f);
   nn_tensor dx = backward(&p->base, &x, dyv, &y);
-  expect("dx", &dx, want_dx, 0.f);
+  expect_values(nn_grade_here(), "dx", &dx, want_dx, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
 }
 
-/* x (N, C, H, W) holding the distinct values 0.1 * (a random permutation of 0..n-1) - offset:
- * a nudge of h = 1e-2 never changes which cell is a window's max. */
-static nn_tensor distinct_input(int N, int C, int H, int W, uint64_t seed) {
-  nn_tensor x = nn_tensor_new(4, (int[]){N, C, H, W}, NN_CPU);
-  int n = (int)nn_numel(&x), perm[512];
-  cr_assert(n <= 512, "distinct_input: %d values, room for 512", n);
-  nn_rng rng = nn_rng_new(seed);
-  nn_rng_permutation(&rng, perm, n);
-  for (int i = 0; i < n; i++) x.data[i] = 0.1f * (float)perm[i] - 0.05f * (float)n;
-  return x;
+/* Every element of x against central differences; the analytic dx is the answer
+ * (graded_gradcheck.h). */
+static void gradcheck(nn_grade *g, nn_layer *l, const nn_tensor *x) {
+  nn_gradcheck r = graded_gradcheck(g, l, x, 1e-2, 42, false);
+  expect(g, r.checked == nn_numel(x), "%s: checked %ld elements, expected every element of x (%ld); no params",
+         l->name, r.checked, nn_numel(x));
+  expect(g, r.max_rel < 1e-3, "%s on x %s: %s[%ld]: analytic %g, numeric %g (relative error %.2g)", l->name,
+         nn_shape_str(x).s, r.name, r.index, r.analytic, r.numeric, r.max_rel);
 }
 
-static void gradcheck(nn_layer *l, const nn_tensor *x) {
-  nn_gradcheck r = nn_gradcheck_layer(l, x, 1e-2, 42);
-  cr_assert_eq(r.checked, nn_numel(x), "%s: checked %ld elements, expected every element of x (%ld); no params",
-               l->name, r.checked, nn_numel(x));
-  cr_assert(r.max_rel < 1e-3, "%s: %s[%ld]: analytic %g, numeric %g (relative error %.2g)", l->name, r.name, r.index,
-            r.analytic, r.numeric, r.max_rel);
-}
-
-Test(maxpool, gradcheck) {
-  nn_pool2d *a = nn_maxpool2d_new("pool_2x2", 2, 0, 0), *b = nn_maxpool2d_new("pool_3x3_s2_p1", 3, 2, 1);
-  nn_tensor x = distinct_input(2, 3, 6, 5, 11); /* W = 5: the last column falls outside every 2x2 window */
-  gradcheck(&a->base, &x), gradcheck(&b->base, &x);
+GRADED_TEST(maxpool, gradcheck) {
+  /* public: MaxPool2d(2) and MaxPool2d(3, 2, 1) on (2, 3, 6, 5) (W = 5: the last column falls
+   * outside every 2x2 window); drawn: the first kernel 2 or 3, the second 3 or 4 (stride 2,
+   * padding 1), x's sizes and values */
+  int ka = nn_grade_size(g, 2, 2, 3), kb = nn_grade_size(g, 3, 3, 4);
+  int N = nn_grade_size(g, 2, 1, 2), C = nn_grade_size(g, 3, 1, 3);
+  int H = nn_grade_size(g, 6, kb, 8), W = nn_grade_size(g, 5, kb, 8);
+  nn_pool2d *a = nn_maxpool2d_new("pool_a", ka, 0, 0), *b = nn_maxpool2d_new("pool_b_s2_p1", kb, 2, 1);
+  nn_tensor x = distinct_input(N, C, H, W, nn_grade_seed(g, 11));
+  gradcheck(g, &a->base, &x), gradcheck(g, &b->base, &x);
   nn_tensor_free(&x);
   a->base.ops->free(&a->base), b->base.ops->free(&b->base);
 }
@@ -220,10 +352,10 @@ Test(avgpool, forward_and_backward_by_hand) {
   nn_pool2d *p = nn_avgpool2d_new("avg1", 2, 2, 0);
   float xv[16];
   for (int i = 0; i < 16; i++) xv[i] = (float)i;
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(&p->base, &x);
-  expect("y", &y, (float[]){2.5f, 4.5f, 10.5f, 12.5f}, 1e-6f);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(nn_grade_here(), &p->base, &x);
+  expect_values(nn_grade_here(), "y", &y, (float[]){2.5f, 4.5f, 10.5f, 12.5f}, 1e-6f);
   nn_tensor dx = backward(&p->base, &x, (float[]){4, 8, 12, 16}, &y);
-  expect("dx", &dx, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 1e-6f);
+  expect_values(nn_grade_here(), "dx", &dx, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 1e-6f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
 }
@@ -234,11 +366,11 @@ Test(avgpool, padding_counts_in_the_divisor) {
    *   corner 4/9, edge 6/9, centre 9/9.
    * Backward with dy = 1: cell (h, w) gets (windows that hold it) / 9, the same pattern. */
   nn_pool2d *p = nn_avgpool2d_new("avg1", 3, 1, 1);
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}), y = forward(&p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}), y = forward(nn_grade_here(), &p->base, &x);
   const float want[9] = {4 / 9.f, 6 / 9.f, 4 / 9.f, 6 / 9.f, 1, 6 / 9.f, 4 / 9.f, 6 / 9.f, 4 / 9.f};
-  expect("y (count_include_pad: a corner window is 4 ones / 9)", &y, want, 1e-6f);
+  expect_values(nn_grade_here(), "y (count_include_pad: a corner window is 4 ones / 9)", &y, want, 1e-6f);
   nn_tensor dx = backward(&p->base, &x, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, &y);
-  expect("dx", &dx, want, 1e-6f);
+  expect_values(nn_grade_here(), "dx", &dx, want, 1e-6f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   p->base.ops->free(&p->base);
 }
@@ -248,7 +380,7 @@ Test(avgpool, gradcheck) {
   nn_tensor x = nn_tensor_new(4, (int[]){2, 3, 6, 5}, NN_CPU);
   nn_rng rng = nn_rng_new(5);
   nn_rng_fill_normal(&rng, x.data, nn_numel(&x), 0.f, 1.f);
-  gradcheck(&a->base, &x), gradcheck(&b->base, &x);
+  gradcheck(nn_grade_here(), &a->base, &x), gradcheck(nn_grade_here(), &b->base, &x);
   nn_tensor_free(&x);
   a->base.ops->free(&a->base), b->base.ops->free(&b->base);
 }
@@ -259,11 +391,11 @@ Test(global_avgpool, forward_and_backward_by_hand) {
   nn_layer *g = nn_global_avgpool2d_new("gap");
   float xv[16];
   for (int i = 0; i < 16; i++) xv[i] = (float)i;
-  nn_tensor x = nn_tensor_from(4, (int[]){2, 2, 2, 2}, xv), y = forward(g, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){2, 2, 2, 2}, xv), y = forward(nn_grade_here(), g, &x);
   cr_assert(y.ndim == 2 && y.shape[0] == 2 && y.shape[1] == 2, "y is %s, expected (2, 2)", nn_shape_str(&y).s);
-  expect("y", &y, (float[]){1.5f, 5.5f, 9.5f, 13.5f}, 1e-6f);
+  expect_values(nn_grade_here(), "y", &y, (float[]){1.5f, 5.5f, 9.5f, 13.5f}, 1e-6f);
   nn_tensor dx = backward(g, &x, (float[]){4, 8, -4, 0}, &y);
-  expect("dx", &dx, (float[]){1, 1, 1, 1, 2, 2, 2, 2, -1, -1, -1, -1, 0, 0, 0, 0}, 1e-6f);
+  expect_values(nn_grade_here(), "dx", &dx, (float[]){1, 1, 1, 1, 2, 2, 2, 2, -1, -1, -1, -1, 0, 0, 0, 0}, 1e-6f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   g->ops->free(g);
 }
@@ -273,7 +405,7 @@ Test(global_avgpool, gradcheck) {
   nn_tensor x = nn_tensor_new(4, (int[]){2, 3, 4, 5}, NN_CPU);
   nn_rng rng = nn_rng_new(9);
   nn_rng_fill_normal(&rng, x.data, nn_numel(&x), 0.f, 1.f);
-  gradcheck(g, &x);
+  gradcheck(nn_grade_here(), g, &x);
   nn_tensor_free(&x);
   g->ops->free(g);
 }
@@ -285,7 +417,7 @@ Test(pool, backward_accumulates) {
   nn_tensor x = distinct_input(2, 2, 5, 5, 3);
   for (int k = 0; k < 3; k++) {
     nn_layer *l = layers[k];
-    nn_tensor y = forward(l, &x), dy = nn_tensor_new(y.ndim, y.shape, NN_CPU);
+    nn_tensor y = forward(nn_grade_here(), l, &x), dy = nn_tensor_new(y.ndim, y.shape, NN_CPU);
     nn_rng rng = nn_rng_new(4);
     nn_rng_fill_normal(&rng, dy.data, nn_numel(&dy), 0.f, 1.f);
     nn_tensor fresh = nn_tensor_new(4, x.shape, NN_CPU), ones = nn_tensor_new(4, x.shape, NN_CPU);
