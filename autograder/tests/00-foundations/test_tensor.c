@@ -99,8 +99,9 @@ GRADED_TEST(tensor, fill_and_copy) {
   a.data[n - 1] = -1.f;
   nn_tensor_copy(&b, &a);
   answer(g, "the copy", b.data, n);
-  expect(g, b.data[0] == value && b.data[n - 1] == -1.f, "copy: data[0] = %g and data[%d] = %g, expected %g and -1",
-         b.data[0], n - 1, b.data[n - 1], value);
+  for (int i = 0; i < n; i++)
+    expect(g, b.data[i] == a.data[i], "copy: data[%d] = %g, expected %g (the fill's %g, then data[%d] = -1)", i,
+           b.data[i], a.data[i], value, n - 1);
   nn_tensor_free(&a);
   nn_tensor_free(&b);
 }
