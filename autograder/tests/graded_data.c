@@ -60,6 +60,16 @@ double graded_accuracy(nn_grade *g, const graded_split *test, int *predictions) 
   return (double)right / test->n;
 }
 
+void graded_expect_accuracy(nn_grade *g, const graded_split *test, int *predictions, float first_last_loss[2],
+                            double band) {
+  double acc = graded_accuracy(g, test, predictions);
+  answer(g, "the first and last epoch's training loss", first_last_loss, 2);
+  expect(g, acc >= band, "test accuracy %.2f%% on %d images, expected >= %g%% (train loss %.3f -> %.3f)", 100 * acc,
+         test->n, 100 * band, first_last_loss[0], first_last_loss[1]);
+  expect(g, first_last_loss[1] < first_last_loss[0], "the training loss did not fall: %g -> %g", first_last_loss[0],
+         first_last_loss[1]);
+}
+
 void graded_split_free(graded_split *s) {
   nn_tensor_free(&s->X);
   free(s->y);

@@ -33,6 +33,10 @@ void graded_share(nn_grade *g, graded_split *train, graded_split *test);
 /* Answers the n predictions (a class per test row) and returns the accuracy against the
  * test labels (in the checker and make test; 0 in the worker, which judges nothing). */
 double graded_accuracy(nn_grade *g, const graded_split *test, int *predictions);
+/* An accuracy test's verdict on a trained model: answers the predictions and the first and last
+ * epoch's training loss, and expects accuracy >= band and a loss that fell. */
+void graded_expect_accuracy(nn_grade *g, const graded_split *test, int *predictions, float first_last_loss[2],
+                            double band);
 void graded_split_free(graded_split *s);
 
 #endif
