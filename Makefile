@@ -9,7 +9,8 @@
 #   make fuzz         each loader's libFuzzer target for FUZZ_SECONDS (default 30) each
 #   make data         full MNIST, Fashion-MNIST, CIFAR-10, NSMC (NN_DATA_MIRROR=dir for offline machines)
 #   make grade CH=00  grade labs/00-*: a table with feedback per test, results.json for Gradescope
-#                     (SUBMISSION=dir grades a copy of that lab folder, SOLUTIONS=1 solutions/)
+#                     (SUBMISSION=dir grades the lab's files found there, SOLUTIONS=1 solutions/';
+#                     HIDDEN_DIR=dir an instructor's hidden tests; GRADE_FLAGS=--seed N ...)
 #   make demo CH=02   every demo of a chapter (./build/nn run 02)
 #   make handout      the student release (no solutions/, no hidden tests) in build/handout/
 #   make gradescope CH=00  the Gradescope autograder zip of a chapter, in build/
