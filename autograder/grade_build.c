@@ -377,7 +377,7 @@ static bool compile_one(const build_spec *s, const char *name, char *const *root
   const char *writes[] = {s->work, "/dev/null", NULL};
   proc_spec spec = {.argv = argv, .cwd = s->work, .env = build_env(s, home, tmp), .uid = s->uid, .gid = s->gid,
                     .keep = 64 << 10, .landlock_read = reads, .landlock_write = writes, .fds = {-1, -1},
-                    .lim = {.mem_mb = 8192, .output_kb = 64 << 10, .cpu_s = (long)s->wall_s, .nproc = proc_nproc_limit(s->uid, 64)}};
+                    .lim = {.mem_mb = 4096, .output_kb = 64 << 10, .cpu_s = (long)s->wall_s, .nproc = proc_nproc_limit(s->uid, 64)}};
   proc p;
   bool ended = proc_run(&p, &spec, s->wall_s);
   bool ok = ended && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0;

@@ -34,7 +34,7 @@
  *
  * Every test runs twice when graded: variant 0, the public sizes and seeds the test names, and
  * variant 1, sizes and seeds drawn at grade time (nn_grade_size, nn_grade_seed), so an answer
- * fitted to the public case fails. make test runs variant 0 and two fixed draws.
+ * fitted to the public case fails. make test runs variant 0 and one fixed draw.
  */
 #ifndef GRADED_H
 #define GRADED_H
@@ -118,7 +118,7 @@ nn_grade *nn_grade_here(void);
 
 /* ---- defining a test
  * In make test (no NN_GRADING) a GRADED_TEST is a Criterion test that runs its body for
- * variant 0 and two fixed draws. In the grade build (-DNN_GRADING) it is entered in a table
+ * variant 0 and one fixed draw. In the grade build (-DNN_GRADING) it is entered in a table
  * that autograder/graded_main.c runs by name; the file's other Test()s compile to nothing. */
 void nn_graded_register(const char *suite, const char *name, nn_graded_fn fn);
 void nn_grade_not_in_graded_test(const char *file, int line) __attribute__((noreturn));
