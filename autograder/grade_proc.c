@@ -94,17 +94,37 @@ bool proc_start(proc *p, const proc_spec *s) {
   return true;
 }
 
-/* What is ready on fd goes to buf (at most keep bytes kept); false at EOF. */
-static bool drain(int fd, char *buf, size_t *len, size_t keep, size_t *total) {
+/* The last sizeof tail - 1 bytes of everything written to it. */
+static void keep_tail(char *tail, size_t size, const char *chunk, size_t n) {
+  size_t have = strlen(tail), room = size - 1;
+  if (n >= room) {
+    memcpy(tail, chunk + n - room, room);
+  } else {
+    size_t drop = have + n > room ? have + n - room : 0;
+    memmove(tail, tail + drop, have - drop);
+    memcpy(tail + have - drop, chunk, n);
+    have = have - drop + n;
+    tail[have] = '\0';
+    return;
+  }
+  tail[room] = '\0';
+}
+
+/* What is ready on fd goes to buf (at most keep bytes kept) and, when tail is given, to its
+ * tail; false at EOF. NUL bytes become spaces: the output is read as one C string. */
+static bool drain(int fd, char *buf, size_t *len, size_t keep, size_t *total, char *tail, size_t tail_size) {
   char chunk[1 << 15];
   ssize_t n = read(fd, chunk, sizeof chunk);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
   if (n <= 0) return false;
+  for (ssize_t i = 0; i < n; i++)
+    if (chunk[i] == '\0') chunk[i] = ' ';
   size_t room = keep - *len, take = (size_t)n < room ? (size_t)n : room;
   memcpy(buf + *len, chunk, take);
   *len += take;
   buf[*len] = '\0';
   if (total) *total += (size_t)n;
+  if (tail) keep_tail(tail, tail_size, chunk, (size_t)n);
   return true;
 }
 
@@ -121,8 +141,8 @@ void proc_poll(proc *const *ps, int n, int ms) {
     for (int j = 0; j < k; j++) {
       if (!(fds[j].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       proc *p = owner[j];
-      bool open = is_err[j] ? drain(p->err_fd, p->err, &p->err_len, p->keep, NULL)
-                            : drain(p->out_fd, p->out, &p->out_len, p->keep, &p->out_total);
+      bool open = is_err[j] ? drain(p->err_fd, p->err, &p->err_len, p->keep, NULL, NULL, 0)
+                            : drain(p->out_fd, p->out, &p->out_len, p->keep, &p->out_total, p->tail, sizeof p->tail);
       if (!open) {
         close(is_err[j] ? p->err_fd : p->out_fd);
         *(is_err[j] ? &p->err_fd : &p->out_fd) = -1;

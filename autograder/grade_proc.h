@@ -30,6 +30,8 @@ typedef struct {
   int status;             /* waitpid status once it ended */
   int out_fd, err_fd;     /* the grader's ends; -1 once closed */
   char *out, *err;        /* what it printed (NUL-terminated, at most keep bytes each) */
+  char tail[4096];        /* the last bytes it printed to out (NUL-terminated): a crash says
+                             why at the end, after whatever came first */
   size_t out_len, err_len, keep;
   size_t out_total;       /* all it printed to out, kept or not */
   double started;

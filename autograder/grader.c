@@ -335,13 +335,16 @@ static run_outcome run_once(const options *o, const graded_test *t, const char *
   r.worker_ended = w_ok && !r.killed_worker;
   const char *out = w.out ? w.out : "";
   clean_text(r.worker_out, sizeof r.worker_out, out, strlen(out), false);
-  find_line(out, "libnn: ", r.panic, sizeof r.panic);
-  find_line(out, "nn-grade: out of memory: ", r.oom, sizeof r.oom);
-  find_line(out, "nn-grade: the test process got ", r.signal_line, sizeof r.signal_line);
-  find_line(out, "nn-grade: ", r.sandbox, sizeof r.sandbox);
-  last_words(out, r.worker_tail, sizeof r.worker_tail);
+  /* Why it ended is said last: read it from the tail of what it printed (the head, when all
+   * of it was kept), so that pages of the student's own prints do not hide it. */
+  const char *end = w.out_total <= w.out_len ? out : w.tail;
+  find_line(end, "libnn: ", r.panic, sizeof r.panic);
+  find_line(end, "nn-grade: out of memory: ", r.oom, sizeof r.oom);
+  find_line(end, "nn-grade: the test process got ", r.signal_line, sizeof r.signal_line);
+  find_line(end, "nn-grade: ", r.sandbox, sizeof r.sandbox);
+  last_words(end, r.worker_tail, sizeof r.worker_tail);
   /* The verdict: the checker's first line (a self-check's last verdict-like line). */
-  const char *verdict_text = self_check ? w.out : c.out;
+  const char *verdict_text = self_check ? w.tail : c.out;
   char line[1200];
   const char *found = NULL;
   for (const char *p = verdict_text; p && *p;) {
