@@ -172,22 +172,22 @@ static void parse_summary_file(const char *path, obj_summary *s) {
 static const char *const SYSTEM_DIRS[] = {"/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc",
                                           "/dev/urandom", NULL};
 
-/* readelf on path; as the grader when uid < 0 (a trusted kit file), else sandboxed. */
+/* readelf on path: as the grader when uid < 0 (a trusted kit file), else as that user under
+ * Landlock (the student's object). NULL if it failed or said more than it may. */
 static char *run_readelf(const char *path, int uid, int gid, const char *work) {
   const char *argv[] = {"/usr/bin/readelf", "-W", "-S", "-s", path, NULL};
   const char *env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
-  const char *writes[] = {"/dev/null", NULL};
-  proc_spec spec = {.argv = argv, .cwd = work, .env = env, .uid = uid, .gid = gid, .keep = 8 << 20,
-                    .lim = {.mem_mb = 1024, .output_kb = 1024, .cpu_s = 30, .nproc = proc_nproc_limit(uid, 4)},
-                    .landlock_read = uid >= 0 ? SYSTEM_DIRS : NULL, .landlock_write = writes, .fds = {-1, -1}};
-  const char *reads[16] = {0};
+  const char *reads[16], *writes[] = {"/dev/null", NULL};
   int k = 0;
   for (; SYSTEM_DIRS[k]; k++) reads[k] = SYSTEM_DIRS[k];
-  reads[k++] = work;
-  if (uid >= 0) spec.landlock_read = reads;
+  reads[k++] = work, reads[k] = NULL;
+  proc_spec spec = {.argv = argv, .cwd = work, .env = env, .uid = uid, .gid = gid, .keep = 8 << 20,
+                    .lim = {.mem_mb = 1024, .output_kb = 1024, .cpu_s = 30, .nproc = proc_nproc_limit(uid, 4)},
+                    .landlock_read = uid >= 0 ? reads : NULL, .landlock_write = writes, .fds = {-1, -1}};
   proc p;
   bool ended = proc_run(&p, &spec, 60);
-  char *out = ended && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 ? strdup(p.out) : NULL;
+  bool whole = ended && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 && p.out_total == p.out_len;
+  char *out = whole ? strdup(p.out) : NULL;
   proc_free(&p);
   return out;
 }
