@@ -344,7 +344,27 @@ static const char *const *build_env(const build_spec *s, char *home, char *tmp) 
   return env;
 }
 
-/* Compiles work/src/name to work/obj/name.o as the build user; false and res->feedback on failure. */
+/* Runs a build tool (compiler, linker) on the student's files: as the build user, in the work
+ * folder, under limits, where Landlock lets it read the system's folders and extra_reads and
+ * write the work folder only. true if it ended in time and exited 0; *p holds what it said
+ * (the caller frees it with proc_free). */
+static bool run_build_tool(const build_spec *s, const char *const *argv, const char *const *extra_reads, proc *p,
+                           bool *ended) {
+  char home[PATH_MAX + 8], tmp[PATH_MAX + 16];
+  const char *reads[64], *writes[] = {s->work, "/dev/null", NULL};
+  int r = 0;
+  for (; SYSTEM_DIRS[r]; r++) reads[r] = SYSTEM_DIRS[r];
+  for (const char *const *e = extra_reads; *e && r < 62; e++) reads[r++] = *e;
+  reads[r] = NULL;
+  proc_spec spec = {.argv = argv, .cwd = s->work, .env = build_env(s, home, tmp), .uid = s->uid, .gid = s->gid,
+                    .keep = 64 << 10, .landlock_read = reads, .landlock_write = writes, .fds = {-1, -1},
+                    .lim = {.mem_mb = 4096, .output_kb = 64 << 10, .cpu_s = (long)s->wall_s,
+                            .nproc = proc_nproc_limit(s->uid, 64)}};
+  *ended = proc_run(p, &spec, s->wall_s);
+  return *ended && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
+}
+
+/* Compiles work/labs/CHAPTER/name to work/obj/name.o; false and res->feedback on failure. */
 static bool compile_one(const build_spec *s, const char *name, char *const *roots, build_result *res) {
   char cmd_path[PATH_MAX];
   snprintf(cmd_path, sizeof cmd_path, "%s/%s", s->kit, ends_with(name, ".cu") ? "nvcc" : "cc");
@@ -355,7 +375,7 @@ static bool compile_one(const build_spec *s, const char *name, char *const *root
     free_lines(cmd);
     return false;
   }
-  char src[PATH_MAX], obj[PATH_MAX], dep[PATH_MAX], home[PATH_MAX + 8], tmp[PATH_MAX + 16];
+  char src[PATH_MAX], obj[PATH_MAX], dep[PATH_MAX];
   snprintf(src, sizeof src, "labs/%s/%s", s->chapter, name); /* the path messages and panics name */
   snprintf(obj, sizeof obj, "obj/%s.o", name);
   snprintf(dep, sizeof dep, "obj/%s.d", name);
@@ -368,19 +388,12 @@ static bool compile_one(const build_spec *s, const char *name, char *const *root
 
   char include_dir[PATH_MAX];
   snprintf(include_dir, sizeof include_dir, "%s/include", s->kit);
-  const char *reads[64];
+  const char *reads[40];
   int r = 0;
-  for (; SYSTEM_DIRS[r]; r++) reads[r] = SYSTEM_DIRS[r];
-  for (char *const *root = roots; root && *root && r < 60; root++) reads[r++] = *root;
-  reads[r++] = include_dir;
-  reads[r] = NULL;
-  const char *writes[] = {s->work, "/dev/null", NULL};
-  proc_spec spec = {.argv = argv, .cwd = s->work, .env = build_env(s, home, tmp), .uid = s->uid, .gid = s->gid,
-                    .keep = 64 << 10, .landlock_read = reads, .landlock_write = writes, .fds = {-1, -1},
-                    .lim = {.mem_mb = 4096, .output_kb = 64 << 10, .cpu_s = (long)s->wall_s, .nproc = proc_nproc_limit(s->uid, 64)}};
+  for (char *const *root = roots; root && *root && r < 38; root++) reads[r++] = *root;
+  reads[r++] = include_dir, reads[r] = NULL;
   proc p;
-  bool ended = proc_run(&p, &spec, s->wall_s);
-  bool ok = ended && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0;
+  bool ended, ok = run_build_tool(s, argv, reads, &p, &ended);
   size_t used = strlen(res->log);
   clean_text(res->log + used, sizeof res->log - used, p.out, p.out_len, false);
   if (!ended)
@@ -435,7 +448,7 @@ static bool link_worker(const build_spec *s, const char *link_name, const char *
   int n_cmd = 0;
   char **cmd = read_lines(cmd_path, &n_cmd);
   const char *argv[MAX_ARGS];
-  char out[PATH_MAX], objs[MAX_STUBS][PATH_MAX], home[PATH_MAX + 8], tmp[PATH_MAX + 16];
+  char out[PATH_MAX], objs[MAX_STUBS][PATH_MAX];
   snprintf(out, sizeof out, "bin/%s", out_name);
   int a = 0;
   for (int i = 0; cmd && i < n_cmd && a < MAX_ARGS - MAX_STUBS - 2; i++) {
@@ -450,18 +463,9 @@ static bool link_worker(const build_spec *s, const char *link_name, const char *
       argv[a++] = cmd[i];
   }
   argv[a] = NULL;
-  const char *reads[64];
-  int r = 0;
-  for (; SYSTEM_DIRS[r]; r++) reads[r] = SYSTEM_DIRS[r];
-  reads[r++] = s->kit;
-  reads[r] = NULL;
-  const char *writes[] = {s->work, "/dev/null", NULL};
-  proc_spec spec = {.argv = argv, .cwd = s->work, .env = build_env(s, home, tmp), .uid = s->uid, .gid = s->gid,
-                    .keep = 64 << 10, .landlock_read = reads, .landlock_write = writes, .fds = {-1, -1},
-                    .lim = {.mem_mb = 8192, .output_kb = 1 << 20, .cpu_s = (long)s->wall_s, .nproc = proc_nproc_limit(s->uid, 64)}};
+  const char *reads[] = {s->kit, NULL};
   proc p;
-  bool ended = proc_run(&p, &spec, s->wall_s);
-  bool ok = ended && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0;
+  bool ended, ok = run_build_tool(s, argv, reads, &p, &ended);
   if (!ok) {
     char err[600] = "";
     first_error(p.out, err, sizeof err);

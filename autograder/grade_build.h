@@ -9,7 +9,9 @@
  *   3. check  the object (readelf): it defines only what the reference file defines, has no
  *             constructor, destructor or ifunc, and refers only to the library's nn_*
  *             functions, C library and libm basics, OpenMP, and what the reference refers to
- *   4. link   the kit's test objects with them into work/bin/worker (and worker-hidden)
+ *   4. link   the kit's test objects with them into work/bin/worker (and worker-hidden), as
+ *             the build user, under the same limits (Landlock: the kit is readable too)
+ * The files are compiled as work/labs/CHAPTER/NAME, the path a panic or an error names.
  *
  * The kit (made by `make grade`, see the Makefile) holds: stubs, lab/, include/, cc, nvcc,
  * roots (system include folders), link, link-hidden, library (the kit library's symbols) and

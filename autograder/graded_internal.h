@@ -59,6 +59,10 @@ int nn_graded_count(void);
 const graded_entry *nn_graded_at(int i);
 const graded_entry *nn_graded_find(const char *suite_and_name);
 
+/* In the checker, once the test body returned: the worker's run must have ended there too
+ * (its "done" frame). Prints the verdict; does not return. */
+void nn_grade_checker_end(nn_grade *g) __attribute__((noreturn));
+
 /* 64 bits from a 64-bit state: splitmix64, for the variant's draws. */
 uint64_t nn_grade_mix(uint64_t x);
 

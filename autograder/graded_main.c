@@ -117,19 +117,6 @@ static void print_verdict(nn_grade *g, grade_outcome outcome, const char *messag
   _exit(0);
 }
 
-/* The body returned in the checker: the worker's run must have ended there too. */
-static void checker_done(nn_grade *g) {
-  frame_header h;
-  ssize_t got = 0;
-  for (ssize_t r; got < (ssize_t)sizeof h && (r = read(g->in_fd, (char *)&h + got, sizeof h - (size_t)got)) > 0;)
-    got += r;
-  if (got == (ssize_t)sizeof h && h.magic == FRAME_MAGIC && h.kind == FRAME_DONE)
-    print_verdict(g, GRADE_PASSED, "");
-  if (got == 0)
-    print_verdict(g, GRADE_FAILED, "your code's process ended (crashed?) after its last answer, before the test did");
-  print_verdict(g, GRADE_FAILED, "your code's process sent more than the test asks for");
-}
-
 /* A GPU test's worker: CUDA opens its device files when it starts and may open more later
  * (a context, cuBLAS), so here files stay openable, but only where Landlock allows: reading
  * the system's folders, reading and writing the NVIDIA devices; not the course, not /tmp.
@@ -174,7 +161,7 @@ int main(int argc, char **argv) {
     g.mode = NN_GRADE_CHECKER, g.finish = print_verdict;
     signal(SIGPIPE, SIG_IGN); /* a worker that is gone is an error to report, not a death */
     t->fn(&g);
-    checker_done(&g);
+    nn_grade_checker_end(&g);
   } else if (strcmp(role, "--worker") == 0) {
     g.mode = NN_GRADE_WORKER, g.finish = print_verdict; /* never called: the worker judges nothing */
     name_fatal_signals();
