@@ -90,7 +90,28 @@ ifneq ($(filter-out solutions/%,$(SRC_DIRS)),)
 endif
 LIB_DIR := $(filter %/00-foundations/,$(SRC_DIRS))
 LIB_DIR := $(LIB_DIR:%/=%)
-CPPFLAGS := $(foreach d,$(SRC_DIRS),-I$(d))
+
+# A chapter uses only itself and the chapters before it, and the build enforces it: a file
+# of chapter NN (in its source folder or in autograder/tests/NN-topic/) compiles with -I of
+# chapters 00..NN only, so including a later chapter's header fails ("nn_dense.h: No such
+# file or directory"). Files of no chapter (tools/nn, bench, the autograder's own) see all.
+# $(1) a source folder: its chapter (LAB_DIR is chapter LAB's)
+dir_chapter = $(if $(and $(LAB),$(filter $(LAB_DIR)/,$(1))),$(LAB),$(notdir $(1:/=)))
+# $(1) a chapter: its number (02-mlp -> 02)
+chapter_num = $(firstword $(subst -, ,$(1)))
+CHAPTERS := $(foreach d,$(SRC_DIRS),$(call dir_chapter,$(d)))
+# $(1) a chapter number: the source folders of the chapters up to it
+dirs_upto = $(foreach d,$(SRC_DIRS),$(if $(filter $(call chapter_num,$(call dir_chapter,$(d))),\
+              $(firstword $(sort $(call chapter_num,$(call dir_chapter,$(d))) $(1)))),$(d)))
+# $(1) a file: its chapter: that of the source folder it is in, else its folder's name if
+# that is a chapter's (autograder/tests/02-mlp/x.c: 02-mlp), else none
+file_chapter = $(or $(foreach d,$(filter $(dir $(1)),$(SRC_DIRS)),$(call dir_chapter,$(d))),\
+                 $(filter $(CHAPTERS),$(notdir $(patsubst %/,%,$(dir $(1))))))
+# $(1) a file: the chapters' -I it compiles with
+chapter_includes = $(addprefix -I,$(if $(call file_chapter,$(1)),\
+                     $(call dirs_upto,$(call chapter_num,$(call file_chapter,$(1)))),$(SRC_DIRS)))
+# (so CPPFLAGS holds no chapter; each compile adds $(call chapter_includes,$<))
+CPPFLAGS :=
 # *nocuda.c (nn_nocuda.c, nn_mlp_nocuda.c, ...): a chapter's panicking stand-ins for
 # its .cu launchers, compiled only when CUDA is off.
 NOCUDA_SRC  := $(wildcard $(SRC_DIRS:%=%*nocuda.c))
@@ -170,11 +191,11 @@ LIB := $(BUILD)/libnn.a
 # ---- the library and the command
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(call show,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(call show,CC,$<)$(CC) $(call chapter_includes,$<) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.cu.o: %.cu
 	@mkdir -p $(@D)
-	$(call show,NVCC,$<)$(NVCC) $(NVCCFLAGS) -c $< -o $@
+	$(call show,NVCC,$<)$(NVCC) $(call chapter_includes,$<) $(NVCCFLAGS) -c $< -o $@
 
 $(LIB): $(OBJ)
 	@rm -f $@
@@ -200,7 +221,7 @@ $(BUILD)/obj/autograder/%.o: CPPFLAGS += $(TEST_CPPFLAGS)
 .SECONDARY: $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
 $(BUILD)/tests/%: autograder/tests/%.c $(LIB) $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(@D)
-	$(call show,TEST,$@)$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
+	$(call show,TEST,$@)$(CC) $(call chapter_includes,$<) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
 
 # ---- benchmarks
 # bench/*.c are programs; bench/common/*.c what they share (timing, PyTorch as a child)
@@ -208,7 +229,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 BENCH_COMMON := $(wildcard bench/common/*.c)
 $(BUILD)/bench/%: bench/%.c $(BENCH_COMMON) $(LIB)
 	@mkdir -p $(@D)
-	$(call show,BENCH,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -Ibench/common $< $(BENCH_COMMON) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(call show,BENCH,$@)$(CC) $(call chapter_includes,$<) $(CPPFLAGS) $(CFLAGS) -Ibench/common $< $(BENCH_COMMON) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # ---- fuzzers: autograder/fuzz/fuzz_*.c, clang -fsanitize=fuzzer,address, library sources compiled in
 FUZZ_SECONDS ?= 30
@@ -242,7 +263,7 @@ GRADE_OBJ_DIR := $(BUILD)/grade-obj
 GRADE_TEST_CFLAGS := -DNN_GRADING -Wno-unused-function -Wno-unused-variable -Wno-unused-but-set-variable
 $(GRADE_OBJ_DIR)/%.o: %.c
 	@mkdir -p $(@D)
-	$(call show,CC,$@)$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(GRADE_TEST_CFLAGS) -c $< -o $@
+	$(call show,CC,$@)$(CC) $(call chapter_includes,$<) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $(GRADE_TEST_CFLAGS) -c $< -o $@
 HARNESS_OBJ := $(patsubst %.c,$(GRADE_OBJ_DIR)/%.o,autograder/graded.c autograder/graded_main.c \
                  autograder/sandbox.c $(wildcard autograder/tests/*.c))
 # The worker and the checker say what a failed malloc asked for (graded_main.c).
@@ -253,8 +274,8 @@ ifneq ($(GRADE_CH),)
   GRADE_DIR    := $(BUILD)/grading/$(GRADE_CH)
   KIT          := $(GRADE_DIR)/kit
   CH_DIR       := $(filter %/$(GRADE_CH)/,$(SRC_DIRS))
-  # chapters up to this one (a chapter uses only the ones before it)
-  KIT_DIRS     := $(foreach d,$(SRC_DIRS),$(if $(filter $(notdir $(d:/=)),$(firstword $(sort $(notdir $(d:/=)) $(GRADE_CH)))),$(d)))
+  # chapters up to this one: the student's files see only their headers (chapter_includes)
+  KIT_DIRS     := $(call dirs_upto,$(call chapter_num,$(GRADE_CH)))
   STUB_FILES   := $(notdir $(shell grep -l NN_LAB_STUB labs/$(GRADE_CH)/*.c labs/$(GRADE_CH)/*.cu 2>/dev/null))
   STUB_SRC     := $(filter $(addprefix $(CH_DIR),$(STUB_FILES)),$(C_SRC) $(CU_SRC))
   STUB_OBJ     := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(STUB_SRC:%.c=$(BUILD)/obj/%.o))
@@ -287,7 +308,7 @@ $(GRADE_DIR)/checker-hidden: $(HIDDEN_OBJ) $(HARNESS_OBJ) $(LIB) $(GRADE_DIR)/ki
 	$(call show,LD,$@)$(CC) $(LDFLAGS) $(filter-out %.config,$^) $(GRADE_LDLIBS) -o $@
 $(HIDDEN_OBJ_DIR)/%.o: $(HIDDEN_DIR)/$(GRADE_CH)/%.c
 	@mkdir -p $(@D)
-	$(call show,CC,$@)$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) -I$(HIDDEN_DIR)/$(GRADE_CH) $(CFLAGS) $(GRADE_TEST_CFLAGS) -c $< -o $@
+	$(call show,CC,$@)$(CC) $(call chapter_includes,$<) $(CPPFLAGS) $(TEST_CPPFLAGS) -I$(HIDDEN_DIR)/$(GRADE_CH) $(CFLAGS) $(GRADE_TEST_CFLAGS) -c $< -o $@
 
 # The kit is made anew when anything in it changed: objects, headers, the lab's stub files,
 # or which hidden tests there are (kit.config records HIDDEN_DIR and the stub files). So
