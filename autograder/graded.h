@@ -12,7 +12,7 @@
  *   GRADED_TEST(dense, forward_by_hand) {
  *     int N = nn_grade_size(g, 1, 1, 9);            // 1 in public; 1..9, drawn at grade time
  *     ...inputs from nn_grade_seed(g, 7)...
- *     nn_dense_forward(d, &x, &y);                  // the student's code (the reference's
+ *     nn_dense_forward(d, &c, &x, &y);              // the student's code (the reference's
  *                                                   // in the checker)
  *     answer_close(g, "y", y.data, nn_numel(&y), 1e-5);  // checker: the worker's y against
  *                                                   // its own, then it goes on with the worker's

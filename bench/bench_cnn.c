@@ -103,11 +103,17 @@ static double best_seconds(void (*f)(void *ctx), void *ctx) {
 
 typedef struct {
   nn_conv2d *conv;
+  nn_arena *ws; /* the forward's im2col workspace: sized by the warm-up call, then reused */
   nn_tensor x, y;
   nn_tensor A, B, C; /* square GEMM operands */
 } conv_case;
 
-static void run_conv(void *ctx) { conv_case *c = ctx; nn_conv2d_forward(c->conv, &c->x, &c->y); }
+static void run_conv(void *ctx) {
+  conv_case *c = ctx;
+  nn_arena_reset(c->ws);
+  nn_call call = {.arena = c->ws, .training = false};
+  nn_conv2d_forward(c->conv, &call, &c->x, &c->y);
+}
 static void run_naive(void *ctx) { conv_case *c = ctx; nn_conv2d_forward_naive(c->conv, &c->x, &c->y); }
 static void run_gemm(void *ctx) {
   conv_case *c = ctx;
@@ -120,7 +126,7 @@ static void bench_conv_forward(void) {
   nn_set_threads(1);
   nn_rng rng = nn_rng_new(7);
   conv_case c = {.conv = nn_conv2d_new("conv2", &(nn_conv2d_config){.in_channels = C, .filters = F, .kernel = K}, &rng),
-                 .x = nn_tensor_new(4, (int[]){N, C, H, H}, NN_CPU), .y = nn_tensor_new(4, (int[]){N, F, HO, HO}, NN_CPU),
+                 .ws = nn_arena_new(NN_CPU), .x = nn_tensor_new(4, (int[]){N, C, H, H}, NN_CPU), .y = nn_tensor_new(4, (int[]){N, F, HO, HO}, NN_CPU),
                  .A = nn_tensor_new(2, (int[]){SQ, SQ}, NN_CPU), .B = nn_tensor_new(2, (int[]){SQ, SQ}, NN_CPU),
                  .C = nn_tensor_new(2, (int[]){SQ, SQ}, NN_CPU)};
   nn_rng_fill_uniform(&rng, c.x.data, nn_numel(&c.x), 0.f, 1.f);
@@ -138,6 +144,7 @@ static void bench_conv_forward(void) {
          100 * naive / peak);
   printf("im2col + GEMM / naive = %.1fx faster\n", t_naive / t_conv);
   c.conv->base.ops->free(&c.conv->base);
+  nn_arena_free(c.ws);
   nn_tensor *ts[] = {&c.x, &c.y, &c.A, &c.B, &c.C};
   for (int i = 0; i < 5; i++) nn_tensor_free(ts[i]);
 }

@@ -89,16 +89,17 @@ static double train_step(mlp *m, int b) {
   x.shape[0] = BATCH;
   const int *y = m->y_pool + b * BATCH;
   nn_optim_zero_grad(&m->opt);
-  nn_dense_forward(m->d1, &x, &m->h);
+  nn_call c1 = {.training = true}, c2 = {.training = true}; /* Dense keeps only x: no arena */
+  nn_dense_forward(m->d1, &c1, &x, &m->h);
   nn_activation_forward(&m->relu, &m->h, &m->a);
-  nn_dense_forward(m->d2, &m->a, &m->z);
+  nn_dense_forward(m->d2, &c2, &m->a, &m->z);
   nn_tensor_fill(&m->dz, 0.f);
   double loss = nn_sparse_ce_loss(&m->z, y, &m->dz);
   nn_tensor_fill(&m->da, 0.f);
-  nn_dense_backward(m->d2, &m->dz, &m->da);
+  nn_dense_backward(m->d2, &c2, &m->dz, &m->da);
   nn_tensor_fill(&m->dh, 0.f);
   nn_activation_backward(&m->relu, &m->h, &m->a, &m->da, &m->dh);
-  nn_dense_backward(m->d1, &m->dh, NULL);
+  nn_dense_backward(m->d1, &c1, &m->dh, NULL);
   nn_optim_step(&m->opt);
   return loss;
 }

@@ -3,8 +3,8 @@
  *   forward   y = f(x)              x, y: (N, ...), the same shape
  *   backward  dx += dy * f'(x)      f' from x and y (nn_activation.h)
  *
- * No parameters. The layer keeps pointers to the x and y of its last forward
- * (the model keeps them alive until backward), because f' needs them.
+ * No parameters. Its call (nn_layer.h) keeps pointers to the forward's x and y (the
+ * caller keeps them alive until backward), because f' needs them.
  */
 #ifndef NN_ACTIVATION_LAYER_H
 #define NN_ACTIVATION_LAYER_H
@@ -15,7 +15,6 @@
 typedef struct {
   nn_layer base;
   nn_activation act;
-  const nn_tensor *x, *y; /* the last forward's input and output */
 } nn_activation_layer;
 
 /* name NULL: the activation's own name ("relu"). */

@@ -2,6 +2,10 @@
  *
  *   y = x W^T + b          x: (N, in)   W: (out, in)   b: (out)   y: (N, out)
  *
+ * x may have more dims, (N, T, in) for a sequence: the layer then acts on the last one,
+ * as Keras' Dense and PyTorch's nn.Linear do, treating x as (N*T, in) rows (the
+ * Transformer's feed-forward block is this); y is (N, T, out).
+ *
  * W is stored (out, in) as in PyTorch's nn.Linear, so row j of W is the weight
  * vector of output neuron j. Backward, from dy: (N, out):
  *
@@ -31,13 +35,14 @@ typedef struct {
   nn_layer base;
   int in, out;
   nn_tensor W, b, dW, db;
-  const nn_tensor *x; /* the input of the last forward, for backward (owned by the model) */
 } nn_dense;
 
 /* A Dense layer named `name` ("dense1") with weights drawn from rng by `init`. */
 nn_dense *nn_dense_new(const char *name, int in, int out, nn_init init, nn_rng *rng);
 
-void nn_dense_forward(nn_dense *d, const nn_tensor *x, nn_tensor *y);
-void nn_dense_backward(nn_dense *d, const nn_tensor *dy, nn_tensor *dx);
+/* y = x W^T + b; records x in the call c (nn_layer.h), the one thing backward needs. */
+void nn_dense_forward(nn_dense *d, nn_call *c, const nn_tensor *x, nn_tensor *y);
+/* dW += dy^T x, db += sum of dy's rows, dx += dy W (dx may be NULL), with the x of call c. */
+void nn_dense_backward(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
 
 #endif

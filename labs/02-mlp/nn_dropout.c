@@ -23,37 +23,47 @@ static void apply_mask(nn_rng *rng, float p, const float *in, float *out, long n
   }
 }
 
-void nn_dropout_forward(nn_dropout *d, const nn_tensor *x, nn_tensor *y, bool training) {
+/* What a training call keeps: where its mask's draws began. */
+typedef struct {
+  nn_rng mask_rng;
+} dropout_saved;
+
+void nn_dropout_forward(nn_dropout *d, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_call_begin(c, &d->base, "nn_dropout_forward", x, y);
   check_same("nn_dropout_forward", "x", x, "y", y);
   long n = nn_numel(x);
-  d->training = training;
-  if (!training || d->p == 0.f) {
+  if (!c->training || d->p == 0.f) {
     for (long i = 0; i < n; i++) y->data[i] = x->data[i];
     return;
   }
-  d->mask_rng = d->rng; /* backward replays the draws from here */
+  dropout_saved *s = nn_arena_record(nn_call_arena(c, "nn_dropout_forward", "its mask's RNG state"), sizeof *s);
+  s->mask_rng = d->rng; /* backward replays the draws from here */
+  c->saved = s;
   apply_mask(&d->rng, d->p, x->data, y->data, n, false);
 }
 
-void nn_dropout_backward(nn_dropout *d, const nn_tensor *dy, nn_tensor *dx) {
+void nn_dropout_backward(nn_dropout *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_call_require_forward(c, "nn_dropout_backward", &d->base);
+  check_same("nn_dropout_backward", "dy", dy, "x", c->x); /* the mask's draws are one per element of x */
   if (!dx) return;
   check_same("nn_dropout_backward", "dy", dy, "dx", dx);
   long n = nn_numel(dy);
-  if (!d->training || d->p == 0.f) {
+  const dropout_saved *s = c->saved;
+  if (!s) { /* eval, or p = 0: the identity */
     for (long i = 0; i < n; i++) dx->data[i] += dy->data[i];
     return;
   }
-  nn_rng replay = d->mask_rng;
+  nn_rng replay = s->mask_rng;
   apply_mask(&replay, d->p, dy->data, dx->data, n, true);
 }
 
 /* ---- the layer's ops table */
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  nn_dropout_forward((nn_dropout *)l, x, y, training);
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_dropout_forward((nn_dropout *)l, c, x, y);
 }
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_dropout_backward((nn_dropout *)l, dy, dx);
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_dropout_backward((nn_dropout *)l, c, dy, dx);
 }
 static int params_op(nn_layer *l, nn_param *out, int max) {
   (void)l, (void)out, (void)max;

@@ -7,9 +7,9 @@
  *   eval:      y = x
  *   backward:  dx += dy * m / (1 - p)   (training)    dx += dy   (eval)
  *
- * The mask is never stored: forward remembers the state of the layer's RNG
- * before drawing it, and backward replays the same draws. That keeps the layer
- * free of buffers (no allocation while training) at the price of drawing twice.
+ * The mask is never stored: forward keeps, in its call, the state of the layer's
+ * RNG before drawing it, and backward replays the same draws. That keeps a call's
+ * record to a few bytes at the price of drawing twice.
  * CPU only so far: the mask is replayed from an nn_rng, which has no GPU twin;
  * a GPU tensor aborts, naming the function.
  */
@@ -24,13 +24,13 @@
 typedef struct {
   nn_layer base;
   float p;              /* the probability of dropping an element, 0 <= p < 1 */
-  nn_rng rng, mask_rng; /* the stream, and its state when the last mask was drawn */
-  bool training;        /* the mode of the last forward */
+  nn_rng rng;           /* the stream the masks are drawn from; each call moves it on */
 } nn_dropout;
 
 nn_dropout *nn_dropout_new(const char *name, float p, uint64_t seed);
 
-void nn_dropout_forward(nn_dropout *d, const nn_tensor *x, nn_tensor *y, bool training);
-void nn_dropout_backward(nn_dropout *d, const nn_tensor *dy, nn_tensor *dx);
+/* In training (c->training) it keeps where its mask's draws began in c, in c's arena. */
+void nn_dropout_forward(nn_dropout *d, nn_call *c, const nn_tensor *x, nn_tensor *y);
+void nn_dropout_backward(nn_dropout *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
 
 #endif

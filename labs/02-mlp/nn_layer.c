@@ -59,3 +59,26 @@ void nn_add_into(nn_tensor *dst, const nn_tensor *src) {
   case NN_GPU: nn_add_into_cuda(dst->data, src->data, n); break;
   }
 }
+
+void nn_call_begin(nn_call *c, const nn_layer *l, const char *fn, const nn_tensor *x, const nn_tensor *y) {
+  NN_REQUIRE(c, "%s: %s: the call is NULL; make one as nn_call c = {.arena = ws, .training = ...}", fn,
+             l ? l->name : "?");
+  c->layer = l, c->x = x, c->y = y, c->saved = NULL;
+  c->generation = c->arena ? nn_arena_generation(c->arena) : 0;
+}
+
+nn_arena *nn_call_arena(const nn_call *c, const char *fn, const char *what) {
+  NN_REQUIRE(c && c->arena, "%s: the call has no arena for %s; make the call as "
+             "nn_call c = {.arena = ws, .training = ...} with ws = nn_arena_new(device)", fn, what);
+  return c->arena;
+}
+
+void nn_call_require_forward(const nn_call *c, const char *fn, const nn_layer *l) {
+  NN_REQUIRE(c, "%s: the call is NULL", fn);
+  NN_REQUIRE(c->x && c->layer, "%s: %s: this call has had no forward pass to go back through", fn, l->name);
+  NN_REQUIRE(c->layer == l, "%s: %s: this call went through the forward of %s, not this layer's", fn, l->name,
+             c->layer->name);
+  NN_REQUIRE(!c->arena || nn_arena_generation(c->arena) == c->generation, "%s: %s: the call's arena was reset "
+             "(nn_arena_reset) after its forward pass, so what the forward kept for backward is gone; reset once "
+             "per step, before the forward", fn, l->name);
+}

@@ -1,16 +1,20 @@
 /* nn_layer.h: what every layer of the course is, seen from a model.
  *
  * A layer is a small struct that starts with an nn_layer (its ops table and
- * name) and keeps its own parameters, their gradients and what its backward
- * pass needs. The model owns the activations between layers: it allocates them
- * once for the largest batch and hands each layer its input x and output y, so
- * no layer allocates while training (STYLE.md 3).
+ * name) and holds its parameters, their gradients and its buffers: nothing of any
+ * one call. What a forward keeps for its backward (its input x, a dropout mask,
+ * BatchNorm's normalised x) lives in an nn_call, one per call, so one layer can be
+ * applied several times in a step (an RNN cell over T steps, one discriminator on a
+ * real and a fake batch) and each backward goes back through its own call, the
+ * parameter gradients adding up. PyTorch keeps the same per call in its autograd
+ * graph (ctx.save_for_backward); llm.c passes it to every backward by hand.
  *
  *   forward   y = f(x)                      x: (N, ...in)   y: (N, ...out)
- *             keeps a pointer to x: the model keeps x alive until backward
- *   backward  dx += (dy/dx)^T dy and every parameter grad += its share;
- *             it ADDS, so a caller zeroes grads once per step (nn_optim_zero_grad)
- *             dx may be NULL (the first layer's input needs no gradient)
+ *             records x and y in the call (the caller keeps both alive until
+ *             backward) and whatever else backward needs, in the call's arena
+ *   backward  dx += (dy/dx)^T dy and every parameter grad += its share, for the
+ *             call's x; it ADDS, so a caller zeroes grads once per step
+ *             (nn_optim_zero_grad); dx may be NULL (an input that needs no gradient)
  *   params    lists (value, grad) pairs for the optimizer and checkpoints
  *   buffers   (optional, NULL for none) lists the tensors a layer keeps that no
  *             optimizer moves but a checkpoint must hold: BatchNorm's running mean
@@ -18,21 +22,40 @@
  *             grad is NULL in each
  *   out_shape the output shape for an input shape, so the model can allocate y
  *             and `nn summary` can print shapes without running anything
+ *
+ * A call by hand, as the tests make them:
+ *
+ *   nn_arena *ws = nn_arena_new(NN_CPU);
+ *   nn_call c = {.arena = ws, .training = true};
+ *   l->ops->forward(l, &c, &x, &y);
+ *   l->ops->backward(l, &c, &dy, &dx);       dx += ..., dW += ... for this x
  */
 #ifndef NN_LAYER_H
 #define NN_LAYER_H
 
 #include <stddef.h>
 
+#include "nn_arena.h"
 #include "nn_param.h"
 #include "nn_tensor.h"
 
 typedef struct nn_layer nn_layer;
 
+/* One application of a layer: what its forward saw and kept for its backward. */
+typedef struct {
+  bool training;        /* set by the caller: Dropout drops, BatchNorm uses batch statistics */
+  nn_arena *arena;      /* set by the caller: scratch and saved tensors (valid until its reset) */
+  const nn_tensor *x;   /* set by forward: the input, for backward */
+  const nn_tensor *y;   /* set by forward: the output */
+  void *saved;          /* set by forward: the layer's own record, in the arena (NULL: none) */
+  const nn_layer *layer;       /* set by forward: whose call it is */
+  unsigned long generation;    /* set by forward: the arena's generation, so a reset is caught */
+} nn_call;
+
 typedef struct {
   const char *kind; /* "Dense" */
-  void (*forward)(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training);
-  void (*backward)(nn_layer *l, const nn_tensor *dy, nn_tensor *dx);
+  void (*forward)(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y);
+  void (*backward)(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
   int (*params)(nn_layer *l, nn_param *out, int max);
   /* in: the input shape without N; writes the output shape without N, returns its ndim */
   int (*out_shape)(const nn_layer *l, const int *in, int in_ndim, int *out);
@@ -67,6 +90,15 @@ long nn_layer_buffer_count(nn_layer *l);
  * take tensors on that device. An optimizer made before the move keeps its state
  * on the old device: make it after. NN_GPU needs nn_cuda_available(). */
 void nn_layer_to(nn_layer *l, nn_device device);
+
+/* A forward's first step: c is l's call on x giving y (c->saved NULL until the layer keeps
+ * something). Panics on a NULL call, naming fn. */
+void nn_call_begin(nn_call *c, const nn_layer *l, const char *fn, const nn_tensor *x, const nn_tensor *y);
+/* The call's arena, or a panic naming the layer and what it needed the arena for. */
+nn_arena *nn_call_arena(const nn_call *c, const char *fn, const char *what);
+/* Backward's first check: c went through l's forward, and its arena has not been reset since
+ * (what the forward saved there would be gone). Panics naming fn otherwise. */
+void nn_call_require_forward(const nn_call *c, const char *fn, const nn_layer *l);
 
 /* dst += src element-wise, on the device both are on (same element count): the
  * backward of layers that pass dy straight through (Flatten; Dropout in eval). */

@@ -6,29 +6,7 @@
 
 #include "nn_checkpoint.h"
 #include "nn_cuda.h"
-#include "nn_loss.h"
 
-
-/* ---- loss kinds */
-
-static const char *const LOSS_NAMES[NN_LOSS_COUNT] = {
-    "sparse_ce", "bce", "focal", "binary_hinge", "multi_hinge", "mse", "mae", "huber", "log_cosh"};
-
-const char *nn_loss_name(nn_loss_kind kind) {
-  NN_REQUIRE((int)kind >= 0 && kind < NN_LOSS_COUNT, "nn_loss_name: %d is not a loss kind", (int)kind);
-  return LOSS_NAMES[kind];
-}
-
-nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err) {
-  for (int k = 0; k < NN_LOSS_COUNT; k++)
-    if (name && strcmp(name, LOSS_NAMES[k]) == 0) return *kind = (nn_loss_kind)k, NN_OK;
-  return nn_fail(err, NN_ERR_ARG,
-                 "unknown loss '%s'; the losses are sparse_ce, bce, focal, binary_hinge, multi_hinge, mse, mae, "
-                 "huber, log_cosh",
-                 name ? name : "(null)");
-}
-
-bool nn_loss_takes_labels(nn_loss_kind kind) { return kind < NN_LOSS_MSE; }
 
 /* ---- building */
 
@@ -86,17 +64,17 @@ void nn_model_add(nn_model *m, nn_layer *layer) {
   m->layers[m->count++] = layer;
 }
 
-void nn_model_compile(nn_model *m, nn_loss_kind loss, nn_optim_kind opt, const nn_optim_config *cfg) {
+void nn_model_compile_loss(nn_model *m, const nn_loss *loss, nn_optim_kind opt, const nn_optim_config *cfg) {
   NN_REQUIRE(m->count > 0, "nn_model_compile: %s has no layers; nn_model_add them first", m->name);
-  NN_REQUIRE((int)loss >= 0 && loss < NN_LOSS_COUNT, "nn_model_compile: %d is not a loss kind", (int)loss);
+  NN_REQUIRE(loss && loss->name && loss->mean, "nn_model_compile: the loss is NULL or has no name or mean()");
   int out[NN_MAX_DIMS], out_ndim = nn_model_out_shape(m, out);
   long D = row_numel(out, out_ndim);
-  if (loss == NN_LOSS_SPARSE_CE || loss == NN_LOSS_MULTI_HINGE)
+  if (loss->outputs == 2)
     NN_REQUIRE(out_ndim == 1 && D >= 2, "nn_model_compile: %s needs (N, C) logits with C >= 2; the last layer gives "
-               "%ld outputs", nn_loss_name(loss), D);
-  if (loss == NN_LOSS_BCE || loss == NN_LOSS_FOCAL || loss == NN_LOSS_BINARY_HINGE)
+               "%ld outputs", loss->name, D);
+  if (loss->outputs == 1)
     NN_REQUIRE(D == 1, "nn_model_compile: %s needs one logit per example; the last layer gives %ld (for C classes "
-               "use sparse_ce)", nn_loss_name(loss), D);
+               "use sparse_ce)", loss->name, D);
   if (m->compiled) nn_optim_free(&m->opt), free(m->params);
   m->param_count = 0;
   m->params = nn_xcalloc((size_t)m->count * NN_MAX_LAYER_PARAMS, sizeof *m->params, "nn_model params");
@@ -108,51 +86,34 @@ void nn_model_compile(nn_model *m, nn_loss_kind loss, nn_optim_kind opt, const n
   m->compiled = true;
 }
 
+void nn_model_compile(nn_model *m, nn_loss_kind loss, nn_optim_kind opt, const nn_optim_config *cfg) {
+  NN_REQUIRE((int)loss >= 0 && loss < NN_LOSS_COUNT, "nn_model_compile: %d is not a loss kind", (int)loss);
+  nn_model_compile_loss(m, nn_loss_of(loss), opt, cfg);
+}
+
 long nn_model_param_count(const nn_model *m) {
   long total = 0;
   for (int i = 0; i < m->count; i++) total += nn_layer_param_count(m->layers[i]);
   return total;
 }
 
-/* ---- the buffers between layers */
+/* ---- the tape the model's own steps run on */
 
-static void free_buffers(nn_model *m) {
-  if (!m->acts) return;
-  for (int i = 0; i <= m->count; i++) nn_tensor_free(&m->acts[i]), nn_tensor_free(&m->grads[i]);
-  free(m->acts), free(m->grads), free(m->host_out);
-  nn_tensor_free(&m->targets);
-  m->acts = m->grads = NULL, m->host_out = NULL, m->batch_cap = 0;
+static void free_tape(nn_model *m) {
+  nn_tape_free(m->tape);
+  free(m->acts), free(m->grads), free(m->act_values);
+  m->tape = NULL, m->acts = m->grads = NULL, m->act_values = NULL;
 }
 
-/* A tensor of n examples of shape `shape`. */
-static nn_tensor batch_tensor(int n, const int *shape, int ndim, nn_device device) {
-  int full[NN_MAX_DIMS] = {n};
-  memcpy(full + 1, shape, sizeof(int) * (size_t)ndim);
-  return nn_tensor_new(ndim + 1, full, device);
-}
-
-/* Room for batches of n examples: done once, and again only for a larger batch. */
-static void ensure_capacity(nn_model *m, int n) {
-  if (n <= m->batch_cap) return;
-  free_buffers(m);
-  m->acts = nn_xcalloc((size_t)m->count + 1, sizeof *m->acts, "nn_model acts");
-  m->grads = nn_xcalloc((size_t)m->count + 1, sizeof *m->grads, "nn_model grads");
-  int shape[NN_MAX_DIMS];
-  for (int i = 0; i <= m->count; i++) {
-    int ndim = shape_after(m, i, shape);
-    m->acts[i] = batch_tensor(n, shape, ndim, m->device);
-    if (i > 0) m->grads[i] = batch_tensor(n, shape, ndim, m->device); /* the input needs no gradient */
+/* The model's tape, on its device, made at the first step (and again after nn_model_to). */
+static nn_tape *own_tape(nn_model *m) {
+  if (!m->tape) {
+    m->tape = nn_tape_new(m->device);
+    m->acts = nn_xcalloc((size_t)m->count + 1, sizeof *m->acts, "nn_model acts");
+    m->grads = nn_xcalloc((size_t)m->count + 1, sizeof *m->grads, "nn_model grads");
+    m->act_values = nn_xcalloc((size_t)m->count + 1, sizeof *m->act_values, "nn_model act_values");
   }
-  int ndim = nn_model_out_shape(m, shape);
-  m->targets = batch_tensor(n, shape, ndim, m->device);
-  m->host_out = nn_xcalloc((size_t)n * (size_t)row_numel(shape, ndim), sizeof(float), "nn_model host_out");
-  m->batch_cap = n;
-}
-
-/* Every buffer holds the first n rows of its capacity. */
-static void use_rows(nn_model *m, int n) {
-  for (int i = 0; i <= m->count; i++) m->acts[i].shape[0] = n, m->grads[i].shape[0] = n;
-  m->targets.shape[0] = n;
+  return m->tape;
 }
 
 /* Rows [start, start + n) of t, sharing its memory. */
@@ -167,18 +128,18 @@ void nn_model_to(nn_model *m, nn_device device) {
   if (device == m->device) return;
   NN_REQUIRE(device == NN_CPU || nn_cuda_available(), "nn_model_to: no GPU here (%s)", nn_cuda_describe());
   for (int i = 0; i < m->count; i++) nn_layer_to(m->layers[i], device);
-  free_buffers(m);
+  free_tape(m);
   m->device = device;
   if (m->compiled) { /* the optimizer's state moves by starting afresh on the new device */
     nn_optim_kind kind = m->opt.kind;
     nn_optim_config cfg = m->opt.cfg;
-    nn_model_compile(m, m->loss, kind, &cfg);
+    nn_model_compile_loss(m, m->loss, kind, &cfg);
   }
 }
 
 void nn_model_free(nn_model *m) {
   if (!m) return;
-  free_buffers(m);
+  free_tape(m);
   if (m->compiled) nn_optim_free(&m->opt), free(m->params);
   for (int i = 0; i < m->count; i++) m->layers[i]->ops->free(m->layers[i]);
   free(m->layers);
@@ -187,58 +148,61 @@ void nn_model_free(nn_model *m) {
 
 /* ---- one batch: forward, loss, backward */
 
+/* x: (N, ...in) as the model takes, on either device. */
 static void check_input(const char *fn, const nn_model *m, const nn_tensor *x) {
-  bool ok = x->ndim == m->in_ndim + 1 && x->device == NN_CPU && x->shape[0] >= 1;
+  bool ok = x->ndim == m->in_ndim + 1 && x->shape[0] >= 1;
   for (int i = 0; ok && i < m->in_ndim; i++) ok = x->shape[i + 1] == m->in_shape[i];
   if (ok) return;
   nn_tensor expect = {.ndim = m->in_ndim + 1, .shape = {0}};
   for (int i = 0; i < m->in_ndim; i++) expect.shape[i + 1] = m->in_shape[i];
   char want[64];
   snprintf(want, sizeof want, "%s", nn_shape_str(&expect).s);
-  NN_REQUIRE(false, "%s: x is %s%s but %s expects (N%s", fn, nn_shape_str(x).s,
-             x->device == NN_CPU ? "" : " on the GPU", m->name, strchr(want, ','));
+  NN_REQUIRE(false, "%s: x is %s but %s expects (N%s", fn, nn_shape_str(x).s, m->name, strchr(want, ','));
 }
 
 static void check_targets(const char *fn, const nn_model *m, const int *y, const nn_tensor *Y, int N) {
-  if (nn_loss_takes_labels(m->loss)) {
-    NN_REQUIRE(y, "%s: the loss %s takes int labels y, and y is NULL", fn, nn_loss_name(m->loss));
+  if (m->loss->takes_labels) {
+    NN_REQUIRE(y, "%s: the loss %s takes int labels y, and y is NULL", fn, m->loss->name);
     return;
   }
-  NN_REQUIRE(Y, "%s: the loss %s takes a target tensor Y, and Y is NULL", fn, nn_loss_name(m->loss));
+  NN_REQUIRE(Y, "%s: the loss %s takes a target tensor Y, and Y is NULL", fn, m->loss->name);
   int out[NN_MAX_DIMS], ndim = nn_model_out_shape(m, out);
-  NN_REQUIRE(Y->shape[0] == N && nn_numel(Y) == (long)N * row_numel(out, ndim) && Y->device == NN_CPU,
-             "%s: Y is %s but the model gives %d rows of %ld outputs (a CPU tensor)", fn, nn_shape_str(Y).s, N,
-             row_numel(out, ndim));
+  NN_REQUIRE(Y->shape[0] == N && nn_numel(Y) == (long)N * row_numel(out, ndim),
+             "%s: Y is %s but the model gives %d rows of %ld outputs", fn, nn_shape_str(Y).s, N, row_numel(out, ndim));
 }
 
-static void forward(nn_model *m, bool training) {
-  for (int i = 0; i < m->count; i++) m->layers[i]->ops->forward(m->layers[i], &m->acts[i], &m->acts[i + 1], training);
+/* acts[i] <- the value x of tape t (when the model's own tape exists to hold them). */
+static void note_act(nn_model *m, int i, nn_tensor *x) {
+  if (!m->acts) return;
+  m->acts[i] = *x;
+  m->act_values[i] = x;
 }
 
-/* The mean loss of the batch in acts[count]; adds its gradient into dout unless NULL. */
-static double batch_loss(nn_model *m, const int *y, nn_tensor *dout) {
-  const nn_tensor *z = &m->acts[m->count], *Y = &m->targets;
-  switch (m->loss) {
-  case NN_LOSS_SPARSE_CE: return nn_sparse_ce_loss(z, y, dout);
-  case NN_LOSS_BCE: return nn_bce_loss(z, y, dout);
-  case NN_LOSS_FOCAL: return nn_focal_loss(z, y, NN_FOCAL_ALPHA, NN_FOCAL_GAMMA, dout);
-  case NN_LOSS_BINARY_HINGE: return nn_binary_hinge_loss(z, y, dout);
-  case NN_LOSS_MULTI_HINGE: return nn_multi_hinge_loss(z, y, dout);
-  case NN_LOSS_MSE: return nn_mse_loss(z, Y, dout);
-  case NN_LOSS_MAE: return nn_mae_loss(z, Y, dout);
-  case NN_LOSS_HUBER: return nn_huber_loss(z, Y, 1.f, dout);
-  case NN_LOSS_LOG_COSH: return nn_log_cosh_loss(z, Y, dout);
-  case NN_LOSS_COUNT: break;
+/* The chain from layer `from` on, on tape t: x is acts[from]; returns acts[count]. */
+static nn_tensor *apply_layers(nn_model *m, nn_tape *t, nn_tensor *x, int from) {
+  for (int i = from; i < m->count; i++) {
+    note_act(m, i, x);
+    x = nn_tape_layer(t, m->layers[i], x);
   }
-  nn_panic("batch_loss: %d is not a loss kind", (int)m->loss);
+  note_act(m, m->count, x);
+  return x;
 }
 
-/* The outputs of the last forward on the host: (n, D) floats. */
-static const float *host_outputs(nn_model *m) {
-  const nn_tensor *z = &m->acts[m->count];
-  if (z->device == NN_CPU) return z->data;
-  nn_cuda_to_host(m->host_out, z->data, nn_tensor_bytes(z));
-  return m->host_out;
+nn_tensor *nn_model_apply(nn_model *m, nn_tape *t, const nn_tensor *x) {
+  NN_REQUIRE(m && t && x, "nn_model_apply: the model, the tape or x is NULL");
+  check_input("nn_model_apply", m, x);
+  NN_REQUIRE(nn_tape_device(t) == m->device, "nn_model_apply: the tape is on the %s but %s is on the %s",
+             nn_tape_device(t) == NN_GPU ? "GPU" : "CPU", m->name, m->device == NN_GPU ? "GPU" : "CPU");
+  return apply_layers(m, t, (nn_tensor *)x, 0);
+}
+
+/* A step on the model's own tape: rows [start, start + n) of X as its input, the chain
+ * applied in the given mode; returns the output. */
+static nn_tensor *forward_rows(nn_model *m, const nn_tensor *X, int start, int n, bool training) {
+  nn_tape *t = own_tape(m);
+  nn_tape_start(t, training);
+  nn_tensor xb = rows_of(X, start, n);
+  return apply_layers(m, t, nn_tape_input(t, &xb, false), 0);
 }
 
 /* The predicted class of one row of D outputs: argmax, or z > 0 for a single output. */
@@ -250,24 +214,19 @@ static int class_of_row(const float *row, long D) {
   return best;
 }
 
-static int count_correct(nn_model *m, const int *y, int n) {
-  long D = nn_numel(&m->acts[m->count]) / n;
-  const float *out = host_outputs(m);
+/* How many rows of the outputs z (n, D) have their label's class; z on either device. */
+static int count_correct(nn_model *m, const nn_tensor *z, const int *y) {
+  int n = z->shape[0];
+  long D = nn_numel(z) / n;
+  const float *out = z->data;
+  if (z->device != NN_CPU) { /* a copy on the host, from the tape's arena */
+    float *host = nn_arena_record(nn_tape_arena(m->tape), nn_tensor_bytes(z));
+    nn_cuda_to_host(host, z->data, nn_tensor_bytes(z));
+    out = host;
+  }
   int correct = 0;
   for (int r = 0; r < n; r++) correct += class_of_row(out + (long)r * D, D) == y[r];
   return correct;
-}
-
-/* acts[0] and targets <- rows [start, start + n) of X and Y. */
-static void load_batch(nn_model *m, const nn_tensor *X, const nn_tensor *Y, int start, int n) {
-  ensure_capacity(m, n);
-  use_rows(m, n);
-  nn_tensor xb = rows_of(X, start, n);
-  nn_tensor_copy(&m->acts[0], &xb);
-  if (Y) {
-    nn_tensor yb = rows_of(Y, start, n);
-    nn_tensor_copy(&m->targets, &yb);
-  }
 }
 
 /* Every layer's param grads to 0, the frozen layers' too (a frozen layer between two
@@ -280,34 +239,19 @@ static void zero_param_grads(nn_model *m) {
   }
 }
 
-/* The lowest layer with params that train: the backward stops there, as PyTorch's
- * autograd stops below the last tensor with requires_grad. The frozen layers under it (a
- * pretrained feature extractor) are not visited at all, their grads left at 0: that is
- * most of a fine-tuning step's work saved. m->count when every param is frozen. */
-static int lowest_trainable(const nn_model *m) {
-  for (int i = 0; i < m->count; i++)
-    if (!m->layers[i]->frozen && nn_layer_param_count(m->layers[i]) > 0) return i;
-  return m->count;
-}
-
 /* ANCHOR: train_batch */
 double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct) {
   NN_REQUIRE(m->compiled, "nn_model_gradients: %s is not compiled; call nn_model_compile first", m->name);
   check_input("nn_model_gradients", m, x);
   int n = x->shape[0];
   check_targets("nn_model_gradients", m, y, Y, n);
-  load_batch(m, x, Y, 0, n);
 
-  zero_param_grads(m); /* backward ADDS into every grad */
-  for (int i = 1; i <= m->count; i++) nn_tensor_fill(&m->grads[i], 0.f);
+  zero_param_grads(m);                                /* backward ADDS into every grad */
+  nn_tensor *z = forward_rows(m, x, 0, n, true);      /* every layer's call recorded on the tape */
+  double loss = nn_tape_loss(m->tape, m->loss, z, &(nn_target){.labels = y, .Y = Y}); /* dloss/dz */
+  nn_tape_backward(m->tape);                          /* the chain rule, last call first */
 
-  forward(m, true);
-  double loss = batch_loss(m, y, &m->grads[m->count]); /* grads[L] = dloss/dlogits */
-  const int lowest = lowest_trainable(m);                /* 0 unless layers are frozen */
-  for (int i = m->count - 1; i >= lowest; i--)           /* the chain rule, last layer first */
-    m->layers[i]->ops->backward(m->layers[i], &m->grads[i + 1], i > lowest ? &m->grads[i] : NULL);
-
-  if (correct) *correct = nn_loss_takes_labels(m->loss) ? count_correct(m, y, n) : 0;
+  if (correct) *correct = m->loss->takes_labels ? count_correct(m, z, y) : 0;
   return loss;
 }
 
@@ -323,16 +267,22 @@ void nn_model_backward_from(nn_model *m, const nn_tensor *x, const nn_tensor *do
   NN_REQUIRE(down_to >= 0 && down_to < m->count, "nn_model_backward_from: down_to is %d; %s has layers 0..%d",
              down_to, m->name, m->count - 1);
   int n = x->shape[0], shape[NN_MAX_DIMS], ndim = nn_model_out_shape(m, shape);
-  NN_REQUIRE(dout->device == NN_CPU && dout->shape[0] == n && nn_numel(dout) == (long)n * row_numel(shape, ndim),
-             "nn_model_backward_from: dout is %s but %s gives %d rows of %ld outputs for x %s (a CPU tensor)",
+  NN_REQUIRE(dout->shape[0] == n && nn_numel(dout) == (long)n * row_numel(shape, ndim),
+             "nn_model_backward_from: dout is %s but %s gives %d rows of %ld outputs for x %s",
              nn_shape_str(dout).s, m->name, n, row_numel(shape, ndim), nn_shape_str(x).s);
-  load_batch(m, x, NULL, 0, n);
   zero_param_grads(m);
-  for (int i = 1; i <= m->count; i++) nn_tensor_fill(&m->grads[i], 0.f);
-  forward(m, false);
-  nn_tensor_copy(&m->grads[m->count], dout);
-  for (int i = m->count - 1; i >= down_to; i--)
-    m->layers[i]->ops->backward(m->layers[i], &m->grads[i + 1], i > 0 ? &m->grads[i] : NULL);
+  nn_tape *t = own_tape(m);
+  nn_tape_start(t, false);
+  /* layers below down_to run forward only; their output enters as an input that wants its
+   * gradient, so the backward stops there and grads[down_to] is d(...)/d acts[down_to] */
+  nn_tensor *a = nn_tape_input(t, x, false);
+  for (int i = 0; i < down_to; i++) note_act(m, i, a), a = nn_tape_layer(t, m->layers[i], a);
+  nn_tensor *cut = nn_tape_input(t, a, true);
+  nn_tensor *z = apply_layers(m, t, cut, down_to);
+  nn_tensor_copy(nn_tape_grad(t, z), dout);
+  nn_tape_backward(t);
+  for (int i = 0; i <= m->count; i++) /* below down_to nothing went back: no gradient */
+    m->grads[i] = i >= down_to ? *nn_tape_grad(t, m->act_values[i]) : (nn_tensor){0};
 }
 
 /* ---- evaluation and prediction, in batches, eval mode */
@@ -347,28 +297,28 @@ nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const n
   long correct = 0;
   for (int start = 0; start < N; start += batch) {
     int n = N - start < batch ? N - start : batch;
-    load_batch(m, X, Y, start, n);
-    forward(m, false);
-    loss_sum += batch_loss(m, y ? y + start : NULL, NULL) * n;
-    if (nn_loss_takes_labels(m->loss)) correct += count_correct(m, y + start, n);
+    nn_tensor *z = forward_rows(m, X, start, n, false);
+    nn_tensor Yb = Y ? rows_of(Y, start, n) : (nn_tensor){0};
+    nn_target target = {.labels = y ? y + start : NULL, .Y = Y ? nn_tape_input(m->tape, &Yb, false) : NULL};
+    loss_sum += m->loss->mean(m->loss, z, &target, NULL) * n; /* no gradient wanted */
+    if (m->loss->takes_labels) correct += count_correct(m, z, y + start);
   }
-  return (nn_eval){loss_sum / N, nn_loss_takes_labels(m->loss) ? (double)correct / N : -1.0};
+  return (nn_eval){loss_sum / N, m->loss->takes_labels ? (double)correct / N : -1.0};
 }
 
 void nn_model_predict(nn_model *m, const nn_tensor *X, nn_tensor *out, int batch) {
   check_input("nn_model_predict", m, X);
   int N = X->shape[0], shape[NN_MAX_DIMS], ndim = nn_model_out_shape(m, shape);
   long D = row_numel(shape, ndim);
-  NN_REQUIRE(out->device == NN_CPU && out->shape[0] == N && nn_numel(out) == N * D,
-             "nn_model_predict: out is %s but the model gives (%d, %ld) for X %s (a CPU tensor)",
-             nn_shape_str(out).s, N, D, nn_shape_str(X).s);
+  NN_REQUIRE(out->shape[0] == N && nn_numel(out) == N * D,
+             "nn_model_predict: out is %s but the model gives (%d, %ld) for X %s", nn_shape_str(out).s, N, D,
+             nn_shape_str(X).s);
   if (batch < 1) batch = N;
   for (int start = 0; start < N; start += batch) {
     int n = N - start < batch ? N - start : batch;
-    load_batch(m, X, NULL, start, n);
-    forward(m, false);
+    nn_tensor *z = forward_rows(m, X, start, n, false);
     nn_tensor ob = rows_of(out, start, n);
-    nn_tensor_copy(&ob, &m->acts[m->count]);
+    nn_tensor_copy(&ob, z); /* to out's device, whichever */
   }
 }
 

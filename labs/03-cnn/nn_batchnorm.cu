@@ -83,11 +83,12 @@ __global__ void bn_forward_train_kernel(const float *x, float *y, float *xhat, c
   }
 }
 
-extern "C" void nn_batchnorm_forward_train_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S) {
+extern "C" void nn_batchnorm_forward_train_cuda(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x,
+                                                float *y, int N, long S) {
   const long M = (long)N * S;
   if (M <= 0) return;
-  bn_forward_train_kernel<<<bn->C, BLOCK>>>(x, y, bn->xhat, bn->gamma.data, bn->beta.data, bn->mean.data,
-                                           bn->var.data, bn->inv_std.data, bn->running_mean.data,
+  bn_forward_train_kernel<<<bn->C, BLOCK>>>(x, y, saved->xhat, bn->gamma.data, bn->beta.data, saved->mean,
+                                           saved->var, saved->inv_std, bn->running_mean.data,
                                            bn->running_var.data, bn->C, S, M, bn->eps, bn->momentum);
   NN_CUDA_CHECK(cudaGetLastError());
 }
@@ -110,11 +111,12 @@ __global__ void bn_forward_eval_kernel(const float *x, float *y, float *xhat, co
   if (threadIdx.x == 0) mean[c] = mean_c, var[c] = running_var[c], inv_std[c] = inv_std_c;
 }
 
-extern "C" void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S) {
+extern "C" void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x,
+                                               float *y, int N, long S) {
   const long M = (long)N * S;
   if (M <= 0) return;
-  bn_forward_eval_kernel<<<bn->C, BLOCK>>>(x, y, bn->xhat, bn->gamma.data, bn->beta.data, bn->mean.data,
-                                          bn->var.data, bn->inv_std.data, bn->running_mean.data,
+  bn_forward_eval_kernel<<<bn->C, BLOCK>>>(x, y, saved->xhat, bn->gamma.data, bn->beta.data, saved->mean,
+                                          saved->var, saved->inv_std, bn->running_mean.data,
                                           bn->running_var.data, bn->C, S, M, bn->eps);
   NN_CUDA_CHECK(cudaGetLastError());
 }
@@ -152,10 +154,11 @@ __global__ void bn_backward_kernel(const float *dy, const float *xhat, const flo
   }
 }
 
-extern "C" void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const float *dy, float *dx, int N, long S) {
+extern "C" void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const nn_batchnorm_saved *saved, const float *dy,
+                                           float *dx, int N, long S) {
   const long M = (long)N * S;
   if (M <= 0) return;
-  bn_backward_kernel<<<bn->C, BLOCK>>>(dy, bn->xhat, bn->gamma.data, bn->inv_std.data, bn->dgamma.data,
-                                      bn->dbeta.data, dx, bn->C, S, M, bn->trained);
+  bn_backward_kernel<<<bn->C, BLOCK>>>(dy, saved->xhat, bn->gamma.data, saved->inv_std, bn->dgamma.data,
+                                      bn->dbeta.data, dx, bn->C, S, M, saved->trained);
   NN_CUDA_CHECK(cudaGetLastError());
 }

@@ -44,12 +44,13 @@
  * acts as a mild regulariser. ResNets put one after every convolution (whose bias
  * it makes useless: beta plays that part, so those convolutions have no bias).
  *
- * Memory: xhat (x's size) is kept for backward, in a workspace grown only when a
- * larger input comes, so a training step allocates nothing.
+ * Memory: each call keeps its own xhat (x's size) and statistics for backward, in the
+ * call's arena (nn_arena.h), so a training step allocates nothing and one layer can
+ * be applied twice in a step.
  *
  * Devices: the layer runs where its gamma is (nn_layer_to moves gamma, beta, their
- * grads and the running statistics); x, y, dy and dx must be there too. The
- * workspaces (mean, var, inv_std, xhat) follow at the next forward. On the GPU
+ * grads and the running statistics); x, y, dy, dx and the call's arena must be there
+ * too. On the GPU
  * (nn_batchnorm.cu) one block per channel reduces its M values in shared memory,
  * in double as the CPU does, with no atomics: the same result on every run.
  */
@@ -65,23 +66,24 @@ typedef struct {
   float momentum; /* 0.1: the weight of the new batch in the running statistics */
   nn_tensor gamma, beta, dgamma, dbeta;  /* (C): the parameters and their grads */
   nn_tensor running_mean, running_var;   /* (C): the buffers (statistics, never trained) */
-  nn_tensor mean, var, inv_std;          /* (C): the last forward's (batch or running) statistics */
-  float *xhat;                           /* the last forward's normalised x, x's shape */
-  long xhat_cap;                         /* floats allocated in xhat */
-  nn_device xhat_device;                 /* where xhat is: the weights' device at the last forward */
-  int x_shape[NN_MAX_DIMS], x_ndim;      /* the last forward's x: what backward's dy and dx must be */
-  bool forwarded;                        /* a forward ran: backward has something to go back through */
-  bool trained;                          /* the last forward was in training mode (batch statistics) */
   char gamma_name[48], beta_name[48], mean_name[48], var_name[48];
 } nn_batchnorm;
+
+/* What one forward keeps for its backward (the call's c->saved); the arrays are in the
+ * call's arena, on the layer's device. */
+typedef struct {
+  float *mean, *var, *inv_std; /* (C): the statistics the call normalised with (batch or running) */
+  float *xhat;                 /* x's shape: the normalised x */
+  bool trained;                /* training mode: batch statistics, so backward has the extra terms */
+} nn_batchnorm_saved;
 
 /* BatchNorm over C channels, named `name` ("bn1"); eps 1e-5, momentum 0.1. */
 nn_batchnorm *nn_batchnorm_new(const char *name, int channels);
 
-/* x: (N, C) or (N, C, H, W) on gamma's device -> y: the same shape. training: batch statistics
- * (and the running ones updated) or the running ones. */
-void nn_batchnorm_forward(nn_batchnorm *bn, const nn_tensor *x, nn_tensor *y, bool training);
-/* dgamma += ..., dbeta += ..., dx += ... (dx may be NULL), from dy: the last forward's shape. */
-void nn_batchnorm_backward(nn_batchnorm *bn, const nn_tensor *dy, nn_tensor *dx);
+/* x: (N, C) or (N, C, H, W) on gamma's device -> y: the same shape. c->training: batch
+ * statistics (and the running ones updated) or the running ones. */
+void nn_batchnorm_forward(nn_batchnorm *bn, nn_call *c, const nn_tensor *x, nn_tensor *y);
+/* dgamma += ..., dbeta += ..., dx += ... (dx may be NULL), from dy: call c's x's shape. */
+void nn_batchnorm_backward(nn_batchnorm *bn, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
 
 #endif

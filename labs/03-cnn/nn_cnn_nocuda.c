@@ -50,15 +50,18 @@ void nn_global_avgpool_backward_cuda(const float *dy, float *dx, long planes, lo
   NO_CUDA("nn_global_avgpool_backward_cuda");
 }
 
-void nn_batchnorm_forward_train_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S) {
-  (void)bn, (void)x, (void)y, (void)N, (void)S;
+void nn_batchnorm_forward_train_cuda(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x, float *y, int N,
+                                     long S) {
+  (void)bn, (void)saved, (void)x, (void)y, (void)N, (void)S;
   NO_CUDA("nn_batchnorm_forward_train_cuda");
 }
-void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S) {
-  (void)bn, (void)x, (void)y, (void)N, (void)S;
+void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x, float *y, int N,
+                                    long S) {
+  (void)bn, (void)saved, (void)x, (void)y, (void)N, (void)S;
   NO_CUDA("nn_batchnorm_forward_eval_cuda");
 }
-void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const float *dy, float *dx, int N, long S) {
-  (void)bn, (void)dy, (void)dx, (void)N, (void)S;
+void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const nn_batchnorm_saved *saved, const float *dy, float *dx,
+                                int N, long S) {
+  (void)bn, (void)saved, (void)dy, (void)dx, (void)N, (void)S;
   NO_CUDA("nn_batchnorm_backward_cuda");
 }

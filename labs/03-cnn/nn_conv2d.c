@@ -101,57 +101,53 @@ static void check_output(const char *fn, const nn_conv2d *c, const char *what, c
              describe(c).s, x->shape[0], c->F, g->Ho, g->Wo, nn_shape_str(x).s);
 }
 
-static void free_workspace(nn_conv2d *c) {
-  switch (c->cols_device) {
-  case NN_CPU: free(c->cols); break;
-  case NN_GPU: nn_cuda_free(c->cols); break;
-  }
-  c->cols = NULL, c->cols_cap = 0;
-}
-
-/* The workspace, on the weights' device, grown and never shrunk, so only the first
- * forward (or a larger input, more threads, or the first after nn_layer_to) allocates.
- *   CPU: per thread t, an im2col buffer (K, P), then per thread a partial dW (F, K)
- *        and db (F) that backward adds into dW and db after the loop over images
+/* The workspace, borrowed from the call's arena (on the weights' device) for this call only:
+ *   CPU: per thread t, an im2col buffer (K, P), then (backward only) per thread a partial
+ *        dW (F, K) and db (F) that backward adds into dW and db after the loop over images
  *   GPU: one im2col buffer (K, P); the images go one after another */
+typedef struct {
+  float *data;
+  int threads; /* the threads it is laid out for (1 on the GPU) */
+} workspace;
+
 static long cols_floats(const nn_conv_geom *g) { return nn_conv_geom_rows(g) * nn_conv_geom_cols(g); }
 static long grad_floats(const nn_conv2d *c, const nn_conv_geom *g) { return (long)c->F * nn_conv_geom_rows(g) + c->F; }
 
-static void workspace(nn_conv2d *c, const nn_conv_geom *g) {
-  c->threads = c->W.device == NN_CPU ? nn_threads() : 1;
-  long need = c->W.device == NN_CPU ? (cols_floats(g) + grad_floats(c, g)) * c->threads : cols_floats(g);
-  if (c->cols && c->cols_device != c->W.device) free_workspace(c); /* the layer has moved */
-  if (need > c->cols_cap) {
-    free_workspace(c);
-    size_t bytes = (size_t)need * sizeof(float);
-    switch (c->W.device) {
-    case NN_CPU: c->cols = nn_xmalloc(bytes, "nn_conv2d im2col workspace"); break;
-    case NN_GPU: c->cols = nn_cuda_malloc(bytes); break;
-    }
-    c->cols_device = c->W.device;
-    c->cols_cap = need;
-  }
+long nn_conv2d_workspace_floats(const nn_conv2d *c, const nn_conv_geom *g, int threads, bool backward) {
+  if (c->W.device == NN_GPU) return cols_floats(g);
+  return (cols_floats(g) + (backward ? grad_floats(c, g) : 0)) * threads;
+}
+
+static workspace borrow_workspace(const nn_conv2d *c, const nn_call *call, const char *fn, const nn_conv_geom *g,
+                                  bool backward) {
+  nn_arena *a = nn_call_arena(call, fn, "its im2col workspace");
+  NN_REQUIRE(nn_arena_device(a) == c->W.device, "%s: the call's arena is on the %s but %s's weights are on the %s",
+             fn, device_name(nn_arena_device(a)), c->base.name, device_name(c->W.device));
+  workspace ws = {.threads = c->W.device == NN_CPU ? nn_threads() : 1};
+  ws.data = nn_arena_floats(a, nn_conv2d_workspace_floats(c, g, ws.threads, backward));
+  return ws;
 }
 
 /* Thread t's im2col buffer, (K, P); its partial dW (F, K), with its db (F) behind it. */
-static float *cols_of(const nn_conv2d *c, const nn_conv_geom *g, int t) { return c->cols + t * cols_floats(g); }
-static float *grads_of(const nn_conv2d *c, const nn_conv_geom *g, int t) {
-  return c->cols + c->threads * cols_floats(g) + t * grad_floats(c, g);
+static float *cols_of(const workspace *ws, const nn_conv_geom *g, int t) { return ws->data + t * cols_floats(g); }
+static float *grads_of(const nn_conv2d *c, const workspace *ws, const nn_conv_geom *g, int t) {
+  return ws->data + ws->threads * cols_floats(g) + t * grad_floats(c, g);
 }
 
 /* ---- the math. K = C*KH*KW rows of cols, P = Ho*Wo columns; the images of the batch
  * are independent, so they spread over the threads, each with its own cols */
 
 /* x: (N, C, H, W) -> y: (N, F, Ho, Wo) */
-static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g) {
+static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g,
+                             const workspace *ws) {
   const int N = x->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P; /* one image */
   const double work = (double)N * F * K * P;                          /* multiply-adds */
-#pragma omp parallel for schedule(static) num_threads(c->threads) if (work >= NN_PARALLEL_MIN_WORK)
+#pragma omp parallel for schedule(static) num_threads(ws->threads) if (work >= NN_PARALLEL_MIN_WORK)
   for (int n = 0; n < N; n++) {
-    const float *x_n = x->data + n * x_size;      /* (C, H, W) */
-    float *y_n = y->data + n * y_size;            /* (F, Ho*Wo) */
-    float *cols = cols_of(c, g, nn_thread_index()); /* (K, P) */
+    const float *x_n = x->data + n * x_size;        /* (C, H, W) */
+    float *y_n = y->data + n * y_size;              /* (F, Ho*Wo) */
+    float *cols = cols_of(ws, g, nn_thread_index()); /* (K, P) */
     nn_im2col(x_n, g, cols);
     /* TODO(lab 03-cnn): write this part of conv_forward_cpu. */
     /* HINT: y_n (F, P) = W (F, K) @ cols (K, P) is one nn_sgemm(false, false, F, P, K, 1, W, cols, 0, y_n, NN_CPU); then add b[f] to every entry of row f (when c->has_bias) */
@@ -161,10 +157,10 @@ static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, con
 
 /* dW += sum over threads of their partial dW (and db), in thread order: the same bits
  * every run for a given number of threads. */
-static void add_thread_grads(nn_conv2d *c, const nn_conv_geom *g) {
+static void add_thread_grads(nn_conv2d *c, const nn_conv_geom *g, const workspace *ws) {
   const long FK = (long)c->F * nn_conv_geom_rows(g);
-  for (int t = 0; t < c->threads; t++) {
-    const float *dW_t = grads_of(c, g, t), *db_t = dW_t + FK;
+  for (int t = 0; t < ws->threads; t++) {
+    const float *dW_t = grads_of(c, ws, g, t), *db_t = dW_t + FK;
     for (long i = 0; i < FK; i++) c->dW.data[i] += dW_t[i];
     if (c->has_bias)
       for (int f = 0; f < c->F; f++) c->db.data[f] += db_t[f];
@@ -172,83 +168,87 @@ static void add_thread_grads(nn_conv2d *c, const nn_conv_geom *g) {
 }
 
 /* dy: (N, F, Ho, Wo); dx: (N, C, H, W) or NULL */
-static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx, const nn_conv_geom *g) {
+static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *x, const nn_tensor *dy, nn_tensor *dx,
+                              const nn_conv_geom *g, const workspace *ws) {
   const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
   const double work = 2.0 * N * F * K * P; /* multiply-adds: dW's and dx's products */
-  memset(grads_of(c, g, 0), 0, sizeof(float) * c->threads * grad_floats(c, g));
-#pragma omp parallel for schedule(static) num_threads(c->threads) if (work >= NN_PARALLEL_MIN_WORK)
+  memset(grads_of(c, ws, g, 0), 0, sizeof(float) * ws->threads * grad_floats(c, g));
+#pragma omp parallel for schedule(static) num_threads(ws->threads) if (work >= NN_PARALLEL_MIN_WORK)
   for (int n = 0; n < N; n++) {
-    const float *x_n = c->x->data + n * x_size;     /* (C, H, W) */
+    const float *x_n = x->data + n * x_size;        /* (C, H, W) */
     const float *dy_n = dy->data + n * y_size;      /* (F, Ho*Wo) */
     float *dx_n = dx ? dx->data + n * x_size : NULL; /* (C, H, W) */
     int t = nn_thread_index();
-    float *cols = cols_of(c, g, t);                 /* (K, P): the windows of x_n, then dcols */
-    float *dW = grads_of(c, g, t), *db = dW + (long)F * K; /* this thread's share of dW, db */
+    float *cols = cols_of(ws, g, t);                /* (K, P): the windows of x_n, then dcols */
+    float *dW = grads_of(c, ws, g, t), *db = dW + (long)F * K; /* this thread's share of dW, db */
     nn_im2col(x_n, g, cols); /* recomputed: cheaper in memory than keeping N of them */
     /* TODO(lab 03-cnn): write this part of conv_backward_cpu. */
     /* HINT: dW and db here are this thread's share (never c->dW: two threads adding into one array lose updates). dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n; dx_n: cols = W^T @ dy_n (beta 0), then nn_col2im */
     NN_LAB_STUB("03-cnn", "conv_backward_cpu");
   }
-  add_thread_grads(c, g);
+  add_thread_grads(c, g, ws);
 }
 
 /* ---- the same on the GPU: im2col and col2im kernels, cuBLAS, and the bias kernels
  * (nn_cnn_cuda.h). All pointers are device pointers; image n starts at n * x_size. */
 
-static void conv_forward_gpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g) {
+static void conv_forward_gpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g,
+                             const workspace *ws) {
   const int N = x->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
   for (int n = 0; n < N; n++) {
-    nn_im2col_cuda(x->data + n * x_size, g, c->cols);
-    nn_sgemm(false, false, F, P, K, 1.f, c->W.data, c->cols, 0.f, y->data + n * y_size, NN_GPU);
+    nn_im2col_cuda(x->data + n * x_size, g, ws->data);
+    nn_sgemm(false, false, F, P, K, 1.f, c->W.data, ws->data, 0.f, y->data + n * y_size, NN_GPU);
   }
   if (c->has_bias) nn_conv2d_bias_add_cuda(y->data, c->b.data, N, F, P); /* the whole batch at once */
 }
 
-static void conv_backward_gpu(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx, const nn_conv_geom *g) {
+static void conv_backward_gpu(nn_conv2d *c, const nn_tensor *x, const nn_tensor *dy, nn_tensor *dx,
+                              const nn_conv_geom *g, const workspace *ws) {
   const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
   if (c->has_bias) nn_conv2d_bias_grad_cuda(dy->data, c->db.data, N, F, P); /* db: one reduction for the batch */
   for (int n = 0; n < N; n++) {
     const float *dy_n = dy->data + n * y_size;
-    nn_im2col_cuda(c->x->data + n * x_size, g, c->cols);
-    nn_sgemm(false, true, F, K, P, 1.f, dy_n, c->cols, 1.f, c->dW.data, NN_GPU); /* dW += dy_n cols^T */
+    nn_im2col_cuda(x->data + n * x_size, g, ws->data);
+    nn_sgemm(false, true, F, K, P, 1.f, dy_n, ws->data, 1.f, c->dW.data, NN_GPU); /* dW += dy_n cols^T */
     if (dx) {
-      nn_sgemm(true, false, K, P, F, 1.f, c->W.data, dy_n, 0.f, c->cols, NN_GPU); /* dcols = W^T dy_n */
-      nn_col2im_cuda(c->cols, g, dx->data + n * x_size);                          /* dx_n += col2im(dcols) */
+      nn_sgemm(true, false, K, P, F, 1.f, c->W.data, dy_n, 0.f, ws->data, NN_GPU); /* dcols = W^T dy_n */
+      nn_col2im_cuda(ws->data, g, dx->data + n * x_size);                          /* dx_n += col2im(dcols) */
     }
   }
 }
 
 /* ---- entry points: checks, then the one device switch (the weights' device) */
 
-void nn_conv2d_forward(nn_conv2d *c, const nn_tensor *x, nn_tensor *y) {
+void nn_conv2d_forward(nn_conv2d *c, nn_call *call, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(c, "nn_conv2d_forward: the layer is NULL");
+  nn_call_begin(call, &c->base, "nn_conv2d_forward", x, y);
   nn_conv_geom g = check_input("nn_conv2d_forward", c, x);
   check_output("nn_conv2d_forward", c, "y", y, x, &g);
-  c->x = x;
-  workspace(c, &g);
+  workspace ws = borrow_workspace(c, call, "nn_conv2d_forward", &g, false);
   switch (c->W.device) {
-  case NN_CPU: conv_forward_cpu(c, x, y, &g); break;
-  case NN_GPU: conv_forward_gpu(c, x, y, &g); break;
+  case NN_CPU: conv_forward_cpu(c, x, y, &g, &ws); break;
+  case NN_GPU: conv_forward_gpu(c, x, y, &g, &ws); break;
   }
 }
 
-void nn_conv2d_backward(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx) {
+void nn_conv2d_backward(nn_conv2d *c, const nn_call *call, const nn_tensor *dy, nn_tensor *dx) {
   NN_REQUIRE(c, "nn_conv2d_backward: the layer is NULL");
-  NN_REQUIRE(c->x, "nn_conv2d_backward: %s has no forward pass to go back through", c->base.name);
-  nn_conv_geom g = check_input("nn_conv2d_backward", c, c->x);
-  check_output("nn_conv2d_backward", c, "dy", dy, c->x, &g);
+  nn_call_require_forward(call, "nn_conv2d_backward", &c->base);
+  const nn_tensor *x = call->x;
+  nn_conv_geom g = check_input("nn_conv2d_backward", c, x);
+  check_output("nn_conv2d_backward", c, "dy", dy, x, &g);
   if (dx) {
     check_device("nn_conv2d_backward", c, "dx", dx);
-    NN_REQUIRE(nn_same_shape(dx, c->x), "nn_conv2d_backward: dx is %s but the forward input x was %s",
-               nn_shape_str(dx).s, nn_shape_str(c->x).s);
+    NN_REQUIRE(nn_same_shape(dx, x), "nn_conv2d_backward: dx is %s but the forward input x was %s",
+               nn_shape_str(dx).s, nn_shape_str(x).s);
   }
-  workspace(c, &g);
+  workspace ws = borrow_workspace(c, call, "nn_conv2d_backward", &g, true);
   switch (c->W.device) {
-  case NN_CPU: conv_backward_cpu(c, dy, dx, &g); break;
-  case NN_GPU: conv_backward_gpu(c, dy, dx, &g); break;
+  case NN_CPU: conv_backward_cpu(c, x, dy, dx, &g, &ws); break;
+  case NN_GPU: conv_backward_gpu(c, x, dy, dx, &g, &ws); break;
   }
 }
 
@@ -281,13 +281,13 @@ void nn_conv2d_forward_naive(const nn_conv2d *c, const nn_tensor *x, nn_tensor *
 
 /* ---- the layer's ops table */
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)training; /* Conv2d acts the same in training and evaluation */
-  nn_conv2d_forward((nn_conv2d *)l, x, y);
+/* Conv2d acts the same in training and evaluation */
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_conv2d_forward((nn_conv2d *)l, c, x, y);
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_conv2d_backward((nn_conv2d *)l, dy, dx);
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_conv2d_backward((nn_conv2d *)l, c, dy, dx);
 }
 
 static int params_op(nn_layer *l, nn_param *out, int max) {
@@ -311,7 +311,6 @@ static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out)
 static void free_op(nn_layer *l) {
   nn_conv2d *c = (nn_conv2d *)l;
   nn_tensor_free(&c->W), nn_tensor_free(&c->dW), nn_tensor_free(&c->b), nn_tensor_free(&c->db);
-  free_workspace(c);
   free(c);
 }
 

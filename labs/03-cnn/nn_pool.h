@@ -21,8 +21,8 @@
  * return_indices); backward routes dy there, and a cell that is the maximum of
  * two overlapping windows (k > s) receives both. Ties go to the first maximum in
  * row-major window order, as PyTorch; a NaN wins, as PyTorch, so a diverging
- * network shows it. The argmax buffer (N*C*Ho*Wo ints) is the layer's: made on
- * the first forward and regrown only when a larger output comes, never per call.
+ * network shows it. The argmax (N*C*Ho*Wo ints) belongs to the call, not the layer:
+ * it comes from the call's arena, so a pool applied twice keeps two.
  *
  * AvgPool2d:  y[i,j] = (1 / k^2) * sum over the window of x   (padded cells count as 0)
  *   backward: dx[h,w] += dy[i,j] / k^2 for every real cell of window (i, j)
@@ -37,7 +37,7 @@
  *
  * None has parameters, so a pooling layer runs where its x is: CPU or GPU (nn_pool.cu),
  * with x, y, dy and dx all on one device (a mix aborts, naming the function). The
- * argmax buffer lives on that device too.
+ * argmax lives on that device too.
  */
 #ifndef NN_POOL_H
 #define NN_POOL_H
@@ -59,12 +59,6 @@ typedef struct {
   int kernel;              /* k: the window is k x k */
   int stride;              /* s >= 1 (the constructor turns 0 into k) */
   int padding;             /* p cells each side, 0 <= p <= k/2 */
-  int x_shape[4];          /* (N, C, H, W) of the last forward: what backward's dx must be */
-  int y_shape[4];          /* (N, C, Ho, Wo) of the last forward: what backward's dy must be */
-  bool forwarded;          /* backward needs a forward first (x's values it never needs) */
-  int *argmax;             /* MaxPool: (N, C, Ho, Wo), where each max came from: h*W + w in its plane */
-  long argmax_cap;         /* ints allocated in argmax */
-  nn_device argmax_device; /* where argmax lives: x's device at the last forward */
 } nn_pool2d;
 
 /* MaxPool2d(kernel, stride, padding): stride 0 means stride = kernel. Aborts on
@@ -75,9 +69,11 @@ nn_pool2d *nn_avgpool2d_new(const char *name, int kernel, int stride, int paddin
 /* GlobalAvgPool2d: (N, C, H, W) -> (N, C). */
 nn_layer *nn_global_avgpool2d_new(const char *name);
 
-/* x: (N, C, H, W), y: (N, C, Ho, Wo), both on the CPU or both on the GPU. */
-void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y);
-/* dy: (N, C, Ho, Wo) of the last forward; dx (may be NULL): x's shape, ADDED to. */
-void nn_pool2d_backward(nn_pool2d *p, const nn_tensor *dy, nn_tensor *dx);
+/* x: (N, C, H, W), y: (N, C, Ho, Wo), both on the CPU or both on the GPU. MaxPool keeps in
+ * the call, as c->saved, where each max came from: (N, C, Ho, Wo) ints, h*W + w in its
+ * plane, in the call's arena (on x's device). */
+void nn_pool2d_forward(nn_pool2d *p, nn_call *c, const nn_tensor *x, nn_tensor *y);
+/* dy: (N, C, Ho, Wo) of call c's y; dx (may be NULL): x's shape, ADDED to. */
+void nn_pool2d_backward(nn_pool2d *p, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
 
 #endif

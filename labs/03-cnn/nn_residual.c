@@ -18,38 +18,24 @@ static int sublayers(const nn_residual *r, nn_layer **out) {
   return n;
 }
 
-/* The activations and grads between sublayers: 8 + 8 tensors of one shape. */
-static int internal_tensors(nn_residual *r, nn_tensor **out) {
-  nn_tensor *all[] = {&r->a1, &r->b1, &r->r1, &r->a2, &r->b2, &r->p1, &r->p2, &r->sum,
-                      &r->da1, &r->db1, &r->dr1, &r->da2, &r->db2, &r->dp1, &r->dp2, &r->dsum};
-  for (int i = 0; i < 16; i++) out[i] = all[i];
-  return 16;
-}
-
 /* The device the block runs on: its weights'. */
 static nn_device device_of(const nn_residual *r) { return r->conv1->W.device; }
 
 static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
 
-/* Each internal tensor made (N, out, Ho, Wo) on the weights' device: reallocated only
- * when that is more than cap floats, or when the block has moved (nn_layer_to). */
-static void shape_internals(nn_residual *r, int N, int Ho, int Wo) {
-  nn_tensor *t[16];
-  int count = internal_tensors(r, t);
+/* The call's record: the internal activations, each (N, out, Ho, Wo) from the call's arena,
+ * and a fresh call per sublayer, in the block's mode, on the same arena. */
+static nn_residual_saved *start_record(const nn_residual *r, nn_call *c, const char *fn, int N, int Ho, int Wo) {
+  nn_arena *a = nn_call_arena(c, fn, "the activations between its sublayers");
+  NN_REQUIRE(nn_arena_device(a) == device_of(r), "%s: the call's arena is on the %s but %s's weights are on the %s",
+             fn, device_name(nn_arena_device(a)), r->base.name, device_name(device_of(r)));
+  nn_residual_saved *s = nn_arena_record(a, sizeof *s);
   const int shape[4] = {N, r->out_C, Ho, Wo};
-  const long need = (long)N * r->out_C * Ho * Wo;
-  if (r->cap > 0 && r->a1.device != device_of(r)) r->cap = 0; /* the old ones are on the other device */
-  if (need > r->cap) {
-    for (int i = 0; i < count; i++) {
-      nn_tensor_free(t[i]);
-      *t[i] = nn_tensor_new(4, shape, device_of(r));
-    }
-    r->cap = need;
-  }
-  for (int i = 0; i < count; i++) {
-    t[i]->ndim = 4;
-    for (int d = 0; d < 4; d++) t[i]->shape[d] = shape[d];
-  }
+  nn_tensor *acts[] = {&s->a1, &s->b1, &s->r1, &s->a2, &s->b2, &s->sum, &s->p1, &s->p2};
+  for (int i = 0; i < (r->proj ? 8 : 6); i++) *acts[i] = nn_arena_tensor(a, 4, shape);
+  nn_call *calls[] = {&s->conv1, &s->bn1, &s->relu1, &s->conv2, &s->bn2, &s->proj, &s->proj_bn, &s->relu2};
+  for (int i = 0; i < 8; i++) *calls[i] = (nn_call){.arena = a, .training = c->training};
+  return s;
 }
 
 /* t must be on the device of the block's weights: the block runs there. */
@@ -66,83 +52,89 @@ static void check_input(const char *fn, const nn_residual *r, const nn_tensor *x
              "W) inputs, got %s", fn, r->base.name, r->in_C, r->out_C, r->stride, r->in_C, nn_shape_str(x).s);
 }
 
-/* t (y, dy) must be (N, out, Ho, Wo) as the last forward made the internals. */
-static void check_like_output(const char *fn, const nn_residual *r, const char *what, const nn_tensor *t) {
+/* t (y, dy) must be (N, out, Ho, Wo), the shape of the block's sum for x. */
+static void check_like_output(const char *fn, const nn_residual *r, const char *what, const nn_tensor *t,
+                              const nn_tensor *sum, const nn_tensor *x) {
   NN_REQUIRE(t, "%s: %s is NULL", fn, what);
   check_device(fn, r, what, t);
-  NN_REQUIRE(nn_same_shape(t, &r->sum), "%s: %s: %s is %s but the block gives %s for x %s", fn, r->base.name, what,
-             nn_shape_str(t).s, nn_shape_str(&r->sum).s, r->x ? nn_shape_str(r->x).s : "?");
+  NN_REQUIRE(nn_same_shape(t, sum), "%s: %s: %s is %s but the block gives %s for x %s", fn, r->base.name, what,
+             nn_shape_str(t).s, nn_shape_str(sum).s, nn_shape_str(x).s);
 }
 
 /* ---- forward and backward */
 
-void nn_residual_forward(nn_residual *r, const nn_tensor *x, nn_tensor *y, bool training) {
+void nn_residual_forward(nn_residual *r, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   const char *fn = "nn_residual_forward";
   NN_REQUIRE(r, "%s: the layer is NULL", fn);
+  nn_call_begin(c, &r->base, fn, x, y);
   check_input(fn, r, x);
   nn_conv_geom g = nn_conv2d_geom(r->conv1, x->shape[2], x->shape[3]);
-  shape_internals(r, x->shape[0], g.Ho, g.Wo);
-  r->x = x;
-  check_like_output(fn, r, "y", y);
+  nn_residual_saved *s = start_record(r, c, fn, x->shape[0], g.Ho, g.Wo);
+  check_like_output(fn, r, "y", y, &s->sum, x);
+  c->saved = s;
   const nn_layer_ops *conv = r->conv1->base.ops, *bn = r->bn1->base.ops;
   /* ANCHOR: residual_forward */
-  /* the main branch */
-  conv->forward(&r->conv1->base, x, &r->a1, training);
-  bn->forward(&r->bn1->base, &r->a1, &r->b1, training);
-  r->relu1->ops->forward(r->relu1, &r->b1, &r->r1, training);
-  conv->forward(&r->conv2->base, &r->r1, &r->a2, training);
-  bn->forward(&r->bn2->base, &r->a2, &r->b2, training);
+  /* the main branch: each sublayer a call of its own, kept in s for backward */
+  conv->forward(&r->conv1->base, &s->conv1, x, &s->a1);
+  bn->forward(&r->bn1->base, &s->bn1, &s->a1, &s->b1);
+  r->relu1->ops->forward(r->relu1, &s->relu1, &s->b1, &s->r1);
+  conv->forward(&r->conv2->base, &s->conv2, &s->r1, &s->a2);
+  bn->forward(&r->bn2->base, &s->bn2, &s->a2, &s->b2);
   /* the shortcut, then their sum */
   const nn_tensor *shortcut = x;
   if (r->proj) {
-    conv->forward(&r->proj->base, x, &r->p1, training);
-    bn->forward(&r->proj_bn->base, &r->p1, &r->p2, training);
-    shortcut = &r->p2;
+    conv->forward(&r->proj->base, &s->proj, x, &s->p1);
+    bn->forward(&r->proj_bn->base, &s->proj_bn, &s->p1, &s->p2);
+    shortcut = &s->p2;
   }
   switch (device_of(r)) {
   case NN_CPU: {
-    const long n = nn_numel(&r->sum);
-    for (long i = 0; i < n; i++) r->sum.data[i] = r->b2.data[i] + shortcut->data[i];
+    const long n = nn_numel(&s->sum);
+    for (long i = 0; i < n; i++) s->sum.data[i] = s->b2.data[i] + shortcut->data[i];
     break;
   }
   case NN_GPU: /* sum = b2, then sum += shortcut: the same one addition per element */
-    nn_tensor_copy(&r->sum, &r->b2);
-    nn_add_into(&r->sum, shortcut);
+    nn_tensor_copy(&s->sum, &s->b2);
+    nn_add_into(&s->sum, shortcut);
     break;
   }
-  r->relu2->ops->forward(r->relu2, &r->sum, y, training);
+  r->relu2->ops->forward(r->relu2, &s->relu2, &s->sum, y);
   /* ANCHOR_END: residual_forward */
 }
 
-void nn_residual_backward(nn_residual *r, const nn_tensor *dy, nn_tensor *dx) {
+void nn_residual_backward(nn_residual *r, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
   const char *fn = "nn_residual_backward";
   NN_REQUIRE(r, "%s: the layer is NULL", fn);
-  NN_REQUIRE(r->x, "%s: %s has no forward pass to go back through", fn, r->base.name);
-  check_like_output(fn, r, "dy", dy);
-  NN_REQUIRE(r->a1.device == device_of(r), "%s: %s moved to the %s after its forward pass (nn_layer_to); run the "
+  nn_call_require_forward(c, fn, &r->base);
+  nn_residual_saved *s = c->saved;
+  check_like_output(fn, r, "dy", dy, &s->sum, c->x);
+  NN_REQUIRE(s->a1.device == device_of(r), "%s: %s moved to the %s after its forward pass (nn_layer_to); run the "
              "forward again there first", fn, r->base.name, device_name(device_of(r)));
   if (dx) check_device(fn, r, "dx", dx);
   if (dx)
-    NN_REQUIRE(nn_same_shape(dx, r->x), "%s: %s: dx is %s but the forward input x was %s", fn, r->base.name,
-               nn_shape_str(dx).s, nn_shape_str(r->x).s);
-  nn_tensor *t[16];
-  int count = internal_tensors(r, t);
-  for (int i = 8; i < count; i++) nn_tensor_fill(t[i], 0.f); /* the grads: every backward below adds */
+    NN_REQUIRE(nn_same_shape(dx, c->x), "%s: %s: dx is %s but the forward input x was %s", fn, r->base.name,
+               nn_shape_str(dx).s, nn_shape_str(c->x).s);
+  /* the grads of the internal activations, zeros from the arena: every backward below adds */
+  nn_arena *a = nn_call_arena(c, fn, "the gradients of its internal activations");
+  const int *shape = s->sum.shape;
+  nn_tensor dsum = nn_arena_zeros(a, 4, shape), da2 = nn_arena_zeros(a, 4, shape), dr1 = nn_arena_zeros(a, 4, shape);
+  nn_tensor db1 = nn_arena_zeros(a, 4, shape), da1 = nn_arena_zeros(a, 4, shape);
+  nn_tensor dp2 = r->proj ? nn_arena_zeros(a, 4, shape) : (nn_tensor){0}; /* the projection's only */
   const nn_layer_ops *conv = r->conv1->base.ops, *bn = r->bn1->base.ops;
-  r->relu2->ops->backward(r->relu2, dy, &r->dsum); /* dsum = dL/d(b2 + shortcut) */
+  r->relu2->ops->backward(r->relu2, &s->relu2, dy, &dsum); /* dsum = dL/d(b2 + shortcut) */
   /* TODO(lab 03-cnn): write this part of nn_residual_backward. */
-  /* HINT: the sum passes dsum unchanged to BOTH of its inputs. Main branch: back through bn2, conv2, relu1, bn1, conv1 (each op's backward(layer, dy, dx) adds into dx) ending in dx; shortcut: dx += dsum (nn_add_into, when dx), or back through proj_bn then proj into dx */
+  /* HINT: the sum passes dsum unchanged to BOTH of its inputs. Main branch: back through bn2, conv2, relu1, bn1, conv1, each with its own call from s (an op's backward(layer, call, dy, dx) adds into dx), ending in dx; shortcut: dx += dsum (nn_add_into, when dx), or back through proj_bn then proj into dx */
   NN_LAB_STUB("03-cnn", "nn_residual_backward");
 }
 
 /* ---- the layer's ops table */
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  nn_residual_forward((nn_residual *)l, x, y, training);
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_residual_forward((nn_residual *)l, c, x, y);
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_residual_backward((nn_residual *)l, dy, dx);
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_residual_backward((nn_residual *)l, c, dy, dx);
 }
 
 /* Every sublayer's params (or buffers), in order. */
@@ -176,9 +168,6 @@ static void free_op(nn_layer *l) {
   nn_layer *subs[8];
   int n = sublayers(r, subs);
   for (int i = 0; i < n; i++) subs[i]->ops->free(subs[i]);
-  nn_tensor *t[16];
-  int count = internal_tensors(r, t);
-  for (int i = 0; i < count; i++) nn_tensor_free(t[i]);
   free(r);
 }
 

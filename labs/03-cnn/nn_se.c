@@ -20,99 +20,93 @@ static void check_image(const char *fn, const nn_se *se, const char *what, const
              "but %s is %s", fn, se->base.name, se->C, se->hidden, se->C, what, nn_shape_str(t).s);
 }
 
-/* Room in scratch for N rows of the ten intermediates; grown, never shrunk. Every view
- * is then set to N rows. */
-static void use_batch(nn_se *se, int N) {
-  nn_tensor *wide[] = {&se->s, &se->a2, &se->e, &se->de, &se->da2, &se->ds}; /* (N, C) */
-  nn_tensor *narrow[] = {&se->a1, &se->z, &se->dz, &se->da1};                /* (N, hidden) */
-  const int n_wide = 6, n_narrow = 4;
-  if (N > se->batch_cap) {
-    free(se->scratch);
-    size_t floats = (size_t)N * ((size_t)n_wide * se->C + (size_t)n_narrow * se->hidden);
-    se->scratch = nn_xmalloc(floats * sizeof(float), "nn_se intermediates");
-    se->batch_cap = N;
-  }
-  float *p = se->scratch;
-  for (int k = 0; k < n_wide; k++, p += (long)N * se->C)
-    *wide[k] = (nn_tensor){.data = p, .shape = {N, se->C}, .ndim = 2, .device = NN_CPU};
-  for (int k = 0; k < n_narrow; k++, p += (long)N * se->hidden)
-    *narrow[k] = (nn_tensor){.data = p, .shape = {N, se->hidden}, .ndim = 2, .device = NN_CPU};
-}
+/* A (rows, cols) CPU tensor from the arena. */
+static nn_tensor rows(nn_arena *a, int n, int cols) { return nn_arena_tensor(a, 2, (int[]){n, cols}); }
 
-void nn_se_forward(nn_se *se, const nn_tensor *x, nn_tensor *y) {
+void nn_se_forward(nn_se *se, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(se, "nn_se_forward: the layer is NULL");
+  nn_call_begin(c, &se->base, "nn_se_forward", x, y);
   check_image("nn_se_forward", se, "x", x);
   check_image("nn_se_forward", se, "y", y);
   NN_REQUIRE(nn_same_shape(x, y), "nn_se_forward: x is %s but y is %s; SqueezeExcite keeps the shape",
              nn_shape_str(x).s, nn_shape_str(y).s);
   const int N = x->shape[0], C = se->C;
   const long HW = (long)x->shape[2] * x->shape[3];
-  se->x = x;
-  use_batch(se, N);
+  nn_arena *a = nn_call_arena(c, "nn_se_forward", "the excitation's intermediates");
+  NN_REQUIRE(nn_arena_device(a) == NN_CPU, "nn_se_forward: the call's arena is on the GPU; SqueezeExcite runs on the "
+             "CPU only so far");
+  nn_se_saved *sv = nn_arena_record(a, sizeof *sv);
+  sv->s = rows(a, N, C), sv->a1 = rows(a, N, se->hidden), sv->z = rows(a, N, se->hidden);
+  sv->a2 = rows(a, N, C), sv->e = rows(a, N, C);
+  sv->fc1 = sv->fc2 = (nn_call){.arena = a, .training = c->training};
+  c->saved = sv;
   for (long nc = 0; nc < (long)N * C; nc++) { /* squeeze: s[n][c] = the mean of plane (n, c) */
     const float *plane = x->data + nc * HW;
     double sum = 0;
     for (long q = 0; q < HW; q++) sum += plane[q];
-    se->s.data[nc] = (float)(sum / (double)HW);
+    sv->s.data[nc] = (float)(sum / (double)HW);
   }
   const nn_activation relu = nn_activation_of(NN_ACT_RELU), sigmoid = nn_activation_of(NN_ACT_SIGMOID);
-  nn_dense_forward(se->fc1, &se->s, &se->a1); /* excite: e = sigmoid(W2 relu(W1 s + b1) + b2) */
-  nn_activation_forward(&relu, &se->a1, &se->z);
-  nn_dense_forward(se->fc2, &se->z, &se->a2);
-  nn_activation_forward(&sigmoid, &se->a2, &se->e);
+  nn_dense_forward(se->fc1, &sv->fc1, &sv->s, &sv->a1); /* excite: e = sigmoid(W2 relu(W1 s + b1) + b2) */
+  nn_activation_forward(&relu, &sv->a1, &sv->z);
+  nn_dense_forward(se->fc2, &sv->fc2, &sv->z, &sv->a2);
+  nn_activation_forward(&sigmoid, &sv->a2, &sv->e);
   for (long nc = 0; nc < (long)N * C; nc++) { /* scale: plane (n, c) times e[n][c] */
     const float *x_plane = x->data + nc * HW;
     float *y_plane = y->data + nc * HW;
-    for (long q = 0; q < HW; q++) y_plane[q] = x_plane[q] * se->e.data[nc];
+    for (long q = 0; q < HW; q++) y_plane[q] = x_plane[q] * sv->e.data[nc];
   }
 }
 
-void nn_se_backward(nn_se *se, const nn_tensor *dy, nn_tensor *dx) {
+void nn_se_backward(nn_se *se, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
   NN_REQUIRE(se, "nn_se_backward: the layer is NULL");
-  NN_REQUIRE(se->x, "nn_se_backward: %s has no forward pass to go back through", se->base.name);
+  nn_call_require_forward(c, "nn_se_backward", &se->base);
+  const nn_tensor *x = c->x;
+  const nn_se_saved *sv = c->saved;
   check_image("nn_se_backward", se, "dy", dy);
-  NN_REQUIRE(nn_same_shape(dy, se->x), "nn_se_backward: dy is %s but the forward input x was %s",
-             nn_shape_str(dy).s, nn_shape_str(se->x).s);
+  NN_REQUIRE(nn_same_shape(dy, x), "nn_se_backward: dy is %s but the forward input x was %s",
+             nn_shape_str(dy).s, nn_shape_str(x).s);
   if (dx) {
     check_image("nn_se_backward", se, "dx", dx);
-    NN_REQUIRE(nn_same_shape(dx, se->x), "nn_se_backward: dx is %s but the forward input x was %s",
-               nn_shape_str(dx).s, nn_shape_str(se->x).s);
+    NN_REQUIRE(nn_same_shape(dx, x), "nn_se_backward: dx is %s but the forward input x was %s",
+               nn_shape_str(dx).s, nn_shape_str(x).s);
   }
-  const nn_tensor *x = se->x;
   const int N = x->shape[0], C = se->C;
   const long HW = (long)x->shape[2] * x->shape[3];
+  nn_arena *a = nn_call_arena(c, "nn_se_backward", "the excitation's gradients");
+  nn_tensor de = rows(a, N, C);
   for (long nc = 0; nc < (long)N * C; nc++) { /* de[n][c] = sum over the plane of dy * x */
     const float *dy_plane = dy->data + nc * HW, *x_plane = x->data + nc * HW;
     double sum = 0;
     for (long q = 0; q < HW; q++) sum += (double)dy_plane[q] * x_plane[q];
-    se->de.data[nc] = (float)sum;
+    de.data[nc] = (float)sum;
   }
   /* the excitation MLP backwards, each step adding into a zeroed gradient */
   const nn_activation relu = nn_activation_of(NN_ACT_RELU), sigmoid = nn_activation_of(NN_ACT_SIGMOID);
-  nn_tensor_fill(&se->da2, 0.f), nn_tensor_fill(&se->dz, 0.f);
-  nn_tensor_fill(&se->da1, 0.f), nn_tensor_fill(&se->ds, 0.f);
-  nn_activation_backward(&sigmoid, &se->a2, &se->e, &se->de, &se->da2); /* da2 = de * e (1 - e) */
-  nn_dense_backward(se->fc2, &se->da2, &se->dz);                       /* dW2, db2; dz = da2 W2 */
-  nn_activation_backward(&relu, &se->a1, &se->z, &se->dz, &se->da1);   /* da1 = dz [a1 > 0] */
-  nn_dense_backward(se->fc1, &se->da1, &se->ds);                       /* dW1, db1; ds = da1 W1 */
+  nn_tensor da2 = nn_arena_zeros(a, 2, (int[]){N, C}), dz = nn_arena_zeros(a, 2, (int[]){N, se->hidden});
+  nn_tensor da1 = nn_arena_zeros(a, 2, (int[]){N, se->hidden}), ds = nn_arena_zeros(a, 2, (int[]){N, C});
+  nn_activation_backward(&sigmoid, &sv->a2, &sv->e, &de, &da2); /* da2 = de * e (1 - e) */
+  nn_dense_backward(se->fc2, &sv->fc2, &da2, &dz);              /* dW2, db2; dz = da2 W2 */
+  nn_activation_backward(&relu, &sv->a1, &sv->z, &dz, &da1);    /* da1 = dz [a1 > 0] */
+  nn_dense_backward(se->fc1, &sv->fc1, &da1, &ds);              /* dW1, db1; ds = da1 W1 */
   if (!dx) return;
   for (long nc = 0; nc < (long)N * C; nc++) { /* dx += dy * e + ds / (H W): the scale, then the mean */
     const float *dy_plane = dy->data + nc * HW;
     float *dx_plane = dx->data + nc * HW;
-    const float gate = se->e.data[nc], through_mean = se->ds.data[nc] / (float)HW;
+    const float gate = sv->e.data[nc], through_mean = ds.data[nc] / (float)HW;
     for (long q = 0; q < HW; q++) dx_plane[q] += dy_plane[q] * gate + through_mean;
   }
 }
 
 /* ---- the layer's ops table */
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)training; /* the same in training and evaluation */
-  nn_se_forward((nn_se *)l, x, y);
+/* the same in training and evaluation */
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_se_forward((nn_se *)l, c, x, y);
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_se_backward((nn_se *)l, dy, dx);
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_se_backward((nn_se *)l, c, dy, dx);
 }
 
 /* fc1's (W, b), then fc2's: "se1.fc1.W", "se1.fc1.b", "se1.fc2.W", "se1.fc2.b". */
@@ -144,12 +138,11 @@ static void free_op(nn_layer *l) {
   nn_se *se = (nn_se *)l;
   se->fc1->base.ops->free(&se->fc1->base);
   se->fc2->base.ops->free(&se->fc2->base);
-  free(se->scratch);
   free(se);
 }
 
-static const nn_layer_ops SE_OPS = {"SqueezeExcite", forward_op, backward_op, params_op, out_shape_op, free_op,
-                                    NULL};
+static const nn_layer_ops SE_OPS = {.kind = "SqueezeExcite", .forward = forward_op, .backward = backward_op,
+                                    .params = params_op, .out_shape = out_shape_op, .free = free_op};
 
 nn_se *nn_se_new(const char *name, const nn_se_config *cfg, nn_rng *rng) {
   NN_REQUIRE(cfg && rng, "nn_se_new: a config and an rng are needed");

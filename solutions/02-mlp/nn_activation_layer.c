@@ -4,17 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)training; /* an activation acts the same in training and evaluation */
+/* an activation acts the same in training and evaluation; its backward needs x and y (the call's) */
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   nn_activation_layer *a = (nn_activation_layer *)l;
+  nn_call_begin(c, l, "nn_activation_layer forward", x, y);
   nn_activation_forward(&a->act, x, y);
-  a->x = x, a->y = y;
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
   nn_activation_layer *a = (nn_activation_layer *)l;
-  NN_REQUIRE(a->x, "%s: backward before any forward pass", l->name);
-  if (dx) nn_activation_backward(&a->act, a->x, a->y, dy, dx);
+  nn_call_require_forward(c, "nn_activation_layer backward", l);
+  if (dx) nn_activation_backward(&a->act, c->x, c->y, dy, dx);
 }
 
 static int params_op(nn_layer *l, nn_param *out, int max) {

@@ -11,16 +11,26 @@
 
 static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
 
-/* t: (N, cols) on the layer's device (where its W is) */
-static void check_2d(const char *fn, const nn_dense *d, const char *what, const nn_tensor *t, int cols) {
-  NN_REQUIRE(t->ndim == 2 && t->shape[1] == cols, "%s: %s is %s but the layer expects (N, %d)", fn, what,
-             nn_shape_str(t).s, cols);
+/* t: (..., cols) on the layer's device (where its W is); returns its rows, numel / cols */
+static int check_rows(const char *fn, const nn_dense *d, const char *what, const nn_tensor *t, int cols) {
+  NN_REQUIRE(t->ndim >= 2 && t->shape[t->ndim - 1] == cols, "%s: %s is %s but %s expects (N, %d)%s", fn, what,
+             nn_shape_str(t).s, d->base.name, cols,
+             t->ndim > 2 ? " or more dims ending in that one (a Flatten before it?)" : "");
   NN_REQUIRE(t->device == d->W.device, "%s: %s is on the %s but %s is on the %s; move the layer (nn_layer_to) "
              "or the tensor (nn_tensor_to)", fn, what, device_name(t->device), d->base.name,
              device_name(d->W.device));
+  return (int)(nn_numel(t) / cols);
 }
 
-/* ---- the math, once per device. x: (N, in), y and dy: (N, out) */
+/* y's leading dims must be x's: (N, T, in) -> (N, T, out) */
+static bool same_rows(const nn_tensor *x, const nn_tensor *y) {
+  if (x->ndim != y->ndim) return false;
+  for (int i = 0; i + 1 < x->ndim; i++)
+    if (x->shape[i] != y->shape[i]) return false;
+  return true;
+}
+
+/* ---- the math, once per device. x: (N, in), y and dy: (N, out); N counts rows: N*T for (N, T, in) */
 
 static void dense_forward_cpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int N) {
   /* BEGIN SOLUTION */
@@ -39,20 +49,20 @@ static void dense_forward_gpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int
   /* END SOLUTION */
 }
 
-static void dense_backward_cpu(nn_dense *d, const nn_tensor *dy, nn_tensor *dx, int N) {
+static void dense_backward_cpu(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx, int N) {
   /* BEGIN SOLUTION */
-  /* HINT: dW += dy^T x (out, in), db += the column sums of dy, dx += dy W (N, in); beta = 1 accumulates */
-  nn_sgemm(true, false, d->out, d->in, N, 1.f, dy->data, d->x->data, 1.f, d->dW.data, NN_CPU);
+  /* HINT: x is the input this call saw (c->x). dW += dy^T x (out, in), db += the column sums of dy, dx += dy W (N, in); beta = 1 accumulates */
+  nn_sgemm(true, false, d->out, d->in, N, 1.f, dy->data, c->x->data, 1.f, d->dW.data, NN_CPU);
   for (int n = 0; n < N; n++)
     for (int j = 0; j < d->out; j++) d->db.data[j] += dy->data[(long)n * d->out + j];
   if (dx) nn_sgemm(false, false, N, d->in, d->out, 1.f, dy->data, d->W.data, 1.f, dx->data, NN_CPU);
   /* END SOLUTION */
 }
 
-static void dense_backward_gpu(nn_dense *d, const nn_tensor *dy, nn_tensor *dx, int N) {
+static void dense_backward_gpu(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx, int N) {
   /* BEGIN SOLUTION */
   /* HINT: the CPU's three steps with NN_GPU, and nn_dense_bias_grad_cuda for db */
-  nn_sgemm(true, false, d->out, d->in, N, 1.f, dy->data, d->x->data, 1.f, d->dW.data, NN_GPU);
+  nn_sgemm(true, false, d->out, d->in, N, 1.f, dy->data, c->x->data, 1.f, d->dW.data, NN_GPU);
   nn_dense_bias_grad_cuda(dy->data, d->db.data, N, d->out);
   if (dx) nn_sgemm(false, false, N, d->in, d->out, 1.f, dy->data, d->W.data, 1.f, dx->data, NN_GPU);
   /* END SOLUTION */
@@ -60,48 +70,46 @@ static void dense_backward_gpu(nn_dense *d, const nn_tensor *dy, nn_tensor *dx, 
 
 /* ---- entry points: checks, then the one device switch (the layer's device) */
 
-void nn_dense_forward(nn_dense *d, const nn_tensor *x, nn_tensor *y) {
-  check_2d("nn_dense_forward", d, "x", x, d->in);
-  check_2d("nn_dense_forward", d, "y", y, d->out);
-  NN_REQUIRE(x->shape[0] == y->shape[0], "nn_dense_forward: x is %s but y is %s; both need N rows",
-             nn_shape_str(x).s, nn_shape_str(y).s);
-  int N = x->shape[0];
-  d->x = x;
+void nn_dense_forward(nn_dense *d, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_call_begin(c, &d->base, "nn_dense_forward", x, y); /* nn_call c = {0} is enough for Dense */
+  int N = check_rows("nn_dense_forward", d, "x", x, d->in);
+  check_rows("nn_dense_forward", d, "y", y, d->out);
+  NN_REQUIRE(same_rows(x, y), "nn_dense_forward: x is %s but y is %s; y must be x's shape with its last dim %d",
+             nn_shape_str(x).s, nn_shape_str(y).s, d->out);
   switch (d->W.device) {
   case NN_CPU: dense_forward_cpu(d, x, y, N); break;
   case NN_GPU: dense_forward_gpu(d, x, y, N); break;
   }
 }
 
-void nn_dense_backward(nn_dense *d, const nn_tensor *dy, nn_tensor *dx) {
-  NN_REQUIRE(d->x, "nn_dense_backward: %s has no forward pass to go back through", d->base.name);
-  check_2d("nn_dense_backward", d, "dy", dy, d->out);
-  NN_REQUIRE(dy->shape[0] == d->x->shape[0], "nn_dense_backward: dy is %s but the forward input x was %s",
-             nn_shape_str(dy).s, nn_shape_str(d->x).s);
+void nn_dense_backward(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_call_require_forward(c, "nn_dense_backward", &d->base);
+  int N = check_rows("nn_dense_backward", d, "dy", dy, d->out);
+  NN_REQUIRE(same_rows(c->x, dy), "nn_dense_backward: dy is %s but the forward input x was %s",
+             nn_shape_str(dy).s, nn_shape_str(c->x).s);
   if (dx) {
-    NN_REQUIRE(nn_same_shape(dx, d->x), "nn_dense_backward: dx is %s but x was %s", nn_shape_str(dx).s,
-               nn_shape_str(d->x).s);
-    check_2d("nn_dense_backward", d, "dx", dx, d->in);
+    NN_REQUIRE(nn_same_shape(dx, c->x), "nn_dense_backward: dx is %s but x was %s", nn_shape_str(dx).s,
+               nn_shape_str(c->x).s);
+    check_rows("nn_dense_backward", d, "dx", dx, d->in);
   }
-  NN_REQUIRE(d->x->device == d->W.device, "nn_dense_backward: the forward input x is on the %s but %s is on "
-             "the %s (was the layer moved between forward and backward?)", device_name(d->x->device),
+  NN_REQUIRE(c->x->device == d->W.device, "nn_dense_backward: the forward input x is on the %s but %s is on "
+             "the %s (was the layer moved between forward and backward?)", device_name(c->x->device),
              d->base.name, device_name(d->W.device));
-  int N = dy->shape[0];
   switch (d->W.device) {
-  case NN_CPU: dense_backward_cpu(d, dy, dx, N); break;
-  case NN_GPU: dense_backward_gpu(d, dy, dx, N); break;
+  case NN_CPU: dense_backward_cpu(d, c, dy, dx, N); break;
+  case NN_GPU: dense_backward_gpu(d, c, dy, dx, N); break;
   }
 }
 
 /* ---- the layer's ops table */
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)training; /* a Dense layer acts the same in training and evaluation */
-  nn_dense_forward((nn_dense *)l, x, y);
+/* a Dense layer acts the same in training and evaluation */
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_dense_forward((nn_dense *)l, c, x, y);
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_dense_backward((nn_dense *)l, dy, dx);
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_dense_backward((nn_dense *)l, c, dy, dx);
 }
 
 typedef struct {
@@ -119,10 +127,19 @@ static int params_op(nn_layer *l, nn_param *out, int max) {
 
 static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out) {
   const nn_dense *d = (const nn_dense *)l;
-  NN_REQUIRE(in_ndim == 1 && in[0] == d->in, "%s: Dense(%d -> %d) takes (N, %d) inputs, got (N, %d%s)",
-             l->name, d->in, d->out, d->in, in[0], in_ndim > 1 ? ", ...; add a Flatten before it" : "");
-  out[0] = d->out;
-  return 1;
+  if (in[in_ndim - 1] != d->in) {
+    char got[64];
+    int n = snprintf(got, sizeof got, "(N");
+    for (int i = 0; i < in_ndim && n < (int)sizeof got; i++) n += snprintf(got + n, sizeof got - (size_t)n, ", %d", in[i]);
+    if (n < (int)sizeof got) snprintf(got + n, sizeof got - (size_t)n, ")");
+    long numel = 1;
+    for (int i = 0; i < in_ndim; i++) numel *= in[i];
+    nn_panic("%s: Dense(%d -> %d) takes (N, %d) inputs (or more dims ending in %d), got %s%s", l->name, d->in,
+             d->out, d->in, d->in, got, in_ndim > 1 && numel == d->in ? "; add a Flatten before it" : "");
+  }
+  for (int i = 0; i < in_ndim; i++) out[i] = in[i];
+  out[in_ndim - 1] = d->out; /* (N, T, in) -> (N, T, out) */
+  return in_ndim;
 }
 
 static void free_op(nn_layer *l) {

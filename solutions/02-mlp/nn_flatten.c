@@ -13,14 +13,15 @@ static void check(const char *fn, const nn_tensor *a, const nn_tensor *b) {
              b->device == NN_GPU ? "GPU" : "CPU");
 }
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)l, (void)training;
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  (void)l;
+  nn_call_begin(c, l, "nn_flatten forward", x, y);
   check("nn_flatten forward", x, y);
   nn_tensor_copy(y, x); /* memcpy, or a device-to-device copy */
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  (void)l;
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_call_require_forward(c, "nn_flatten backward", l);
   if (!dx) return;
   check("nn_flatten backward", dx, dy);
   nn_add_into(dx, dy);

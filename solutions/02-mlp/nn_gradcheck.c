@@ -14,11 +14,14 @@ typedef struct {
   nn_layer *l;
   nn_tensor x, y, r; /* a private copy of the input, the output, the projection */
   bool training;     /* every forward in training mode (BatchNorm's batch statistics) or eval */
+  nn_arena *arena;   /* each forward's scratch, reset before it */
 } probe;
 
 /* L = sum_i r_i y_i of a fresh forward pass, in double. */
 static double loss(probe *p) {
-  p->l->ops->forward(p->l, &p->x, &p->y, p->training);
+  nn_arena_reset(p->arena);
+  nn_call c = {.arena = p->arena, .training = p->training};
+  p->l->ops->forward(p->l, &c, &p->x, &p->y);
   double L = 0;
   for (long i = 0; i < nn_numel(&p->y); i++) L += (double)p->r.data[i] * p->y.data[i];
   return L;
@@ -53,7 +56,7 @@ nn_gradcheck nn_gradcheck_layer_with(nn_layer *l, const nn_tensor *x, double h, 
   shape[0] = x->shape[0];
   memcpy(shape + 1, out, (size_t)out_ndim * sizeof(int));
   probe p = {.l = l, .x = nn_tensor_to(x, NN_CPU), .y = nn_tensor_new(out_ndim + 1, shape, NN_CPU),
-             .r = nn_tensor_new(out_ndim + 1, shape, NN_CPU), .training = training};
+             .r = nn_tensor_new(out_ndim + 1, shape, NN_CPU), .training = training, .arena = nn_arena_new(NN_CPU)};
   nn_rng rng = nn_rng_new(seed);
   nn_rng_fill_normal(&rng, p.r.data, nn_numel(&p.r), 0.f, 1.f);
   nn_tensor dx = nn_tensor_new(x->ndim, x->shape, NN_CPU);
@@ -61,8 +64,9 @@ nn_gradcheck nn_gradcheck_layer_with(nn_layer *l, const nn_tensor *x, double h, 
   int count = l->ops->params(l, params, MAX_PARAMS);
   for (int k = 0; k < count; k++) nn_tensor_fill(params[k].grad, 0.f);
 
-  l->ops->forward(l, &p.x, &p.y, training); /* analytic: backward of L = sum r y, so dy = r */
-  l->ops->backward(l, &p.r, &dx);
+  nn_call c = {.arena = p.arena, .training = training};
+  l->ops->forward(l, &c, &p.x, &p.y); /* analytic: backward of L = sum r y, so dy = r */
+  l->ops->backward(l, &c, &p.r, &dx);
   if (hook) {
     hook(ctx, "x", dx.data, nn_numel(&dx));
     for (int k = 0; k < count; k++) hook(ctx, params[k].name, params[k].grad->data, nn_numel(params[k].grad));
@@ -73,6 +77,7 @@ nn_gradcheck nn_gradcheck_layer_with(nn_layer *l, const nn_tensor *x, double h, 
     compare(&p, params[k].name, params[k].value->data, params[k].grad->data, nn_numel(params[k].value), h,
             &worst);
   nn_tensor_free(&p.x), nn_tensor_free(&p.y), nn_tensor_free(&p.r), nn_tensor_free(&dx);
+  nn_arena_free(p.arena);
   return worst;
 }
 

@@ -3,7 +3,9 @@
 #include "nn_loss.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_cuda.h"
 #include "nn_mlp_cuda.h"
@@ -351,4 +353,75 @@ double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlo
   case NN_GPU: return nn_multi_hinge_loss_cuda(logits->data, y, N, C, dz);
   }
   bad_device("nn_multi_hinge_loss", logits->device);
+}
+
+/* ---- the table: each row's mean() reads the target its loss takes */
+
+static double sparse_ce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+  (void)l;
+  return nn_sparse_ce_loss(z, t->labels, dz);
+}
+static double bce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+  (void)l;
+  return nn_bce_loss(z, t->labels, dz);
+}
+static double focal_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+  (void)l;
+  return nn_focal_loss(z, t->labels, NN_FOCAL_ALPHA, NN_FOCAL_GAMMA, dz);
+}
+static double binary_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+  (void)l;
+  return nn_binary_hinge_loss(z, t->labels, dz);
+}
+static double multi_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+  (void)l;
+  return nn_multi_hinge_loss(z, t->labels, dz);
+}
+static double mse_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+  (void)l;
+  return nn_mse_loss(p, t->Y, dp);
+}
+static double mae_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+  (void)l;
+  return nn_mae_loss(p, t->Y, dp);
+}
+static double huber_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+  (void)l;
+  return nn_huber_loss(p, t->Y, 1.f, dp);
+}
+static double log_cosh_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+  (void)l;
+  return nn_log_cosh_loss(p, t->Y, dp);
+}
+
+static const nn_loss LOSSES[NN_LOSS_COUNT] = {
+    [NN_LOSS_SPARSE_CE] = {"sparse_ce", true, 2, sparse_ce_mean},
+    [NN_LOSS_BCE] = {"bce", true, 1, bce_mean},
+    [NN_LOSS_FOCAL] = {"focal", true, 1, focal_mean},
+    [NN_LOSS_BINARY_HINGE] = {"binary_hinge", true, 1, binary_hinge_mean},
+    [NN_LOSS_MULTI_HINGE] = {"multi_hinge", true, 2, multi_hinge_mean},
+    [NN_LOSS_MSE] = {"mse", false, 0, mse_mean},
+    [NN_LOSS_MAE] = {"mae", false, 0, mae_mean},
+    [NN_LOSS_HUBER] = {"huber", false, 0, huber_mean},
+    [NN_LOSS_LOG_COSH] = {"log_cosh", false, 0, log_cosh_mean},
+};
+
+const nn_loss *nn_loss_of(nn_loss_kind kind) {
+  NN_REQUIRE((int)kind >= 0 && kind < NN_LOSS_COUNT, "nn_loss_of: %d is not a loss kind (0..%d)", (int)kind,
+             NN_LOSS_COUNT - 1);
+  return &LOSSES[kind];
+}
+
+const char *nn_loss_name(nn_loss_kind kind) { return nn_loss_of(kind)->name; }
+
+bool nn_loss_takes_labels(nn_loss_kind kind) { return nn_loss_of(kind)->takes_labels; }
+
+nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err) {
+  for (int k = 0; k < NN_LOSS_COUNT; k++)
+    if (name && strcmp(name, LOSSES[k].name) == 0) return *kind = (nn_loss_kind)k, NN_OK;
+  char known[256];
+  int n = 0;
+  for (int k = 0; k < NN_LOSS_COUNT; k++)
+    n += snprintf(known + n, sizeof known - (size_t)n, "%s%s", k ? ", " : "", LOSSES[k].name);
+  return nn_fail(err, NN_ERR_ARG, "unknown loss '%s'; the losses are %s", name ? name : "(null)", known);
 }

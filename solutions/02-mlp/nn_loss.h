@@ -105,4 +105,49 @@ double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, 
 /* y: N labels in 0..C-1; margin 1 */
 double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
 
+/* ---- the losses as a model sees them: one table row each
+ *
+ * A model (nn_model.h) or a tape (nn_tape.h) calls a loss through its row: the row says
+ * what target it takes and how many outputs it needs, and `mean` computes it. A loss
+ * that is not in the table (a masked sequence loss of chapter 04, a VAE's KL term) is
+ * a new nn_loss with its own `mean`: nothing that calls losses changes. */
+
+/* What a prediction is compared with: int labels (N) for the classification losses, a
+ * tensor shaped as the prediction for the regression ones. A loss reads the one it takes. */
+typedef struct {
+  const int *labels;  /* (N) classes, host memory */
+  const nn_tensor *Y; /* the prediction's shape, on its device */
+} nn_target;
+
+typedef struct nn_loss nn_loss;
+struct nn_loss {
+  const char *name;  /* "sparse_ce": what nn_loss_parse reads and `nn` prints */
+  bool takes_labels; /* target.labels (and accuracy is reported), else target.Y */
+  int outputs;       /* what the last layer gives per example: 1 (one logit), 2 (two or more
+                      * classes), 0 (any shape: regression) */
+  /* The mean loss of pred against target; adds its gradient into dpred unless NULL. */
+  double (*mean)(const nn_loss *loss, const nn_tensor *pred, const nn_target *target, nn_tensor *dpred);
+};
+
+typedef enum {
+  NN_LOSS_SPARSE_CE = 0, /* logits (N, C), labels 0..C-1: the default classifier */
+  NN_LOSS_BCE,           /* logits (N, 1), labels {0, 1} */
+  NN_LOSS_FOCAL,         /* as BCE, alpha 0.25, gamma 2 */
+  NN_LOSS_BINARY_HINGE,  /* logits (N, 1), labels {0, 1} */
+  NN_LOSS_MULTI_HINGE,   /* logits (N, C), labels 0..C-1 */
+  NN_LOSS_MSE,           /* predictions and targets Y of one shape */
+  NN_LOSS_MAE,
+  NN_LOSS_HUBER,         /* delta 1 */
+  NN_LOSS_LOG_COSH,
+  NN_LOSS_COUNT          /* how many kinds there are; not a kind */
+} nn_loss_kind;
+
+/* The table's row for a kind. */
+const nn_loss *nn_loss_of(nn_loss_kind kind);
+/* "sparse_ce", "bce", "focal", "binary_hinge", "multi_hinge", "mse", "mae", "huber", "log_cosh". */
+const char *nn_loss_name(nn_loss_kind kind);
+nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err);
+/* True for the losses that take int labels (and report accuracy): the row's takes_labels. */
+bool nn_loss_takes_labels(nn_loss_kind kind);
+
 #endif

@@ -9,14 +9,18 @@
  *   nn_history h = nn_model_fit(m, &X, y, NULL, &fit_options);      nn_fit.h
  *   nn_eval e = nn_model_evaluate(m, &X_test, y_test, NULL, 256);
  *
- * The model is a chain: layer i maps acts[i] to acts[i+1]. It owns those
- * activations and their gradients, allocated once for the largest batch it has
- * seen, so a training step allocates nothing. A step is
+ * The model is a chain: layer i maps acts[i] to acts[i+1]. It is a builder on a tape
+ * (nn_tape.h): a step records each layer's call on the model's own tape, whose arena
+ * holds the activations and their gradients, so after the first step a training step
+ * allocates nothing. A step is
  *
- *   zero every grad;  acts[i+1] = layer_i(acts[i])  for i = 0..L-1   (forward)
+ *   zero every grad;  acts[i+1] = layer_i(acts[i])  for i = 0..L-1   (forward, recorded)
  *   loss = L(acts[L], targets), grads[L] = dloss/dacts[L]
- *   grads[i] += layer_i'(grads[i+1])  for i = L-1..0                  (backward, the chain rule)
+ *   grads[i] += layer_i'(grads[i+1])  for i = L-1..0                  (backward: the tape played back)
  *   every param -= optimizer(grad)
+ *
+ * nn_model_apply runs the chain on any tape: two models in one step (a GAN's generator
+ * feeding its discriminator), a model inside a larger computation.
  *
  * The last layer gives LOGITS (no softmax or sigmoid layer at the end): the
  * classification losses take logits, because log(softmax(z)) computed in one
@@ -34,26 +38,9 @@
 
 #include "nn_checkpoint.h"
 #include "nn_layer.h"
+#include "nn_loss.h"
 #include "nn_optim.h"
-
-typedef enum {
-  NN_LOSS_SPARSE_CE = 0, /* logits (N, C), labels 0..C-1: the default classifier */
-  NN_LOSS_BCE,           /* logits (N, 1), labels {0, 1} */
-  NN_LOSS_FOCAL,         /* as BCE, alpha 0.25, gamma 2 */
-  NN_LOSS_BINARY_HINGE,  /* logits (N, 1), labels {0, 1} */
-  NN_LOSS_MULTI_HINGE,   /* logits (N, C), labels 0..C-1 */
-  NN_LOSS_MSE,           /* predictions and targets Y of one shape */
-  NN_LOSS_MAE,
-  NN_LOSS_HUBER,         /* delta 1 */
-  NN_LOSS_LOG_COSH,
-  NN_LOSS_COUNT          /* how many kinds there are; not a kind */
-} nn_loss_kind;
-
-/* "sparse_ce", "bce", "focal", "binary_hinge", "multi_hinge", "mse", "mae", "huber", "log_cosh". */
-const char *nn_loss_name(nn_loss_kind kind);
-nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err);
-/* True for the losses that take int labels (and report accuracy). */
-bool nn_loss_takes_labels(nn_loss_kind kind);
+#include "nn_tape.h"
 
 typedef struct {
   char name[32];
@@ -64,17 +51,17 @@ typedef struct {
 
   /* set by nn_model_compile */
   bool compiled;
-  nn_loss_kind loss;
+  const nn_loss *loss; /* a row of nn_loss.h's table, or a loss of the caller's own */
   nn_optim opt;
   nn_param *params; /* the (value, grad) pairs the optimizer moves: every layer's but the frozen ones' */
   int param_count;
 
-  /* acts[0] is the batch, acts[i + 1] what layer i gives; grads[i] = dloss/dacts[i].
-   * Each holds `batch_cap` rows; a smaller batch uses the first rows (shape[0] = n). */
+  nn_tape *tape; /* the model's own steps (train, evaluate, predict), on its device */
+  /* After a step on the model's tape: acts[0] is the batch, acts[i + 1] what layer i gave,
+   * (n, ...) views into the tape's arena until its next step. grads[i] = dloss/dacts[i],
+   * filled by nn_model_backward_from only. */
   nn_tensor *acts, *grads;
-  int batch_cap;
-  nn_tensor targets; /* (batch_cap, ...out): the batch's Y for regression losses */
-  float *host_out;   /* (batch_cap, out): the logits copied to the host when on the GPU */
+  nn_tensor **act_values; /* the tape's values behind acts (nn_tape_grad takes those) */
 } nn_model;
 
 /* An empty model for examples of shape in_shape (without N): in_ndim 1 for
@@ -87,6 +74,9 @@ void nn_model_add(nn_model *m, nn_layer *layer);
  * after the last nn_model_add, before training. Compiling again starts a fresh
  * optimizer (its state back to 0), as Keras does. */
 void nn_model_compile(nn_model *m, nn_loss_kind loss, nn_optim_kind opt, const nn_optim_config *cfg);
+/* The same with a loss given as a table row (nn_loss.h): one of the library's
+ * (nn_loss_of(kind)) or the caller's own. The loss must outlive the model. */
+void nn_model_compile_loss(nn_model *m, const nn_loss *loss, nn_optim_kind opt, const nn_optim_config *cfg);
 /* Move every parameter and buffer to `device` (NN_GPU needs nn_cuda_available()). */
 void nn_model_to(nn_model *m, nn_device device);
 void nn_model_free(nn_model *m);
@@ -97,7 +87,12 @@ long nn_model_param_count(const nn_model *m);
 /* Keras' model.summary(): one row per layer (name, type, output shape, params). */
 void nn_model_summary(const nn_model *m, FILE *f);
 
-/* One optimizer step on one batch x (n, ...in), CPU tensor; y or Y as the loss
+/* The chain applied on tape t to x (n, ...in), a value of t: every layer's call recorded
+ * there, in t's mode. Returns the output (n, ...out), a value of t. The model needs no
+ * compile; its layers must be on t's device. m->acts are set to this forward's values. */
+nn_tensor *nn_model_apply(nn_model *m, nn_tape *t, const nn_tensor *x);
+
+/* One optimizer step on one batch x (n, ...in), on either device; y or Y as the loss
  * needs. Returns the batch's mean loss; *correct (may be NULL) gets how many
  * labels the logits got right (classification losses only). */
 double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);

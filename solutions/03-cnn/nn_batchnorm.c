@@ -44,56 +44,34 @@ static void check_input(const char *fn, const nn_batchnorm *bn, const nn_tensor 
              "got %s", fn, bn->base.name, bn->C, bn->C, bn->C, nn_shape_str(x).s);
 }
 
-/* t (y or dy, or dx) must have the shape of the last forward's x. */
-static void check_like_x(const char *fn, const nn_batchnorm *bn, const char *what, const nn_tensor *t) {
+/* t (y or dy, or dx) must have x's shape. */
+static void check_like_x(const char *fn, const nn_batchnorm *bn, const char *what, const nn_tensor *t,
+                         const nn_tensor *x) {
   NN_REQUIRE(t, "%s: %s is NULL", fn, what);
   check_device(fn, bn, what, t);
-  bool same = t->ndim == bn->x_ndim;
-  for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == bn->x_shape[d];
-  nn_tensor x_like = {.ndim = bn->x_ndim};
-  for (int d = 0; d < bn->x_ndim; d++) x_like.shape[d] = bn->x_shape[d];
-  NN_REQUIRE(same, "%s: %s: %s is %s but x is %s; they must have one shape", fn, bn->base.name, what,
-             nn_shape_str(t).s, nn_shape_str(&x_like).s);
+  NN_REQUIRE(nn_same_shape(t, x), "%s: %s: %s is %s but x is %s; they must have one shape", fn, bn->base.name, what,
+             nn_shape_str(t).s, nn_shape_str(x).s);
 }
 
-static void free_xhat(nn_batchnorm *bn) {
-  switch (bn->xhat_device) {
-  case NN_CPU: free(bn->xhat); break;
-  case NN_GPU: nn_cuda_free(bn->xhat); break;
-  }
-  bn->xhat = NULL, bn->xhat_cap = 0;
-}
-
-/* The workspaces on the weights' device (nn_layer_to moved gamma but not them): mean,
- * var and inv_std moved there, xhat for `need` floats there, grown, never shrunk. So
- * only the first forward (or a larger input, or the first after nn_layer_to) allocates. */
-static void reserve_workspaces(nn_batchnorm *bn, long need) {
-  const nn_device device = bn->gamma.device;
-  nn_tensor *stats[] = {&bn->mean, &bn->var, &bn->inv_std};
-  for (int i = 0; i < 3; i++)
-    if (stats[i]->device != device) {
-      nn_tensor moved = nn_tensor_to(stats[i], device);
-      nn_tensor_free(stats[i]);
-      *stats[i] = moved;
-    }
-  if (bn->xhat && bn->xhat_device != device) free_xhat(bn); /* the layer has moved */
-  if (need <= bn->xhat_cap) return;
-  free_xhat(bn);
-  size_t bytes = (size_t)need * sizeof(float);
-  switch (device) {
-  case NN_CPU: bn->xhat = nn_xmalloc(bytes, "nn_batchnorm xhat"); break;
-  case NN_GPU: bn->xhat = nn_cuda_malloc(bytes); break;
-  }
-  bn->xhat_device = device;
-  bn->xhat_cap = need;
+/* The record of one call, its arrays from the call's arena on the weights' device. */
+static nn_batchnorm_saved *save_for_backward(const nn_batchnorm *bn, nn_call *c, const char *fn, long numel) {
+  nn_arena *a = nn_call_arena(c, fn, "xhat and the statistics it keeps for backward");
+  NN_REQUIRE(nn_arena_device(a) == bn->gamma.device, "%s: the call's arena is on the %s but %s is on the %s", fn,
+             device_name(nn_arena_device(a)), bn->base.name, device_name(bn->gamma.device));
+  nn_batchnorm_saved *s = nn_arena_record(a, sizeof *s);
+  s->mean = nn_arena_floats(a, bn->C), s->var = nn_arena_floats(a, bn->C), s->inv_std = nn_arena_floats(a, bn->C);
+  s->xhat = nn_arena_floats(a, numel);
+  s->trained = c->training;
+  return s;
 }
 
 /* ---- the math */
 
 /* Batch statistics: mean, var (biased), inv_std per channel; xhat; y = gamma xhat + beta. */
-static void forward_train_cpu(nn_batchnorm *bn, const float *x, float *y, channels_view v) {
+static void forward_train_cpu(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x, float *y,
+                              channels_view v) {
   const long M = (long)v.N * v.S;
-  float *mean = bn->mean.data, *var = bn->var.data, *inv_std = bn->inv_std.data, *xhat = bn->xhat;
+  float *mean = saved->mean, *var = saved->var, *inv_std = saved->inv_std, *xhat = saved->xhat;
   const float *gamma = bn->gamma.data, *beta = bn->beta.data;
 #pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
@@ -123,51 +101,53 @@ static void forward_train_cpu(nn_batchnorm *bn, const float *x, float *y, channe
 
 /* ANCHOR: running_update */
 /* running = (1 - momentum) running + momentum batch; the variance unbiased (M / (M - 1)). */
-static void update_running(nn_batchnorm *bn, long M) {
+static void update_running(nn_batchnorm *bn, const nn_batchnorm_saved *batch, long M) {
   const float mo = bn->momentum;
   for (int c = 0; c < bn->C; c++) {
-    float unbiased = bn->var.data[c] * (float)M / (float)(M - 1);
-    bn->running_mean.data[c] = (1.f - mo) * bn->running_mean.data[c] + mo * bn->mean.data[c];
+    float unbiased = batch->var[c] * (float)M / (float)(M - 1);
+    bn->running_mean.data[c] = (1.f - mo) * bn->running_mean.data[c] + mo * batch->mean[c];
     bn->running_var.data[c] = (1.f - mo) * bn->running_var.data[c] + mo * unbiased;
   }
 }
 /* ANCHOR_END: running_update */
 
 /* The running statistics in place of the batch's: y = gamma (x - running_mean) inv_std + beta. */
-static void forward_eval_cpu(nn_batchnorm *bn, const float *x, float *y, channels_view v) {
+static void forward_eval_cpu(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x, float *y,
+                             channels_view v) {
 #pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
-    bn->mean.data[c] = bn->running_mean.data[c], bn->var.data[c] = bn->running_var.data[c];
-    bn->inv_std.data[c] = 1.f / sqrtf(bn->running_var.data[c] + bn->eps);
+    saved->mean[c] = bn->running_mean.data[c], saved->var[c] = bn->running_var.data[c];
+    saved->inv_std[c] = 1.f / sqrtf(bn->running_var.data[c] + bn->eps);
     for (int n = 0; n < v.N; n++)
       for (long s = 0; s < v.S; s++) {
         long i = ((long)n * v.C + c) * v.S + s;
-        bn->xhat[i] = (x[i] - bn->mean.data[c]) * bn->inv_std.data[c];
-        y[i] = bn->gamma.data[c] * bn->xhat[i] + bn->beta.data[c];
+        saved->xhat[i] = (x[i] - saved->mean[c]) * saved->inv_std[c];
+        y[i] = bn->gamma.data[c] * saved->xhat[i] + bn->beta.data[c];
       }
   }
 }
 
 /* Per channel, the sums backward needs: sum(dy) and sum(dy * xhat). */
-static void channel_sums(const nn_batchnorm *bn, const float *dy, channels_view v, int c, double *sum_dy,
+static void channel_sums(const float *xhat, const float *dy, channels_view v, int c, double *sum_dy,
                          double *sum_dy_xhat) {
   double a = 0, b = 0;
   for (int n = 0; n < v.N; n++)
     for (long s = 0; s < v.S; s++) {
       long i = ((long)n * v.C + c) * v.S + s;
-      a += dy[i], b += (double)dy[i] * bn->xhat[i];
+      a += dy[i], b += (double)dy[i] * xhat[i];
     }
   *sum_dy = a, *sum_dy_xhat = b;
 }
 
 /* After a training forward: mean and var moved with x, hence the two correction terms. */
-static void backward_train_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
+static void backward_train_cpu(nn_batchnorm *bn, const nn_batchnorm_saved *saved, const float *dy, float *dx,
+                               channels_view v) {
   const long M = (long)v.N * v.S;
-  const float *xhat = bn->xhat, *gamma = bn->gamma.data, *inv_std = bn->inv_std.data;
+  const float *xhat = saved->xhat, *gamma = bn->gamma.data, *inv_std = saved->inv_std;
 #pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
     double sum_dy, sum_dy_xhat;
-    channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);
+    channel_sums(xhat, dy, v, c, &sum_dy, &sum_dy_xhat);
     /* BEGIN SOLUTION */
     /* HINT: dgamma[c] += sum(dy*xhat), dbeta[c] += sum(dy); when dx: dx[i] += gamma*inv_std/M * (M*dy[i] - sum(dy) - xhat[i]*sum(dy*xhat)) */
     bn->dgamma.data[c] += (float)sum_dy_xhat;
@@ -184,15 +164,16 @@ static void backward_train_cpu(nn_batchnorm *bn, const float *dy, float *dx, cha
 }
 
 /* After an eval forward: an affine map per channel, dx = dy gamma inv_std. */
-static void backward_eval_cpu(nn_batchnorm *bn, const float *dy, float *dx, channels_view v) {
+static void backward_eval_cpu(nn_batchnorm *bn, const nn_batchnorm_saved *saved, const float *dy, float *dx,
+                              channels_view v) {
 #pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
     double sum_dy, sum_dy_xhat;
-    channel_sums(bn, dy, v, c, &sum_dy, &sum_dy_xhat);
+    channel_sums(saved->xhat, dy, v, c, &sum_dy, &sum_dy_xhat);
     bn->dgamma.data[c] += (float)sum_dy_xhat;
     bn->dbeta.data[c] += (float)sum_dy;
     if (!dx) continue;
-    const float k = bn->gamma.data[c] * bn->inv_std.data[c];
+    const float k = bn->gamma.data[c] * saved->inv_std[c];
     for (int n = 0; n < v.N; n++)
       for (long s = 0; s < v.S; s++) {
         long i = ((long)n * v.C + c) * v.S + s;
@@ -203,67 +184,66 @@ static void backward_eval_cpu(nn_batchnorm *bn, const float *dy, float *dx, chan
 
 /* ---- entry points */
 
-void nn_batchnorm_forward(nn_batchnorm *bn, const nn_tensor *x, nn_tensor *y, bool training) {
+void nn_batchnorm_forward(nn_batchnorm *bn, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   const char *fn = "nn_batchnorm_forward";
   NN_REQUIRE(bn, "%s: the layer is NULL", fn);
+  nn_call_begin(c, &bn->base, fn, x, y);
   check_input(fn, bn, x);
-  bn->x_ndim = x->ndim;
-  for (int d = 0; d < x->ndim; d++) bn->x_shape[d] = x->shape[d];
-  check_like_x(fn, bn, "y", y);
+  check_like_x(fn, bn, "y", y, x);
   channels_view v = view_of(x->shape, x->ndim);
   const long M = (long)v.N * v.S;
-  NN_REQUIRE(!training || M > 1, "%s: %s: x is %s, one value per channel; training needs more than one to take "
-             "a variance (a batch of 2 or more), as PyTorch says", fn, bn->base.name, nn_shape_str(x).s);
-  reserve_workspaces(bn, nn_numel(x));
+  NN_REQUIRE(!c->training || M > 1, "%s: %s: x is %s, one value per channel; training needs more than one to "
+             "take a variance (a batch of 2 or more), as PyTorch says", fn, bn->base.name, nn_shape_str(x).s);
+  nn_batchnorm_saved *saved = save_for_backward(bn, c, fn, nn_numel(x));
+  c->saved = saved;
   switch (bn->gamma.device) {
   case NN_CPU:
-    if (training) {
-      forward_train_cpu(bn, x->data, y->data, v);
-      update_running(bn, M);
+    if (c->training) {
+      forward_train_cpu(bn, saved, x->data, y->data, v);
+      update_running(bn, saved, M);
     } else {
-      forward_eval_cpu(bn, x->data, y->data, v);
+      forward_eval_cpu(bn, saved, x->data, y->data, v);
     }
     break;
   case NN_GPU: /* the running statistics are updated inside the training kernel */
-    if (training)
-      nn_batchnorm_forward_train_cuda(bn, x->data, y->data, v.N, v.S);
+    if (c->training)
+      nn_batchnorm_forward_train_cuda(bn, saved, x->data, y->data, v.N, v.S);
     else
-      nn_batchnorm_forward_eval_cuda(bn, x->data, y->data, v.N, v.S);
+      nn_batchnorm_forward_eval_cuda(bn, saved, x->data, y->data, v.N, v.S);
     break;
   }
-  bn->forwarded = true, bn->trained = training;
 }
 
-void nn_batchnorm_backward(nn_batchnorm *bn, const nn_tensor *dy, nn_tensor *dx) {
+void nn_batchnorm_backward(nn_batchnorm *bn, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
   const char *fn = "nn_batchnorm_backward";
   NN_REQUIRE(bn, "%s: the layer is NULL", fn);
-  NN_REQUIRE(bn->forwarded, "%s: %s has no forward pass to go back through", fn, bn->base.name);
-  NN_REQUIRE(bn->xhat_device == bn->gamma.device && bn->mean.device == bn->gamma.device, "%s: %s moved to the "
-             "%s after its forward pass (nn_layer_to); run the forward again there first", fn, bn->base.name,
-             device_name(bn->gamma.device));
-  check_like_x(fn, bn, "dy", dy);
-  if (dx) check_like_x(fn, bn, "dx", dx);
-  channels_view v = view_of(bn->x_shape, bn->x_ndim);
+  nn_call_require_forward(c, fn, &bn->base);
+  const nn_batchnorm_saved *saved = c->saved;
+  NN_REQUIRE(c->x->device == bn->gamma.device, "%s: %s moved to the %s after its forward pass (nn_layer_to); run "
+             "the forward again there first", fn, bn->base.name, device_name(bn->gamma.device));
+  check_like_x(fn, bn, "dy", dy, c->x);
+  if (dx) check_like_x(fn, bn, "dx", dx, c->x);
+  channels_view v = view_of(c->x->shape, c->x->ndim);
   float *dx_data = dx ? dx->data : NULL;
   switch (bn->gamma.device) {
   case NN_CPU:
-    if (bn->trained)
-      backward_train_cpu(bn, dy->data, dx_data, v);
+    if (saved->trained)
+      backward_train_cpu(bn, saved, dy->data, dx_data, v);
     else
-      backward_eval_cpu(bn, dy->data, dx_data, v);
+      backward_eval_cpu(bn, saved, dy->data, dx_data, v);
     break;
-  case NN_GPU: nn_batchnorm_backward_cuda(bn, dy->data, dx_data, v.N, v.S); break; /* both cases: bn->trained */
+  case NN_GPU: nn_batchnorm_backward_cuda(bn, saved, dy->data, dx_data, v.N, v.S); break; /* both: saved->trained */
   }
 }
 
 /* ---- the layer's ops table */
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  nn_batchnorm_forward((nn_batchnorm *)l, x, y, training);
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_batchnorm_forward((nn_batchnorm *)l, c, x, y);
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_batchnorm_backward((nn_batchnorm *)l, dy, dx);
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_batchnorm_backward((nn_batchnorm *)l, c, dy, dx);
 }
 
 static int params_op(nn_layer *l, nn_param *out, int max) {
@@ -292,10 +272,8 @@ static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out)
 
 static void free_op(nn_layer *l) {
   nn_batchnorm *bn = (nn_batchnorm *)l;
-  nn_tensor *all[] = {&bn->gamma, &bn->beta, &bn->dgamma, &bn->dbeta, &bn->running_mean,
-                      &bn->running_var, &bn->mean, &bn->var, &bn->inv_std};
+  nn_tensor *all[] = {&bn->gamma, &bn->beta, &bn->dgamma, &bn->dbeta, &bn->running_mean, &bn->running_var};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) nn_tensor_free(all[i]);
-  free_xhat(bn);
   free(bn);
 }
 
@@ -315,7 +293,7 @@ nn_batchnorm *nn_batchnorm_new(const char *name, int channels) {
   snprintf(bn->var_name, sizeof bn->var_name, "%s.running_var", bn->base.name);
   bn->C = channels, bn->eps = 1e-5f, bn->momentum = 0.1f;
   nn_tensor *per_channel[] = {&bn->gamma, &bn->beta, &bn->dgamma, &bn->dbeta, &bn->running_mean,
-                              &bn->running_var, &bn->mean, &bn->var, &bn->inv_std};
+                              &bn->running_var};
   for (size_t i = 0; i < sizeof per_channel / sizeof per_channel[0]; i++)
     *per_channel[i] = nn_tensor_new(1, &bn->C, NN_CPU); /* zeros */
   nn_tensor_fill(&bn->gamma, 1.f);

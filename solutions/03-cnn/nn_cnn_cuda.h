@@ -44,14 +44,18 @@ void nn_global_avgpool_forward_cuda(const float *x, float *y, long planes, long 
 void nn_global_avgpool_backward_cuda(const float *dy, float *dx, long planes, long plane);
 
 /* ---- nn_batchnorm.cu: x, y, dy, dx: (N, C, S), S = H*W (1 for (N, C)); one block per channel.
- * bn is the host struct; its tensors (gamma, beta, their grads, the running statistics,
- * mean, var, inv_std) and its xhat workspace must be on the GPU. */
-/* y, bn->xhat <- the batch's normalisation; bn->mean, var, inv_std <- the batch's; the running ones updated */
-void nn_batchnorm_forward_train_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S);
-/* y, bn->xhat <- normalised by the running statistics; bn->mean, var, inv_std <- those */
-void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, const float *x, float *y, int N, long S);
-/* dgamma, dbeta += ...; dx += ... (dx may be NULL): after a training or an eval forward (bn->trained) */
-void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const float *dy, float *dx, int N, long S);
+ * bn and saved are host structs; bn's tensors (gamma, beta, their grads, the running
+ * statistics) and saved's arrays (the call's, from its arena) must be on the GPU. */
+/* y, saved->xhat <- the batch's normalisation; saved->mean, var, inv_std <- the batch's; the running
+ * ones updated */
+void nn_batchnorm_forward_train_cuda(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x, float *y, int N,
+                                     long S);
+/* y, saved->xhat <- normalised by the running statistics; saved->mean, var, inv_std <- those */
+void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, nn_batchnorm_saved *saved, const float *x, float *y, int N,
+                                    long S);
+/* dgamma, dbeta += ...; dx += ... (dx may be NULL): after a training or an eval forward (saved->trained) */
+void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const nn_batchnorm_saved *saved, const float *dy, float *dx,
+                                int N, long S);
 
 #ifdef __cplusplus
 }

@@ -30,16 +30,17 @@
  * thread its own partial dW and db, added into dW and db after the loop (adding into
  * one dW from two threads at once would lose updates).
  *
- * Memory: the layer owns one workspace: per thread, an im2col buffer of C*KH*KW x
- * Ho*Wo floats (one image) and a partial dW and db; allocated by the first forward
- * and grown only when a larger input (or more threads) comes, so a training step
- * allocates nothing. Backward recomputes cols from x (kept by pointer, as Dense does)
- * rather than caching N of them.
+ * Memory: a call borrows its workspace from its arena (nn_arena.h): per thread, an
+ * im2col buffer of C*KH*KW x Ho*Wo floats (one image), and in backward a partial dW
+ * and db; so a training step allocates nothing and the layer owns no buffer at all.
+ * Backward recomputes cols from the call's x (kept by pointer, as Dense does) rather
+ * than caching N of them.
  *
  * Devices: the layer runs where its weights are (nn_layer_to). On the GPU the same
  * steps run as kernels (im2col, col2im and the bias sums: nn_im2col.cu, nn_conv2d.cu)
- * and cuBLAS (nn_sgemm with NN_GPU), and the workspace lives on the GPU. x, y, dy
- * and dx must be on the weights' device: a mix aborts, saying what to move.
+ * and cuBLAS (nn_sgemm with NN_GPU), and the workspace comes from a GPU arena. x, y,
+ * dy, dx and the call's arena must be on the weights' device: a mix aborts, saying
+ * what to move.
  */
 #ifndef NN_CONV2D_H
 #define NN_CONV2D_H
@@ -71,11 +72,6 @@ typedef struct {
   int padding;
   bool has_bias;
   nn_tensor W, b, dW, db; /* W, dW: (F, C, KH, KW); b, db: (F), empty when has_bias is false */
-  const nn_tensor *x;     /* the input of the last forward, for backward (owned by the model) */
-  float *cols;            /* the workspace, cols_cap floats, on cols_device: im2col buffers */
-  long cols_cap;          /* (and on the CPU partial gradients), one per thread */
-  nn_device cols_device;  /* the weights' device when cols was allocated */
-  int threads;            /* the threads the workspace is laid out for (1 on the GPU) */
   char W_name[48], b_name[48]; /* "conv1.W", "conv1.b": the params' names */
 } nn_conv2d;
 
@@ -86,10 +82,16 @@ nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *
  * nn_conv_out_len); aborts with the layer's name when the kernel does not fit. */
 nn_conv_geom nn_conv2d_geom(const nn_conv2d *c, int H, int W);
 
-/* x: (N, C, H, W) -> y: (N, F, Ho, Wo) through im2col + nn_sgemm, on the weights' device. */
-void nn_conv2d_forward(nn_conv2d *c, const nn_tensor *x, nn_tensor *y);
-/* dW += ..., db += ..., dx += ... (dx may be NULL), from dy: (N, F, Ho, Wo). */
-void nn_conv2d_backward(nn_conv2d *c, const nn_tensor *dy, nn_tensor *dx);
+/* x: (N, C, H, W) -> y: (N, F, Ho, Wo) through im2col + nn_sgemm, on the weights' device.
+ * The im2col buffers come from the call's arena (nn_layer.h), which must be on that device. */
+void nn_conv2d_forward(nn_conv2d *c, nn_call *call, const nn_tensor *x, nn_tensor *y);
+/* dW += ..., db += ..., dx += ... (dx may be NULL), from dy: (N, F, Ho, Wo), for call's x. */
+void nn_conv2d_backward(nn_conv2d *c, const nn_call *call, const nn_tensor *dy, nn_tensor *dx);
+/* The floats a forward (backward false) or a backward borrows from its call's arena for an
+ * image geometry g on `threads` threads: on the CPU per thread an im2col buffer
+ * (C*KH*KW, Ho*Wo), and in backward a partial dW and db per thread too; on the GPU one
+ * im2col buffer. */
+long nn_conv2d_workspace_floats(const nn_conv2d *c, const nn_conv_geom *g, int threads, bool backward);
 
 /* The same y as nn_conv2d_forward, by the definition: seven nested loops, no
  * workspace. The readable reference the fast path is tested against; CPU only. */

@@ -81,26 +81,26 @@ static void check_output(const char *fn, const nn_conv_transpose2d *t, const cha
              describe(t).s, x->shape[0], t->C_out, g->H, g->W, nn_shape_str(x).s);
 }
 
-/* The (C_out*KH*KW, H*W) workspace for one image: grown, never shrunk, so only the
- * first forward (or a larger input) allocates. */
-static float *workspace(nn_conv_transpose2d *t, const nn_conv_geom *g) {
-  long need = nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
-  if (need > t->cols_cap) {
-    free(t->cols);
-    t->cols = nn_xmalloc((size_t)need * sizeof(float), "nn_conv_transpose2d workspace");
-    t->cols_cap = need;
-  }
-  return t->cols;
+long nn_conv_transpose2d_workspace_floats(const nn_conv_geom *g) {
+  return nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
+}
+
+/* The (C_out*KH*KW, H*W) workspace for one image, borrowed from the call's arena. */
+static float *workspace(const nn_conv_transpose2d *t, const nn_call *c, const char *fn, const nn_conv_geom *g) {
+  nn_arena *a = nn_call_arena(c, fn, "its im2col workspace");
+  NN_REQUIRE(nn_arena_device(a) == NN_CPU, "%s: %s: the call's arena is on the GPU; ConvTranspose2d runs on the CPU "
+             "only so far", fn, t->base.name);
+  return nn_arena_floats(a, nn_conv_transpose2d_workspace_floats(g));
 }
 
 /* ---- the math. K = C_out*KH*KW rows of cols, P = H*W columns (one per input pixel).
  * g is the adjoint conv's geometry, so g->H x g->W is OUR output Ho x Wo. */
 
 /* x: (N, C_in, H, W) -> y: (N, C_out, Ho, Wo) */
-static void convt_forward_cpu(nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g) {
+static void convt_forward_cpu(nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g,
+                              float *cols) {
   const int N = x->shape[0], C_in = t->C_in, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)C_in * P, y_plane = (long)g->H * g->W; /* one image; one output channel */
-  float *cols = t->cols;                                              /* (K, P) */
   for (int n = 0; n < N; n++) {
     const float *x_n = x->data + n * x_size;               /* (C_in, H*W) */
     float *y_n = y->data + (long)n * t->C_out * y_plane;   /* (C_out, Ho, Wo) */
@@ -113,12 +113,13 @@ static void convt_forward_cpu(nn_conv_transpose2d *t, const nn_tensor *x, nn_ten
 }
 
 /* dy: (N, C_out, Ho, Wo); dx: (N, C_in, H, W) or NULL */
-static void convt_backward_cpu(nn_conv_transpose2d *t, const nn_tensor *dy, nn_tensor *dx, const nn_conv_geom *g) {
+static void convt_backward_cpu(nn_conv_transpose2d *t, const nn_tensor *x, const nn_tensor *dy, nn_tensor *dx,
+                               const nn_conv_geom *g, float *cols) {
   const int N = dy->shape[0], C_in = t->C_in, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)C_in * P, y_plane = (long)g->H * g->W;
-  float *cols = t->cols; /* (K, P): what each input pixel's stamp touched of dy_n */
+  /* cols (K, P): what each input pixel's stamp touched of dy_n */
   for (int n = 0; n < N; n++) {
-    const float *x_n = t->x->data + n * x_size;                /* (C_in, H*W) */
+    const float *x_n = x->data + n * x_size;                   /* (C_in, H*W) */
     const float *dy_n = dy->data + (long)n * t->C_out * y_plane; /* (C_out, Ho, Wo) */
     float *dx_n = dx ? dx->data + n * x_size : NULL;            /* (C_in, H*W) */
     nn_im2col(dy_n, g, cols);
@@ -132,28 +133,27 @@ static void convt_backward_cpu(nn_conv_transpose2d *t, const nn_tensor *dy, nn_t
 
 /* ---- entry points: checks, then the math (CPU only so far) */
 
-void nn_conv_transpose2d_forward(nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y) {
+void nn_conv_transpose2d_forward(nn_conv_transpose2d *t, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(t, "nn_conv_transpose2d_forward: the layer is NULL");
+  nn_call_begin(c, &t->base, "nn_conv_transpose2d_forward", x, y);
   nn_conv_geom g = check_input("nn_conv_transpose2d_forward", t, x);
   check_output("nn_conv_transpose2d_forward", t, "y", y, x, &g);
-  t->x = x;
-  workspace(t, &g);
-  convt_forward_cpu(t, x, y, &g);
+  convt_forward_cpu(t, x, y, &g, workspace(t, c, "nn_conv_transpose2d_forward", &g));
 }
 
-void nn_conv_transpose2d_backward(nn_conv_transpose2d *t, const nn_tensor *dy, nn_tensor *dx) {
+void nn_conv_transpose2d_backward(nn_conv_transpose2d *t, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
   NN_REQUIRE(t, "nn_conv_transpose2d_backward: the layer is NULL");
-  NN_REQUIRE(t->x, "nn_conv_transpose2d_backward: %s has no forward pass to go back through", t->base.name);
-  nn_conv_geom g = check_input("nn_conv_transpose2d_backward", t, t->x);
-  check_output("nn_conv_transpose2d_backward", t, "dy", dy, t->x, &g);
+  nn_call_require_forward(c, "nn_conv_transpose2d_backward", &t->base);
+  const nn_tensor *x = c->x;
+  nn_conv_geom g = check_input("nn_conv_transpose2d_backward", t, x);
+  check_output("nn_conv_transpose2d_backward", t, "dy", dy, x, &g);
   if (dx) {
     NN_REQUIRE(dx->device == NN_CPU, "nn_conv_transpose2d_backward: dx is on the GPU; ConvTranspose2d runs on the "
                "CPU only so far (chapter 03)");
-    NN_REQUIRE(nn_same_shape(dx, t->x), "nn_conv_transpose2d_backward: dx is %s but the forward input x was %s",
-               nn_shape_str(dx).s, nn_shape_str(t->x).s);
+    NN_REQUIRE(nn_same_shape(dx, x), "nn_conv_transpose2d_backward: dx is %s but the forward input x was %s",
+               nn_shape_str(dx).s, nn_shape_str(x).s);
   }
-  workspace(t, &g);
-  convt_backward_cpu(t, dy, dx, &g);
+  convt_backward_cpu(t, x, dy, dx, &g, workspace(t, c, "nn_conv_transpose2d_backward", &g));
 }
 
 void nn_conv_transpose2d_forward_naive(const nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y) {
@@ -185,13 +185,13 @@ void nn_conv_transpose2d_forward_naive(const nn_conv_transpose2d *t, const nn_te
 
 /* ---- the layer's ops table */
 
-static void forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)training; /* the same in training and evaluation */
-  nn_conv_transpose2d_forward((nn_conv_transpose2d *)l, x, y);
+/* the same in training and evaluation */
+static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_conv_transpose2d_forward((nn_conv_transpose2d *)l, c, x, y);
 }
 
-static void backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_conv_transpose2d_backward((nn_conv_transpose2d *)l, dy, dx);
+static void backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_conv_transpose2d_backward((nn_conv_transpose2d *)l, c, dy, dx);
 }
 
 static int params_op(nn_layer *l, nn_param *out, int max) {
@@ -224,12 +224,11 @@ static int out_shape_op(const nn_layer *l, const int *in, int in_ndim, int *out)
 static void free_op(nn_layer *l) {
   nn_conv_transpose2d *t = (nn_conv_transpose2d *)l;
   nn_tensor_free(&t->W), nn_tensor_free(&t->dW), nn_tensor_free(&t->b), nn_tensor_free(&t->db);
-  free(t->cols);
   free(t);
 }
 
-static const nn_layer_ops CONVT_OPS = {"ConvTranspose2d", forward_op, backward_op, params_op, out_shape_op,
-                                       free_op, NULL};
+static const nn_layer_ops CONVT_OPS = {.kind = "ConvTranspose2d", .forward = forward_op, .backward = backward_op,
+                                       .params = params_op, .out_shape = out_shape_op, .free = free_op};
 
 nn_conv_transpose2d *nn_conv_transpose2d_new(const char *name, const nn_conv_transpose2d_config *cfg, nn_rng *rng) {
   NN_REQUIRE(cfg && rng, "nn_conv_transpose2d_new: a config and an rng are needed");

@@ -33,9 +33,8 @@
  * fan_out))), b = 0, with PyTorch's (and Keras') fans for a transposed weight:
  * fan_in = C_out*KH*KW (W.size(1) times the kernel), fan_out = C_in*KH*KW.
  *
- * Memory: the layer owns one workspace of C_out*KH*KW x H*W floats (one image), made by
- * the first forward and grown only when a larger input comes. Backward reads x by
- * pointer (the model keeps it alive), as Conv2d does.
+ * Memory: a call borrows one workspace of C_out*KH*KW x H*W floats (one image) from its
+ * arena. Backward reads the call's x (the caller keeps it alive), as Conv2d does.
  *
  * CPU only so far (chapter 03): a tensor on the GPU aborts.
  */
@@ -67,9 +66,6 @@ typedef struct {
   int C_in, C_out, KH, KW, stride, padding, output_padding, dilation;
   bool has_bias;
   nn_tensor W, b, dW, db; /* W, dW: (C_in, C_out, KH, KW); b, db: (C_out), empty without bias */
-  const nn_tensor *x;     /* the input of the last forward, for backward (owned by the model) */
-  float *cols;            /* the workspace, cols_cap floats */
-  long cols_cap;
   char W_name[48], b_name[48]; /* "up1.W", "up1.b" */
 } nn_conv_transpose2d;
 
@@ -83,9 +79,12 @@ nn_conv_transpose2d *nn_conv_transpose2d_new(const char *name, const nn_conv_tra
 nn_conv_geom nn_conv_transpose2d_geom(const nn_conv_transpose2d *t, int H, int W);
 
 /* x: (N, C_in, H, W) -> y: (N, C_out, Ho, Wo) through nn_sgemm + col2im. */
-void nn_conv_transpose2d_forward(nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y);
+void nn_conv_transpose2d_forward(nn_conv_transpose2d *t, nn_call *c, const nn_tensor *x, nn_tensor *y);
 /* dW += ..., db += ..., dx += ... (dx may be NULL), from dy: (N, C_out, Ho, Wo). */
-void nn_conv_transpose2d_backward(nn_conv_transpose2d *t, const nn_tensor *dy, nn_tensor *dx);
+void nn_conv_transpose2d_backward(nn_conv_transpose2d *t, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
+/* The floats a forward or a backward borrows from its call's arena: one image's
+ * (C_out*KH*KW, H*W) columns, g being the adjoint convolution's geometry. */
+long nn_conv_transpose2d_workspace_floats(const nn_conv_geom *g);
 
 /* The same y as nn_conv_transpose2d_forward, by the definition: every input pixel
  * stamps its scaled kernel into y (seven nested loops, no workspace). The readable

@@ -146,31 +146,8 @@ static void avgpool_backward_plane(const window *g, const float *dy, float *dx) 
     }
 }
 
-/* ---- MaxPool2d / AvgPool2d: the argmax buffer, the planes on each device, then the entry points
+/* ---- MaxPool2d / AvgPool2d: the planes on each device, then the entry points
  * (checks, and the one device switch: x's device) */
-
-static void free_argmax(nn_pool2d *p) {
-  switch (p->argmax_device) {
-  case NN_CPU: free(p->argmax); break;
-  case NN_GPU: nn_cuda_free(p->argmax); break;
-  }
-  p->argmax = NULL, p->argmax_cap = 0;
-}
-
-/* Room for n argmax ints on `device`: grown when a larger output comes (or made
- * afresh when x moves to the other device), never per call. */
-static void reserve_argmax(nn_pool2d *p, long n, nn_device device) {
-  if (p->argmax && p->argmax_device != device) free_argmax(p);
-  if (n <= p->argmax_cap) return;
-  free_argmax(p);
-  size_t bytes = (size_t)n * sizeof *p->argmax;
-  switch (device) {
-  case NN_CPU: p->argmax = nn_xmalloc(bytes, "nn_pool2d argmax"); break;
-  case NN_GPU: p->argmax = nn_cuda_malloc(bytes); break;
-  }
-  p->argmax_device = device;
-  p->argmax_cap = n;
-}
 
 /* ---- all the planes, on each device */
 
@@ -180,40 +157,45 @@ static bool worth_threads(const window *g, long planes) {
   return (double)planes * g->Ho * g->Wo * g->k * g->k >= NN_PARALLEL_MIN_WORK;
 }
 
-static void pool_forward_cpu(nn_pool2d *p, const window *g, const nn_tensor *x, nn_tensor *y, long planes) {
+static void pool_forward_cpu(nn_pool2d *p, const window *g, const nn_tensor *x, nn_tensor *y, int *argmax,
+                             long planes) {
   long in_plane = (long)g->H * g->W, out_plane = (long)g->Ho * g->Wo;
 #pragma omp parallel for schedule(static) if (worth_threads(g, planes)) /* the planes are independent */
   for (long q = 0; q < planes; q++) {
     const float *x_q = x->data + q * in_plane;
     float *y_q = y->data + q * out_plane;
-    if (p->kind == NN_POOL_MAX) maxpool_forward_plane(g, x_q, y_q, p->argmax + q * out_plane);
+    if (p->kind == NN_POOL_MAX) maxpool_forward_plane(g, x_q, y_q, argmax + q * out_plane);
     else avgpool_forward_plane(g, x_q, y_q);
   }
 }
 
-static void pool_forward_gpu(nn_pool2d *p, const window *g, const nn_tensor *x, nn_tensor *y, long planes) {
-  if (p->kind == NN_POOL_MAX) nn_maxpool_forward_cuda(g, x->data, y->data, p->argmax, planes);
+static void pool_forward_gpu(nn_pool2d *p, const window *g, const nn_tensor *x, nn_tensor *y, int *argmax,
+                             long planes) {
+  if (p->kind == NN_POOL_MAX) nn_maxpool_forward_cuda(g, x->data, y->data, argmax, planes);
   else nn_avgpool_forward_cuda(g, x->data, y->data, planes);
 }
 
-static void pool_backward_cpu(nn_pool2d *p, const window *g, const nn_tensor *dy, nn_tensor *dx, long planes) {
+static void pool_backward_cpu(nn_pool2d *p, const window *g, const nn_tensor *dy, nn_tensor *dx,
+                              const int *argmax, long planes) {
   long in_plane = (long)g->H * g->W, out_plane = (long)g->Ho * g->Wo;
 #pragma omp parallel for schedule(static) if (worth_threads(g, planes)) /* dx's planes take only their own dy */
   for (long q = 0; q < planes; q++) {
     const float *dy_q = dy->data + q * out_plane;
     float *dx_q = dx->data + q * in_plane;
-    if (p->kind == NN_POOL_MAX) maxpool_backward_plane(g, dy_q, p->argmax + q * out_plane, dx_q);
+    if (p->kind == NN_POOL_MAX) maxpool_backward_plane(g, dy_q, argmax + q * out_plane, dx_q);
     else avgpool_backward_plane(g, dy_q, dx_q);
   }
 }
 
-static void pool_backward_gpu(nn_pool2d *p, const window *g, const nn_tensor *dy, nn_tensor *dx, long planes) {
-  if (p->kind == NN_POOL_MAX) nn_maxpool_backward_cuda(g, dy->data, p->argmax, dx->data, planes);
+static void pool_backward_gpu(nn_pool2d *p, const window *g, const nn_tensor *dy, nn_tensor *dx,
+                              const int *argmax, long planes) {
+  if (p->kind == NN_POOL_MAX) nn_maxpool_backward_cuda(g, dy->data, argmax, dx->data, planes);
   else nn_avgpool_backward_cuda(g, dy->data, dx->data, planes);
 }
 
-void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y) {
+void nn_pool2d_forward(nn_pool2d *p, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   const char *fn = "nn_pool2d_forward";
+  nn_call_begin(c, &p->base, fn, x, y);
   check_device(fn, &p->base, "y", y, "x", x->device);
   NN_REQUIRE(x->ndim == 4, "%s: %s %s takes x (N, C, H, W), got x %s and y %s", fn, p->base.name, describe(p).s,
              nn_shape_str(x).s, nn_shape_str(y).s);
@@ -222,26 +204,28 @@ void nn_pool2d_forward(nn_pool2d *p, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(y->ndim == 4 && y->shape[0] == N && y->shape[1] == C && y->shape[2] == g.Ho && y->shape[3] == g.Wo,
              "%s: %s %s maps x %s to (%d, %d, %d, %d) but y is %s", fn, p->base.name, describe(p).s,
              nn_shape_str(x).s, N, C, g.Ho, g.Wo, nn_shape_str(y).s);
-  memcpy(p->x_shape, x->shape, sizeof p->x_shape);
-  memcpy(p->y_shape, y->shape, sizeof p->y_shape);
-  p->forwarded = true;
   long planes = (long)N * C;
-  if (p->kind == NN_POOL_MAX) reserve_argmax(p, planes * g.Ho * g.Wo, x->device);
+  int *argmax = NULL; /* MaxPool: where each max came from, kept in the call for backward */
+  if (p->kind == NN_POOL_MAX) {
+    nn_arena *a = nn_call_arena(c, fn, "its argmax");
+    NN_REQUIRE(nn_arena_device(a) == x->device, "%s: %s: the call's arena is on the %s but x is on the %s", fn,
+               p->base.name, device_name(nn_arena_device(a)), device_name(x->device));
+    argmax = nn_arena_alloc(a, (size_t)(planes * g.Ho * g.Wo) * sizeof(int));
+  }
+  c->saved = argmax;
   switch (x->device) {
-  case NN_CPU: pool_forward_cpu(p, &g, x, y, planes); break;
-  case NN_GPU: pool_forward_gpu(p, &g, x, y, planes); break;
+  case NN_CPU: pool_forward_cpu(p, &g, x, y, argmax, planes); break;
+  case NN_GPU: pool_forward_gpu(p, &g, x, y, argmax, planes); break;
   }
 }
 
-void nn_pool2d_backward(nn_pool2d *p, const nn_tensor *dy, nn_tensor *dx) {
+void nn_pool2d_backward(nn_pool2d *p, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
   const char *fn = "nn_pool2d_backward";
-  NN_REQUIRE(p->forwarded, "%s: %s has no forward pass to go back through", fn, p->base.name);
-  nn_tensor y = {.ndim = 4, .shape = {p->y_shape[0], p->y_shape[1], p->y_shape[2], p->y_shape[3]}};
-  nn_tensor x = {.ndim = 4, .shape = {p->x_shape[0], p->x_shape[1], p->x_shape[2], p->x_shape[3]}};
-  NN_REQUIRE(p->kind != NN_POOL_MAX || dy->device == p->argmax_device, "%s: %s: dy is on the %s but the last "
-             "forward ran on the %s (x was there); move dy (nn_tensor_to)", fn, p->base.name, device_name(dy->device),
-             device_name(p->argmax_device));
-  NN_REQUIRE(nn_same_shape(dy, &y), "%s: %s: dy is %s but the last forward gave y %s (from x %s)", fn, p->base.name,
+  nn_call_require_forward(c, fn, &p->base);
+  const nn_tensor x = *c->x, y = *c->y; /* their shapes and device: the values are not needed */
+  NN_REQUIRE(dy->device == x.device, "%s: %s: dy is on the %s but the forward ran on the %s (x was there); "
+             "move dy (nn_tensor_to)", fn, p->base.name, device_name(dy->device), device_name(x.device));
+  NN_REQUIRE(nn_same_shape(dy, &y), "%s: %s: dy is %s but the forward gave y %s (from x %s)", fn, p->base.name,
              nn_shape_str(dy).s, nn_shape_str(&y).s, nn_shape_str(&x).s);
   if (!dx) return;
   check_device(fn, &p->base, "dx", dx, "dy", dy->device);
@@ -249,21 +233,22 @@ void nn_pool2d_backward(nn_pool2d *p, const nn_tensor *dy, nn_tensor *dx) {
              nn_shape_str(dx).s, nn_shape_str(&x).s);
   window g = window_of(fn, p, nn_shape_str(&x).s, x.shape[2], x.shape[3]);
   long planes = (long)x.shape[0] * x.shape[1];
+  const int *argmax = c->saved;
   switch (dy->device) {
-  case NN_CPU: pool_backward_cpu(p, &g, dy, dx, planes); break;
-  case NN_GPU: pool_backward_gpu(p, &g, dy, dx, planes); break;
+  case NN_CPU: pool_backward_cpu(p, &g, dy, dx, argmax, planes); break;
+  case NN_GPU: pool_backward_gpu(p, &g, dy, dx, argmax, planes); break;
   }
 }
 
 /* ---- the MaxPool2d / AvgPool2d ops table */
 
-static void pool_forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)training; /* pooling acts the same in training and evaluation */
-  nn_pool2d_forward((nn_pool2d *)l, x, y);
+/* pooling acts the same in training and evaluation */
+static void pool_forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
+  nn_pool2d_forward((nn_pool2d *)l, c, x, y);
 }
 
-static void pool_backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  nn_pool2d_backward((nn_pool2d *)l, dy, dx);
+static void pool_backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
+  nn_pool2d_backward((nn_pool2d *)l, c, dy, dx);
 }
 
 static int no_params_op(nn_layer *l, nn_param *out, int max) {
@@ -280,10 +265,7 @@ static int pool_out_shape_op(const nn_layer *l, const int *in, int in_ndim, int 
   return 3;
 }
 
-static void pool_free_op(nn_layer *l) {
-  free_argmax((nn_pool2d *)l);
-  free(l);
-}
+static void pool_free_op(nn_layer *l) { free(l); }
 
 static const nn_layer_ops MAXPOOL_OPS = {.kind = "MaxPool2d", .forward = pool_forward_op,
                                          .backward = pool_backward_op, .params = no_params_op,
@@ -325,8 +307,6 @@ nn_pool2d *nn_avgpool2d_new(const char *name, int kernel, int stride, int paddin
 
 typedef struct {
   nn_layer base;
-  int x_shape[4]; /* (N, C, H, W) of the last forward */
-  bool forwarded;
 } global_avgpool;
 
 /* x: (planes, plane) -> y: (planes) */
@@ -347,16 +327,13 @@ static void global_backward_cpu(const float *dy, float *dx, long planes, long pl
   }
 }
 
-static void global_forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, bool training) {
-  (void)training;
-  global_avgpool *g = (global_avgpool *)l;
+static void global_forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   const char *fn = "nn_global_avgpool2d forward";
+  nn_call_begin(c, l, fn, x, y);
   check_device(fn, l, "y", y, "x", x->device);
   NN_REQUIRE(x->ndim == 4 && y->ndim == 2 && y->shape[0] == x->shape[0] && y->shape[1] == x->shape[1],
              "%s: %s maps x (N, C, H, W) to y (N, C), got x %s and y %s", fn, l->name, nn_shape_str(x).s,
              nn_shape_str(y).s);
-  memcpy(g->x_shape, x->shape, sizeof g->x_shape);
-  g->forwarded = true;
   long planes = (long)x->shape[0] * x->shape[1], plane = (long)x->shape[2] * x->shape[3];
   switch (x->device) {
   case NN_CPU: global_forward_cpu(x->data, y->data, planes, plane); break;
@@ -364,11 +341,10 @@ static void global_forward_op(nn_layer *l, const nn_tensor *x, nn_tensor *y, boo
   }
 }
 
-static void global_backward_op(nn_layer *l, const nn_tensor *dy, nn_tensor *dx) {
-  global_avgpool *g = (global_avgpool *)l;
+static void global_backward_op(nn_layer *l, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
   const char *fn = "nn_global_avgpool2d backward";
-  NN_REQUIRE(g->forwarded, "%s: %s has no forward pass to go back through", fn, l->name);
-  nn_tensor x = {.ndim = 4, .shape = {g->x_shape[0], g->x_shape[1], g->x_shape[2], g->x_shape[3]}};
+  nn_call_require_forward(c, fn, l);
+  const nn_tensor x = *c->x;
   NN_REQUIRE(dy->ndim == 2 && dy->shape[0] == x.shape[0] && dy->shape[1] == x.shape[1],
              "%s: %s: dy is %s but the forward input x was %s, so dy must be (%d, %d)", fn, l->name,
              nn_shape_str(dy).s, nn_shape_str(&x).s, x.shape[0], x.shape[1]);

@@ -29,14 +29,15 @@
  *   9*in*out + 2*out + 9*out*out + 2*out  (+ in*out + 2*out with the projection)
  *   BasicBlock(64, 64) = 73,984;  BasicBlock(64, 128, stride 2) = 230,144.
  *
- * Memory: the block owns the activations between its sublayers and their gradients,
- * each (N, out, Ho, Wo), grown only when a larger input comes: a training step
- * allocates nothing.
+ * Memory: a call keeps the activations between its sublayers and their calls (its
+ * nn_residual_saved), and backward borrows their gradients, each (N, out, Ho, Wo),
+ * all from the call's arena: a training step allocates nothing, and a block applied
+ * twice keeps two records.
  *
  * Devices: the block runs where its sublayers' weights are (nn_layer_to moves them
- * all, through params and buffers); x, y, dy and dx must be there too. Its own
- * tensors above are made on that device at the next forward, and the block's own
- * work (the sum b2 + shortcut, dsum into both branches) runs there as well.
+ * all, through params and buffers); x, y, dy, dx and the call's arena must be there
+ * too, and the block's own work (the sum b2 + shortcut, dsum into both branches) runs
+ * there as well.
  */
 #ifndef NN_RESIDUAL_H
 #define NN_RESIDUAL_H
@@ -60,22 +61,26 @@ typedef struct {
   nn_layer *relu1, *relu2;
   nn_conv2d *proj;       /* NULL for the identity shortcut */
   nn_batchnorm *proj_bn; /* NULL for the identity shortcut */
-  /* The activations between sublayers and their grads, each (N, out, Ho, Wo):
-   *   x -conv1-> a1 -bn1-> b1 -relu1-> r1 -conv2-> a2 -bn2-> b2
-   *   x -proj-> p1 -proj_bn-> p2 (projection only)
-   *   sum = b2 + (x or p2) -relu2-> y */
-  nn_tensor a1, b1, r1, a2, b2, p1, p2, sum;
-  nn_tensor da1, db1, dr1, da2, db2, dp1, dp2, dsum;
-  long cap;           /* floats allocated in each of them */
-  const nn_tensor *x; /* the last forward's input (owned by the caller) */
 } nn_residual;
+
+/* What one forward keeps for its backward (the call's c->saved, in its arena): the
+ * activations between the sublayers, each (N, out, Ho, Wo),
+ *   x -conv1-> a1 -bn1-> b1 -relu1-> r1 -conv2-> a2 -bn2-> b2
+ *   x -proj-> p1 -proj_bn-> p2 (projection only)
+ *   sum = b2 + (x or p2) -relu2-> y
+ * and each sublayer's call, named as the sublayer. */
+typedef struct {
+  nn_tensor a1, b1, r1, a2, b2, p1, p2, sum;
+  nn_call conv1, bn1, relu1, conv2, bn2, proj, proj_bn, relu2;
+} nn_residual_saved;
 
 /* A basic block named `name` ("block1"), its convolutions' weights drawn from rng (He). */
 nn_residual *nn_residual_new(const char *name, const nn_residual_config *cfg, nn_rng *rng);
 
-/* x: (N, in, H, W) on the weights' device -> y: (N, out, Ho, Wo); training: the BatchNorms' batch statistics. */
-void nn_residual_forward(nn_residual *r, const nn_tensor *x, nn_tensor *y, bool training);
-/* Every sublayer's grads += ..., dx += ... (dx may be NULL), from dy: (N, out, Ho, Wo). */
-void nn_residual_backward(nn_residual *r, const nn_tensor *dy, nn_tensor *dx);
+/* x: (N, in, H, W) on the weights' device -> y: (N, out, Ho, Wo); c->training: the BatchNorms'
+ * batch statistics. */
+void nn_residual_forward(nn_residual *r, nn_call *c, const nn_tensor *x, nn_tensor *y);
+/* Every sublayer's grads += ..., dx += ... (dx may be NULL), from dy: (N, out, Ho, Wo), for call c. */
+void nn_residual_backward(nn_residual *r, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
 
 #endif

@@ -24,9 +24,9 @@
  *
  * Initialisation: fc1 He (it feeds a ReLU), fc2 Glorot (it feeds a sigmoid); biases 0.
  *
- * Memory: the block keeps its (N, C) and (N, C/r) intermediates (s, the pre-activations,
- * z, e and their gradients) in one buffer, made by the first forward and grown only when
- * a larger batch comes. Backward reads x by pointer (the model keeps it alive).
+ * Memory: a call keeps its (N, C) and (N, C/r) intermediates (s, the pre-activations,
+ * z, e: nn_se_saved) and backward their gradients, all in the call's arena. Backward
+ * reads the call's x by pointer (the caller keeps it alive).
  *
  * CPU only so far (chapter 03): a tensor on the GPU aborts.
  */
@@ -46,21 +46,22 @@ typedef struct {
   nn_layer base;
   int C, hidden;         /* hidden = max(1, C / r) */
   nn_dense *fc1, *fc2;   /* C -> hidden, hidden -> C */
-  const nn_tensor *x;    /* the input of the last forward, for backward (owned by the model) */
-  /* the intermediates of the last forward, (N, C) or (N, hidden), views into `scratch` */
-  nn_tensor s, a1, z, a2, e;      /* squeeze, fc1's output, relu(a1), fc2's output, sigmoid(a2) */
-  nn_tensor de, da2, dz, da1, ds; /* their gradients, in backward */
-  float *scratch;
-  int batch_cap; /* the N that scratch has room for */
 } nn_se;
+
+/* What one forward keeps for its backward (the call's c->saved, in its arena): the
+ * intermediates (N, C) or (N, hidden), and the calls of fc1 and fc2. */
+typedef struct {
+  nn_tensor s, a1, z, a2, e; /* squeeze, fc1's output, relu(a1), fc2's output, sigmoid(a2) */
+  nn_call fc1, fc2;
+} nn_se_saved;
 
 /* A SqueezeExcite block named `name` ("se1", at most 27 characters so that "se1.fc1"
  * fits a layer name), weights drawn from rng. */
 nn_se *nn_se_new(const char *name, const nn_se_config *cfg, nn_rng *rng);
 
 /* x: (N, C, H, W) -> y: (N, C, H, W), each channel scaled by its gate. */
-void nn_se_forward(nn_se *se, const nn_tensor *x, nn_tensor *y);
+void nn_se_forward(nn_se *se, nn_call *c, const nn_tensor *x, nn_tensor *y);
 /* fc1's and fc2's grads += ..., dx += ... (dx may be NULL), from dy: (N, C, H, W). */
-void nn_se_backward(nn_se *se, const nn_tensor *dy, nn_tensor *dx);
+void nn_se_backward(nn_se *se, const nn_call *c, const nn_tensor *dy, nn_tensor *dx);
 
 #endif

@@ -96,7 +96,10 @@ static void draw_filters(const nn_conv2d *conv1, const char *path) {
 static void draw_feature_maps(nn_conv2d *conv1, const nn_tensor *digit, const char *path) {
   int F = conv1->F;
   nn_tensor maps = nn_tensor_new(4, (int[]){1, F, 26, 26}, NN_CPU);
-  nn_conv2d_forward(conv1, digit, &maps);
+  nn_arena *ws = nn_arena_new(NN_CPU); /* the forward's im2col workspace */
+  nn_call c = {.arena = ws, .training = false};
+  nn_conv2d_forward(conv1, &c, digit, &maps);
+  nn_arena_free(ws);
   nn_tensor tiles = nn_tensor_new(4, (int[]){F + 1, 1, 26, 26}, NN_CPU);
   for (int h = 0; h < 26; h++)
     for (int w = 0; w < 26; w++) tiles.data[h * 26 + w] = digit->data[(h + 1) * 28 + w + 1];

@@ -1,5 +1,7 @@
 /* Dense: y = x W^T + b by hand, its backward by finite differences (every input
- * and parameter), accumulation, initialisation statistics, parameter count.
+ * and parameter), accumulation, one layer applied to two inputs (each backward through
+ * its own call, the gradients adding up), (N, T, in) inputs, initialisation statistics,
+ * parameter count.
  *
  * Graded (GRADED): forward and backward by hand and the gradcheck. They answer y, dW, db
  * and dx as the code under test left them. In a drawn variant x (N, in), W (out, in), b
@@ -39,7 +41,8 @@ GRADED_TEST(dense, forward_by_hand) {
     nn_rng_fill_uniform(&data, x.data, N * in, -1.f, 1.f);
   }
   memcpy(d->W.data, W.data, nn_tensor_bytes(&W)), memcpy(d->b.data, b.data, nn_tensor_bytes(&b));
-  nn_dense_forward(d, &x, &y);
+  nn_call c = {0}; /* Dense keeps only x: no arena */
+  nn_dense_forward(d, &c, &x, &y);
   answer(g, "y", y.data, N * out);
   if (nn_grade_public(g)) {
     expect_near(g, y.data[0], 11.5f, 1e-6f, "y[0] = %g, expected 1*3 + 2*4 + 0.5 = 11.5", y.data[0]);
@@ -103,8 +106,9 @@ GRADED_TEST(dense, backward_by_hand) {
   }
   memcpy(d->W.data, W.data, nn_tensor_bytes(&W));
   nn_tensor_fill(&d->b, 0.f), nn_tensor_fill(&d->dW, 0.f), nn_tensor_fill(&d->db, 0.f);
-  nn_dense_forward(d, &x, &y);
-  nn_dense_backward(d, &dy, &dx);
+  nn_call c = {0};
+  nn_dense_forward(d, &c, &x, &y);
+  nn_dense_backward(d, &c, &dy, &dx);
   answer(g, "dW", d->dW.data, out * in);
   answer(g, "db", d->db.data, out);
   answer(g, "dx", dx.data, N * in);
@@ -121,7 +125,7 @@ GRADED_TEST(dense, backward_by_hand) {
     expect(g, near_sum(g, dx.data[i], dxw[i], dx_terms[i]), "dx[%d][%d] = %g, expected sum_j dy[%d][j] W[j][%d] = %g",
            i / in, i % in, dx.data[i], i / in, i % in, dxw[i]);
   /* In public these are the hand values above: the sums give them to the last bit. */
-  nn_dense_backward(d, &dy, &dx); /* backward adds: a second call doubles everything */
+  nn_dense_backward(d, &c, &dy, &dx); /* backward adds: a second call doubles everything */
   answer(g, "dW after a second backward", d->dW.data, out * in);
   answer(g, "dx after a second backward", dx.data, N * in);
   if (nn_grade_public(g)) {
@@ -185,5 +189,167 @@ Test(dense, wrong_input_width_aborts, .signal = SIGABRT) {
   nn_rng rng = nn_rng_new(1);
   nn_dense *d = nn_dense_new("dense1", 784, 10, NN_INIT_HE, &rng);
   nn_tensor x = nn_tensor_new(2, (int[]){64, 785}, NN_CPU), y = nn_tensor_new(2, (int[]){64, 10}, NN_CPU);
-  nn_dense_forward(d, &x, &y); /* "nn_dense_forward: x is (64, 785) but the layer expects (N, 784)" */
+  nn_call c = {0};
+  nn_dense_forward(d, &c, &x, &y); /* "nn_dense_forward: x is (64, 785) but the layer expects (N, 784)" */
+}
+
+/* One Dense applied to two inputs in one step (an RNN cell over two steps, a discriminator on a
+ * real and a fake batch), then backward through each application: dW must add up dy1^T x1 +
+ * dy2^T x2. A layer that remembered only its last input went back through x2 twice: "One Dense
+ * applied twice, then backward twice, gave dW = 20 where 11 is right".
+ *
+ * By hand (1 input, 1 output), W = 2, b = 0.5, x1 = 1, x2 = 4, dy1 = 3, dy2 = 2:
+ *   y1 = 2*1 + 0.5 = 2.5, y2 = 2*4 + 0.5 = 8.5
+ *   dW = dy1 x1 + dy2 x2 = 3*1 + 2*4 = 11   (the last input twice: (3 + 2)*4 = 20)
+ *   db = 3 + 2 = 5,  dx1 = dy1 W = 6,  dx2 = dy2 W = 4
+ * Then random x1 (3, 4) and x2 (5, 4) (different batch sizes) -> 3 units, backward in reverse
+ * order as autograd goes, against the sums written out in double. */
+static void dense_twice(nn_dense *d, const nn_tensor *x1, const nn_tensor *x2, const nn_tensor *dy1,
+                        const nn_tensor *dy2, nn_tensor *y1, nn_tensor *y2, nn_tensor *dx1, nn_tensor *dx2) {
+  nn_call c1 = {0}, c2 = {0};
+  nn_tensor_fill(&d->dW, 0.f), nn_tensor_fill(&d->db, 0.f), nn_tensor_fill(dx1, 0.f), nn_tensor_fill(dx2, 0.f);
+  nn_dense_forward(d, &c1, x1, y1);
+  nn_dense_forward(d, &c2, x2, y2);
+  cr_assert(c1.x == x1 && c1.y == y1 && c2.x == x2 && c2.y == y2, "each call records its own x and y");
+  nn_dense_backward(d, &c2, dy2, dx2); /* the last application first, as autograd goes */
+  nn_dense_backward(d, &c1, dy1, dx1);
+}
+
+Test(dense, applied_twice_gradients_add) {
+  nn_rng rng = nn_rng_new(11);
+  nn_dense *d = nn_dense_new("dense1", 1, 1, NN_INIT_XAVIER, &rng);
+  d->W.data[0] = 2.f, d->b.data[0] = 0.5f;
+  int one[2] = {1, 1};
+  nn_tensor x1 = nn_tensor_from(2, one, (float[]){1}), x2 = nn_tensor_from(2, one, (float[]){4});
+  nn_tensor dy1 = nn_tensor_from(2, one, (float[]){3}), dy2 = nn_tensor_from(2, one, (float[]){2});
+  nn_tensor y1 = nn_tensor_new(2, one, NN_CPU), y2 = nn_tensor_new(2, one, NN_CPU);
+  nn_tensor dx1 = nn_tensor_new(2, one, NN_CPU), dx2 = nn_tensor_new(2, one, NN_CPU);
+  dense_twice(d, &x1, &x2, &dy1, &dy2, &y1, &y2, &dx1, &dx2);
+  cr_assert_eq(y1.data[0], 2.5f, "y1 = %g, expected 2*1 + 0.5 = 2.5", y1.data[0]);
+  cr_assert_eq(y2.data[0], 8.5f, "y2 = %g, expected 2*4 + 0.5 = 8.5", y2.data[0]);
+  cr_assert_eq(d->dW.data[0], 11.f, "dW = %g, expected dy1 x1 + dy2 x2 = 3*1 + 2*4 = 11 (20 is x2 used twice)",
+               d->dW.data[0]);
+  cr_assert_eq(d->db.data[0], 5.f, "db = %g, expected dy1 + dy2 = 5", d->db.data[0]);
+  cr_assert_eq(dx1.data[0], 6.f, "dx1 = %g, expected dy1 W = 3*2 = 6", dx1.data[0]);
+  cr_assert_eq(dx2.data[0], 4.f, "dx2 = %g, expected dy2 W = 2*2 = 4", dx2.data[0]);
+  nn_tensor_free(&x1), nn_tensor_free(&x2), nn_tensor_free(&dy1), nn_tensor_free(&dy2);
+  nn_tensor_free(&y1), nn_tensor_free(&y2), nn_tensor_free(&dx1), nn_tensor_free(&dx2);
+  d->base.ops->free(&d->base);
+
+  const int N1 = 3, N2 = 5, in = 4, out = 3;
+  nn_rng data = nn_rng_new(12);
+  d = nn_dense_new("dense1", in, out, NN_INIT_XAVIER, &rng);
+  nn_rng_fill_uniform(&data, d->b.data, out, -1.f, 1.f);
+  x1 = nn_tensor_new(2, (int[]){N1, in}, NN_CPU), x2 = nn_tensor_new(2, (int[]){N2, in}, NN_CPU);
+  dy1 = nn_tensor_new(2, (int[]){N1, out}, NN_CPU), dy2 = nn_tensor_new(2, (int[]){N2, out}, NN_CPU);
+  y1 = nn_tensor_new(2, (int[]){N1, out}, NN_CPU), y2 = nn_tensor_new(2, (int[]){N2, out}, NN_CPU);
+  dx1 = nn_tensor_new(2, (int[]){N1, in}, NN_CPU), dx2 = nn_tensor_new(2, (int[]){N2, in}, NN_CPU);
+  nn_rng_fill_uniform(&data, x1.data, N1 * in, -1.f, 1.f), nn_rng_fill_uniform(&data, x2.data, N2 * in, -1.f, 1.f);
+  nn_rng_fill_uniform(&data, dy1.data, N1 * out, -1.f, 1.f);
+  nn_rng_fill_uniform(&data, dy2.data, N2 * out, -1.f, 1.f);
+  dense_twice(d, &x1, &x2, &dy1, &dy2, &y1, &y2, &dx1, &dx2);
+  const nn_tensor *xs[2] = {&x1, &x2}, *dys[2] = {&dy1, &dy2}, *ys[2] = {&y1, &y2}, *dxs[2] = {&dx1, &dx2};
+  for (int a = 0; a < 2; a++) /* each y and dx from its own x and dy */
+    for (int n = 0; n < xs[a]->shape[0]; n++) {
+      for (int j = 0; j < out; j++) {
+        double want = d->b.data[j];
+        for (int k = 0; k < in; k++) want += (double)xs[a]->data[n * in + k] * d->W.data[j * in + k];
+        cr_assert(fabs(ys[a]->data[n * out + j] - want) < 1e-5, "y%d[%d][%d] = %.7g, expected %.7g", a + 1, n, j,
+                  ys[a]->data[n * out + j], want);
+      }
+      for (int k = 0; k < in; k++) {
+        double want = 0;
+        for (int j = 0; j < out; j++) want += (double)dys[a]->data[n * out + j] * d->W.data[j * in + k];
+        cr_assert(fabs(dxs[a]->data[n * in + k] - want) < 1e-5, "dx%d[%d][%d] = %.7g, expected (dy%d W) = %.7g",
+                  a + 1, n, k, dxs[a]->data[n * in + k], a + 1, want);
+      }
+    }
+  for (int j = 0; j < out; j++) {
+    double db = 0;
+    for (int a = 0; a < 2; a++)
+      for (int n = 0; n < dys[a]->shape[0]; n++) db += dys[a]->data[n * out + j];
+    cr_assert(fabs(d->db.data[j] - db) < 1e-5, "db[%d] = %.7g, expected the sum of dy1's and dy2's column %d = %.7g",
+              j, d->db.data[j], j, db);
+    for (int k = 0; k < in; k++) {
+      double dW = 0; /* dy1^T x1 + dy2^T x2 */
+      for (int a = 0; a < 2; a++)
+        for (int n = 0; n < xs[a]->shape[0]; n++) dW += (double)dys[a]->data[n * out + j] * xs[a]->data[n * in + k];
+      cr_assert(fabs(d->dW.data[j * in + k] - dW) < 1e-5, "dW[%d][%d] = %.7g, expected (dy1^T x1 + dy2^T x2) = %.7g",
+                j, k, d->dW.data[j * in + k], dW);
+    }
+  }
+  nn_tensor_free(&x1), nn_tensor_free(&x2), nn_tensor_free(&dy1), nn_tensor_free(&dy2);
+  nn_tensor_free(&y1), nn_tensor_free(&y2), nn_tensor_free(&dx1), nn_tensor_free(&dx2);
+  d->base.ops->free(&d->base);
+}
+
+/* Dense on x (N, T, in) acts on the last dim: the same y, dW, db and dx as on the (N*T, in)
+ * rows of its reshape (Keras' Dense, PyTorch's nn.Linear); y and dx keep x's leading dims. */
+Test(dense, nd_input) {
+  const int N = 2, T = 3, in = 4, out = 5;
+  nn_rng rng = nn_rng_new(21), data = nn_rng_new(22);
+  nn_dense *d3 = nn_dense_new("dense3", in, out, NN_INIT_XAVIER, &rng);
+  nn_dense *d2 = nn_dense_new("dense2", in, out, NN_INIT_XAVIER, &rng);
+  nn_rng_fill_uniform(&data, d3->b.data, out, -1.f, 1.f);
+  nn_tensor_copy(&d2->W, &d3->W), nn_tensor_copy(&d2->b, &d3->b);
+  int shape_out[3];
+  cr_assert_eq(d3->base.ops->out_shape(&d3->base, (int[]){T, in}, 2, shape_out), 2, "(T, in) -> (T, out): 2 dims");
+  cr_assert(shape_out[0] == T && shape_out[1] == out, "out_shape of (%d, %d) is (%d, %d), expected (%d, %d)", T, in,
+            shape_out[0], shape_out[1], T, out);
+
+  nn_tensor x3 = nn_tensor_new(3, (int[]){N, T, in}, NN_CPU), x2 = nn_tensor_new(2, (int[]){N * T, in}, NN_CPU);
+  nn_tensor dy3 = nn_tensor_new(3, (int[]){N, T, out}, NN_CPU), dy2 = nn_tensor_new(2, (int[]){N * T, out}, NN_CPU);
+  nn_tensor y3 = nn_tensor_new(3, (int[]){N, T, out}, NN_CPU), y2 = nn_tensor_new(2, (int[]){N * T, out}, NN_CPU);
+  nn_tensor dx3 = nn_tensor_new(3, (int[]){N, T, in}, NN_CPU), dx2 = nn_tensor_new(2, (int[]){N * T, in}, NN_CPU);
+  nn_rng_fill_uniform(&data, x3.data, nn_numel(&x3), -1.f, 1.f);
+  nn_rng_fill_uniform(&data, dy3.data, nn_numel(&dy3), -1.f, 1.f);
+  memcpy(x2.data, x3.data, nn_tensor_bytes(&x3)), memcpy(dy2.data, dy3.data, nn_tensor_bytes(&dy3));
+  nn_tensor_fill(&dx3, 0.25f), nn_tensor_fill(&dx2, 0.25f); /* backward adds to what dx holds */
+  nn_tensor_fill(&d3->dW, 0.f), nn_tensor_fill(&d3->db, 0.f), nn_tensor_fill(&d2->dW, 0.f), nn_tensor_fill(&d2->db, 0.f);
+
+  nn_call c3 = {0}, c2 = {0};
+  nn_dense_forward(d3, &c3, &x3, &y3);
+  nn_dense_forward(d2, &c2, &x2, &y2);
+  for (int r = 0; r < N * T; r++) /* the rows, against the sums in double */
+    for (int j = 0; j < out; j++) {
+      double want = d2->b.data[j];
+      for (int k = 0; k < in; k++) want += (double)x2.data[r * in + k] * d2->W.data[j * in + k];
+      cr_assert(fabs(y2.data[r * out + j] - want) < 1e-5, "(N*T, in) rows: y[%d][%d] = %.7g, expected %.7g", r, j,
+                y2.data[r * out + j], want);
+      cr_assert_eq(y3.data[r * out + j], y2.data[r * out + j], "(N, T, in): y[%d][%d][%d] = %.7g, but the (N*T, in) "
+                   "reshape gives %.7g", r / T, r % T, j, y3.data[r * out + j], y2.data[r * out + j]);
+    }
+  nn_dense_backward(d3, &c3, &dy3, &dx3);
+  nn_dense_backward(d2, &c2, &dy2, &dx2);
+  for (long i = 0; i < nn_numel(&d2->dW); i++)
+    cr_assert_eq(d3->dW.data[i], d2->dW.data[i], "dW[%ld] = %.7g from (N, T, in), %.7g from its (N*T, in) reshape", i,
+                 d3->dW.data[i], d2->dW.data[i]);
+  for (int j = 0; j < out; j++)
+    cr_assert_eq(d3->db.data[j], d2->db.data[j], "db[%d] = %.7g from (N, T, in), %.7g from its (N*T, in) reshape", j,
+                 d3->db.data[j], d2->db.data[j]);
+  for (long i = 0; i < nn_numel(&dx2); i++)
+    cr_assert_eq(dx3.data[i], dx2.data[i], "dx[%ld] = %.7g from (N, T, in), %.7g from its (N*T, in) reshape", i,
+                 dx3.data[i], dx2.data[i]);
+  /* and the reshape's own gradients, written out in double */
+  for (int j = 0; j < out; j++) {
+    double db = 0;
+    for (int r = 0; r < N * T; r++) db += dy2.data[r * out + j];
+    cr_assert(fabs(d2->db.data[j] - db) < 1e-5, "db[%d] = %.7g, expected %.7g", j, d2->db.data[j], db);
+    for (int k = 0; k < in; k++) {
+      double dW = 0;
+      for (int r = 0; r < N * T; r++) dW += (double)dy2.data[r * out + j] * x2.data[r * in + k];
+      cr_assert(fabs(d2->dW.data[j * in + k] - dW) < 1e-5, "dW[%d][%d] = %.7g, expected %.7g", j, k,
+                d2->dW.data[j * in + k], dW);
+    }
+  }
+  for (int r = 0; r < N * T; r++)
+    for (int k = 0; k < in; k++) {
+      double dx = 0.25;
+      for (int j = 0; j < out; j++) dx += (double)dy2.data[r * out + j] * d2->W.data[j * in + k];
+      cr_assert(fabs(dx2.data[r * in + k] - dx) < 1e-5, "dx[%d][%d] = %.7g, expected 0.25 + (dy W) = %.7g", r, k,
+                dx2.data[r * in + k], dx);
+    }
+  nn_tensor_free(&x3), nn_tensor_free(&x2), nn_tensor_free(&dy3), nn_tensor_free(&dy2);
+  nn_tensor_free(&y3), nn_tensor_free(&y2), nn_tensor_free(&dx3), nn_tensor_free(&dx2);
+  d3->base.ops->free(&d3->base), d2->base.ops->free(&d2->base);
 }

@@ -34,7 +34,9 @@ GRADED_TEST(dropout, training_keeps_one_minus_p_scaled_up) {
   nn_dropout *d = nn_dropout_new("dropout1", p, nn_grade_seed(g, 1));
   nn_tensor x = nn_tensor_new(2, shape, NN_CPU), y = nn_tensor_new(2, shape, NN_CPU);
   nn_tensor_fill(&x, value);
-  nn_dropout_forward(d, &x, &y, true);
+  nn_arena *ws = nn_arena_new(NN_CPU); /* a training call keeps its mask's RNG state there */
+  nn_call c = {.arena = ws, .training = true};
+  nn_dropout_forward(d, &c, &x, &y);
   answer(g, "y", y.data, n);
   float scaled = value / (1.f - p); /* 3 / (1 - 0.25) = 4 */
   long kept = 0;
@@ -50,6 +52,7 @@ GRADED_TEST(dropout, training_keeps_one_minus_p_scaled_up) {
   expect(g, fabs(kept - mean) < band, "kept %ld of %ld elements with p = %g; expected about %.0f (within %.0f)",
          kept, n, p, mean, band);
   nn_tensor_free(&x), nn_tensor_free(&y);
+  nn_arena_free(ws);
   d->base.ops->free(&d->base);
 }
 
@@ -71,9 +74,11 @@ GRADED_TEST(dropout, backward_uses_the_forward_mask) {
   }
   float *dx0 = malloc((size_t)n * sizeof *dx0);
   memcpy(dx0, dx.data, (size_t)n * sizeof *dx0);
-  nn_dropout_forward(d, &x, &y, true);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = {.arena = ws, .training = true};
+  nn_dropout_forward(d, &c, &x, &y);
   answer(g, "y of the forward", y.data, n);
-  nn_dropout_backward(d, &dy, &dx);
+  nn_dropout_backward(d, &c, &dy, &dx);
   answer(g, "dx of the backward", dx.data, n);
   for (long i = 0; i < n; i++) {
     float want = dx0[i] + dy.data[i] * y.data[i];
@@ -81,21 +86,25 @@ GRADED_TEST(dropout, backward_uses_the_forward_mask) {
            "dx[%ld] = %g: with x = 1, dx must add exactly dy y = %g x %g to the %g it held (the forward's mask and "
            "scale)", i, dx.data[i], dy.data[i], y.data[i], dx0[i]);
   }
-  nn_dropout_forward(d, &x, &y, true); /* a new step draws a new mask */
+  nn_arena_reset(ws); /* a new step: new calls */
+  nn_call c2 = {.arena = ws, .training = true}, c3 = {.arena = ws, .training = true};
+  nn_dropout_forward(d, &c2, &x, &y); /* a new step draws a new mask */
   nn_tensor first = nn_tensor_new(2, shape, NN_CPU);
-  nn_dropout_forward(d, &x, &first, true);
+  nn_dropout_forward(d, &c3, &x, &first);
   answer(g, "y of a second step", y.data, n);
   answer(g, "y of a third step", first.data, n);
   expect(g, memcmp(first.data, y.data, nn_tensor_bytes(&y)) != 0, "two training steps drew the same mask");
   free(dx0);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&first);
+  nn_arena_free(ws);
   d->base.ops->free(&d->base);
 }
 
 Test(dropout, evaluation_is_the_identity) {
   nn_dropout *d = nn_dropout_new("dropout1", 0.5f, 7);
   nn_tensor x = nn_tensor_from(2, (int[]){1, 3}, (float[]){1, -2, 3}), y = nn_tensor_new(2, (int[]){1, 3}, NN_CPU);
-  nn_dropout_forward(d, &x, &y, false);
+  nn_call c = {.training = false}; /* evaluation keeps nothing: no arena */
+  nn_dropout_forward(d, &c, &x, &y);
   for (int i = 0; i < 3; i++) cr_assert_eq(y.data[i], x.data[i], "eval: y[%d] = %g, expected x = %g", i, y.data[i], x.data[i]);
   nn_tensor_free(&x), nn_tensor_free(&y);
   d->base.ops->free(&d->base);

@@ -339,8 +339,9 @@ GRADED_TEST(dense_gpu, forward_matches_cpu) {
   dense_pair p = dense_pair_new(g, 8);
   nn_tensor y = nn_tensor_new(2, (int[]){p.N, p.out}, NN_CPU), gy = nn_tensor_new(2, (int[]){p.N, p.out}, NN_GPU);
   nn_tensor_fill(&gy, NAN); /* forward overwrites y */
-  nn_dense_forward(p.cpu, &p.x, &y);
-  nn_dense_forward(p.gpu, &p.gx, &gy);
+  nn_call c = {0}, gc = {0}; /* Dense keeps only x: no arena */
+  nn_dense_forward(p.cpu, &c, &p.x, &y);
+  nn_dense_forward(p.gpu, &gc, &p.gx, &gy);
   char what[128];
   snprintf(what, sizeof what, "Dense (%d, %d) -> (%d, %d) forward, y = x W^T + b", p.N, p.in, p.N, p.out);
   expect_close(g, what, &gy, &y, 1e-4, 1);
@@ -355,16 +356,17 @@ GRADED_TEST(dense_gpu, backward_adds_into_grads_like_cpu) {
   nn_tensor y = nn_tensor_new(2, (int[]){p.N, p.out}, NN_CPU), gy = nn_tensor_new(2, (int[]){p.N, p.out}, NN_GPU);
   nn_tensor dy = random_tensor(&rng, 2, (int[]){p.N, p.out}, -1.f, 1.f), gdy = on_gpu(&dy);
   nn_tensor dx = random_tensor(&rng, 2, (int[]){p.N, p.in}, -1.f, 1.f), gdx = on_gpu(&dx);
-  nn_dense_forward(p.cpu, &p.x, &y);
-  nn_dense_forward(p.gpu, &p.gx, &gy);
-  nn_dense_backward(p.cpu, &dy, &dx);
-  nn_dense_backward(p.gpu, &gdy, &gdx);
+  nn_call c = {0}, gc = {0};
+  nn_dense_forward(p.cpu, &c, &p.x, &y);
+  nn_dense_forward(p.gpu, &gc, &p.gx, &gy);
+  nn_dense_backward(p.cpu, &c, &dy, &dx);
+  nn_dense_backward(p.gpu, &gc, &gdy, &gdx);
   expect_close(g, "Dense backward: dW += dy^T x", &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
   expect_close(g, "Dense backward: db += column sums of dy", &p.gpu->db, &p.cpu->db, 1e-4, 1);
   expect_close(g, "Dense backward: dx += dy W", &gdx, &dx, 1e-4, 1);
   /* again, without dx (a first layer): only the parameter grads add up */
-  nn_dense_backward(p.cpu, &dy, NULL);
-  nn_dense_backward(p.gpu, &gdy, NULL);
+  nn_dense_backward(p.cpu, &c, &dy, NULL);
+  nn_dense_backward(p.gpu, &gc, &gdy, NULL);
   expect_close(g, "Dense backward (dx NULL), second call: dW", &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
   expect_close(g, "Dense backward (dx NULL), second call: db", &p.gpu->db, &p.cpu->db, 1e-4, 1);
   nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
@@ -483,11 +485,12 @@ GRADED_TEST(layer_gpu, flatten_forward_backward_match_cpu) {
   nn_tensor x = random_tensor(&rng, 4, shape4, -1.f, 1.f), dy = random_tensor(&rng, 2, shape2, -1.f, 1.f);
   nn_tensor dx = random_tensor(&rng, 4, shape4, -1.f, 1.f), y = nn_tensor_new(2, shape2, NN_CPU);
   nn_tensor gx = on_gpu(&x), gdy = on_gpu(&dy), gdx = on_gpu(&dx), gy = nn_tensor_new(2, shape2, NN_GPU);
-  f->ops->forward(f, &x, &y, true);
-  f->ops->forward(f, &gx, &gy, true);
+  nn_call c = {.training = true}, gc = {.training = true}; /* Flatten keeps nothing: no arena */
+  f->ops->forward(f, &c, &x, &y);
+  f->ops->forward(f, &gc, &gx, &gy);
   expect_close(g, "Flatten forward (a copy)", &gy, &y, 0, 1);
-  f->ops->backward(f, &dy, &dx);
-  f->ops->backward(f, &gdy, &gdx);
+  f->ops->backward(f, &c, &dy, &dx);
+  f->ops->backward(f, &gc, &gdy, &gdx);
   expect_close(g, "Flatten backward (dx += dy)", &gdx, &dx, 0, 1);
   nn_tensor_free(&x), nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&y);
   nn_tensor_free(&gx), nn_tensor_free(&gdy), nn_tensor_free(&gdx), nn_tensor_free(&gy);
@@ -501,5 +504,7 @@ Test(layer_gpu, dropout_on_a_gpu_tensor_aborts, .signal = SIGABRT) {
   float v[4] = {1, 2, 3, 4}, w[4];
   nn_tensor x = {.data = v, .shape = {4}, .ndim = 1, .device = NN_GPU};
   nn_tensor y = {.data = w, .shape = {4}, .ndim = 1, .device = NN_GPU};
-  nn_dropout_forward(d, &x, &y, true);
+  nn_arena *ws = nn_arena_new(NN_CPU); /* the tensors' check comes first: no GPU arena needed */
+  nn_call c = {.arena = ws, .training = true};
+  nn_dropout_forward(d, &c, &x, &y);
 }

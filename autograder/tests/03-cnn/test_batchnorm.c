@@ -26,6 +26,10 @@
 
 static void free_layer(nn_batchnorm *bn) { bn->base.ops->free(&bn->base); }
 
+/* One application of the layer: what its forward keeps for its backward (xhat, the
+ * statistics) lives in the call, its arrays in the arena ws (nn_layer.h). */
+static nn_call call_on(nn_arena *ws, bool training) { return (nn_call){.arena = ws, .training = training}; }
+
 /* gamma and beta away from 1 and 0, so the check sees them matter. */
 static void randomize_affine(nn_batchnorm *bn, uint64_t seed) {
   nn_rng rng = nn_rng_new(seed);
@@ -114,7 +118,9 @@ static void check_drawn_forward(nn_grade *g) {
   float rm0[4], rv0[4];
   memcpy(rm0, bn->running_mean.data, (size_t)C * sizeof(float)), memcpy(rv0, bn->running_var.data, (size_t)C * sizeof(float));
   nn_tensor x = channel_input(ndim, shape, seed + 2), y = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y, true);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c1 = call_on(ws, true);
+  nn_batchnorm_forward(bn, &c1, &x, &y);
   answer(g, "y", y.data, nn_numel(&y));
   answer(g, "running_mean", bn->running_mean.data, C);
   answer(g, "running_var", bn->running_var.data, C);
@@ -135,6 +141,7 @@ static void check_drawn_forward(nn_grade *g) {
                 bn->running_var.data[c], rv0[c], b.var[c] * b.M / (b.M - 1), var, b.M);
   }
   stats_free(&b);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), free_layer(bn);
 }
 
@@ -151,7 +158,9 @@ GRADED_TEST(batchnorm, forward_by_hand_one_channel_of_4) {
    * running_var  = 0.9 * 1 + 0.1 * 1.25 * 4/3 (unbiased: 5/3) = 1.0666667 */
   nn_tensor x, y;
   nn_batchnorm *bn = one_channel_of_4(&x, &y);
-  nn_batchnorm_forward(bn, &x, &y, true);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws, true);
+  nn_batchnorm_forward(bn, &c, &x, &y);
   answer(g, "y", y.data, 4);
   answer(g, "running_mean", bn->running_mean.data, 1);
   answer(g, "running_var", bn->running_var.data, 1);
@@ -161,6 +170,7 @@ GRADED_TEST(batchnorm, forward_by_hand_one_channel_of_4) {
   expect_near(g, bn->running_var.data[0], 1.0666667f, 1e-6,
               "running_var %g, expected 0.9 + 0.1 * 5/3 = 1.0666667 (the UNBIASED batch variance)",
               bn->running_var.data[0]);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), free_layer(bn);
 }
 
@@ -173,8 +183,10 @@ static void check_drawn_backward(nn_grade *g) {
   randomize_affine(bn, seed);
   nn_tensor x = channel_input(ndim, shape, seed + 1), y = nn_tensor_new(ndim, shape, NN_CPU);
   nn_tensor dy = nn_tensor_randn(ndim, shape, seed + 2), dx = nn_tensor_new(ndim, shape, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y, true);
-  nn_batchnorm_backward(bn, &dy, &dx);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c1 = call_on(ws, true);
+  nn_batchnorm_forward(bn, &c1, &x, &y);
+  nn_batchnorm_backward(bn, &c1, &dy, &dx);
   answer(g, "dx", dx.data, nn_numel(&dx));
   answer(g, "dgamma", bn->dgamma.data, C);
   answer(g, "dbeta", bn->dbeta.data, C);
@@ -199,6 +211,7 @@ static void check_drawn_backward(nn_grade *g) {
                 "%.7g", c, bn->dbeta.data[c], sum_dy[c]);
   }
   stats_free(&b);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), free_layer(bn);
 }
 
@@ -215,9 +228,11 @@ GRADED_TEST(batchnorm, backward_by_hand_one_channel_of_4) {
    * dgamma = sum(dy xhat) = -1.341641, dbeta = sum(dy) = 1       (torch: the same to 1e-6) */
   nn_tensor x, y;
   nn_batchnorm *bn = one_channel_of_4(&x, &y);
-  nn_batchnorm_forward(bn, &x, &y, true);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws, true);
+  nn_batchnorm_forward(bn, &c, &x, &y);
   nn_tensor dy = nn_tensor_from(2, (int[]){4, 1}, (float[]){1, 0, 0, 0}), dx = nn_tensor_new(2, (int[]){4, 1}, NN_CPU);
-  nn_batchnorm_backward(bn, &dy, &dx);
+  nn_batchnorm_backward(bn, &c, &dy, &dx);
   answer(g, "dx", dx.data, 4);
   answer(g, "dgamma", bn->dgamma.data, 1);
   answer(g, "dbeta", bn->dbeta.data, 1);
@@ -225,6 +240,7 @@ GRADED_TEST(batchnorm, backward_by_hand_one_channel_of_4) {
   for (int i = 0; i < 4; i++) expect_near(g, dx.data[i], want[i], 1e-5, "dx[%d] = %g, expected %g", i, dx.data[i], want[i]);
   expect_near(g, bn->dgamma.data[0], -1.3416355f, 1e-5, "dgamma %g, expected -1.341641", bn->dgamma.data[0]);
   expect_near(g, bn->dbeta.data[0], 1.f, 1e-6, "dbeta %g, expected 1", bn->dbeta.data[0]);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), free_layer(bn);
 }
 
@@ -251,11 +267,14 @@ GRADED_TEST(batchnorm, running_statistics_after_3_steps_match_torch) {
   nn_batchnorm *bn = nn_batchnorm_new("bn", C);
   nn_tensor y = nn_tensor_new(4, shape, NN_CPU);
   double mean[4] = {0, 0, 0, 0}, var[4] = {1, 1, 1, 1}; /* the drawn variant's want */
+  nn_arena *ws = nn_arena_new(NN_CPU);
   for (int k = 0; k < 3; k++) {
+    nn_arena_reset(ws); /* a new step: the last step's call is done with */
     nn_tensor x = nn_grade_public(g) ? step_input(k) : channel_input(4, shape, seed + (uint64_t)k);
     if (!nn_grade_public(g)) /* each step its own statistics */
       for (long i = 0; i < nn_numel(&x); i++) x.data[i] = x.data[i] * (1.f + 0.25f * (float)k) + 0.5f * (float)k;
-    nn_batchnorm_forward(bn, &x, &y, true);
+    nn_call call = call_on(ws, true);
+    nn_batchnorm_forward(bn, &call, &x, &y);
     bn_stats b = stats_of(&x);
     for (int c = 0; c < C; c++)
       mean[c] = 0.9 * mean[c] + 0.1 * b.mean[c], var[c] = 0.9 * var[c] + 0.1 * b.var[c] * b.M / (b.M - 1);
@@ -278,7 +297,9 @@ GRADED_TEST(batchnorm, running_statistics_after_3_steps_match_torch) {
   float xv[4] = {0.5f, -1.f, 2.f, 0.25f};
   nn_tensor x = nn_tensor_from(4, (int[]){1, C, 1, 1}, xv);
   nn_tensor y1 = nn_tensor_new(4, (int[]){1, C, 1, 1}, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y1, false);
+  nn_arena_reset(ws);
+  nn_call ce = call_on(ws, false);
+  nn_batchnorm_forward(bn, &ce, &x, &y1);
   answer(g, "eval y", y1.data, C);
   for (int c = 0; c < C; c++) {
     double want = nn_grade_public(g) ? (double[]){0.47255489, -1.33258295, 1.24712956}[c]
@@ -286,6 +307,7 @@ GRADED_TEST(batchnorm, running_statistics_after_3_steps_match_torch) {
     expect_near(g, y1.data[c], want, 1e-5 * (1 + fabs(want)), "eval y[%d] = %g, %s %g (x = %g, with the running "
                 "statistics)", c, y1.data[c], who, want, xv[c]);
   }
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y1), free_layer(bn);
 }
 
@@ -295,16 +317,19 @@ Test(batchnorm, eval_uses_the_running_statistics_and_leaves_them_alone) {
   nn_batchnorm *bn = nn_batchnorm_new("bn", 1);
   bn->running_mean.data[0] = 1.f, bn->running_var.data[0] = 3.f, bn->gamma.data[0] = 2.f, bn->beta.data[0] = 0.5f;
   nn_tensor x = nn_tensor_from(2, (int[]){2, 1}, (float[]){1, 4}), y = nn_tensor_new(2, (int[]){2, 1}, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y, false);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws, false);
+  nn_batchnorm_forward(bn, &c, &x, &y);
   cr_assert_float_eq(y.data[0], 0.5f, 1e-6f, "y[0] = %g, expected 0.5", y.data[0]);
   cr_assert_float_eq(y.data[1], 3.9641047f, 1e-5f, "y[1] = %g, expected 3.9641047", y.data[1]);
   cr_assert(bn->running_mean.data[0] == 1.f && bn->running_var.data[0] == 3.f,
             "eval changed the running statistics to %g, %g", bn->running_mean.data[0], bn->running_var.data[0]);
   /* backward after eval: dx = dy * gamma / sqrt(running_var + eps) = 2 / 1.7320537 = 1.1547 per unit of dy */
   nn_tensor dy = nn_tensor_from(2, (int[]){2, 1}, (float[]){1, -2}), dx = nn_tensor_new(2, (int[]){2, 1}, NN_CPU);
-  nn_batchnorm_backward(bn, &dy, &dx);
+  nn_batchnorm_backward(bn, &c, &dy, &dx);
   cr_assert_float_eq(dx.data[0], 1.1547f, 1e-4f, "dx[0] = %g, expected 2/sqrt(3) = 1.1547", dx.data[0]);
   cr_assert_float_eq(dx.data[1], -2.3094f, 1e-4f, "dx[1] = %g, expected -2 * 1.1547", dx.data[1]);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), free_layer(bn);
 }
 
@@ -365,14 +390,16 @@ GRADED_TEST(batchnorm, backward_accumulates) {
   randomize_affine(bn, seed);
   nn_tensor x = nn_tensor_randn(4, shape, seed + 1), y = nn_tensor_new(4, shape, NN_CPU);
   nn_tensor dy = nn_tensor_randn(4, shape, seed + 2), dx = nn_tensor_new(4, shape, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y, true);
-  nn_batchnorm_backward(bn, &dy, &dx);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call call = call_on(ws, true);
+  nn_batchnorm_forward(bn, &call, &x, &y);
+  nn_batchnorm_backward(bn, &call, &dy, &dx);
   nn_tensor dx1 = nn_tensor_to(&dx, NN_CPU), dg1 = nn_tensor_to(&bn->dgamma, NN_CPU);
   nn_tensor db1 = nn_tensor_to(&bn->dbeta, NN_CPU);
   answer(g, "dx after one backward", dx1.data, nn_numel(&dx1));
   answer(g, "dgamma after one backward", dg1.data, C);
   answer(g, "dbeta after one backward", db1.data, C);
-  nn_batchnorm_backward(bn, &dy, &dx);
+  nn_batchnorm_backward(bn, &call, &dy, &dx); /* the same call again */
   answer(g, "dx after two backwards", dx.data, nn_numel(&dx));
   answer(g, "dgamma after two backwards", bn->dgamma.data, C);
   answer(g, "dbeta after two backwards", bn->dbeta.data, C);
@@ -390,6 +417,7 @@ GRADED_TEST(batchnorm, backward_accumulates) {
   }
   nn_tensor *all[] = {&x, &y, &dy, &dx, &dx1, &dg1, &db1};
   for (int i = 0; i < 7; i++) nn_tensor_free(all[i]);
+  nn_arena_free(ws);
   free_layer(bn);
 }
 
@@ -405,9 +433,12 @@ Test(batchnorm, any_number_of_threads_gives_the_one_thread_answer) {
       nn_batchnorm *bn = nn_batchnorm_new("bn", 6);
       randomize_affine(bn, 23);
       y[k] = nn_tensor_new(4, shape, NN_CPU), dx[k] = nn_tensor_new(4, shape, NN_CPU);
-      nn_batchnorm_forward(bn, &x, &y[k], training);
-      nn_batchnorm_backward(bn, &dy, &dx[k]);
+      nn_arena *ws = nn_arena_new(NN_CPU);
+      nn_call c = call_on(ws, training);
+      nn_batchnorm_forward(bn, &c, &x, &y[k]);
+      nn_batchnorm_backward(bn, &c, &dy, &dx[k]);
       dgamma[k] = nn_tensor_to(&bn->dgamma, NN_CPU);
+      nn_arena_free(ws);
       free_layer(bn);
     }
     const struct { const char *name; const nn_tensor *t; } g[] = {{"y", y}, {"dx", dx}, {"dgamma", dgamma}};
@@ -436,7 +467,9 @@ GRADED_TEST(batchnorm, checkpoint_round_trip_keeps_the_running_statistics) {
   randomize_affine(ba, seed);
   nn_tensor x = nn_grade_public(g) ? step_input(0) : channel_input(4, shape, seed + 1);
   nn_tensor y = nn_tensor_new(4, shape, NN_CPU);
-  nn_batchnorm_forward(ba, &x, &y, true); /* running statistics away from 0 and 1 */
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call call = call_on(ws, true);
+  nn_batchnorm_forward(ba, &call, &x, &y); /* running statistics away from 0 and 1 */
   answer(g, "running_mean after a training forward", ba->running_mean.data, C);
   answer(g, "running_var after a training forward", ba->running_var.data, C);
   int count;
@@ -474,6 +507,7 @@ GRADED_TEST(batchnorm, checkpoint_round_trip_keeps_the_running_statistics) {
       expect(g, bb->beta.data[c] == ba->beta.data[c], "beta[%d] differs after the load", c);
     }
   }
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_model_free(a), nn_model_free(b);
 }
 
@@ -514,23 +548,27 @@ Test(batchnorm, params_2C_buffers_2C_and_the_summary_line) {
 Test(batchnorm, wrong_channel_count_aborts, .signal = SIGABRT) {
   nn_batchnorm *bn = nn_batchnorm_new("bn", 3);
   nn_tensor x = nn_tensor_new(4, (int[]){2, 4, 2, 2}, NN_CPU), y = nn_tensor_new(4, (int[]){2, 4, 2, 2}, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y, true); /* "takes (N, 3) or (N, 3, H, W) inputs, got (2, 4, 2, 2)" */
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_batchnorm_forward(bn, &c, &x, &y); /* "takes (N, 3) or (N, 3, H, W) inputs, got (2, 4, 2, 2)" */
 }
 
 Test(batchnorm, y_of_another_shape_aborts, .signal = SIGABRT) {
   nn_batchnorm *bn = nn_batchnorm_new("bn", 3);
   nn_tensor x = nn_tensor_new(2, (int[]){2, 3}, NN_CPU), y = nn_tensor_new(2, (int[]){2, 4}, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y, true);
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_batchnorm_forward(bn, &c, &x, &y);
 }
 
 Test(batchnorm, training_on_one_value_per_channel_aborts, .signal = SIGABRT) {
   nn_batchnorm *bn = nn_batchnorm_new("bn", 3); /* PyTorch: "Expected more than 1 value per channel when training" */
   nn_tensor x = nn_tensor_new(2, (int[]){1, 3}, NN_CPU), y = nn_tensor_new(2, (int[]){1, 3}, NN_CPU);
-  nn_batchnorm_forward(bn, &x, &y, true);
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_batchnorm_forward(bn, &c, &x, &y);
 }
 
 Test(batchnorm, backward_before_forward_aborts, .signal = SIGABRT) {
   nn_batchnorm *bn = nn_batchnorm_new("bn", 3);
   nn_tensor dy = nn_tensor_new(2, (int[]){2, 3}, NN_CPU);
-  nn_batchnorm_backward(bn, &dy, NULL);
+  nn_call c = call_on(nn_arena_new(NN_CPU), true); /* a call that had no forward */
+  nn_batchnorm_backward(bn, &c, &dy, NULL);
 }

@@ -4,6 +4,7 @@
  * Graded tests (GRADED): the worker can open no file, so the checker loads the images and
  * sends them (input_tensor, graded_data.h); the worker trains and answers its losses and
  * predictions, which the checker scores against the labels. */
+#include "alloc_count.h"
 #include "graded.h"
 #include "graded_data.h"
 #include <math.h>
@@ -13,6 +14,7 @@
 
 #include "nn_activation_layer.h"
 #include "nn_augment.h"
+#include "nn_batchnorm.h"
 #include "nn_cnn_models.h"
 #include "nn_conv2d.h"
 #include "nn_dense.h"
@@ -24,6 +26,8 @@
 #include "nn_model.h"
 #include "nn_parallel.h"
 #include "nn_pool.h"
+#include "nn_residual.h"
+#include "nn_se.h"
 
 /* Conv 32 3x3 -> ReLU -> MaxPool 2 -> Conv 64 3x3 -> ReLU -> MaxPool 2 -> Flatten -> Dense 10, on 28x28x1 */
 static nn_model *seed_cnn(nn_rng *rng) { return nn_mnist_cnn(32, 64, 0, rng); }
@@ -158,4 +162,37 @@ GRADED_TEST(mnist, cnn_reaches_97_percent_on_the_sample, .timeout = 150) {
   }
   graded_expect_accuracy(g, &test, pred, first_last_loss, 0.97);
   free(pred), graded_split_free(&train), graded_split_free(&test);
+}
+
+/* ---- a training step allocates nothing once the arena has seen one: Conv2d's im2col,
+ * BatchNorm's xhat, MaxPool's argmax, a residual block's internals all come from the arena */
+
+Test(cnn_model, training_step_allocates_nothing_after_the_first) {
+  if (!nn_alloc_count_works()) cr_skip_test("malloc cannot be counted under AddressSanitizer");
+  nn_rng rng = nn_rng_new(12);
+  nn_model *m = nn_model_new("resnet_tiny", 3, (int[]){3, 8, 8});
+  nn_model_add(m, &nn_conv2d_new("conv", &(nn_conv2d_config){.in_channels = 3, .filters = 4, .kernel = 3,
+                                                              .pad = NN_PAD_SAME}, &rng)->base);
+  nn_model_add(m, &nn_batchnorm_new("bn", 4)->base);
+  nn_model_add(m, nn_activation_layer_new("relu", nn_activation_of(NN_ACT_RELU)));
+  nn_model_add(m, &nn_maxpool2d_new("pool", 2, 0, 0)->base);
+  nn_model_add(m, &nn_residual_new("block", &(nn_residual_config){.in_channels = 4, .out_channels = 6,
+                                                                   .stride = 2}, &rng)->base);
+  nn_model_add(m, &nn_se_new("se", &(nn_se_config){.channels = 6, .reduction = 2}, &rng)->base);
+  nn_model_add(m, nn_global_avgpool2d_new("gap"));
+  nn_model_add(m, &nn_dropout_new("drop", 0.2f, 13)->base);
+  nn_model_add(m, &nn_dense_new("head", 6, 3, NN_INIT_XAVIER, &rng)->base);
+  nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
+  nn_tensor x = nn_tensor_randn(4, (int[]){6, 3, 8, 8}, 14);
+  int y[6] = {0, 1, 2, 0, 1, 2}, correct;
+  for (int i = 0; i < 3; i++) nn_model_train_batch(m, &x, y, NULL, &correct);
+  nn_alloc_count_start();
+  for (int i = 0; i < 3; i++) nn_model_train_batch(m, &x, y, NULL, &correct);
+  nn_eval e = nn_model_evaluate(m, &x, y, NULL, 6);
+  long allocations = nn_alloc_count_stop();
+  cr_assert_eq(allocations, 0, "3 training steps and an evaluation after the first steps called the allocator "
+               "%ld times; every layer must take its scratch from the call's arena", allocations);
+  cr_assert(isfinite(e.loss), "the loss is %g", e.loss);
+  nn_tensor_free(&x);
+  nn_model_free(m);
 }

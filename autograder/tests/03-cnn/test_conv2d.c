@@ -47,6 +47,9 @@ static nn_tensor output_for(nn_grade *g, nn_conv2d *c, const nn_tensor *x) {
 
 static void free_layer(nn_conv2d *c) { c->base.ops->free(&c->base); }
 
+/* One application of the layer: its im2col workspace comes from ws (nn_layer.h). */
+static nn_call call_on(nn_arena *ws) { return (nn_call){.arena = ws, .training = true}; }
+
 typedef struct {
   int N, C, H, W, F, kh, kw, stride;
   nn_pad_mode pad;
@@ -124,7 +127,9 @@ static void check_forward(nn_grade *g, const conv_case *t, uint64_t seed) {
   nn_conv2d *c = make(config_of(t), seed);
   nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, seed + 1);
   nn_tensor y = output_for(g, c, &x), y_naive = output_for(g, c, &x);
-  nn_conv2d_forward(c, &x, &y);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call call = call_on(ws);
+  nn_conv2d_forward(c, &call, &x, &y);
   answer(g, "y of nn_conv2d_forward", y.data, nn_numel(&y));
   nn_conv2d_forward_naive(c, &x, &y_naive);
   answer(g, "y of nn_conv2d_forward_naive", y_naive.data, nn_numel(&y_naive));
@@ -144,6 +149,7 @@ static void check_forward(nn_grade *g, const conv_case *t, uint64_t seed) {
   expect(g, max_err < 1e-4, "%s: y[%ld] = %g by im2col + GEMM but %g by the naive loops (max error %.3g)", geometry,
          at, y.data[at], y_naive.data[at], max_err);
   free(want);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
   free_layer(c);
 }
@@ -165,7 +171,9 @@ GRADED_TEST(conv2d, forward_by_hand) {
   c->b.data[0] = 0.5f;
   nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
   nn_tensor y = output_for(g, c, &x), y_naive = output_for(g, c, &x);
-  nn_conv2d_forward(c, &x, &y);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call call = call_on(ws);
+  nn_conv2d_forward(c, &call, &x, &y);
   answer(g, "y of nn_conv2d_forward", y.data, 4);
   nn_conv2d_forward_naive(c, &x, &y_naive);
   answer(g, "y of nn_conv2d_forward_naive", y_naive.data, 4);
@@ -176,6 +184,7 @@ GRADED_TEST(conv2d, forward_by_hand) {
     expect_near(g, y_naive.data[i], want[i], 1e-5, "naive: y[%d][%d] = %g, expected %g", i / 2, i % 2,
                 y_naive.data[i], want[i]);
   }
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
   free_layer(c);
 }
@@ -317,12 +326,14 @@ GRADED_TEST(conv2d, backward_accumulates) {
   nn_conv2d *c = make(config_of(&t), nn_grade_seed(g, 5));
   nn_tensor x = nn_tensor_randn(4, (int[]){t.N, t.C, t.H, t.W}, nn_grade_seed(g, 6)), y = output_for(g, c, &x);
   nn_tensor dy = nn_tensor_randn(4, y.shape, nn_grade_seed(g, 7)), dx = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_conv2d_forward(c, &x, &y);
-  nn_conv2d_backward(c, &dy, &dx);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call call = call_on(ws);
+  nn_conv2d_forward(c, &call, &x, &y);
+  nn_conv2d_backward(c, &call, &dy, &dx);
   nn_tensor dW1 = answered_copy(g, "dW after one backward", &c->dW);
   nn_tensor db1 = answered_copy(g, "db after one backward", &c->db);
   nn_tensor dx1 = answered_copy(g, "dx after one backward", &dx);
-  nn_conv2d_backward(c, &dy, &dx); /* backward adds: a second call doubles every gradient */
+  nn_conv2d_backward(c, &call, &dy, &dx); /* backward adds: a second backward doubles every gradient */
   answer(g, "dW after two backwards", c->dW.data, nn_numel(&c->dW));
   answer(g, "db after two backwards", c->db.data, nn_numel(&c->db));
   answer(g, "dx after two backwards", dx.data, nn_numel(&dx));
@@ -339,6 +350,7 @@ GRADED_TEST(conv2d, backward_accumulates) {
   }
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   nn_tensor_free(&dW1), nn_tensor_free(&db1), nn_tensor_free(&dx1);
+  nn_arena_free(ws);
   free_layer(c);
 }
 
@@ -461,28 +473,82 @@ Test(conv2d, he_init_statistics) {
   free_layer(c);
 }
 
-Test(conv2d, workspace_is_allocated_once) {
-  /* per thread: im2col (C*KH*KW, Ho*Wo) = (18, 36), a partial dW (F, C*KH*KW) = (3, 18) and db (3) */
-  const long per_thread = 2L * 3 * 3 * 6 * 6 + 3L * 2 * 3 * 3 + 3;
-  nn_set_threads(2);
-  nn_conv2d *c = make((nn_conv2d_config){.in_channels = 2, .filters = 3, .kernel = 3}, 4);
-  nn_tensor x = nn_tensor_randn(4, (int[]){2, 2, 8, 8}, 1), y = output_for(nn_grade_here(), c, &x);
-  nn_conv2d_forward(c, &x, &y);
-  const float *first = c->cols;
-  cr_assert_eq(c->cols_cap, 2 * per_thread, "on 2 threads the workspace holds %ld floats, expected 2 x (C*KH*KW x "
-               "Ho*Wo + F x C*KH*KW + F) = %ld", c->cols_cap, 2 * per_thread);
+/* The bytes of `floats` floats as an arena hands them out: rounded up to its 64-byte alignment. */
+static size_t arena_bytes(long floats) { return ((size_t)floats * sizeof(float) + 63) / 64 * 64; }
+
+/* One training step of c on x (forward, then backward without dx) in the arena ws, reset first;
+ * returns the bytes the forward borrowed, and in *step the bytes of the whole step. */
+static size_t conv_step(nn_conv2d *c, nn_arena *ws, const nn_tensor *x, size_t *step) {
+  nn_arena_reset(ws);
+  nn_tensor y = output_for(nn_grade_here(), c, x);
   nn_tensor dy = nn_tensor_randn(4, y.shape, 2);
-  nn_conv2d_backward(c, &dy, NULL);
-  nn_conv2d_forward(c, &x, &y);
-  cr_assert(c->cols == first, "the same input size must reuse the workspace");
-  nn_tensor small = nn_tensor_randn(4, (int[]){1, 2, 5, 5}, 3), ys = output_for(nn_grade_here(), c, &small);
-  nn_conv2d_forward(c, &small, &ys);
-  cr_assert(c->cols == first && c->cols_cap == 2 * per_thread, "a smaller input must reuse the workspace");
+  nn_call call = call_on(ws);
+  size_t before = nn_arena_used(ws);
+  nn_conv2d_forward(c, &call, x, &y);
+  size_t forward = nn_arena_used(ws) - before;
+  nn_conv2d_backward(c, &call, &dy, NULL);
+  *step = nn_arena_used(ws) - before;
+  nn_tensor_free(&y), nn_tensor_free(&dy);
+  return forward;
+}
+
+/* The layer owns no workspace: each call borrows exactly nn_conv2d_workspace_floats from its
+ * arena (a forward only the im2col buffers, a backward those and the partial dW, db), and a
+ * training step that resets the arena allocates nothing after the first step of its size: not
+ * for the same input, not for a smaller one; more threads need a bigger workspace, which the
+ * arena grows to once. The input is large enough (one image's im2col is 127 KiB) that the
+ * workspace does not fit the arena's first block by chance. */
+Test(conv2d, workspace_is_allocated_once) {
+  /* per thread: im2col (C*KH*KW, Ho*Wo) = (36, 900); in backward also a partial dW (F, C*KH*KW) = (8, 36)
+   * and db (8) */
+  const long cols = 4L * 3 * 3 * 30 * 30, grads = 8L * 4 * 3 * 3 + 8;
+  nn_set_threads(2);
+  nn_conv2d *c = make((nn_conv2d_config){.in_channels = 4, .filters = 8, .kernel = 3}, 4);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, 4, 32, 32}, 1), small = nn_tensor_randn(4, (int[]){1, 4, 5, 5}, 3);
+  nn_conv_geom geom = nn_conv2d_geom(c, 32, 32), geom_small = nn_conv2d_geom(c, 5, 5);
+  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 2, false), 2 * cols, "on 2 threads a forward's workspace "
+               "holds %ld floats, expected 2 x C*KH*KW x Ho*Wo = %ld", nn_conv2d_workspace_floats(c, &geom, 2, false),
+               2 * cols);
+  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 2, true), 2 * (cols + grads), "on 2 threads a backward's "
+               "workspace holds %ld floats, expected 2 x (C*KH*KW x Ho*Wo + F x C*KH*KW + F) = %ld",
+               nn_conv2d_workspace_floats(c, &geom, 2, true), 2 * (cols + grads));
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  size_t step, want_forward = arena_bytes(2 * cols), want_backward = arena_bytes(2 * (cols + grads));
+  size_t forward = conv_step(c, ws, &x, &step);
+  cr_assert_eq(forward, want_forward, "on 2 threads a forward borrowed %zu bytes from its arena, expected the %ld "
+               "floats of its im2col buffers (%zu bytes)", forward, 2 * cols, want_forward);
+  cr_assert_eq(step, want_forward + want_backward, "forward and backward borrowed %zu bytes, expected %zu + %zu",
+               step, want_forward, want_backward);
+  nn_arena_reset(ws);
+  long first = nn_arena_allocations(ws);
+  cr_assert(first >= 1, "the first step allocated nothing");
+  conv_step(c, ws, &x, &step);
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), first, "a second step of the same input size allocated %ld more blocks",
+               nn_arena_allocations(ws) - first);
+  forward = conv_step(c, ws, &small, &step);
+  cr_assert_eq(forward, arena_bytes(nn_conv2d_workspace_floats(c, &geom_small, 2, false)), "on a (1, 4, 5, 5) "
+               "input a forward borrowed %zu bytes, expected nn_conv2d_workspace_floats' %ld floats", forward,
+               nn_conv2d_workspace_floats(c, &geom_small, 2, false));
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), first, "a step of a smaller input allocated %ld more blocks",
+               nn_arena_allocations(ws) - first);
   nn_set_threads(3);
-  nn_conv2d_forward(c, &x, &y);
-  cr_assert_eq(c->cols_cap, 3 * per_thread, "after nn_set_threads(3) the workspace holds %ld floats, expected "
-               "3 x %ld", c->cols_cap, per_thread);
-  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&small), nn_tensor_free(&ys);
+  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 3, true), 3 * (cols + grads), "on 3 threads a backward's "
+               "workspace holds %ld floats, expected 3 x %ld", nn_conv2d_workspace_floats(c, &geom, 3, true),
+               cols + grads);
+  forward = conv_step(c, ws, &x, &step);
+  cr_assert_eq(forward, arena_bytes(3 * cols), "after nn_set_threads(3) a forward borrowed %zu bytes, "
+               "expected 3 x %ld floats (%zu bytes)", forward, cols, arena_bytes(3 * cols));
+  nn_arena_reset(ws);
+  long grown = nn_arena_allocations(ws);
+  cr_assert(grown > first, "a step on 3 threads needs 1.5 times the arena of 2 threads, yet it allocated nothing");
+  conv_step(c, ws, &x, &step);
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), grown, "a second step on 3 threads allocated %ld more blocks",
+               nn_arena_allocations(ws) - grown);
+  nn_arena_free(ws);
+  nn_tensor_free(&x), nn_tensor_free(&small);
   free_layer(c);
 }
 
@@ -500,10 +566,13 @@ Test(conv2d, any_number_of_threads_gives_the_one_thread_answer) {
     nn_conv2d *c = make(cfg, 30);
     y[k] = output_for(nn_grade_here(), c, &x), dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
     nn_tensor dy = nn_tensor_randn(4, y[k].shape, 32);
-    nn_conv2d_forward(c, &x, &y[k]);
-    nn_conv2d_backward(c, &dy, &dx[k]);
+    nn_arena *ws = nn_arena_new(NN_CPU);
+    nn_call call = call_on(ws);
+    nn_conv2d_forward(c, &call, &x, &y[k]);
+    nn_conv2d_backward(c, &call, &dy, &dx[k]);
     dW[k] = nn_tensor_to(&c->dW, NN_CPU), db[k] = nn_tensor_to(&c->db, NN_CPU);
     nn_tensor_free(&dy);
+    nn_arena_free(ws);
     free_layer(c);
   }
   for (int k = 1; k < 3; k++) {
@@ -531,8 +600,9 @@ Test(conv2d, kernel_larger_than_the_padded_input_aborts, .signal = SIGABRT) {
 Test(conv2d, wrong_channel_count_aborts, .signal = SIGABRT) {
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = 1, .filters = 32, .kernel = 3}, 1);
   nn_tensor x = nn_tensor_new(4, (int[]){2, 3, 28, 28}, NN_CPU), y = nn_tensor_new(4, (int[]){2, 32, 26, 26}, NN_CPU);
+  nn_call call = call_on(nn_arena_new(NN_CPU));
   /* "nn_conv2d_forward: conv1: Conv2d(1 -> 32, 3x3) takes (N, 1, H, W) inputs, got (2, 3, 28, 28)" */
-  nn_conv2d_forward(c, &x, &y);
+  nn_conv2d_forward(c, &call, &x, &y);
 }
 
 Test(conv2d, gpu_input_with_cpu_weights_aborts, .signal = SIGABRT) {
@@ -540,6 +610,7 @@ Test(conv2d, gpu_input_with_cpu_weights_aborts, .signal = SIGABRT) {
   float host[2 * 16];
   nn_tensor x = {.data = host, .shape = {2, 1, 4, 4}, .ndim = 4, .device = NN_GPU}; /* labelled GPU; never read */
   nn_tensor y = nn_tensor_new(4, (int[]){2, 2, 2, 2}, NN_CPU);
+  nn_call call = call_on(nn_arena_new(NN_CPU));
   /* x on the GPU, the weights on the CPU: a mix, refused before x's data is touched */
-  nn_conv2d_forward(c, &x, &y);
+  nn_conv2d_forward(c, &call, &x, &y);
 }

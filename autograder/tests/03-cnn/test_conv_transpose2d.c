@@ -42,12 +42,17 @@ static nn_tensor output_for(nn_conv_transpose2d *t, const nn_tensor *x) {
 
 static void free_layer(nn_conv_transpose2d *t) { t->base.ops->free(&t->base); }
 
+/* One application of a layer: its workspace comes from ws (nn_layer.h). */
+static nn_call call_on(nn_arena *ws) { return (nn_call){.arena = ws, .training = true}; }
+
 /* Runs the layer (fast and naive) on x and compares both with want (numel floats). */
 static void check_forward(nn_conv_transpose2d *t, const nn_tensor *x, const float *want, long numel, float tol) {
   nn_tensor y = output_for(t, x), y_naive = output_for(t, x);
   cr_assert_eq(nn_numel(&y), numel, "y is %s: %ld values, expected %ld", nn_shape_str(&y).s, nn_numel(&y), numel);
   nn_tensor_fill(&y, 1e9f); /* garbage: forward must overwrite every value, not add to it */
-  nn_conv_transpose2d_forward(t, x, &y);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_conv_transpose2d_forward(t, &c, x, &y);
   nn_conv_transpose2d_forward_naive(t, x, &y_naive);
   for (long i = 0; i < numel; i++) {
     cr_assert_float_eq(y.data[i], want[i], tol, "GEMM + col2im: y[%ld] = %g, expected %g (y %s)", i, y.data[i],
@@ -55,6 +60,7 @@ static void check_forward(nn_conv_transpose2d *t, const nn_tensor *x, const floa
     cr_assert_float_eq(y_naive.data[i], want[i], tol, "naive: y[%ld] = %g, expected %g", i, y_naive.data[i],
                        want[i]);
   }
+  nn_arena_free(ws);
   nn_tensor_free(&y), nn_tensor_free(&y_naive);
 }
 
@@ -160,7 +166,9 @@ Test(conv_transpose2d, gemm_matches_the_naive_stamps) {
     nn_conv_transpose2d *t = make(config_of(c), 100 + k);
     nn_tensor x = nn_tensor_randn(4, (int[]){c->N, c->C_in, c->H, c->W}, 200 + k);
     nn_tensor y = output_for(t, &x), y_naive = output_for(t, &x);
-    nn_conv_transpose2d_forward(t, &x, &y);
+    nn_arena *ws = nn_arena_new(NN_CPU);
+    nn_call call = call_on(ws);
+    nn_conv_transpose2d_forward(t, &call, &x, &y);
     nn_conv_transpose2d_forward_naive(t, &x, &y_naive);
     double max_err = 0;
     long at = 0;
@@ -171,6 +179,7 @@ Test(conv_transpose2d, gemm_matches_the_naive_stamps) {
     cr_assert(max_err < 1e-4, "case %d: x %s, kernel %dx%d, stride %d, padding %d, output_padding %d, dilation %d: "
               "y[%ld] = %g by GEMM + col2im but %g by the naive stamps", k, nn_shape_str(&x).s, c->kh, c->kw,
               c->stride, c->padding, c->output_padding, c->dilation, at, y.data[at], y_naive.data[at]);
+    nn_arena_free(ws);
     nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
     free_layer(t);
   }
@@ -194,14 +203,17 @@ Test(conv_transpose2d, is_the_adjoint_of_conv2d) {
     memcpy(conv->W.data, t->W.data, (size_t)nn_numel(&t->W) * sizeof(float));
     nn_tensor x = nn_tensor_randn(4, (int[]){c->N, c->C_in, c->H, c->W}, 400 + k), y = output_for(t, &x);
     nn_tensor z = nn_tensor_randn(4, y.shape, 500 + k), back = nn_tensor_new(4, x.shape, NN_CPU);
-    nn_conv_transpose2d_forward(t, &x, &y);
-    nn_conv2d_forward(conv, &z, &back); /* aborts if Conv2d does not map z's size to x's */
+    nn_arena *ws = nn_arena_new(NN_CPU);
+    nn_call ct = call_on(ws), cc = call_on(ws);
+    nn_conv_transpose2d_forward(t, &ct, &x, &y);
+    nn_conv2d_forward(conv, &cc, &z, &back); /* aborts if Conv2d does not map z's size to x's */
     double lhs = 0, rhs = 0, scale = 0;
     for (long i = 0; i < nn_numel(&y); i++) lhs += (double)y.data[i] * z.data[i], scale += fabs(y.data[i] * z.data[i]);
     for (long i = 0; i < nn_numel(&x); i++) rhs += (double)x.data[i] * back.data[i];
     cr_assert(fabs(lhs - rhs) <= 1e-5 * scale, "case %d (x %s, kernel %dx%d, stride %d, padding %d, output_padding "
               "%d, dilation %d): <ConvT(x), z> = %.9g but <x, Conv2d(z)> = %.9g", k, nn_shape_str(&x).s, c->kh,
               c->kw, c->stride, c->padding, c->output_padding, c->dilation, lhs, rhs);
+    nn_arena_free(ws);
     nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&z), nn_tensor_free(&back);
     conv->base.ops->free(&conv->base);
     free_layer(t);
@@ -285,10 +297,12 @@ Test(conv_transpose2d, backward_accumulates) {
   nn_conv_transpose2d *t = make(config_of(&CASES[2]), 5);
   nn_tensor x = nn_tensor_randn(4, (int[]){2, CASES[2].C_in, 4, 3}, 6), y = output_for(t, &x);
   nn_tensor dy = nn_tensor_randn(4, y.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_conv_transpose2d_forward(t, &x, &y);
-  nn_conv_transpose2d_backward(t, &dy, &dx);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_conv_transpose2d_forward(t, &c, &x, &y);
+  nn_conv_transpose2d_backward(t, &c, &dy, &dx);
   nn_tensor dW1 = nn_tensor_to(&t->dW, NN_CPU), db1 = nn_tensor_to(&t->db, NN_CPU), dx1 = nn_tensor_to(&dx, NN_CPU);
-  nn_conv_transpose2d_backward(t, &dy, &dx); /* backward adds: a second call doubles every gradient */
+  nn_conv_transpose2d_backward(t, &c, &dy, &dx); /* backward adds: a second backward doubles every gradient */
   const struct { const char *name; const nn_tensor *once, *twice; } g[] = {
       {"dW", &dW1, &t->dW}, {"db", &db1, &t->db}, {"dx", &dx1, &dx}};
   for (int k = 0; k < 3; k++) {
@@ -302,6 +316,7 @@ Test(conv_transpose2d, backward_accumulates) {
   }
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   nn_tensor_free(&dW1), nn_tensor_free(&db1), nn_tensor_free(&dx1);
+  nn_arena_free(ws);
   free_layer(t);
 }
 
@@ -338,20 +353,55 @@ Test(conv_transpose2d, he_init_uses_pytorchs_fan_in) {
   free_layer(t);
 }
 
+/* The bytes of `floats` floats as an arena hands them out: rounded up to its 64-byte alignment. */
+static size_t arena_bytes(long floats) { return ((size_t)floats * sizeof(float) + 63) / 64 * 64; }
+
+/* One training step of t on x (forward, then backward without dx) in the arena ws, reset first;
+ * returns the bytes the forward borrowed, and in *step the bytes of the whole step. */
+static size_t convt_step(nn_conv_transpose2d *t, nn_arena *ws, const nn_tensor *x, size_t *step) {
+  nn_arena_reset(ws);
+  nn_tensor y = output_for(t, x);
+  nn_tensor dy = nn_tensor_randn(4, y.shape, 2);
+  nn_call c = call_on(ws);
+  size_t before = nn_arena_used(ws);
+  nn_conv_transpose2d_forward(t, &c, x, &y);
+  size_t forward = nn_arena_used(ws) - before;
+  nn_conv_transpose2d_backward(t, &c, &dy, NULL);
+  *step = nn_arena_used(ws) - before;
+  nn_tensor_free(&y), nn_tensor_free(&dy);
+  return forward;
+}
+
+/* The layer owns no workspace: a call borrows one image's C_out*KH*KW x H*W floats from its
+ * arena, and a training step that resets the arena allocates nothing after the first step of
+ * its size, for the same input or a smaller one. x (2, 3, 20, 20) makes the workspace 100 KiB,
+ * larger than the arena's first block. */
 Test(conv_transpose2d, workspace_grows_only) {
   nn_conv_transpose2d *t = make(config_of(&CASES[1]), 4);
-  nn_tensor x = nn_tensor_randn(4, (int[]){2, CASES[1].C_in, 5, 5}, 1), y = output_for(t, &x);
-  nn_conv_transpose2d_forward(t, &x, &y);
-  const float *first = t->cols;
-  long cap = (long)CASES[1].C_out * 4 * 4 * 5 * 5;
-  cr_assert_eq(t->cols_cap, cap, "the workspace holds %ld floats, expected C_out*KH*KW x H*W = %ld", t->cols_cap,
-               cap);
-  nn_tensor dy = nn_tensor_randn(4, y.shape, 2);
-  nn_conv_transpose2d_backward(t, &dy, NULL);
-  nn_tensor small = nn_tensor_randn(4, (int[]){1, CASES[1].C_in, 3, 4}, 3), ys = output_for(t, &small);
-  nn_conv_transpose2d_forward(t, &small, &ys);
-  cr_assert(t->cols == first && t->cols_cap == cap, "the same or a smaller input must reuse the workspace");
-  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&small), nn_tensor_free(&ys);
+  nn_tensor x = nn_tensor_randn(4, (int[]){2, CASES[1].C_in, 20, 20}, 1);
+  nn_tensor small = nn_tensor_randn(4, (int[]){1, CASES[1].C_in, 3, 4}, 3);
+  long cap = (long)CASES[1].C_out * 4 * 4 * 20 * 20, cap_small = (long)CASES[1].C_out * 4 * 4 * 3 * 4;
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  size_t step, forward = convt_step(t, ws, &x, &step);
+  cr_assert_eq(forward, arena_bytes(cap), "a forward borrowed %zu bytes from its arena, expected C_out*KH*KW x H*W "
+               "= %ld floats (%zu bytes)", forward, cap, arena_bytes(cap));
+  cr_assert_eq(step, 2 * arena_bytes(cap), "forward and backward borrowed %zu bytes, expected a workspace each: "
+               "2 x %zu", step, arena_bytes(cap));
+  nn_arena_reset(ws);
+  long first = nn_arena_allocations(ws);
+  cr_assert(first >= 1, "the first step allocated nothing");
+  convt_step(t, ws, &x, &step);
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), first, "a second step of the same input size allocated %ld more blocks",
+               nn_arena_allocations(ws) - first);
+  forward = convt_step(t, ws, &small, &step);
+  cr_assert_eq(forward, arena_bytes(cap_small), "on a (1, %d, 3, 4) input a forward borrowed %zu bytes, expected "
+               "%ld floats", CASES[1].C_in, forward, cap_small);
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), first, "a step of a smaller input allocated %ld more blocks",
+               nn_arena_allocations(ws) - first);
+  nn_arena_free(ws);
+  nn_tensor_free(&x), nn_tensor_free(&small);
   free_layer(t);
 }
 
@@ -361,15 +411,17 @@ Test(conv_transpose2d, wrong_channel_count_aborts, .signal = SIGABRT) {
   nn_tensor x = nn_tensor_new(4, (int[]){1, 3, 5, 5}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 2, 10, 10}, NN_CPU);
   /* "nn_conv_transpose2d_forward: up1: ConvTranspose2d(4 -> 2, 2x2, stride 2) takes (N, 4, H, W) inputs,
    * got (1, 3, 5, 5)" */
-  nn_conv_transpose2d_forward(t, &x, &y);
+  nn_call c = call_on(nn_arena_new(NN_CPU));
+  nn_conv_transpose2d_forward(t, &c, &x, &y);
 }
 
 Test(conv_transpose2d, wrong_output_shape_aborts, .signal = SIGABRT) {
   nn_conv_transpose2d *t = make((nn_conv_transpose2d_config){.in_channels = 1, .out_channels = 2, .kernel = 2,
                                                              .stride = 2}, 1);
   nn_tensor x = nn_tensor_new(4, (int[]){1, 1, 5, 5}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 2, 9, 9}, NN_CPU);
+  nn_call c = call_on(nn_arena_new(NN_CPU));
   /* "... y is (1, 2, 9, 9) but up1 (ConvTranspose2d(1 -> 2, 2x2, stride 2)) gives (1, 2, 10, 10) ..." */
-  nn_conv_transpose2d_forward(t, &x, &y);
+  nn_conv_transpose2d_forward(t, &c, &x, &y);
 }
 
 Test(conv_transpose2d, output_padding_equal_to_stride_aborts, .signal = SIGABRT) {
@@ -393,6 +445,7 @@ Test(conv_transpose2d, gpu_input_aborts, .signal = SIGABRT) {
   float host[2 * 4];
   nn_tensor x = {.data = host, .shape = {2, 1, 2, 2}, .ndim = 4, .device = NN_GPU}; /* labelled GPU; never read */
   nn_tensor y = nn_tensor_new(4, (int[]){2, 2, 4, 4}, NN_CPU);
+  nn_call c = call_on(nn_arena_new(NN_CPU));
   /* "nn_conv_transpose2d_forward: x is on the GPU; ConvTranspose2d runs on the CPU only so far (chapter 03)" */
-  nn_conv_transpose2d_forward(t, &x, &y);
+  nn_conv_transpose2d_forward(t, &c, &x, &y);
 }

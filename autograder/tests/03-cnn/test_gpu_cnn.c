@@ -119,7 +119,11 @@ static nn_conv_geom geom_of_case(const conv_case *k) {
   return g;
 }
 
-/* The device a layer says its workspace is on (the code under test's field), answered. */
+/* One application of a layer: its workspace and record come from ws, an arena on the layer's
+ * device (nn_layer.h). */
+static nn_call call_on(nn_arena *ws, bool training) { return (nn_call){.arena = ws, .training = training}; }
+
+/* The device of a layer's workspace or record (where its call's arena put it), answered. */
 static int answered_device(nn_grade *g, const char *what, nn_device device) {
   int d = (int)device;
   answer(g, what, &d, 1);
@@ -215,14 +219,17 @@ GRADED_TEST(conv2d_gpu, forward_matches_cpu_on_every_config) {
     out_shape(p.cpu, &p.x, ys);
     nn_tensor y = nn_tensor_new(4, ys, NN_CPU), gy = nn_tensor_new(4, ys, NN_GPU);
     nn_tensor_fill(&gy, NAN); /* forward overwrites y */
-    nn_conv2d_forward(p.cpu, &p.x, &y);
-    nn_conv2d_forward(p.gpu, &p.gx, &gy);
+    nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+    nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+    nn_conv2d_forward(p.cpu, &cc, &p.x, &y);
+    nn_conv2d_forward(p.gpu, &gc, &p.gx, &gy);
     char what[256], text[128];
     const char *name = case_text(&t, text, sizeof text);
-    int dev = answered_device(g, "where the GPU layer's workspace is", p.gpu->cols_device);
+    int dev = answered_device(g, "where the GPU layer's workspace is", nn_arena_device(gc.arena));
     expect(g, dev == NN_GPU, "%s: a GPU layer's im2col workspace must be on the GPU", name);
     snprintf(what, sizeof what, "Conv2d forward, x %s, %s", nn_shape_str(&p.x).s, name);
     expect_close(g, what, &gy, &y, 1e-4, 1);
+    nn_arena_free(cws), nn_arena_free(gws);
     nn_tensor_free(&y), nn_tensor_free(&gy);
     conv_pair_free(&p);
   }
@@ -241,10 +248,12 @@ GRADED_TEST(conv2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
     nn_tensor y = nn_tensor_new(4, ys, NN_CPU), gy = nn_tensor_new(4, ys, NN_GPU);
     nn_tensor dy = random_tensor(&rng, 4, ys, -1.f, 1.f), gdy = on_gpu(&dy);
     nn_tensor dx = random_tensor(&rng, 4, p.x.shape, -1.f, 1.f), gdx = on_gpu(&dx);
-    nn_conv2d_forward(p.cpu, &p.x, &y);
-    nn_conv2d_forward(p.gpu, &p.gx, &gy);
-    nn_conv2d_backward(p.cpu, &dy, &dx);
-    nn_conv2d_backward(p.gpu, &gdy, &gdx);
+    nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+    nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+    nn_conv2d_forward(p.cpu, &cc, &p.x, &y);
+    nn_conv2d_forward(p.gpu, &gc, &p.gx, &gy);
+    nn_conv2d_backward(p.cpu, &cc, &dy, &dx);
+    nn_conv2d_backward(p.gpu, &gc, &gdy, &gdx);
     char what[256];
     snprintf(what, sizeof what, "Conv2d backward, %s: dW += dy_n cols^T", name);
     expect_close(g, what, &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
@@ -259,22 +268,26 @@ GRADED_TEST(conv2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
     snprintf(what, sizeof what, "Conv2d backward, %s: dx += col2im(W^T dy_n)", name);
     expect_close(g, what, &gdx, &dx, 1e-4, 1);
     /* again, without dx (a first layer): only the parameter grads add up */
-    nn_conv2d_backward(p.cpu, &dy, NULL);
-    nn_conv2d_backward(p.gpu, &gdy, NULL);
+    nn_conv2d_backward(p.cpu, &cc, &dy, NULL);
+    nn_conv2d_backward(p.gpu, &gc, &gdy, NULL);
     snprintf(what, sizeof what, "Conv2d backward (dx NULL), second call, %s: dW", name);
     expect_close(g, what, &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
     if (!t.no_bias) {
       snprintf(what, sizeof what, "Conv2d backward (dx NULL), second call, %s: db", name);
       expect_close(g, what, &p.gpu->db, &p.cpu->db, 1e-4, 1);
     }
+    nn_arena_free(cws), nn_arena_free(gws);
     nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
     nn_tensor_free(&dx), nn_tensor_free(&gdx);
     conv_pair_free(&p);
   }
 }
 
-/* The workspace grows for a larger input and follows the layer to the GPU and back.
- * Drawn: the three inputs' sizes (the second the largest) and the seeds. */
+/* The workspace: a GPU call borrows one image's im2col buffer (C*KH*KW x Ho*Wo floats) from its
+ * GPU arena, as large as this input needs; the arena, reset between the steps, grows for a
+ * larger input and allocates nothing for a smaller one after it; back on the CPU the layer
+ * takes a host arena and gives the CPU's y. Drawn: the three inputs' sizes (the second the
+ * largest) and the seeds. */
 GRADED_TEST(conv2d_gpu, workspace_grows_and_follows_the_layer) {
   NEED_GPU();
   const conv_case small = {1, 3, 6, 6, 4, 3, 3, 1, NN_PAD_EXPLICIT, 1, 1, false, "small"};
@@ -289,34 +302,44 @@ GRADED_TEST(conv2d_gpu, workspace_grows_and_follows_the_layer) {
     shapes[2][0] = nn_grade_size(g, 2, 1, 4), shapes[2][2] = nn_grade_size(g, 9, 2, 9);
     shapes[2][3] = nn_grade_size(g, 9, 2, 9);
   }
+  nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+  long after_largest = 0; /* the GPU arena's allocations once the largest input's step was done */
   for (int s = 0; s < 3; s++) {
+    nn_arena_reset(cws), nn_arena_reset(gws); /* a new step */
+    if (s == 2) after_largest = nn_arena_allocations(gws);
     nn_tensor x = random_tensor(&rng, 4, shapes[s], -1.f, 1.f), gx = on_gpu(&x);
     int ys[4] = {shapes[s][0], 4, shapes[s][2], shapes[s][3]}; /* 3x3, padding 1: the same size */
     nn_tensor y = nn_tensor_new(4, ys, NN_CPU), gy = nn_tensor_new(4, ys, NN_GPU);
-    nn_conv2d_forward(p.cpu, &x, &y);
-    nn_conv2d_forward(p.gpu, &gx, &gy);
+    nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+    nn_conv2d_forward(p.cpu, &cc, &x, &y);
+    nn_conv2d_forward(p.gpu, &gc, &gx, &gy);
     char what[128];
     snprintf(what, sizeof what, "Conv2d forward on x %s after smaller or larger inputs", nn_shape_str(&x).s);
     expect_close(g, what, &gy, &y, 1e-4, 1);
-    long need = 3L * 9 * shapes[s][2] * shapes[s][3], cap = p.gpu->cols_cap;
-    answer(g, "the GPU layer's cols_cap", &cap, 1);
-    expect(g, cap >= need, "the workspace holds %ld floats, x %s needs %ld", cap, nn_shape_str(&x).s, need);
+    /* the floats the GPU call borrowed: one image's cols, rounded up to the arena's 64 bytes */
+    long need = 3L * 9 * shapes[s][2] * shapes[s][3], cap = (long)(nn_arena_used(gws) / sizeof(float));
+    answer(g, "the floats the GPU forward borrowed from its arena", &cap, 1);
+    expect(g, cap >= need && cap < need + 16, "the GPU forward borrowed %ld floats, x %s needs %ld (rounded up to "
+           "16)", cap, nn_shape_str(&x).s, need);
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
   }
-  long largest = 3L * 9 * shapes[1][2] * shapes[1][3], cap = p.gpu->cols_cap;
-  if (3L * 9 * shapes[0][2] * shapes[0][3] > largest) largest = 3L * 9 * shapes[0][2] * shapes[0][3];
-  answer(g, "the GPU layer's cols_cap at the end", &cap, 1);
-  expect(g, cap == largest, "the workspace must grow only to what the largest input needs: %ld floats, expected %ld",
-         cap, largest);
-  /* back to the CPU: the next forward makes a host workspace and gives the CPU's y */
+  nn_arena_reset(gws);
+  long grown = nn_arena_allocations(gws) - after_largest;
+  answer(g, "the GPU arena's allocations after the largest input's step", &grown, 1);
+  expect(g, grown == 0, "the workspace must grow only to what the largest input needs: a smaller input after it "
+         "allocated %ld blocks, expected none", grown);
+  /* back to the CPU: the layer now takes a host arena, and gives the CPU's y */
   nn_layer_to(&p.gpu->base, NN_CPU);
+  nn_arena_reset(cws);
   nn_tensor y = nn_tensor_new(4, (int[]){1, 4, 6, 6}, NN_CPU), y2 = nn_tensor_new(4, (int[]){1, 4, 6, 6}, NN_CPU);
   nn_tensor x = random_tensor(&rng, 4, (int[]){1, 3, 6, 6}, -1.f, 1.f);
-  nn_conv2d_forward(p.cpu, &x, &y);
-  nn_conv2d_forward(p.gpu, &x, &y2);
-  int dev = answered_device(g, "where the layer's workspace is, back on the CPU", p.gpu->cols_device);
+  nn_call cc = call_on(cws, true), back = call_on(cws, true);
+  nn_conv2d_forward(p.cpu, &cc, &x, &y);
+  nn_conv2d_forward(p.gpu, &back, &x, &y2);
+  int dev = answered_device(g, "where the layer's workspace is, back on the CPU", nn_arena_device(back.arena));
   expect(g, dev == NN_CPU, "after nn_layer_to(NN_CPU) the workspace must come back to the host");
   expect_close(g, "Conv2d forward after the layer came back to the CPU", &y2, &y, 1e-6, 1);
+  nn_arena_free(cws), nn_arena_free(gws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y2);
   conv_pair_free(&p);
 }
@@ -330,7 +353,8 @@ Test(conv2d_gpu, x_on_the_gpu_and_weights_on_the_cpu_aborts, .signal = SIGABRT) 
   float host[2 * 16], out[2 * 2 * 4];
   nn_tensor x = {.data = host, .shape = {2, 1, 4, 4}, .ndim = 4, .device = NN_GPU}; /* never read */
   nn_tensor y = {.data = out, .shape = {2, 2, 2, 2}, .ndim = 4, .device = NN_GPU};
-  nn_conv2d_forward(c, &x, &y);
+  nn_call call = call_on(nn_arena_new(NN_CPU), true);
+  nn_conv2d_forward(c, &call, &x, &y);
 }
 
 /* ---- pooling: odd sizes, overlapping windows, padding; integer inputs for ties */
@@ -389,30 +413,34 @@ static void compare_pool(nn_grade *g, bool max, const pool_case *t, uint64_t see
   char what[256], name[160];
   snprintf(name, sizeof name, "%s(kernel %d, stride %d, padding %d) on x %s%s", max ? "MaxPool2d" : "AvgPool2d",
            t->k, pc->stride, t->p, nn_shape_str(&x).s, with_nan ? " with a NaN" : "");
-  nn_pool2d_forward(pc, &x, &y);
-  nn_pool2d_forward(pg, &gx, &gy);
+  nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+  nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+  nn_pool2d_forward(pc, &cc, &x, &y);
+  nn_pool2d_forward(pg, &gc, &gx, &gy);
   snprintf(what, sizeof what, "%s: forward", name);
   expect_close(g, what, &gy, &y, max ? 0 : 1e-6, max ? 1 : 1e-30);
   if (max) {
     long n = nn_numel(&y);
-    int dev = answered_device(g, "where the GPU max-pool's argmax is", pg->argmax_device);
+    const int *cpu_arg = cc.saved; /* (N, C, Ho, Wo): the argmax lives in the call */
+    int dev = answered_device(g, "where the GPU max-pool's argmax is", nn_arena_device(gc.arena));
     expect(g, dev == NN_GPU, "%s: the argmax of a GPU forward must stay on the GPU", name);
     int *arg = malloc((size_t)n * sizeof *arg);
-    nn_cuda_to_host(arg, pg->argmax, (size_t)n * sizeof *arg);
+    nn_cuda_to_host(arg, gc.saved, (size_t)n * sizeof *arg);
     answer(g, "the GPU max-pool's argmax", arg, n);
     for (long i = 0; i < n; i++)
-      expect(g, arg[i] == pc->argmax[i], "%s: argmax[%ld] is %d on the GPU, %d on the CPU (ties go to the first)",
-             name, i, arg[i], pc->argmax[i]);
+      expect(g, arg[i] == cpu_arg[i], "%s: argmax[%ld] is %d on the GPU, %d on the CPU (ties go to the first)",
+             name, i, arg[i], cpu_arg[i]);
     free(arg);
   }
   for (int round = 1; round <= 2; round++) {
-    nn_pool2d_backward(pc, &dy, &dx);
-    nn_pool2d_backward(pg, &gdy, &gdx);
+    nn_pool2d_backward(pc, &cc, &dy, &dx);
+    nn_pool2d_backward(pg, &gc, &gdy, &gdx);
     snprintf(what, sizeof what, "%s: backward call %d (dx += ...)", name, round);
     expect_close(g, what, &gdx, &dx, 1e-6, 1);
   }
   nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
   nn_tensor_free(&dy), nn_tensor_free(&gdy), nn_tensor_free(&dx), nn_tensor_free(&gdx);
+  nn_arena_free(cws), nn_arena_free(gws);
   pc->base.ops->free(&pc->base), pg->base.ops->free(&pg->base);
 }
 
@@ -445,12 +473,13 @@ Test(pool_gpu, global_avgpool_forward_backward_match_cpu) {
     nn_tensor dy = random_tensor(&rng, 2, ys, -1.f, 1.f), gdy = on_gpu(&dy);
     nn_tensor dx = random_tensor(&rng, 4, shapes[s], -1.f, 1.f), gdx = on_gpu(&dx);
     char what[160];
-    lc->ops->forward(lc, &x, &y, true);
-    lg->ops->forward(lg, &gx, &gy, true);
+    nn_call cc = {.training = true}, gc = {.training = true}; /* GlobalAvgPool2d keeps only x: no arena */
+    lc->ops->forward(lc, &cc, &x, &y);
+    lg->ops->forward(lg, &gc, &gx, &gy);
     snprintf(what, sizeof what, "GlobalAvgPool2d forward on x %s", nn_shape_str(&x).s);
     expect_close(g, what, &gy, &y, 1e-6, 1e-30);
-    lc->ops->backward(lc, &dy, &dx);
-    lg->ops->backward(lg, &gdy, &gdx);
+    lc->ops->backward(lc, &cc, &dy, &dx);
+    lg->ops->backward(lg, &gc, &gdy, &gdx);
     snprintf(what, sizeof what, "GlobalAvgPool2d backward on x %s (dx += dy / (H*W))", nn_shape_str(&x).s);
     expect_close(g, what, &gdx, &dx, 1e-6, 1);
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
@@ -466,7 +495,8 @@ Test(pool_gpu, x_and_y_on_two_devices_abort, .signal = SIGABRT) {
   float host[16];
   nn_tensor x = {.data = host, .shape = {1, 1, 4, 4}, .ndim = 4, .device = NN_GPU}; /* never read */
   nn_tensor y = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU);
-  nn_pool2d_forward(p, &x, &y);
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_pool2d_forward(p, &c, &x, &y);
 }
 
 /* ---- whole models: two copies from one seed, one moved to the GPU, trained side by side */
@@ -572,18 +602,29 @@ static bn_pair bn_pair_new(int C, uint64_t seed) {
 
 static void bn_pair_free(bn_pair *p) { p->cpu->base.ops->free(&p->cpu->base), p->gpu->base.ops->free(&p->gpu->base); }
 
-/* What the last forward left behind: xhat (x's shape), mean, var, inv_std, the running statistics. */
-static void expect_bn_state(nn_grade *g, const char *name, const bn_pair *p, const nn_tensor *x) {
+/* One array of a call's record as a tensor of `shape`, on the device of the call's arena. */
+static nn_tensor saved_tensor(const nn_call *c, float *data, int ndim, const int *shape) {
+  nn_tensor t = {.data = data, .ndim = ndim, .device = nn_arena_device(c->arena)};
+  for (int d = 0; d < ndim; d++) t.shape[d] = shape[d];
+  return t;
+}
+
+/* What the last forward left behind: in its call (cc on the CPU twin, gc on the other) xhat
+ * (x's shape), mean, var, inv_std; in the layers the running statistics. */
+static void expect_bn_state(nn_grade *g, const char *name, const bn_pair *p, const nn_call *cc, const nn_call *gc,
+                            const nn_tensor *x) {
   char what[256];
-  nn_tensor cx = {.data = p->cpu->xhat, .ndim = x->ndim, .device = NN_CPU};
-  nn_tensor gx = {.data = p->gpu->xhat, .ndim = x->ndim, .device = p->gpu->xhat_device};
-  for (int d = 0; d < x->ndim; d++) cx.shape[d] = gx.shape[d] = x->shape[d];
+  const nn_batchnorm_saved *cs = cc->saved, *gs = gc->saved;
+  const int C = p->cpu->C;
+  nn_tensor cx = saved_tensor(cc, cs->xhat, x->ndim, x->shape), gx = saved_tensor(gc, gs->xhat, x->ndim, x->shape);
   snprintf(what, sizeof what, "%s: xhat", name);
   expect_close(g, what, &gx, &cx, 1e-5, 1);
   const char *names[] = {"mean", "var", "inv_std", "running_mean", "running_var"};
-  const nn_tensor *c[] = {&p->cpu->mean, &p->cpu->var, &p->cpu->inv_std, &p->cpu->running_mean,
-                          &p->cpu->running_var};
-  nn_tensor *gt[] = {&p->gpu->mean, &p->gpu->var, &p->gpu->inv_std, &p->gpu->running_mean, &p->gpu->running_var};
+  nn_tensor cm = saved_tensor(cc, cs->mean, 1, &C), cv = saved_tensor(cc, cs->var, 1, &C);
+  nn_tensor ci = saved_tensor(cc, cs->inv_std, 1, &C), gm = saved_tensor(gc, gs->mean, 1, &C);
+  nn_tensor gv = saved_tensor(gc, gs->var, 1, &C), gi = saved_tensor(gc, gs->inv_std, 1, &C);
+  const nn_tensor *c[] = {&cm, &cv, &ci, &p->cpu->running_mean, &p->cpu->running_var};
+  nn_tensor *gt[] = {&gm, &gv, &gi, &p->gpu->running_mean, &p->gpu->running_var};
   for (int i = 0; i < 5; i++) {
     snprintf(what, sizeof what, "%s: %s", name, names[i]);
     expect_close(g, what, gt[i], c[i], 1e-6, 1e-30);
@@ -624,19 +665,21 @@ static void compare_batchnorm(nn_grade *g, const int *shape4, bool training, uin
   char name[160], what[256];
   snprintf(name, sizeof name, "BatchNorm(%d) %s forward on x %s", C, training ? "training" : "eval",
            nn_shape_str(&x).s);
-  nn_batchnorm_forward(p.cpu, &x, &y, training);
-  nn_batchnorm_forward(p.gpu, &gx, &gy, training);
-  int devices[3] = {p.gpu->xhat_device, p.gpu->mean.device, p.gpu->inv_std.device};
+  nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+  nn_call cc = call_on(cws, training), gc = call_on(gws, training);
+  nn_batchnorm_forward(p.cpu, &cc, &x, &y);
+  nn_batchnorm_forward(p.gpu, &gc, &gx, &gy);
+  int devices[3] = {nn_arena_device(gc.arena), nn_arena_device(gc.arena), nn_arena_device(gc.arena)};
   answer(g, "the devices of the GPU layer's xhat, mean, inv_std", devices, 3);
   expect(g, devices[0] == NN_GPU && devices[1] == NN_GPU && devices[2] == NN_GPU,
          "%s: a GPU layer's workspaces (xhat, mean, var, inv_std) must be on the GPU", name);
   snprintf(what, sizeof what, "%s: y", name);
   expect_close(g, what, &gy, &y, 1e-5, 1);
-  expect_bn_state(g, name, &p, &x);
+  expect_bn_state(g, name, &p, &cc, &gc, &x);
   nn_tensor dy = random_tensor(&rng, ndim, shape4, -1.f, 1.f), gdy = on_gpu(&dy);
   nn_tensor dx = random_tensor(&rng, ndim, shape4, -1.f, 1.f), gdx = on_gpu(&dx); /* backward adds into dx */
-  nn_batchnorm_backward(p.cpu, &dy, &dx);
-  nn_batchnorm_backward(p.gpu, &gdy, &gdx);
+  nn_batchnorm_backward(p.cpu, &cc, &dy, &dx);
+  nn_batchnorm_backward(p.gpu, &gc, &gdy, &gdx);
   snprintf(what, sizeof what, "%s, backward: dx += ...", name);
   expect_close(g, what, &gdx, &dx, 1e-5, 1);
   for (int round = 1; round <= 2; round++) {
@@ -644,9 +687,10 @@ static void compare_batchnorm(nn_grade *g, const int *shape4, bool training, uin
     expect_close(g, what, &p.gpu->dgamma, &p.cpu->dgamma, 1e-5, 1);
     snprintf(what, sizeof what, "%s, backward call %d: dbeta += sum(dy)", name, round);
     expect_close(g, what, &p.gpu->dbeta, &p.cpu->dbeta, 1e-5, 1);
-    nn_batchnorm_backward(p.cpu, &dy, NULL); /* round 2: a first layer, no dx */
-    nn_batchnorm_backward(p.gpu, &gdy, NULL);
+    nn_batchnorm_backward(p.cpu, &cc, &dy, NULL); /* round 2: a first layer, no dx */
+    nn_batchnorm_backward(p.gpu, &gc, &gdy, NULL);
   }
+  nn_arena_free(cws), nn_arena_free(gws);
   nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
   nn_tensor_free(&dy), nn_tensor_free(&gdy), nn_tensor_free(&dx), nn_tensor_free(&gdx);
   bn_pair_free(&p);
@@ -668,8 +712,9 @@ Test(batchnorm_gpu, eval_forward_backward_match_cpu_on_N_C_and_N_C_H_W) {
 }
 
 /* Four training steps on batches of 4, 6 (the workspace grows), 2 and 8 examples: the
- * running statistics after each, then an eval forward that uses them. Drawn: C, the four
- * batches (the second the largest), the planes' sizes, the seeds. */
+ * running statistics after each, then an eval forward that uses them. Each step is a call of
+ * its own on arenas reset between the steps: after the largest step the GPU arena allocates
+ * nothing more. Drawn: C, the four batches (the second the largest), the planes' sizes, the seeds. */
 GRADED_TEST(batchnorm_gpu, running_statistics_after_4_steps_match_cpu) {
   NEED_GPU();
   int shapes[4][4] = {{4, 3, 5, 5}, {6, 3, 5, 5}, {2, 3, 5, 5}, {8, 3, 2, 2}};
@@ -685,27 +730,34 @@ GRADED_TEST(batchnorm_gpu, running_statistics_after_4_steps_match_cpu) {
   bn_pair p = bn_pair_new(C, nn_grade_seed(g, 240));
   nn_rng rng = nn_rng_new(nn_grade_seed(g, 241));
   char what[160];
+  long largest = 0, after_largest = 0; /* the largest batch's values; the GPU arena's allocations after its step */
+  nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
   for (int step = 0; step < 5; step++) {
     const int *s = shapes[step < 4 ? step : 0];
     bool training = step < 4;
+    nn_arena_reset(cws), nn_arena_reset(gws); /* a new step: the last one's calls are done with */
     nn_tensor x = random_tensor(&rng, 4, s, -1.f + (float)step, 2.f + (float)step), gx = on_gpu(&x);
     nn_tensor y = nn_tensor_new(4, s, NN_CPU), gy = nn_tensor_new(4, s, NN_GPU);
-    nn_batchnorm_forward(p.cpu, &x, &y, training);
-    nn_batchnorm_forward(p.gpu, &gx, &gy, training);
+    nn_call cc = call_on(cws, training), gc = call_on(gws, training);
+    nn_batchnorm_forward(p.cpu, &cc, &x, &y);
+    nn_batchnorm_forward(p.gpu, &gc, &gx, &gy);
     snprintf(what, sizeof what, "%s %d on x %s", training ? "training step" : "then eval, step", step + 1,
              nn_shape_str(&x).s);
-    expect_bn_state(g, what, &p, &x);
+    expect_bn_state(g, what, &p, &cc, &gc, &x);
     expect_close(g, what, &gy, &y, 1e-5, 1);
+    if (training && nn_numel(&x) > largest) { /* the arena is sized by this step at its next reset */
+      largest = nn_numel(&x);
+      nn_arena_reset(gws);
+      after_largest = nn_arena_allocations(gws);
+    }
     nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
   }
-  long largest = 0, cap = p.gpu->xhat_cap;
-  for (int k = 0; k < 4; k++) {
-    long n = (long)shapes[k][0] * shapes[k][1] * shapes[k][2] * shapes[k][3];
-    if (n > largest) largest = n;
-  }
-  answer(g, "the GPU layer's xhat_cap", &cap, 1);
-  expect(g, cap == largest, "the xhat workspace must grow only to the largest batch's: %ld floats, expected %ld", cap,
-         largest);
+  nn_arena_reset(gws);
+  long grown = nn_arena_allocations(gws) - after_largest;
+  answer(g, "the GPU arena's allocations after the largest batch", &grown, 1);
+  expect(g, grown == 0, "xhat and the statistics must grow the arena only to the largest batch's (%ld values): "
+         "%ld blocks allocated after it, expected none", largest, grown);
+  nn_arena_free(cws), nn_arena_free(gws);
   bn_pair_free(&p);
 }
 
@@ -721,27 +773,32 @@ GRADED_TEST(batchnorm_gpu, workspaces_follow_the_layer_back_to_the_cpu) {
   nn_rng rng = nn_rng_new(nn_grade_seed(g, 251));
   nn_tensor x = random_tensor(&rng, 4, shape, -1.f, 1.f), gx = on_gpu(&x);
   nn_tensor y = nn_tensor_new(4, shape, NN_CPU), gy = nn_tensor_new(4, shape, NN_GPU);
-  nn_batchnorm_forward(p.cpu, &x, &y, true);
-  nn_batchnorm_forward(p.gpu, &gx, &gy, true);
+  nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+  nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+  nn_batchnorm_forward(p.cpu, &cc, &x, &y);
+  nn_batchnorm_forward(p.gpu, &gc, &gx, &gy);
   nn_layer_to(&p.gpu->base, NN_CPU);
   int back[2] = {p.gpu->running_mean.device, p.gpu->running_var.device};
   answer(g, "the devices of running_mean, running_var", back, 2);
   expect(g, back[0] == NN_CPU && back[1] == NN_CPU, "nn_layer_to(NN_CPU) must bring the running statistics back");
   nn_tensor y2 = nn_tensor_new(4, shape, NN_CPU), dy = random_tensor(&rng, 4, shape, -1.f, 1.f);
   nn_tensor dx = nn_tensor_new(4, shape, NN_CPU), dx2 = nn_tensor_new(4, shape, NN_CPU);
-  nn_batchnorm_forward(p.cpu, &x, &y, true);
-  nn_batchnorm_forward(p.gpu, &x, &y2, true);
-  int devices[3] = {p.gpu->xhat_device, p.gpu->mean.device, p.gpu->inv_std.device};
+  nn_arena_reset(cws); /* a new step, the layer back on the CPU: its calls take a host arena */
+  nn_call cc2 = call_on(cws, true), moved = call_on(cws, true);
+  nn_batchnorm_forward(p.cpu, &cc2, &x, &y);
+  nn_batchnorm_forward(p.gpu, &moved, &x, &y2);
+  int devices[3] = {nn_arena_device(moved.arena), nn_arena_device(moved.arena), nn_arena_device(moved.arena)};
   answer(g, "the devices of xhat, mean, inv_std", devices, 3);
   expect(g, devices[0] == NN_CPU && devices[1] == NN_CPU && devices[2] == NN_CPU,
          "after nn_layer_to(NN_CPU) the workspaces must come back to the host at the next forward");
   expect_close(g, "BatchNorm forward after the layer came back to the CPU", &y2, &y, 1e-5, 1);
-  expect_bn_state(g, "BatchNorm after the layer came back to the CPU", &p, &x);
-  nn_batchnorm_backward(p.cpu, &dy, &dx);
-  nn_batchnorm_backward(p.gpu, &dy, &dx2);
+  expect_bn_state(g, "BatchNorm after the layer came back to the CPU", &p, &cc2, &moved, &x);
+  nn_batchnorm_backward(p.cpu, &cc2, &dy, &dx);
+  nn_batchnorm_backward(p.gpu, &moved, &dy, &dx2);
   expect_close(g, "BatchNorm backward after the layer came back to the CPU", &dx2, &dx, 1e-5, 1);
   nn_tensor_free(&x), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&y2);
   nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&dx2);
+  nn_arena_free(cws), nn_arena_free(gws);
   bn_pair_free(&p);
 }
 
@@ -753,7 +810,8 @@ Test(batchnorm_gpu, x_on_the_gpu_and_gamma_on_the_cpu_aborts, .signal = SIGABRT)
   float host[8], out[8];
   nn_tensor x = {.data = host, .shape = {4, 2}, .ndim = 2, .device = NN_GPU}; /* never read */
   nn_tensor y = {.data = out, .shape = {4, 2}, .ndim = 2, .device = NN_GPU};
-  nn_batchnorm_forward(bn, &x, &y, true);
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_batchnorm_forward(bn, &c, &x, &y);
 }
 
 /* ---- ResidualBlock: one block per device from one seed, every BatchNorm moved off
@@ -816,19 +874,23 @@ static void compare_residual_step(nn_grade *g, const char *block, nn_residual *r
   char name[200], what[256];
   snprintf(name, sizeof name, "%s, %s, on the %s, x %s", block, training ? "training" : "eval",
            dev == NN_GPU ? "GPU" : "CPU", nn_shape_str(x).s);
-  nn_residual_forward(rc, x, &y, training);
-  nn_residual_forward(rg, &gx, &gy, training);
-  int devices[3] = {rg->a1.device, rg->sum.device, rg->dsum.device};
-  answer(g, "the devices of the block's a1, sum, dsum", devices, 3);
+  nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(dev); /* each block's calls on its device */
+  nn_call cc = call_on(cws, training), gc = call_on(gws, training);
+  nn_residual_forward(rc, &cc, x, &y);
+  nn_residual_forward(rg, &gc, &gx, &gy);
+  const nn_residual_saved *gs = gc.saved; /* the block's record: its internal activations */
+  int devices[3] = {gs->a1.device, gs->sum.device, gs->b2.device};
+  answer(g, "the devices of the block's a1, sum, b2", devices, 3);
   expect(g, devices[0] == (int)dev && devices[1] == (int)dev && devices[2] == (int)dev,
          "%s: the block's internal activations must be on its weights' device", name);
   snprintf(what, sizeof what, "%s: y", name);
   expect_close(g, what, &gy, &y, 1e-4, max_abs(&y));
-  nn_residual_backward(rc, &dy, &dx);
-  nn_residual_backward(rg, &gdy, &gdx);
+  nn_residual_backward(rc, &cc, &dy, &dx);
+  nn_residual_backward(rg, &gc, &gdy, &gdx);
   snprintf(what, sizeof what, "%s: dx += ... (both branches)", name);
   expect_close(g, what, &gdx, &dx, 1e-3, max_abs(&dx));
   expect_layer_state(g, name, &rg->base, &rc->base, 1e-3, 1e-4);
+  nn_arena_free(cws), nn_arena_free(gws);
   nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
   nn_tensor_free(&dx), nn_tensor_free(&gdx);
 }
@@ -902,7 +964,8 @@ Test(residual_gpu, x_on_the_gpu_and_weights_on_the_cpu_aborts, .signal = SIGABRT
   float host[2 * 2 * 16], out[2 * 2 * 16];
   nn_tensor x = {.data = host, .shape = {2, 2, 4, 4}, .ndim = 4, .device = NN_GPU}; /* never read */
   nn_tensor y = {.data = out, .shape = {2, 2, 4, 4}, .ndim = 4, .device = NN_GPU};
-  nn_residual_forward(r, &x, &y, true);
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_residual_forward(r, &c, &x, &y);
 }
 
 /* ---- a small ResNet (tools/nn/ch03_resnet.c's, narrower, on 12x12 inputs):

@@ -202,14 +202,18 @@ static nn_model *small_cnn(uint64_t seed) { return small_cnn_of(6, 6, 4, seed); 
 /* sum(dout * z) for z = layers[from..] applied to a (the output of layers[from - 1]), in double. */
 static double projected_output(nn_model *m, int from, const nn_tensor *a, const nn_tensor *dout) {
   nn_tensor cur = nn_tensor_to(a, NN_CPU);
+  nn_arena *ws = nn_arena_new(NN_CPU); /* the layers' scratch: im2col, the max-pool's argmax */
   for (int i = from; i < m->count; i++) {
     int shape[NN_MAX_DIMS] = {cur.shape[0]};
     int nd = m->layers[i]->ops->out_shape(m->layers[i], cur.shape + 1, cur.ndim - 1, shape + 1);
     nn_tensor next = nn_tensor_new(nd + 1, shape, NN_CPU);
-    m->layers[i]->ops->forward(m->layers[i], &cur, &next, false);
+    nn_call c = {.arena = ws, .training = false};
+    m->layers[i]->ops->forward(m->layers[i], &c, &cur, &next);
+    nn_arena_reset(ws); /* no backward: the call is done with */
     nn_tensor_free(&cur);
     cur = next;
   }
+  nn_arena_free(ws);
   double s = 0;
   for (long i = 0; i < nn_numel(&cur); i++) s += (double)dout->data[i] * cur.data[i];
   nn_tensor_free(&cur);

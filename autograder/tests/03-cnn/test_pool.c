@@ -19,9 +19,13 @@
 #include "nn_parallel.h"
 #include "nn_pool.h"
 
-/* y = l(x) for a 4-D x; y's shape comes from the layer's out_shape (the code under test's:
- * answered, and it must be the reference's). */
-static nn_tensor forward(nn_grade *g, nn_layer *l, const nn_tensor *x) {
+/* One application of a layer: its record (MaxPool's argmax) comes from ws (nn_layer.h). */
+static nn_call call_on(nn_arena *ws) { return (nn_call){.arena = ws, .training = true}; }
+
+/* *y = l(x) through the call c for a 4-D x; y's shape comes from the layer's out_shape (the code
+ * under test's: answered, and it must be the reference's). The call records y's address: the
+ * caller's *y must stay where it is until the backward. */
+static void forward(nn_grade *g, nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   int shape[NN_MAX_DIMS] = {x->shape[0]};
   int ndim = l->ops->out_shape(l, x->shape + 1, x->ndim - 1, shape + 1) + 1;
   int want[4] = {ndim, shape[1], shape[2], shape[3]}, got[4] = {ndim, shape[1], shape[2], shape[3]};
@@ -29,15 +33,15 @@ static nn_tensor forward(nn_grade *g, nn_layer *l, const nn_tensor *x) {
   expect(g, memcmp(got, want, sizeof got) == 0, "%s: out_shape of x %s gave %d axes (%d, %d, %d), expected %d "
          "(%d, %d, %d)", l->name, nn_shape_str(x).s, got[0] - 1, got[1], got[2], got[3], want[0] - 1, want[1],
          want[2], want[3]);
-  nn_tensor y = nn_tensor_new(ndim, shape, NN_CPU);
-  l->ops->forward(l, x, &y, true);
-  return y;
+  *y = nn_tensor_new(ndim, shape, NN_CPU);
+  l->ops->forward(l, c, x, y);
 }
 
-/* dx from zero, after the forward that gave dy's shape. */
-static nn_tensor backward(nn_layer *l, const nn_tensor *x, const float *dy_values, const nn_tensor *y) {
+/* dx from zero, back through the call c of the forward that gave dy's shape. */
+static nn_tensor backward(nn_layer *l, const nn_call *c, const nn_tensor *x, const float *dy_values,
+                          const nn_tensor *y) {
   nn_tensor dy = nn_tensor_from(y->ndim, y->shape, dy_values), dx = nn_tensor_new(x->ndim, x->shape, NN_CPU);
-  l->ops->backward(l, &dy, &dx);
+  l->ops->backward(l, c, &dy, &dx);
   nn_tensor_free(&dy);
   return dx;
 }
@@ -100,10 +104,13 @@ static void maxpool_by_rule(const pool_case *t, const float *x, const float *dy,
  * y and dx answered, then against the rule. */
 static void check_maxpool(nn_grade *g, const pool_case *t, nn_tensor *x, uint64_t seed, const char *rule) {
   nn_pool2d *p = nn_maxpool2d_new("pool1", t->k, t->s, t->p);
-  nn_tensor y = forward(g, &p->base, x);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_tensor y;
+  forward(g, &p->base, &c, x, &y);
   answer(g, "y of the max-pool forward", y.data, nn_numel(&y));
   nn_tensor dy = nn_tensor_randn(4, y.shape, seed), dx = nn_tensor_new(4, x->shape, NN_CPU);
-  p->base.ops->backward(&p->base, &dy, &dx);
+  p->base.ops->backward(&p->base, &c, &dy, &dx);
   answer(g, "dx of the max-pool backward", dx.data, nn_numel(&dx));
   float *want_y = malloc((size_t)nn_numel(&y) * sizeof *want_y), *want_dx = malloc((size_t)nn_numel(x) * sizeof *want_dx);
   maxpool_by_rule(t, x->data, dy.data, want_y, want_dx);
@@ -118,6 +125,7 @@ static void check_maxpool(nn_grade *g, const pool_case *t, nn_tensor *x, uint64_
                 "every window whose max it is, added)%s", name, i, dx.data[i], want_dx[i], rule);
   free(want_y), free(want_dx);
   nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -149,13 +157,17 @@ GRADED_TEST(maxpool, forward_and_backward_by_hand_2x2_stride_2) {
    *   1 9 | 3 4
    * dy = [1, 2, 3, 4] goes to those four cells; every other cell gets 0. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
   const float xv[16] = {1, 3, 2, 0, 4, 2, 1, 5, 7, 0, 6, 8, 1, 9, 3, 4};
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(g, &p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y;
+  forward(g, &p->base, &c, &x, &y);
   expect(g, y.ndim == 4 && y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
   expect_values(g, "y", &y, (float[]){4, 5, 9, 8}, 0.f);
-  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
+  nn_tensor dx = backward(&p->base, &c, &x, (float[]){1, 2, 3, 4}, &y);
   expect_values(g, "dx", &dx, (float[]){0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 4, 0, 3, 0, 0}, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -173,7 +185,11 @@ Test(maxpool, the_2x2_path_keeps_every_rule) {
   for (int i = 0; i < 6; i++) xv[nn_rng_below(&rng, N * C * H * W)] = -INFINITY;
   xv[0] = INFINITY, xv[1] = -INFINITY, xv[W] = 1.f, xv[W + 1] = 1.f; /* window (0, 0): inf, no NaN */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
-  nn_tensor x = nn_tensor_from(4, (int[]){N, C, H, W}, xv), y = forward(nn_grade_here(), &p->base, &x);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_tensor x = nn_tensor_from(4, (int[]){N, C, H, W}, xv), y;
+  forward(nn_grade_here(), &p->base, &c, &x, &y);
+  const int *argmax = c.saved; /* (N, C, HO, WO): where each max came from, kept in the call */
   for (int q = 0; q < N * C; q++)
     for (int i = 0; i < HO; i++)
       for (int j = 0; j < WO; j++) {
@@ -187,11 +203,12 @@ Test(maxpool, the_2x2_path_keeps_every_rule) {
           }
         long o = (long)q * HO * WO + i * WO + j;
         bool same = isnan(best) ? isnan(y.data[o]) : y.data[o] == best;
-        cr_assert(same && p->argmax[o] == at, "plane %d window (%d, %d) of [%g %g / %g %g]: max %g at %d, "
+        cr_assert(same && argmax[o] == at, "plane %d window (%d, %d) of [%g %g / %g %g]: max %g at %d, "
                   "expected %g at %d", q, i, j, plane[2 * i * W + 2 * j], plane[2 * i * W + 2 * j + 1],
-                  plane[(2 * i + 1) * W + 2 * j], plane[(2 * i + 1) * W + 2 * j + 1], y.data[o], p->argmax[o], best, at);
+                  plane[(2 * i + 1) * W + 2 * j], plane[(2 * i + 1) * W + 2 * j + 1], y.data[o], argmax[o], best, at);
       }
   nn_tensor_free(&x), nn_tensor_free(&y);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -201,11 +218,14 @@ Test(maxpool, any_number_of_threads_gives_the_one_thread_answer) {
   for (int k = 0; k < 2; k++) {
     nn_set_threads(1 + 2 * k);
     nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
-    y[k] = forward(nn_grade_here(), &p->base, &x);
+    nn_arena *ws = nn_arena_new(NN_CPU);
+    nn_call c = call_on(ws);
+    forward(nn_grade_here(), &p->base, &c, &x, &y[k]);
     nn_tensor dy = nn_tensor_randn(4, y[k].shape, 9);
     dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
-    p->base.ops->backward(&p->base, &dy, &dx[k]);
+    p->base.ops->backward(&p->base, &c, &dy, &dx[k]);
     nn_tensor_free(&dy);
+    nn_arena_free(ws);
     p->base.ops->free(&p->base);
   }
   for (long i = 0; i < nn_numel(&y[0]); i++)
@@ -235,16 +255,20 @@ GRADED_TEST(maxpool, overlapping_windows_add_into_the_shared_max) {
    * (rows 2-4, cols 0-2) keeps its largest plain value, x[2][0] = -0.10.
    * dy = [1, 2, 3, 4]: dx[0][2] = 1 + 2 = 3, dx[2][0] = 3, dx[3][3] = 4. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 3, 2, 0);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
   float xv[25];
   for (int i = 0; i < 25; i++) xv[i] = -0.01f * (float)i;
   xv[0 * 5 + 2] = 5.f, xv[3 * 5 + 3] = 7.f;
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 5, 5}, xv), y = forward(g, &p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 5, 5}, xv), y;
+  forward(g, &p->base, &c, &x, &y);
   expect_values(g, "y", &y, (float[]){5, 5, -0.10f, 7}, 1e-7f);
-  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
+  nn_tensor dx = backward(&p->base, &c, &x, (float[]){1, 2, 3, 4}, &y);
   float want[25] = {0};
   want[0 * 5 + 2] = 3.f, want[2 * 5 + 0] = 3.f, want[3 * 5 + 3] = 4.f;
   expect_values(g, "dx (x[0][2] is the max of two windows: it receives 1 + 2)", &dx, want, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -263,12 +287,16 @@ GRADED_TEST(maxpool, ties_go_to_the_first_maximum) {
    *   3 3 | 2 5      5 twice: the first in row-major order, (0,3)
    * dy = [1, 2] -> dx[0][0] = 1, dx[0][3] = 2, nothing else. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 2, 0);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
   nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 2, 4}, (float[]){3, 3, 1, 5, 3, 3, 2, 5});
-  nn_tensor y = forward(g, &p->base, &x);
+  nn_tensor y;
+  forward(g, &p->base, &c, &x, &y);
   expect_values(g, "y", &y, (float[]){3, 5}, 0.f);
-  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2}, &y);
+  nn_tensor dx = backward(&p->base, &c, &x, (float[]){1, 2}, &y);
   expect_values(g, "dx (a tie sends dy to the first maximum only)", &dx, (float[]){1, 0, 0, 2, 0, 0, 0, 0}, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -289,14 +317,18 @@ GRADED_TEST(maxpool, padded_cells_never_win) {
    *   (1,0): (1..3, 0..1), max -5 at (1,0)              (1,1): (1..3, 1..3), max -6 at (1,1)
    * A padded zero taken as a value would give 0 and route dy nowhere. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 3, 2, 1);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
   float xv[16];
   for (int i = 0; i < 16; i++) xv[i] = -1.f - (float)i;
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(g, &p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y;
+  forward(g, &p->base, &c, &x, &y);
   expect(g, y.shape[2] == 2 && y.shape[3] == 2, "y is %s, expected (1, 1, 2, 2)", nn_shape_str(&y).s);
   expect_values(g, "y", &y, (float[]){-1, -2, -5, -6}, 0.f);
-  nn_tensor dx = backward(&p->base, &x, (float[]){1, 2, 3, 4}, &y);
+  nn_tensor dx = backward(&p->base, &c, &x, (float[]){1, 2, 3, 4}, &y);
   expect_values(g, "dx", &dx, (float[]){1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -304,6 +336,8 @@ Test(maxpool, planes_are_pooled_apart) {
   /* (2, 3, 2, 2) with MaxPool2d(2): one output per (n, c) plane, its own max;
    * dy routes inside its own plane. Plane q holds {q, q+0.5, q-1, q+0.25} rotated. */
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
   float xv[24], want_y[6], want_dx[24] = {0}, dyv[6];
   for (int q = 0; q < 6; q++) {
     float v[4] = {(float)q, q + 0.5f, q - 1.f, q + 0.25f};
@@ -311,13 +345,15 @@ Test(maxpool, planes_are_pooled_apart) {
     int at = (1 - q % 4 + 4) % 4; /* where v[1] (the max) landed */
     want_y[q] = q + 0.5f, dyv[q] = (float)(q + 1), want_dx[q * 4 + at] = (float)(q + 1);
   }
-  nn_tensor x = nn_tensor_from(4, (int[]){2, 3, 2, 2}, xv), y = forward(nn_grade_here(), &p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){2, 3, 2, 2}, xv), y;
+  forward(nn_grade_here(), &p->base, &c, &x, &y);
   cr_assert(y.shape[0] == 2 && y.shape[1] == 3 && y.shape[2] == 1 && y.shape[3] == 1, "y is %s, expected (2, 3, 1, 1)",
             nn_shape_str(&y).s);
   expect_values(nn_grade_here(), "y", &y, want_y, 0.f);
-  nn_tensor dx = backward(&p->base, &x, dyv, &y);
+  nn_tensor dx = backward(&p->base, &c, &x, dyv, &y);
   expect_values(nn_grade_here(), "dx", &dx, want_dx, 0.f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -350,13 +386,17 @@ Test(avgpool, forward_and_backward_by_hand) {
    *   (0+1+4+5)/4 = 2.5   (2+3+6+7)/4 = 4.5   (8+9+12+13)/4 = 10.5   (10+11+14+15)/4 = 12.5
    * dy = [4, 8, 12, 16]: each cell of window (i, j) gets dy / 4. */
   nn_pool2d *p = nn_avgpool2d_new("avg1", 2, 2, 0);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
   float xv[16];
   for (int i = 0; i < 16; i++) xv[i] = (float)i;
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y = forward(nn_grade_here(), &p->base, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 4, 4}, xv), y;
+  forward(nn_grade_here(), &p->base, &c, &x, &y);
   expect_values(nn_grade_here(), "y", &y, (float[]){2.5f, 4.5f, 10.5f, 12.5f}, 1e-6f);
-  nn_tensor dx = backward(&p->base, &x, (float[]){4, 8, 12, 16}, &y);
+  nn_tensor dx = backward(&p->base, &c, &x, (float[]){4, 8, 12, 16}, &y);
   expect_values(nn_grade_here(), "dx", &dx, (float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 1e-6f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -366,12 +406,16 @@ Test(avgpool, padding_counts_in_the_divisor) {
    *   corner 4/9, edge 6/9, centre 9/9.
    * Backward with dy = 1: cell (h, w) gets (windows that hold it) / 9, the same pattern. */
   nn_pool2d *p = nn_avgpool2d_new("avg1", 3, 1, 1);
-  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}), y = forward(nn_grade_here(), &p->base, &x);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_tensor x = nn_tensor_from(4, (int[]){1, 1, 3, 3}, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}), y;
+  forward(nn_grade_here(), &p->base, &c, &x, &y);
   const float want[9] = {4 / 9.f, 6 / 9.f, 4 / 9.f, 6 / 9.f, 1, 6 / 9.f, 4 / 9.f, 6 / 9.f, 4 / 9.f};
   expect_values(nn_grade_here(), "y (count_include_pad: a corner window is 4 ones / 9)", &y, want, 1e-6f);
-  nn_tensor dx = backward(&p->base, &x, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, &y);
+  nn_tensor dx = backward(&p->base, &c, &x, (float[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, &y);
   expect_values(nn_grade_here(), "dx", &dx, want, 1e-6f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
+  nn_arena_free(ws);
   p->base.ops->free(&p->base);
 }
 
@@ -389,12 +433,14 @@ Test(global_avgpool, forward_and_backward_by_hand) {
   /* x = 0..15 as (2, 2, 2, 2): planes {0..3}, {4..7}, {8..11}, {12..15}, means
    * 1.5, 5.5, 9.5, 13.5 -> y (2, 2). dy = [4, 8, -4, 0]: each cell gets dy / (H*W) = dy / 4. */
   nn_layer *g = nn_global_avgpool2d_new("gap");
+  nn_call c = {.training = true}; /* GlobalAvgPool2d keeps only x: no arena */
   float xv[16];
   for (int i = 0; i < 16; i++) xv[i] = (float)i;
-  nn_tensor x = nn_tensor_from(4, (int[]){2, 2, 2, 2}, xv), y = forward(nn_grade_here(), g, &x);
+  nn_tensor x = nn_tensor_from(4, (int[]){2, 2, 2, 2}, xv), y;
+  forward(nn_grade_here(), g, &c, &x, &y);
   cr_assert(y.ndim == 2 && y.shape[0] == 2 && y.shape[1] == 2, "y is %s, expected (2, 2)", nn_shape_str(&y).s);
   expect_values(nn_grade_here(), "y", &y, (float[]){1.5f, 5.5f, 9.5f, 13.5f}, 1e-6f);
-  nn_tensor dx = backward(g, &x, (float[]){4, 8, -4, 0}, &y);
+  nn_tensor dx = backward(g, &c, &x, (float[]){4, 8, -4, 0}, &y);
   expect_values(nn_grade_here(), "dx", &dx, (float[]){1, 1, 1, 1, 2, 2, 2, 2, -1, -1, -1, -1, 0, 0, 0, 0}, 1e-6f);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dx);
   g->ops->free(g);
@@ -417,18 +463,23 @@ Test(pool, backward_accumulates) {
   nn_tensor x = distinct_input(2, 2, 5, 5, 3);
   for (int k = 0; k < 3; k++) {
     nn_layer *l = layers[k];
-    nn_tensor y = forward(nn_grade_here(), l, &x), dy = nn_tensor_new(y.ndim, y.shape, NN_CPU);
+    nn_arena *ws = nn_arena_new(NN_CPU);
+    nn_call c = call_on(ws);
+    nn_tensor y;
+    forward(nn_grade_here(), l, &c, &x, &y);
+    nn_tensor dy = nn_tensor_new(y.ndim, y.shape, NN_CPU);
     nn_rng rng = nn_rng_new(4);
     nn_rng_fill_normal(&rng, dy.data, nn_numel(&dy), 0.f, 1.f);
     nn_tensor fresh = nn_tensor_new(4, x.shape, NN_CPU), ones = nn_tensor_new(4, x.shape, NN_CPU);
     nn_tensor_fill(&ones, 1.f);
-    l->ops->backward(l, &dy, &fresh);
-    l->ops->backward(l, &dy, &ones);
+    l->ops->backward(l, &c, &dy, &fresh);
+    l->ops->backward(l, &c, &dy, &ones);
     for (long i = 0; i < nn_numel(&x); i++)
       cr_assert_float_eq(ones.data[i], 1.f + fresh.data[i], 1e-6f,
                          "%s: dx[%ld] = %g after backward into dx = 1; expected 1 + %g (backward must add, not overwrite)",
                          l->name, i, ones.data[i], fresh.data[i]);
     nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&fresh), nn_tensor_free(&ones);
+    nn_arena_free(ws);
     l->ops->free(l);
   }
   nn_tensor_free(&x);
@@ -489,7 +540,8 @@ Test(pool, trains_inside_a_model) {
 Test(pool, kernel_larger_than_the_padded_input_aborts, .signal = SIGABRT) {
   nn_pool2d *p = nn_maxpool2d_new("pool1", 5, 0, 1);
   nn_tensor x = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 1, 1, 1}, NN_CPU);
-  nn_pool2d_forward(p, &x, &y); /* padded 2 + 2*1 = 4 < 5: "nn_pool2d_forward: pool1 MaxPool2d(kernel 5, ...) on x (1, 1, 2, 2): ..." */
+  nn_call c = call_on(nn_arena_new(NN_CPU));
+  nn_pool2d_forward(p, &c, &x, &y); /* padded 2 + 2*1 = 4 < 5: "nn_pool2d_forward: pool1 MaxPool2d(kernel 5, ...) on x (1, 1, 2, 2): ..." */
 }
 
 Test(pool, out_shape_of_a_too_small_input_aborts, .signal = SIGABRT) {
@@ -511,7 +563,8 @@ Test(pool, padding_over_half_the_kernel_aborts, .signal = SIGABRT) {
 Test(pool, wrong_y_shape_aborts, .signal = SIGABRT) {
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
   nn_tensor x = nn_tensor_new(4, (int[]){2, 3, 8, 8}, NN_CPU), y = nn_tensor_new(4, (int[]){2, 3, 8, 8}, NN_CPU);
-  nn_pool2d_forward(p, &x, &y); /* "... maps x (2, 3, 8, 8) to (2, 3, 4, 4) but y is (2, 3, 8, 8)" */
+  nn_call c = call_on(nn_arena_new(NN_CPU));
+  nn_pool2d_forward(p, &c, &x, &y); /* "... maps x (2, 3, 8, 8) to (2, 3, 4, 4) but y is (2, 3, 8, 8)" */
 }
 
 Test(pool, image_input_is_required, .signal = SIGABRT) {
@@ -523,7 +576,8 @@ Test(pool, image_input_is_required, .signal = SIGABRT) {
 Test(pool, backward_before_forward_aborts, .signal = SIGABRT) {
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
   nn_tensor dy = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU), dx = nn_tensor_new(4, (int[]){1, 1, 4, 4}, NN_CPU);
-  nn_pool2d_backward(p, &dy, &dx);
+  nn_call c = call_on(nn_arena_new(NN_CPU)); /* a call that had no forward */
+  nn_pool2d_backward(p, &c, &dy, &dx);
 }
 
 Test(pool, x_and_y_on_two_devices_abort, .signal = SIGABRT) {
@@ -531,5 +585,6 @@ Test(pool, x_and_y_on_two_devices_abort, .signal = SIGABRT) {
   nn_pool2d *p = nn_maxpool2d_new("pool1", 2, 0, 0);
   nn_tensor x = nn_tensor_new(4, (int[]){1, 1, 4, 4}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 1, 2, 2}, NN_CPU);
   x.device = NN_GPU; /* labelled GPU; never read */
-  nn_pool2d_forward(p, &x, &y);
+  nn_call c = call_on(nn_arena_new(NN_CPU));
+  nn_pool2d_forward(p, &c, &x, &y);
 }

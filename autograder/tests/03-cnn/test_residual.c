@@ -2,7 +2,8 @@
  * shapes, an identity block with zero convolutions by hand (y = relu(x), and the
  * gradient highway dx = dy [x > 0]), finite-difference checks of the whole block
  * (identity and projection, training and eval mode), backward accumulation, no
- * reallocation for a smaller batch, out_shape, the summary row, and the aborts.
+ * allocation in a second step of the same or a smaller batch, out_shape, the summary
+ * row, and the aborts.
  *
  * Graded tests (GRADED): the drawn variants draw the channels, the input's size and the
  * seeds (an identity block keeps in = out and stride 1; a projection block changes the
@@ -51,6 +52,10 @@ static nn_tensor output_for(nn_grade *g, nn_residual *r, const nn_tensor *x) {
 }
 
 static void free_layer(nn_residual *r) { r->base.ops->free(&r->base); }
+
+/* One application of the block: its record (the activations between its sublayers and their
+ * calls) comes from ws (nn_layer.h). */
+static nn_call call_on(nn_arena *ws, bool training) { return (nn_call){.arena = ws, .training = training}; }
 
 /* Every BatchNorm's gamma and beta away from 1 and 0 (and running statistics away from 0 and 1). */
 static void randomize_batchnorms(nn_residual *r, uint64_t seed) {
@@ -102,9 +107,12 @@ Test(residual, output_shapes) {
     cr_assert(y.shape[1] == cases[i].out && y.shape[2] == cases[i].Ho && y.shape[3] == cases[i].Wo,
               "case %zu: y is %s, expected (2, %d, %d, %d)", i, nn_shape_str(&y).s, cases[i].out, cases[i].Ho,
               cases[i].Wo);
-    nn_residual_forward(r, &x, &y, true); /* runs, and the sublayers agree with out_shape */
+    nn_arena *ws = nn_arena_new(NN_CPU);
+    nn_call c = call_on(ws, true);
+    nn_residual_forward(r, &c, &x, &y); /* runs, and the sublayers agree with out_shape */
     for (long k = 0; k < nn_numel(&y); k++)
       cr_assert(y.data[k] >= 0.f, "y[%ld] = %g: the block ends in a ReLU", k, y.data[k]);
+    nn_arena_free(ws);
     nn_tensor_free(&x), nn_tensor_free(&y), free_layer(r);
   }
 }
@@ -128,7 +136,9 @@ GRADED_TEST(residual, identity_block_with_zero_convolutions_is_relu_and_passes_t
     for (long i = 0; i < nn_numel(&x); i++) x.data[i] += x.data[i] >= 0 ? 0.1f : -0.1f; /* no 0: its slope is moot */
   }
   nn_tensor y = output_for(g, r, &x);
-  nn_residual_forward(r, &x, &y, true);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws, true);
+  nn_residual_forward(r, &c, &x, &y);
   answer(g, "y", y.data, nn_numel(&y));
   for (long i = 0; i < nn_numel(&x); i++) {
     float want = x.data[i] > 0 ? x.data[i] : 0.f;
@@ -140,13 +150,14 @@ GRADED_TEST(residual, identity_block_with_zero_convolutions_is_relu_and_passes_t
     nn_tensor_free(&dy);
     dy = nn_tensor_randn(4, y.shape, seed + 2);
   }
-  nn_residual_backward(r, &dy, &dx);
+  nn_residual_backward(r, &c, &dy, &dx);
   answer(g, "dx", dx.data, nn_numel(&dx));
   for (long i = 0; i < nn_numel(&x); i++) {
     float want = x.data[i] > 0 ? dy.data[i] : 0.f;
     expect_near(g, dx.data[i], want, 1e-6, "dx[%ld] = %g, expected dy [x > 0] = %g: the shortcut carries dy "
                 "back unchanged", i, dx.data[i], want);
   }
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), free_layer(r);
 }
 
@@ -209,8 +220,10 @@ static void check_drawn_block(nn_grade *g, bool projection, int in, int out, int
   nn_batchnorm *bns[3] = {r->bn1, r->bn2, r->proj_bn};
   for (int i = 0; i < 3; i++)
     if (convs[i]) nn_tensor_fill(&convs[i]->dW, 0.f), nn_tensor_fill(&bns[i]->dgamma, 0.f), nn_tensor_fill(&bns[i]->dbeta, 0.f);
-  nn_residual_forward(r, &x, &y, training);
-  nn_residual_backward(r, &dy, &dx);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws, training);
+  nn_residual_forward(r, &c, &x, &y);
+  nn_residual_backward(r, &c, &dy, &dx);
   answer_gradient(g, "dx (your backward)", &dx);
   const char *names[3][3] = {{"dconv1.W", "dbn1.gamma", "dbn1.beta"}, {"dconv2.W", "dbn2.gamma", "dbn2.beta"},
                              {"dproj.W", "dproj_bn.gamma", "dproj_bn.beta"}};
@@ -219,6 +232,7 @@ static void check_drawn_block(nn_grade *g, bool projection, int in, int out, int
     answer_gradient(g, names[i][1], &bns[i]->dgamma);
     answer_gradient(g, names[i][2], &bns[i]->dbeta);
   }
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), free_layer(r);
 }
 
@@ -237,14 +251,16 @@ GRADED_TEST(residual, backward_accumulates_into_dx_and_the_params) {
   nn_tensor x = nn_tensor_randn(4, (int[]){N, in, H, W}, seed + 1), y = output_for(g, r, &x);
   nn_tensor dy = nn_tensor_randn(4, y.shape, seed + 2);
   nn_tensor dx0 = nn_tensor_new(4, x.shape, NN_CPU), dx1 = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_residual_forward(r, &x, &y, true);
-  nn_residual_backward(r, &dy, &dx0);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call call = call_on(ws, true);
+  nn_residual_forward(r, &call, &x, &y);
+  nn_residual_backward(r, &call, &dy, &dx0);
   answer(g, "dx after one backward", dx0.data, nn_numel(&dx0));
   nn_tensor dW1 = nn_tensor_to(&r->conv1->dW, NN_CPU), dgamma = nn_tensor_to(&r->proj_bn->dgamma, NN_CPU);
   answer(g, "conv1.dW after one backward", dW1.data, nn_numel(&dW1));
   answer(g, "proj_bn.dgamma after one backward", dgamma.data, nn_numel(&dgamma));
   nn_tensor_fill(&dx1, 1.f);
-  nn_residual_backward(r, &dy, &dx1);
+  nn_residual_backward(r, &call, &dy, &dx1); /* the same call again */
   answer(g, "1 + dx of the second backward", dx1.data, nn_numel(&dx1));
   answer(g, "conv1.dW after two backwards", r->conv1->dW.data, nn_numel(&r->conv1->dW));
   answer(g, "proj_bn.dgamma after two backwards", r->proj_bn->dgamma.data, out);
@@ -263,20 +279,54 @@ GRADED_TEST(residual, backward_accumulates_into_dx_and_the_params) {
                 r->proj_bn->dgamma.data[c], dgamma.data[c]);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx0), nn_tensor_free(&dx1);
   nn_tensor_free(&dW1), nn_tensor_free(&dgamma);
+  nn_arena_free(ws);
   free_layer(r);
 }
 
+/* One training step of r on x in the arena ws, reset first: forward, then backward of dy = 1;
+ * returns the step's call, whose record lives until the next reset. */
+static nn_call residual_step(nn_residual *r, nn_arena *ws, const nn_tensor *x, nn_tensor *y) {
+  nn_arena_reset(ws);
+  nn_call c = call_on(ws, true);
+  nn_residual_forward(r, &c, x, y);
+  nn_tensor dy = nn_tensor_new(4, y->shape, NN_CPU), dx = nn_tensor_new(4, x->shape, NN_CPU);
+  nn_tensor_fill(&dy, 1.f);
+  nn_residual_backward(r, &c, &dy, &dx);
+  nn_tensor_free(&dy), nn_tensor_free(&dx);
+  return c;
+}
+
 Test(residual, a_smaller_batch_reuses_the_activations) {
-  /* The internals are sized once for the largest batch: a batch of 2 after one of 4 allocates nothing. */
-  nn_residual *r = make(2, 2, 1, 8);
-  nn_tensor x4 = nn_tensor_randn(4, (int[]){4, 2, 3, 3}, 9), y4 = output_for(nn_grade_here(), r, &x4);
-  nn_tensor x2 = nn_tensor_randn(4, (int[]){2, 2, 3, 3}, 10), y2 = output_for(nn_grade_here(), r, &x2);
-  nn_residual_forward(r, &x4, &y4, true);
-  const float *a1 = r->a1.data, *dsum = r->dsum.data;
-  long cap = r->cap;
-  nn_residual_forward(r, &x2, &y2, true);
-  cr_assert(r->a1.data == a1 && r->dsum.data == dsum && r->cap == cap, "a smaller batch reallocated the internals");
-  cr_assert_eq(r->a1.shape[0], 2, "the internals hold %d rows, expected the batch's 2", r->a1.shape[0]);
+  /* The block owns no activations: a call keeps them (and their gradients, and its sublayers'
+   * workspaces) in its arena, which a reset between steps sizes to the largest step. A second
+   * step of the same batch, or a smaller one, allocates nothing. The batch of 4 needs more than
+   * the arena's first block (its six activations alone are 6 x 32 KiB), so the first step grows it. */
+  nn_residual *r = make(8, 8, 1, 8);
+  nn_tensor x4 = nn_tensor_randn(4, (int[]){4, 8, 16, 16}, 9), y4 = output_for(nn_grade_here(), r, &x4);
+  nn_tensor x2 = nn_tensor_randn(4, (int[]){2, 8, 16, 16}, 10), y2 = output_for(nn_grade_here(), r, &x2);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = residual_step(r, ws, &x4, &y4);
+  nn_residual_saved *s = c.saved;
+  cr_assert_not_null(s, "the forward kept no record in its call");
+  cr_assert(s->a1.shape[0] == 4 && s->sum.shape[0] == 4 && s->conv1.x == &x4 && s->relu2.y == &y4, "the record of a "
+            "batch of 4 holds %d rows of a1, %d of sum; its conv1 call's x and relu2 call's y must be the block's",
+            s->a1.shape[0], s->sum.shape[0]);
+  nn_arena_reset(ws);
+  long first = nn_arena_allocations(ws);
+  cr_assert(first > 1, "the first step of a batch of 4 fits the arena's first block (%ld allocations): the test "
+            "shows nothing", first);
+  residual_step(r, ws, &x4, &y4);
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), first, "a second step of the same batch allocated %ld more blocks",
+               nn_arena_allocations(ws) - first);
+  c = residual_step(r, ws, &x2, &y2);
+  s = c.saved;
+  cr_assert_eq(s->a1.shape[0], 2, "the record holds %d rows, expected the batch's 2", s->a1.shape[0]);
+  cr_assert_eq(s->sum.shape[0], 2, "the record's sum holds %d rows, expected the batch's 2", s->sum.shape[0]);
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), first, "a step of a smaller batch after one of 4 allocated %ld more blocks",
+               nn_arena_allocations(ws) - first);
+  nn_arena_free(ws);
   nn_tensor_free(&x4), nn_tensor_free(&y4), nn_tensor_free(&x2), nn_tensor_free(&y2), free_layer(r);
 }
 
@@ -307,17 +357,20 @@ Test(residual, summary_row_and_out_shape_in_a_model) {
 Test(residual, wrong_channel_count_aborts, .signal = SIGABRT) {
   nn_residual *r = make(4, 8, 2, 1);
   nn_tensor x = nn_tensor_new(4, (int[]){1, 3, 6, 6}, NN_CPU), y = nn_tensor_new(4, (int[]){1, 8, 3, 3}, NN_CPU);
-  nn_residual_forward(r, &x, &y, true); /* "takes (N, 4, H, W) inputs, got (1, 3, 6, 6)" */
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_residual_forward(r, &c, &x, &y); /* "takes (N, 4, H, W) inputs, got (1, 3, 6, 6)" */
 }
 
 Test(residual, y_of_the_wrong_shape_aborts, .signal = SIGABRT) {
   nn_residual *r = make(4, 8, 2, 1);
   nn_tensor x = nn_tensor_new(4, (int[]){2, 4, 6, 6}, NN_CPU), y = nn_tensor_new(4, (int[]){2, 8, 6, 6}, NN_CPU);
-  nn_residual_forward(r, &x, &y, true); /* stride 2 gives (2, 8, 3, 3) */
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_residual_forward(r, &c, &x, &y); /* stride 2 gives (2, 8, 3, 3) */
 }
 
 Test(residual, backward_before_forward_aborts, .signal = SIGABRT) {
   nn_residual *r = make(4, 4, 1, 1);
   nn_tensor dy = nn_tensor_new(4, (int[]){1, 4, 3, 3}, NN_CPU);
-  nn_residual_backward(r, &dy, NULL);
+  nn_call c = call_on(nn_arena_new(NN_CPU), true); /* a call that had no forward */
+  nn_residual_backward(r, &c, &dy, NULL);
 }

@@ -21,6 +21,10 @@ static nn_se *make(int C, int r, uint64_t seed) {
 
 static void free_layer(nn_se *se) { se->base.ops->free(&se->base); }
 
+/* One application of the block: its record (the (N, C) and (N, hidden) intermediates, fc1's
+ * and fc2's calls) comes from ws (nn_layer.h). */
+static nn_call call_on(nn_arena *ws) { return (nn_call){.arena = ws, .training = true}; }
+
 static void expect(const char *what, const float *got, const double *want, int n, double tol) {
   for (int i = 0; i < n; i++)
     cr_assert(fabs(got[i] - want[i]) <= tol, "%s[%d] = %.7g, expected %.7g", what, i, got[i], want[i]);
@@ -57,18 +61,22 @@ Test(se, forward_and_backward_by_hand) {
   nn_tensor x = nn_tensor_from(4, (int[]){2, 2, 2, 2}, (float[]){1, 2, 3, 6, -1, 1, 2, 4, 0, 2, 0, 2, 3, 3, 3, 3});
   nn_tensor y = nn_tensor_new(4, x.shape, NN_CPU), dy = nn_tensor_new(4, x.shape, NN_CPU);
   nn_tensor dx = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_se_forward(se, &x, &y);
-  expect("e", se->e.data, (double[]){0.75, 0.25, 0.75, 0.5}, 4, 1e-6);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_se_forward(se, &c, &x, &y);
+  const nn_se_saved *sv = c.saved;
+  expect("e", sv->e.data, (double[]){0.75, 0.25, 0.75, 0.5}, 4, 1e-6);
   expect("y", y.data, (double[]){0.75, 1.5, 2.25, 4.5, -0.25, 0.25, 0.5, 1, 0, 1.5, 0, 1.5, 1.5, 1.5, 1.5, 1.5}, 16,
          1e-5);
   nn_tensor_fill(&dy, 1.f);
-  nn_se_backward(se, &dy, &dx);
+  nn_se_backward(se, &c, &dy, &dx);
   const double a = 0.75 - 0.140625 * ln3, b = 0.25 + 0.140625 * ln3;
   expect("dx", dx.data, (double[]){a, a, a, a, b, b, b, b, 0.75, 0.75, 0.75, 0.75, 0.5, 0.5, 0.5, 0.5}, 16, 1e-5);
   expect("fc2.db", se->fc2->db.data, (double[]){3, 4.125}, 2, 1e-5);
   expect("fc2.dW", se->fc2->dW.data, (double[]){4.5, 2.25}, 2, 1e-5);
   expect("fc1.db", se->fc1->db.data, (double[]){-0.5625 * ln3}, 1, 1e-5);
   expect("fc1.dW", se->fc1->dW.data, (double[]){-3 * 0.5625 * ln3, -1.5 * 0.5625 * ln3}, 2, 1e-5);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   free_layer(se);
 }
@@ -83,10 +91,14 @@ Test(se, forward_and_backward_by_hand) {
 static void gradcheck(int N, int C, int r, int H, int W, uint64_t seed) {
   nn_se *se = make(C, r, seed);
   nn_tensor x = nn_tensor_randn(4, (int[]){N, C, H, W}, seed + 1), y = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_se_forward(se, &x, &y); /* no ReLU input within 0.1 of the kink, where a nudge of h could cross it */
-  for (long i = 0; i < nn_numel(&se->a1); i++)
-    cr_assert(fabsf(se->a1.data[i]) > 0.1f, "pick another seed: fc1's output %ld is %g, near the ReLU's kink", i,
-              se->a1.data[i]);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_se_forward(se, &c, &x, &y); /* no ReLU input within 0.1 of the kink, where a nudge of h could cross it */
+  const nn_tensor *a1 = &((const nn_se_saved *)c.saved)->a1;
+  for (long i = 0; i < nn_numel(a1); i++)
+    cr_assert(fabsf(a1->data[i]) > 0.1f, "pick another seed: fc1's output %ld is %g, near the ReLU's kink", i,
+              a1->data[i]);
+  nn_arena_free(ws);
   nn_tensor_free(&y);
   nn_gradcheck g = nn_gradcheck_layer(&se->base, &x, 3e-2, seed + 2);
   long hidden = se->hidden, want = nn_numel(&x) + 2L * C * hidden + hidden + C;
@@ -149,11 +161,14 @@ static void check_against_reference(int N, int C, int r, int H, int W, uint64_t 
   const nn_tensor *values[5] = {&x, p[0].value, p[1].value, p[2].value, p[3].value};
   const nn_tensor *grads[5] = {&dx, p[0].grad, p[1].grad, p[2].grad, p[3].grad};
   const char *names[5] = {"x", p[0].name, p[1].name, p[2].name, p[3].name};
-  nn_se_forward(se, &x, &y);
-  for (long i = 0; i < nn_numel(&se->a1); i++)
-    cr_assert(fabsf(se->a1.data[i]) > 1e-3f, "pick another seed: fc1's output %ld is %g, at the ReLU's kink", i,
-              se->a1.data[i]);
-  nn_se_backward(se, &dy, &dx);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_se_forward(se, &c, &x, &y);
+  const nn_tensor *a1 = &((const nn_se_saved *)c.saved)->a1;
+  for (long i = 0; i < nn_numel(a1); i++)
+    cr_assert(fabsf(a1->data[i]) > 1e-3f, "pick another seed: fc1's output %ld is %g, at the ReLU's kink", i,
+              a1->data[i]);
+  nn_se_backward(se, &c, &dy, &dx);
   enum { MAX_VALUES = 1024 };
   double v[MAX_VALUES], analytic[MAX_VALUES];
   long n_all = 0;
@@ -179,6 +194,7 @@ static void check_against_reference(int N, int C, int r, int H, int W, uint64_t 
   }
   cr_log_info("SqueezeExcite(%d, r %d) on %s vs the double reference: worst relative error %.2g over %ld values", C,
               r, nn_shape_str(&x).s, worst, n_all);
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   free_layer(se);
 }
@@ -194,14 +210,16 @@ Test(se, backward_accumulates) {
   nn_se *se = make(8, 4, 5);
   nn_tensor x = nn_tensor_randn(4, (int[]){2, 8, 3, 3}, 6), y = nn_tensor_new(4, x.shape, NN_CPU);
   nn_tensor dy = nn_tensor_randn(4, x.shape, 7), dx = nn_tensor_new(4, x.shape, NN_CPU);
-  nn_se_forward(se, &x, &y);
-  nn_se_backward(se, &dy, &dx);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = call_on(ws);
+  nn_se_forward(se, &c, &x, &y);
+  nn_se_backward(se, &c, &dy, &dx);
   nn_param p[4];
   cr_assert_eq(se->base.ops->params(&se->base, p, 4), 4);
   nn_tensor once[5];
   for (int k = 0; k < 4; k++) once[k] = nn_tensor_to(p[k].grad, NN_CPU);
   once[4] = nn_tensor_to(&dx, NN_CPU);
-  nn_se_backward(se, &dy, &dx); /* backward adds: a second call doubles every gradient */
+  nn_se_backward(se, &c, &dy, &dx); /* backward adds: a second backward doubles every gradient */
   for (int k = 0; k < 5; k++) {
     const nn_tensor *twice = k < 4 ? p[k].grad : &dx;
     const char *name = k < 4 ? p[k].name : "dx";
@@ -214,6 +232,7 @@ Test(se, backward_accumulates) {
                          once[k].data[i]);
     nn_tensor_free(&once[k]);
   }
+  nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   free_layer(se);
 }
@@ -249,19 +268,50 @@ Test(se, out_shape_is_the_input_shape) {
   free_layer(se);
 }
 
+/* One training step of se on x in the arena ws, reset first: forward, then backward of dy = 1;
+ * returns the step's call, whose record lives until the next reset. */
+static nn_call se_step(nn_se *se, nn_arena *ws, const nn_tensor *x, nn_tensor *y) {
+  nn_arena_reset(ws);
+  nn_call c = call_on(ws);
+  nn_se_forward(se, &c, x, y);
+  nn_tensor dy = nn_tensor_new(4, x->shape, NN_CPU), dx = nn_tensor_new(4, x->shape, NN_CPU);
+  nn_tensor_fill(&dy, 1.f);
+  nn_se_backward(se, &c, &dy, &dx);
+  nn_tensor_free(&dy), nn_tensor_free(&dx);
+  return c;
+}
+
+/* The block keeps no buffers: a call's intermediates and their gradients come from its arena,
+ * which the first step of a batch of 48 grows (with C = 64 they need more than its first block);
+ * after a reset a step of a smaller batch allocates nothing. */
 Test(se, a_larger_batch_grows_the_buffers_and_a_smaller_reuses_them) {
-  nn_se *se = make(4, 2, 1);
-  nn_tensor x3 = nn_tensor_randn(4, (int[]){3, 4, 2, 2}, 1), y3 = nn_tensor_new(4, x3.shape, NN_CPU);
-  nn_tensor x1 = nn_tensor_randn(4, (int[]){1, 4, 2, 2}, 2), y1 = nn_tensor_new(4, x1.shape, NN_CPU);
-  nn_se_forward(se, &x3, &y3);
-  const float *buf = se->scratch;
-  nn_se_forward(se, &x1, &y1);
-  cr_assert(se->scratch == buf && se->batch_cap == 3, "a smaller batch must reuse the buffers");
-  /* image 0 of x3 alone gives the same y as in the batch of 3 */
-  nn_tensor x0 = nn_tensor_from(4, (int[]){1, 4, 2, 2}, x3.data), y0 = nn_tensor_new(4, x0.shape, NN_CPU);
-  nn_se_forward(se, &x0, &y0);
-  for (int i = 0; i < 16; i++)
+  enum { C = 64, PLANE = 2 * 2 };
+  nn_se *se = make(C, 16, 1);
+  nn_tensor x3 = nn_tensor_randn(4, (int[]){48, C, 2, 2}, 1), y3 = nn_tensor_new(4, x3.shape, NN_CPU);
+  nn_tensor x1 = nn_tensor_randn(4, (int[]){1, C, 2, 2}, 2), y1 = nn_tensor_new(4, x1.shape, NN_CPU);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call c = se_step(se, ws, &x3, &y3);
+  const nn_se_saved *sv = c.saved;
+  cr_assert(sv->e.shape[0] == 48 && sv->e.shape[1] == C && sv->a1.shape[0] == 48 && sv->a1.shape[1] == se->hidden,
+            "the record of a batch of 48 holds e %s and a1 %s, expected (48, %d) and (48, %d)", nn_shape_str(&sv->e).s,
+            nn_shape_str(&sv->a1).s, C, se->hidden);
+  nn_arena_reset(ws);
+  long first = nn_arena_allocations(ws);
+  cr_assert(first > 1, "a step of a batch of 48 fits the arena's first block (%ld allocations): the test shows "
+            "nothing", first);
+  c = se_step(se, ws, &x1, &y1);
+  sv = c.saved;
+  cr_assert_eq(sv->e.shape[0], 1, "the record holds %d rows, expected the batch's 1", sv->e.shape[0]);
+  nn_arena_reset(ws);
+  cr_assert_eq(nn_arena_allocations(ws), first, "a smaller batch allocated %ld more blocks: it must reuse the "
+               "arena", nn_arena_allocations(ws) - first);
+  /* image 0 of x3 alone gives the same y as in the batch of 48 */
+  nn_tensor x0 = nn_tensor_from(4, (int[]){1, C, 2, 2}, x3.data), y0 = nn_tensor_new(4, x0.shape, NN_CPU);
+  nn_call c0 = call_on(ws);
+  nn_se_forward(se, &c0, &x0, &y0);
+  for (int i = 0; i < C * PLANE; i++)
     cr_assert_float_eq(y0.data[i], y3.data[i], 1e-6f, "y[%d] alone %g, in the batch %g", i, y0.data[i], y3.data[i]);
+  nn_arena_free(ws);
   nn_tensor_free(&x3), nn_tensor_free(&y3), nn_tensor_free(&x1), nn_tensor_free(&y1);
   nn_tensor_free(&x0), nn_tensor_free(&y0);
   free_layer(se);
@@ -270,15 +320,17 @@ Test(se, a_larger_batch_grows_the_buffers_and_a_smaller_reuses_them) {
 Test(se, wrong_channel_count_aborts, .signal = SIGABRT) {
   nn_se *se = make(8, 4, 1);
   nn_tensor x = nn_tensor_new(4, (int[]){2, 4, 3, 3}, NN_CPU), y = nn_tensor_new(4, x.shape, NN_CPU);
+  nn_call c = call_on(nn_arena_new(NN_CPU));
   /* "nn_se_forward: se1: SqueezeExcite(8, hidden 2) takes (N, 8, H, W), but x is (2, 4, 3, 3)" */
-  nn_se_forward(se, &x, &y);
+  nn_se_forward(se, &c, &x, &y);
 }
 
 Test(se, a_flat_input_aborts, .signal = SIGABRT) {
   nn_se *se = make(8, 4, 1);
   nn_tensor x = nn_tensor_new(2, (int[]){2, 8}, NN_CPU), y = nn_tensor_new(2, x.shape, NN_CPU);
+  nn_call c = call_on(nn_arena_new(NN_CPU));
   /* "nn_se_forward: se1: SqueezeExcite(8, hidden 2) takes (N, 8, H, W), but x is (2, 8)" */
-  nn_se_forward(se, &x, &y);
+  nn_se_forward(se, &c, &x, &y);
 }
 
 Test(se, negative_reduction_aborts, .signal = SIGABRT) {
@@ -292,6 +344,7 @@ Test(se, gpu_input_aborts, .signal = SIGABRT) {
   float host[8];
   nn_tensor x = {.data = host, .shape = {1, 2, 2, 2}, .ndim = 4, .device = NN_GPU}; /* labelled GPU; never read */
   nn_tensor y = nn_tensor_new(4, (int[]){1, 2, 2, 2}, NN_CPU);
+  nn_call c = call_on(nn_arena_new(NN_CPU));
   /* "nn_se_forward: x is on the GPU; SqueezeExcite runs on the CPU only so far (chapter 03)" */
-  nn_se_forward(se, &x, &y);
+  nn_se_forward(se, &c, &x, &y);
 }
