@@ -195,7 +195,7 @@ static void check_args(const char *fn, bool ta, bool tb, int M, int N, int K, co
   NN_REQUIRE(stride_a >= 0 && stride_b >= 0 && stride_c >= 0,
              "%s: stride_a=%ld, stride_b=%ld, stride_c=%ld; strides must be >= 0", fn, stride_a,
              stride_b, stride_c);
-  if (batch > 1 && M > 0 && N > 0) { /* items of C may neither overlap nor interleave wrongly */
+  if (batch > 1 && M > 0 && N > 0) { /* no float of C in two items: they run at once */
     bool stacked = stride_c >= (long)(M - 1) * ldc + N;
     bool side_by_side = stride_c >= N && (long)(batch - 1) * stride_c + N <= ldc;
     NN_REQUIRE(stacked || side_by_side,
