@@ -1,29 +1,34 @@
-/* nn_gemm.c: nn_sgemm's dispatch and the two CPU backends the library owns:
- * naive (the definition) and blocked (packed and cache-blocked; 0.8-0.9x
- * single-thread OpenBLAS on a Zen3 core, see `make bench`). */
+/* nn_gemm.c: nn_sgemm's dispatch, its batches on the CPU, and the two CPU backends
+ * the library owns: naive (the definition) and blocked (packed and cache-blocked;
+ * 0.8-0.9x single-thread OpenBLAS on a Zen3 core, see `make bench`). */
 #include "nn_gemm.h"
 
 #include <string.h>
 
 #include "nn_cuda.h"
+#include "nn_parallel.h"
 
-/* Element (i, p) of op(A), where op(A) is (M, K); A is (M, K) or stored (K, M). */
-static inline float op_a(const float *A, bool ta, int M, int K, int i, int p) {
-  return ta ? A[(long)p * M + i] : A[(long)i * K + p];
+/* ANCHOR: op_elements */
+/* Element (i, p) of op(A), where op(A) is (M, K); A is stored (M, K), or (K, M) when
+ * ta, with rows lda floats apart. */
+static inline float op_a(const float *A, bool ta, int lda, int i, int p) {
+  return ta ? A[(long)p * lda + i] : A[(long)i * lda + p];
 }
-/* Element (p, j) of op(B), where op(B) is (K, N); B is (K, N) or stored (N, K). */
-static inline float op_b(const float *B, bool tb, int N, int K, int p, int j) {
-  return tb ? B[(long)j * K + p] : B[(long)p * N + j];
+/* Element (p, j) of op(B), where op(B) is (K, N); B is stored (K, N), or (N, K) when
+ * tb, with rows ldb floats apart. */
+static inline float op_b(const float *B, bool tb, int ldb, int p, int j) {
+  return tb ? B[(long)j * ldb + p] : B[(long)p * ldb + j];
 }
+/* ANCHOR_END: op_elements */
 
-void nn_sgemm_naive(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
-                    const float *B, float beta, float *C) {
+void nn_sgemm_naive(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc) {
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++) {
       float sum = 0.f; /* C[i][j] = sum_p op(A)[i][p] * op(B)[p][j] */
-      for (int p = 0; p < K; p++) sum += op_a(A, ta, M, K, i, p) * op_b(B, tb, N, K, p, j);
-      float old = beta == 0.f ? 0.f : beta * C[(long)i * N + j];
-      C[(long)i * N + j] = alpha * sum + old;
+      for (int p = 0; p < K; p++) sum += op_a(A, ta, lda, i, p) * op_b(B, tb, ldb, p, j);
+      float *c = &C[(long)i * ldc + j];
+      *c = alpha * sum + (beta == 0.f ? 0.f : beta * *c);
     }
 }
 
@@ -73,40 +78,44 @@ _Static_assert(MC % MR == 0 && NC % NR == 0, "a block holds whole slivers");
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
-/* C = beta * C; beta = 0 writes zeros, so NaN in the old C does not survive. */
-static void scale_c(int M, int N, float beta, float *C) {
+/* C = beta * C, C with row stride ldc; beta = 0 writes zeros, so NaN in the old C
+ * does not survive. */
+static void scale_c(int M, int N, float beta, float *C, int ldc) {
   if (beta == 1.f) return;
-  for (long i = 0; i < (long)M * N; i++) C[i] = beta == 0.f ? 0.f : beta * C[i];
+  for (int i = 0; i < M; i++) {
+    float *c_i = C + (long)i * ldc;
+    for (int j = 0; j < N; j++) c_i[j] = beta == 0.f ? 0.f : beta * c_i[j];
+  }
 }
 
 /* One sliver of op(A), MR rows tall, stored column by column; rows past M are 0:
  *   dst[p*MR + r] = op(A)[i0 + r][p0 + p]       dst: (kc, MR) */
-static void pack_a_sliver(bool ta, int M, int K, const float *A, int i0, int p0, int kc,
+static void pack_a_sliver(bool ta, int M, const float *A, int lda, int i0, int p0, int kc,
                           float *dst) {
   /* TODO(lab 00-foundations): write this part of pack_a_sliver. */
-  /* HINT: op_a(A, ta, M, K, i, p) is op(A)[i][p] whatever ta is; write 0.f where i >= M */
+  /* HINT: op_a(A, ta, lda, i, p) is op(A)[i][p] whatever ta and lda are; write 0.f where i >= M */
   NN_LAB_STUB("00-foundations", "pack_a_sliver");
 }
 
 /* One sliver of op(B), NR columns wide, stored row by row; columns past N are 0:
  *   dst[p*NR + c] = op(B)[p0 + p][j0 + c]       dst: (kc, NR) */
-static void pack_b_sliver(bool tb, int N, int K, const float *B, int p0, int j0, int kc,
+static void pack_b_sliver(bool tb, int N, const float *B, int ldb, int p0, int j0, int kc,
                           float *dst) {
   for (int p = 0; p < kc; p++)
     for (int c = 0; c < NR; c++)
-      dst[p * NR + c] = j0 + c < N ? op_b(B, tb, N, K, p0 + p, j0 + c) : 0.f;
+      dst[p * NR + c] = j0 + c < N ? op_b(B, tb, ldb, p0 + p, j0 + c) : 0.f;
 }
 
 /* a_pack: op(A)[ic:+mc, pc:+kc] as ceil(mc/MR) slivers of (kc, MR), back to back. */
-static void pack_a(bool ta, int M, int K, const float *A, int ic, int pc, int mc, int kc,
+static void pack_a(bool ta, int M, const float *A, int lda, int ic, int pc, int mc, int kc,
                    float *a_pack) {
-  for (int ir = 0; ir < mc; ir += MR) pack_a_sliver(ta, M, K, A, ic + ir, pc, kc, a_pack + ir * kc);
+  for (int ir = 0; ir < mc; ir += MR) pack_a_sliver(ta, M, A, lda, ic + ir, pc, kc, a_pack + ir * kc);
 }
 
 /* b_pack: op(B)[pc:+kc, jc:+nc] as ceil(nc/NR) slivers of (kc, NR), back to back. */
-static void pack_b(bool tb, int N, int K, const float *B, int pc, int jc, int kc, int nc,
+static void pack_b(bool tb, int N, const float *B, int ldb, int pc, int jc, int kc, int nc,
                    float *b_pack) {
-  for (int jr = 0; jr < nc; jr += NR) pack_b_sliver(tb, N, K, B, pc, jc + jr, kc, b_pack + jr * kc);
+  for (int jr = 0; jr < nc; jr += NR) pack_b_sliver(tb, N, B, ldb, pc, jc + jr, kc, b_pack + jr * kc);
 }
 
 /* ab = A_sliver @ B_sliver: (MR, kc) @ (kc, NR) from packed slivers, where
@@ -147,28 +156,54 @@ static void macro_kernel(int mc, int nc, int kc, float alpha, const float *a_pac
 }
 
 /* ANCHOR: blocked_loops */
-/* C = alpha * op(A) @ op(B) + beta * C by the five loops drawn above. */
+/* C = alpha * op(A) @ op(B) + beta * C by the five loops drawn above; lda, ldb, ldc:
+ * how far apart the stored rows of A, B and C are (nn_gemm.h). */
 void nn_sgemm_blocked(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
-                      const float *B, float beta, float *C) {
+                      int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   _Alignas(64) float a_pack[MC * KC]; /* MC/MR slivers of (KC, MR) */
   _Alignas(64) float b_pack[KC * NC]; /* NC/NR slivers of (KC, NR) */
-  scale_c(M, N, beta, C);
+  scale_c(M, N, beta, C, ldc);
   for (int jc = 0; jc < N; jc += NC)
     for (int pc = 0; pc < K; pc += KC) {
       int nc = imin(NC, N - jc), kc = imin(KC, K - pc);
-      pack_b(tb, N, K, B, pc, jc, kc, nc, b_pack);
+      pack_b(tb, N, B, ldb, pc, jc, kc, nc, b_pack);
       for (int ic = 0; ic < M; ic += MC) {
         int mc = imin(MC, M - ic);
-        pack_a(ta, M, K, A, ic, pc, mc, kc, a_pack);
-        macro_kernel(mc, nc, kc, alpha, a_pack, b_pack, C + (long)ic * N + jc, N);
+        pack_a(ta, M, A, lda, ic, pc, mc, kc, a_pack);
+        macro_kernel(mc, nc, kc, alpha, a_pack, b_pack, C + (long)ic * ldc + jc, ldc);
       }
     }
 }
 /* ANCHOR_END: blocked_loops */
 
-static void check_dims(const char *fn, int M, int N, int K, const float *A, const float *B,
-                       const float *C) {
+
+/* ---- the entry points: check the arguments, pick the backend, spread a batch */
+
+/* Aborts, naming fn and the numbers, unless the arguments keep nn_gemm.h's contract. */
+static void check_args(const char *fn, bool ta, bool tb, int M, int N, int K, const float *A,
+                       int lda, long stride_a, const float *B, int ldb, long stride_b,
+                       const float *C, int ldc, long stride_c, int batch) {
   NN_REQUIRE(M >= 0 && N >= 0 && K >= 0, "%s: M=%d, N=%d, K=%d; sizes must be >= 0", fn, M, N, K);
+  NN_REQUIRE(batch >= 1, "%s: batch=%d; it must be >= 1", fn, batch);
+  /* each operand as stored: rows of a_row, b_row, N floats */
+  int a_row = ta ? M : K, b_row = tb ? K : N;
+  NN_REQUIRE(lda >= a_row, "%s: lda=%d, but A is stored (%d, %d) (M=%d, K=%d, ta=%d): lda must be >= %d",
+             fn, lda, ta ? K : M, a_row, M, K, ta, a_row);
+  NN_REQUIRE(ldb >= b_row, "%s: ldb=%d, but B is stored (%d, %d) (K=%d, N=%d, tb=%d): ldb must be >= %d",
+             fn, ldb, tb ? N : K, b_row, K, N, tb, b_row);
+  NN_REQUIRE(ldc >= N, "%s: ldc=%d, but C is (M, N) = (%d, %d): ldc must be >= %d", fn, ldc, M, N, N);
+  NN_REQUIRE(stride_a >= 0 && stride_b >= 0 && stride_c >= 0,
+             "%s: stride_a=%ld, stride_b=%ld, stride_c=%ld; strides must be >= 0", fn, stride_a,
+             stride_b, stride_c);
+  if (batch > 1 && M > 0 && N > 0) { /* no float of C in two items: they run at once */
+    bool stacked = stride_c >= (long)(M - 1) * ldc + N;
+    bool side_by_side = stride_c >= N && (long)(batch - 1) * stride_c + N <= ldc;
+    NN_REQUIRE(stacked || side_by_side,
+               "%s: the %d items of C overlap: each is (M, N) = (%d, %d) with ldc=%d, stride_c=%ld; "
+               "stride_c must be >= (M-1)*ldc + N = %ld (one after another), or >= N = %d with "
+               "(batch-1)*stride_c + N <= ldc (side by side)",
+               fn, batch, M, N, ldc, stride_c, (long)(M - 1) * ldc + N, N);
+  }
   NN_REQUIRE((A && B) || M == 0 || N == 0 || K == 0, "%s: A or B is NULL (M=%d, N=%d, K=%d)", fn,
              M, N, K);
   NN_REQUIRE(C || M == 0 || N == 0, "%s: C is NULL (M=%d, N=%d)", fn, M, N);
@@ -195,24 +230,98 @@ const char *nn_gemm_name(nn_gemm_backend backend) {
   return backend >= 0 && backend < NN_GEMM_BACKENDS ? names[backend] : "?";
 }
 
-void nn_sgemm_with(nn_gemm_backend backend, bool ta, bool tb, int M, int N, int K, float alpha,
-                   const float *A, const float *B, float beta, float *C) {
-  check_dims("nn_sgemm", M, N, K, A, B, C);
-  NN_REQUIRE(nn_gemm_available(backend), "nn_sgemm: backend '%s' is not available in this build",
+/* One product on a CPU backend. */
+static void cpu_product(nn_gemm_backend backend, bool ta, bool tb, int M, int N, int K,
+                        float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                        float *C, int ldc) {
+  switch (backend) {
+  case NN_GEMM_NAIVE: nn_sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  case NN_GEMM_BLOCKED: nn_sgemm_blocked(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  case NN_GEMM_OPENBLAS: nn_sgemm_openblas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  default: nn_panic("nn_sgemm: '%s' is not a CPU backend", nn_gemm_name(backend));
+  }
+}
+
+/* Item b of a batched operand; NULL stays NULL (A and B may be when K = 0). */
+static const float *item(const float *X, long stride, int b) { return X ? X + b * stride : X; }
+
+/* The CPU backends multiply one matrix at a time. A batch of at least as many items as
+ * threads is shared out, whole items to each thread (each product then stays on its
+ * thread); a shorter one runs item after item, each spread over the threads as one
+ * nn_sgemm is (OpenBLAS's slabs). Items of C never overlap (check_args): no races.
+ * One item never enters OpenMP: an idle `omp parallel ... if (0)` still costs ~0.3 us,
+ * a third of a 32 x 32 x 32 product. */
+static void cpu_batch(nn_gemm_backend backend, bool ta, bool tb, int M, int N, int K, float alpha,
+                      const float *A, int lda, long stride_a, const float *B, int ldb,
+                      long stride_b, float beta, float *C, int ldc, long stride_c, int batch) {
+  bool spread = batch > 1 && batch >= nn_threads() && !nn_in_parallel() &&
+                (double)M * N * K * batch >= NN_PARALLEL_MIN_WORK;
+  if (!spread) {
+    for (int b = 0; b < batch; b++)
+      cpu_product(backend, ta, tb, M, N, K, alpha, item(A, stride_a, b), lda, item(B, stride_b, b),
+                  ldb, beta, C + b * stride_c, ldc);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < batch; b++)
+    cpu_product(backend, ta, tb, M, N, K, alpha, item(A, stride_a, b), lda, item(B, stride_b, b),
+                ldb, beta, C + b * stride_c, ldc);
+}
+
+/* Every entry point ends here; fn is its name, for the messages. */
+static void sgemm(const char *fn, nn_gemm_backend backend, bool ta, bool tb, int M, int N, int K,
+                  float alpha, const float *A, int lda, long stride_a, const float *B, int ldb,
+                  long stride_b, float beta, float *C, int ldc, long stride_c, int batch) {
+  check_args(fn, ta, tb, M, N, K, A, lda, stride_a, B, ldb, stride_b, C, ldc, stride_c, batch);
+  NN_REQUIRE(nn_gemm_available(backend), "%s: backend '%s' is not available in this build", fn,
              nn_gemm_name(backend));
   if (M == 0 || N == 0) return;
-  switch (backend) {
-  case NN_GEMM_NAIVE: nn_sgemm_naive(ta, tb, M, N, K, alpha, A, B, beta, C); break;
-  case NN_GEMM_BLOCKED: nn_sgemm_blocked(ta, tb, M, N, K, alpha, A, B, beta, C); break;
-  case NN_GEMM_OPENBLAS: nn_sgemm_openblas(ta, tb, M, N, K, alpha, A, B, beta, C); break;
-  case NN_GEMM_CUBLAS: nn_sgemm_cublas(ta, tb, M, N, K, alpha, A, B, beta, C); break;
-  case NN_GEMM_TILED: nn_sgemm_tiled_cuda(ta, tb, M, N, K, alpha, A, B, beta, C); break;
-  case NN_GEMM_BACKENDS: break;
-  }
+  if (nn_gemm_device(backend) == NN_CPU)
+    cpu_batch(backend, ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc,
+              stride_c, batch);
+  else if (backend == NN_GEMM_CUBLAS)
+    nn_sgemm_cublas(ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc,
+                    stride_c, batch);
+  else
+    nn_sgemm_tiled_cuda(ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc,
+                        stride_c, batch);
+}
+
+static nn_gemm_backend default_backend(nn_device device) {
+  if (device == NN_GPU) return NN_GEMM_CUBLAS;
+  return nn_openblas_available() ? NN_GEMM_OPENBLAS : NN_GEMM_BLOCKED;
+}
+
+void nn_sgemm_with(nn_gemm_backend backend, bool ta, bool tb, int M, int N, int K, float alpha,
+                   const float *A, const float *B, float beta, float *C) {
+  sgemm("nn_sgemm", backend, ta, tb, M, N, K, alpha, A, ta ? M : K, 0, B, tb ? K : N, 0, beta, C, N,
+        0, 1);
+}
+
+void nn_sgemm_strided_batched_with(nn_gemm_backend backend, bool ta, bool tb, int M, int N, int K,
+                                   float alpha, const float *A, int lda, long stride_a,
+                                   const float *B, int ldb, long stride_b, float beta, float *C,
+                                   int ldc, long stride_c, int batch) {
+  sgemm("nn_sgemm_strided_batched", backend, ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb,
+        stride_b, beta, C, ldc, stride_c, batch);
 }
 
 void nn_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, const float *B,
               float beta, float *C, nn_device device) {
-  nn_gemm_backend cpu = nn_openblas_available() ? NN_GEMM_OPENBLAS : NN_GEMM_BLOCKED;
-  nn_sgemm_with(device == NN_GPU ? NN_GEMM_CUBLAS : cpu, ta, tb, M, N, K, alpha, A, B, beta, C);
+  sgemm("nn_sgemm", default_backend(device), ta, tb, M, N, K, alpha, A, ta ? M : K, 0, B,
+        tb ? K : N, 0, beta, C, N, 0, 1);
+}
+
+void nn_sgemm_ld(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc, nn_device device) {
+  sgemm("nn_sgemm_ld", default_backend(device), ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta,
+        C, ldc, 0, 1);
+}
+
+void nn_sgemm_strided_batched(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+                              int lda, long stride_a, const float *B, int ldb, long stride_b,
+                              float beta, float *C, int ldc, long stride_c, int batch,
+                              nn_device device) {
+  sgemm("nn_sgemm_strided_batched", default_backend(device), ta, tb, M, N, K, alpha, A, lda,
+        stride_a, B, ldb, stride_b, beta, C, ldc, stride_c, batch);
 }

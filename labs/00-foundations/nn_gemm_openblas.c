@@ -3,7 +3,8 @@
  * OpenBLAS runs on the calling thread only; the threads are libnn's (nn_parallel.h).
  * A product big enough to share, called outside a parallel loop, is cut into one slab
  * per thread: the rows of C when M >= N, else its columns, each slab one cblas_sgemm.
- * Inside a layer's loop over images each call stays on its thread. */
+ * Inside a layer's loop over images (or nn_gemm.c's over a batch) each call stays on its
+ * thread. lda, ldb, ldc are cblas_sgemm's own: row-major, the stored row lengths or more. */
 #include <cblas.h>
 #include <pthread.h>
 
@@ -21,13 +22,11 @@ static void use_one_thread(void) { openblas_set_num_threads(1); }
 enum { SHARE_MIN_MACS = 1 << 18, SLAB_ALIGN = 16 };
 
 void nn_sgemm_openblas(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
-                       const float *B, float beta, float *C) {
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   pthread_once(&one_thread_once, use_one_thread);
-  /* Row-major with tight leading dims: lda is the stored row length of A. */
-  const int lda = ta ? M : K, ldb = tb ? K : N, ldc = N;
   const CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
   const bool share = !nn_in_parallel() && nn_threads() > 1 && (double)M * N * K >= SHARE_MIN_MACS;
-  if (!share) {
+  if (!share) { /* BLAS wants ld >= 1 even for an empty row (K = 0) */
     cblas_sgemm(CblasRowMajor, opa, opb, M, N, K, alpha, A, lda > 0 ? lda : 1, B, ldb > 0 ? ldb : 1, beta, C,
                 ldc > 0 ? ldc : 1);
     return;

@@ -5,8 +5,9 @@
 bool nn_openblas_available(void) { return false; }
 
 void nn_sgemm_openblas(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
-                       const float *B, float beta, float *C) {
-  (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)B, (void)beta, (void)C;
+                       int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+  (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)B, (void)ldb;
+  (void)beta, (void)C, (void)ldc;
   nn_panic("nn_sgemm_openblas: libnn was built without OpenBLAS "
            "(apt-get install libopenblas-dev, then make clean all)");
 }

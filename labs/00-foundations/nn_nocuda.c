@@ -32,13 +32,17 @@ void nn_cuda_fill(float *x, float value, int n) {
 }
 void nn_cuda_synchronize(void) {}
 
-void nn_sgemm_cublas(bool ta, bool tb, int M, int N, int K, float alpha,
-                     const float *A, const float *B, float beta, float *C) {
-  (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)B, (void)beta, (void)C;
+void nn_sgemm_cublas(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     long stride_a, const float *B, int ldb, long stride_b, float beta, float *C,
+                     int ldc, long stride_c, int batch) {
+  (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)stride_a;
+  (void)B, (void)ldb, (void)stride_b, (void)beta, (void)C, (void)ldc, (void)stride_c, (void)batch;
   NO_CUDA("nn_sgemm_cublas");
 }
-void nn_sgemm_tiled_cuda(bool ta, bool tb, int M, int N, int K, float alpha,
-                         const float *A, const float *B, float beta, float *C) {
-  (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)B, (void)beta, (void)C;
+void nn_sgemm_tiled_cuda(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+                         int lda, long stride_a, const float *B, int ldb, long stride_b,
+                         float beta, float *C, int ldc, long stride_c, int batch) {
+  (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)alpha, (void)A, (void)lda, (void)stride_a;
+  (void)B, (void)ldb, (void)stride_b, (void)beta, (void)C, (void)ldc, (void)stride_c, (void)batch;
   NO_CUDA("nn_sgemm_tiled_cuda");
 }

@@ -25,11 +25,14 @@ void nn_cuda_device_copy(void *dst, const void *src, size_t bytes);
 void nn_cuda_fill(float *x, float value, int n);
 void nn_cuda_synchronize(void);
 
-/* GEMM on device pointers, row-major, same contract as nn_sgemm (nn_gemm.h). */
-void nn_sgemm_cublas(bool ta, bool tb, int M, int N, int K, float alpha,
-                     const float *A, const float *B, float beta, float *C);
-void nn_sgemm_tiled_cuda(bool ta, bool tb, int M, int N, int K, float alpha,
-                         const float *A, const float *B, float beta, float *C);
+/* GEMM on device pointers, row-major, the strided-batched contract of nn_gemm.h: a whole
+ * batch in one launch. Arguments are checked by nn_gemm.c's entry points. */
+void nn_sgemm_cublas(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     long stride_a, const float *B, int ldb, long stride_b, float beta, float *C,
+                     int ldc, long stride_c, int batch);
+void nn_sgemm_tiled_cuda(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,
+                         int lda, long stride_a, const float *B, int ldb, long stride_b,
+                         float beta, float *C, int ldc, long stride_c, int batch);
 
 #ifdef __CUDACC__
 #include <stdio.h> /* device printf */

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "graded.h"
 #include "nn_cuda.h"
@@ -119,10 +120,11 @@ static void run_backend(nn_gemm_backend b, const gemm_case *c, gemm_scale s, flo
   nn_tensor_free(&dA), nn_tensor_free(&dB), nn_tensor_free(&dC);
 }
 
-/* Fails on the element of C furthest outside its tolerance, naming it and the case. C is
- * the code under test's answer: the checker goes on with the worker's C. */
-static void check_c(nn_grade *g, const char *who, const gemm_case *c, gemm_scale s, float *C) {
-  answer(g, who, C, (long)c->M * c->N);
+/* Fails on the element of C furthest outside its tolerance, naming it and the case. C must
+ * have come through an answer (check_c) so that the checker judges the worker's C.
+ * laid_out: the operands were surrounded by NaN (judge_batched), another way to get one. */
+static void judge_c(nn_grade *g, const char *who, const gemm_case *c, gemm_scale s, const float *C,
+                    bool laid_out) {
   long worst = -1;
   double worst_excess = 0, worst_tol = 0, want_worst = 0;
   for (long e = 0; e < (long)c->M * c->N; e++) {
@@ -134,11 +136,23 @@ static void check_c(nn_grade *g, const char *who, const gemm_case *c, gemm_scale
     if (excess > 1 && excess > worst_excess)
       worst = e, worst_excess = excess, worst_tol = tol, want_worst = want;
   }
+  /* where a NaN in C may have come from */
+  const char *nan_hint = worst < 0 || !isnan(C[worst]) ? ""
+                         : laid_out && s.nan_c ? "; C's items held NaN before the call (beta = 0 must ignore it), "
+                                                 "and every float outside them is NaN (a wrong ld or stride reads one)"
+                         : laid_out ? "; every float outside the matrices is NaN: a wrong ld or stride reads one"
+                         : s.nan_c  ? "; C held NaN before the call: beta = 0 must ignore it"
+                                    : "";
   expect(g, worst < 0, "%s: C[%ld][%ld] = %.6g, expected %.6g (M=%d, N=%d, K=%d, ta=%d, tb=%d, alpha=%g, "
          "beta=%g; tolerance %.2g)%s",
          who, worst / c->N, worst % c->N, C[worst], want_worst, c->M, c->N, c->K, c->ta,
-         c->tb, s.alpha, s.beta, worst_tol,
-         s.nan_c && isnan(C[worst]) ? "; C held NaN before the call: beta = 0 must ignore it" : "");
+         c->tb, s.alpha, s.beta, worst_tol, nan_hint);
+}
+
+/* The code under test's C, answered (the checker goes on with the worker's C), then judged. */
+static void check_c(nn_grade *g, const char *who, const gemm_case *c, gemm_scale s, float *C) {
+  answer(g, who, C, (long)c->M * c->N);
+  judge_c(g, who, c, s, C, false);
 }
 
 /* Every shape x (ta, tb) x scale, for one backend: the public shapes, or four drawn ones
@@ -245,6 +259,357 @@ Test(gemm, negative_k_aborts, .signal = SIGABRT) {
   nn_sgemm_with(NN_GEMM_BLOCKED, false, false, 1, 1, -3, 1.f, A, B, 0.f, C);
 }
 
+/* ---- leading dimensions and strided batches (nn_sgemm_strided_batched)
+ *
+ * A batch is `batch` ordinary gemm_cases (same M, N, K, ta, tb) laid out in one buffer per
+ * operand: item b's stored rows ld floats apart, item b starting stride floats after item
+ * b-1's start. Every other float is a signalling NaN: a backend that reads one (a wrong ld
+ * or stride) poisons its C with NaN, and one that writes one (C's padding), even with
+ * beta * C, changes its bits (arithmetic on a signalling NaN returns a quiet one). */
+typedef struct {
+  int lda, ldb, ldc;
+  long stride_a, stride_b, stride_c;
+  int batch;
+} gemm_layout;
+
+typedef struct {
+  gemm_layout l;
+  gemm_case *items; /* l.batch of them */
+  float *A, *B;     /* the items' A and B laid out, outside_value() between them */
+  long len_a, len_b, len_c;
+} batched_case;
+
+/* The floats a laid-out operand spans: up to the end of its last item's last row. */
+static long span(int rows, int cols, int ld, long stride, int batch) {
+  long n = rows == 0 || cols == 0 ? 0 : (batch - 1) * stride + (long)(rows - 1) * ld + cols;
+  return n > 0 ? n : 1;
+}
+
+static float outside_value(void) {
+  uint32_t bits = 0x7fa00000u; /* exponent all ones, quiet bit 0, payload not 0 */
+  float x;
+  memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
+static bool is_outside_value(float x) {
+  float want = outside_value();
+  return memcmp(&x, &want, sizeof x) == 0;
+}
+
+/* n floats of outside_value() */
+static float *outside_floats(long n) {
+  float *x = nn_xmalloc((size_t)n * sizeof *x, "laid-out operand");
+  float v = outside_value();
+  for (long i = 0; i < n; i++) memcpy(&x[i], &v, sizeof v);
+  return x;
+}
+
+/* big[r*ld + c] = x[r*cols + c] for x: (rows, cols); and back. */
+static void lay_out(float *big, const float *x, int rows, int cols, int ld) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) big[(long)r * ld + c] = x[(long)r * cols + c];
+}
+static void take_out(float *x, const float *big, int rows, int cols, int ld) {
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) x[(long)r * cols + c] = big[(long)r * ld + c];
+}
+
+/* Stride 0 makes every item share item 0's operand: copy it in, redo the reference. */
+static void share_operands(gemm_case *c, const gemm_case *first, bool share_a, bool share_b) {
+  if (!share_a && !share_b) return;
+  if (share_a) memcpy(c->A, first->A, (size_t)c->M * c->K * sizeof *c->A);
+  if (share_b) memcpy(c->B, first->B, (size_t)c->K * c->N * sizeof *c->B);
+  memset(c->ab, 0, (size_t)c->M * c->N * sizeof *c->ab);
+  memset(c->abs_ab, 0, (size_t)c->M * c->N * sizeof *c->abs_ab);
+  reference(c);
+}
+
+static batched_case batched_new(gemm_shape s, bool ta, bool tb, gemm_layout l, uint64_t seed) {
+  batched_case bc = {.l = l};
+  int a_rows = ta ? s.K : s.M, a_cols = ta ? s.M : s.K, b_rows = tb ? s.N : s.K, b_cols = tb ? s.K : s.N;
+  bc.len_a = span(a_rows, a_cols, l.lda, l.stride_a, l.batch);
+  bc.len_b = span(b_rows, b_cols, l.ldb, l.stride_b, l.batch);
+  bc.len_c = span(s.M, s.N, l.ldc, l.stride_c, l.batch);
+  bc.A = outside_floats(bc.len_a), bc.B = outside_floats(bc.len_b);
+  bc.items = nn_xcalloc((size_t)l.batch, sizeof *bc.items, "batch items");
+  for (int b = 0; b < l.batch; b++) {
+    gemm_case *c = &bc.items[b];
+    *c = case_new(s, ta, tb, seed + 7919 * (uint64_t)b);
+    if (b > 0) share_operands(c, &bc.items[0], l.stride_a == 0, l.stride_b == 0);
+    lay_out(bc.A + b * l.stride_a, c->A, a_rows, a_cols, l.lda);
+    lay_out(bc.B + b * l.stride_b, c->B, b_rows, b_cols, l.ldb);
+  }
+  return bc;
+}
+
+static void batched_free(batched_case *bc) {
+  for (int b = 0; b < bc->l.batch; b++) case_free(&bc->items[b]);
+  free(bc->items), free(bc->A), free(bc->B);
+}
+
+/* C before the call, laid out: each item's c_before, outside_value() between them. */
+static float *batched_c_before(const batched_case *bc, gemm_scale s) {
+  float *C = outside_floats(bc->len_c);
+  for (int b = 0; b < bc->l.batch; b++) {
+    const gemm_case *c = &bc->items[b];
+    float *C_b = c_before(c, s);
+    lay_out(C + b * bc->l.stride_c, C_b, c->M, c->N, bc->l.ldc);
+    free(C_b);
+  }
+  return C;
+}
+
+/* n host floats as a tensor on dev (a copy). */
+static nn_tensor floats_on(const float *x, long n, nn_device dev) {
+  nn_tensor h = nn_tensor_from(1, (int[]){(int)n}, x);
+  if (dev == NN_CPU) return h;
+  nn_tensor d = nn_tensor_to(&h, dev);
+  nn_tensor_free(&h);
+  return d;
+}
+
+/* One nn_sgemm_strided_batched_with call on the backend's own device; C is host memory. */
+static void run_batched(nn_gemm_backend b, const batched_case *bc, gemm_scale s, float *C) {
+  const gemm_case *c = &bc->items[0];
+  const gemm_layout *l = &bc->l;
+  if (nn_gemm_device(b) == NN_CPU) {
+    nn_sgemm_strided_batched_with(b, c->ta, c->tb, c->M, c->N, c->K, s.alpha, bc->A, l->lda, l->stride_a,
+                                  bc->B, l->ldb, l->stride_b, s.beta, C, l->ldc, l->stride_c, l->batch);
+    return;
+  }
+  nn_tensor dA = floats_on(bc->A, bc->len_a, NN_GPU), dB = floats_on(bc->B, bc->len_b, NN_GPU);
+  nn_tensor dC = floats_on(C, bc->len_c, NN_GPU), hC = nn_tensor_new(1, (int[]){(int)bc->len_c}, NN_CPU);
+  nn_sgemm_strided_batched_with(b, c->ta, c->tb, c->M, c->N, c->K, s.alpha, dA.data, l->lda, l->stride_a,
+                                dB.data, l->ldb, l->stride_b, s.beta, dC.data, l->ldc, l->stride_c, l->batch);
+  nn_tensor_copy(&hC, &dC);
+  memcpy(C, hC.data, (size_t)bc->len_c * sizeof *C);
+  nn_tensor_free(&dA), nn_tensor_free(&dB), nn_tensor_free(&dC), nn_tensor_free(&hC);
+}
+
+/* Each item of the laid-out C against its reference, and every float of C outside the
+ * items still outside_value(), bit for bit. C must have come through an answer. */
+static void judge_batched(nn_grade *g, const char *who, const batched_case *bc, gemm_scale s,
+                          const float *C) {
+  const gemm_layout *l = &bc->l;
+  const gemm_case *c0 = &bc->items[0];
+  bool *inside = nn_xcalloc((size_t)bc->len_c, sizeof *inside, "C's items");
+  float *C_b = nn_xmalloc(((size_t)c0->M * c0->N + 1) * sizeof *C_b, "one item of C");
+  for (int b = 0; b < l->batch; b++) {
+    char item_who[256];
+    snprintf(item_who, sizeof item_who, "%s, item %d of %d (lda=%d, ldb=%d, ldc=%d, stride_a=%ld, "
+             "stride_b=%ld, stride_c=%ld)", who, b, l->batch, l->lda, l->ldb, l->ldc, l->stride_a,
+             l->stride_b, l->stride_c);
+    take_out(C_b, C + b * l->stride_c, c0->M, c0->N, l->ldc);
+    judge_c(g, item_who, &bc->items[b], s, C_b, true);
+    for (int i = 0; i < c0->M; i++)
+      for (int j = 0; j < c0->N; j++) inside[b * l->stride_c + (long)i * l->ldc + j] = true;
+  }
+  long touched = -1;
+  for (long e = 0; e < bc->len_c && touched < 0; e++)
+    if (!inside[e] && !is_outside_value(C[e])) touched = e;
+  expect(g, touched < 0, "%s: C[%ld] = %g lies outside every item of C (M=%d, N=%d, ldc=%d, stride_c=%ld, "
+         "batch=%d) but was written; the call must not touch it", who, touched, C[touched], c0->M, c0->N,
+         l->ldc, l->stride_c, l->batch);
+  free(C_b), free(inside);
+}
+
+/* Every scale on one laid-out batch: C answered whole (padding too), then judged. */
+static void check_batched(nn_grade *g, nn_gemm_backend b, const char *who, const batched_case *bc) {
+  for (int k = 0; k < N_SCALES; k++) {
+    float *C = batched_c_before(bc, SCALES[k]);
+    run_batched(b, bc, SCALES[k], C);
+    answer(g, "C, laid out with ldc and stride_c", C, bc->len_c);
+    judge_batched(g, who, bc, SCALES[k], C);
+    free(C);
+  }
+}
+
+/* The layout of a batch whose rows are `pad` (A), pad + 1 (B) and pad + 2 (C) floats longer
+ * than stored, and whose items are `gap` floats apart beyond their padded size. */
+static gemm_layout padded_layout(gemm_shape s, bool ta, bool tb, int pad, int gap, int batch) {
+  gemm_layout l = {.lda = (ta ? s.M : s.K) + pad, .ldb = (tb ? s.K : s.N) + pad + 1, .ldc = s.N + pad + 2,
+                   .batch = batch};
+  l.stride_a = (long)(ta ? s.K : s.M) * l.lda + gap;
+  l.stride_b = (long)(tb ? s.N : s.K) * l.ldb + gap;
+  l.stride_c = (long)s.M * l.ldc + gap;
+  return l;
+}
+
+/* Public cases; at grade time the same count with drawn sizes, pads, gaps and batches. */
+typedef struct { gemm_shape shape; int pad, gap, batch; } ld_case;
+static const ld_case LD_CASES[] = {
+    {{7, 5, 3}, 2, 0, 1},      /* one product, rows 2..4 floats longer than stored */
+    {{33, 65, 17}, 3, 11, 4},  /* 4 items, 11 NaN floats after each padded item */
+    {{1, 257, 129}, 1, 0, 3},  /* M = 1: a vector times a matrix, 3 times */
+    {{155, 301, 513}, 5, 1, 2}, /* every loop of the blocked kernel has an edge, in both items */
+};
+enum { N_LD_CASES = sizeof LD_CASES / sizeof LD_CASES[0] };
+
+/* Every case x (ta, tb) x scale on one backend, through nn_sgemm_strided_batched_with. */
+static void check_backend_batched(nn_grade *g, nn_gemm_backend b) {
+  char who[64];
+  snprintf(who, sizeof who, "nn_sgemm_strided_batched %s", nn_gemm_name(b));
+  for (int i = 0; i < N_LD_CASES; i++) {
+    const ld_case *pc = &LD_CASES[i];
+    gemm_shape shape = {nn_grade_size(g, pc->shape.M, 1, 200), nn_grade_size(g, pc->shape.N, 1, 200),
+                        nn_grade_size(g, pc->shape.K, 1, 600)};
+    int pad = nn_grade_size(g, pc->pad, 1, 9), gap = nn_grade_size(g, pc->gap, 0, 9);
+    int batch = nn_grade_size(g, pc->batch, 1, 3);
+    for (int t = 0; t < 4; t++) {
+      bool ta = t & 1, tb = t >> 1;
+      batched_case bc = batched_new(shape, ta, tb, padded_layout(shape, ta, tb, pad, gap, batch),
+                                    nn_grade_seed(g, 3000 + 4 * i + t));
+      check_batched(g, b, who, &bc);
+      batched_free(&bc);
+    }
+  }
+}
+
+GRADED_TEST(gemm, naive_with_leading_dims_and_batches) { check_backend_batched(g, NN_GEMM_NAIVE); }
+GRADED_TEST(gemm, blocked_with_leading_dims_and_batches) { check_backend_batched(g, NN_GEMM_BLOCKED); }
+Test(gemm, openblas_with_leading_dims_and_batches) {
+  if (!nn_gemm_available(NN_GEMM_OPENBLAS))
+    cr_skip_test("openblas: libnn was built without OpenBLAS");
+  check_backend_batched(nn_grade_here(), NN_GEMM_OPENBLAS);
+}
+
+/* Attention's heads, in place: H heads of size d side by side in the rows of wider matrices,
+ * one call for all of them.
+ *   scores_h = Q_h K_h^T   Q_h, K_h: (T, d) slices of qkv: (T, 3*H*d), lda = ldb = 3*H*d,
+ *                          heads d floats apart; scores: (H, T, T), stride_c = T*T
+ *   y_h = P_h V_h          P: (H, T, T); V_h a (T, d) slice of qkv; y_h written into the
+ *                          columns h*d.. of y: (T, H*d), ldc = H*d, stride_c = d */
+static void check_attention_heads(nn_grade *g, nn_gemm_backend b) {
+  enum { T = 19, H = 4, d = 8 };
+  char who[64];
+  snprintf(who, sizeof who, "attention heads, nn_sgemm_strided_batched %s", nn_gemm_name(b));
+  gemm_layout scores = {.lda = 3 * H * d, .ldb = 3 * H * d, .ldc = T, .stride_a = d, .stride_b = d,
+                        .stride_c = (long)T * T, .batch = H};
+  batched_case qk = batched_new((gemm_shape){T, T, d}, false, true, scores, 4000);
+  check_batched(g, b, who, &qk);
+  batched_free(&qk);
+  gemm_layout heads = {.lda = T, .ldb = 3 * H * d, .ldc = H * d, .stride_a = (long)T * T, .stride_b = d,
+                       .stride_c = d, .batch = H};
+  batched_case pv = batched_new((gemm_shape){T, d, T}, false, false, heads, 4100);
+  check_batched(g, b, who, &pv);
+  batched_free(&pv);
+}
+
+Test(gemm, attention_heads_in_one_call_on_every_cpu_backend) {
+  for (int b = 0; b < NN_GEMM_BACKENDS; b++)
+    if (nn_gemm_available(b) && nn_gemm_device(b) == NN_CPU) check_attention_heads(nn_grade_here(), b);
+}
+
+/* The entry points layers call, nn_sgemm_ld and nn_sgemm_strided_batched on NN_CPU, on 1, 2 and
+ * 3 threads: a batch of 5 is shared out over the threads, one of 2 runs item after item (each
+ * product spread over the threads by OpenBLAS's slabs). */
+Test(gemm, nn_sgemm_ld_and_strided_batched_on_cpu_match_double_reference) {
+  nn_grade *g = nn_grade_here();
+  static const gemm_shape shapes[] = {{301, 47, 129}, {47, 301, 129}};
+  for (int threads = 1; threads <= 3; threads++) {
+    nn_set_threads(threads);
+    char who[64];
+    for (int i = 0; i < 2; i++)
+      for (int t = 0; t < 4; t++) {
+        gemm_shape sh = shapes[i];
+        bool ta = t & 1, tb = t >> 1;
+        gemm_scale s = SCALES[t % N_SCALES];
+        batched_case one = batched_new(sh, ta, tb, padded_layout(sh, ta, tb, 3, 0, 1), 600 + t);
+        float *C = batched_c_before(&one, s);
+        nn_sgemm_ld(ta, tb, sh.M, sh.N, sh.K, s.alpha, one.A, one.l.lda, one.B, one.l.ldb, s.beta, C,
+                    one.l.ldc, NN_CPU);
+        snprintf(who, sizeof who, "nn_sgemm_ld (NN_CPU) on %d threads", threads);
+        judge_batched(g, who, &one, s, C);
+        free(C), batched_free(&one);
+        for (int batch = 2; batch <= 5; batch += 3) {
+          batched_case bc = batched_new(sh, ta, tb, padded_layout(sh, ta, tb, 1, 2, batch), 700 + t);
+          const gemm_layout *l = &bc.l;
+          C = batched_c_before(&bc, s);
+          nn_sgemm_strided_batched(ta, tb, sh.M, sh.N, sh.K, s.alpha, bc.A, l->lda, l->stride_a, bc.B, l->ldb,
+                                   l->stride_b, s.beta, C, l->ldc, l->stride_c, batch, NN_CPU);
+          snprintf(who, sizeof who, "nn_sgemm_strided_batched (NN_CPU) on %d threads", threads);
+          judge_batched(g, who, &bc, s, C);
+          free(C), batched_free(&bc);
+        }
+      }
+  }
+}
+
+/* stride 0: every item multiplies the same A (or B), as a layer's shared weights would. */
+Test(gemm, stride_zero_shares_one_operand) {
+  gemm_shape sh = {9, 14, 11};
+  for (int b = 0; b < NN_GEMM_BACKENDS; b++) {
+    if (!nn_gemm_available(b) || nn_gemm_device(b) != NN_CPU) continue;
+    char who[64];
+    snprintf(who, sizeof who, "nn_sgemm_strided_batched %s", nn_gemm_name(b));
+    for (int shared = 0; shared < 2; shared++) {
+      gemm_layout l = padded_layout(sh, false, true, 2, 1, 3);
+      if (shared == 0) l.stride_a = 0;
+      else l.stride_b = 0;
+      batched_case bc = batched_new(sh, false, true, l, 800 + shared);
+      check_batched(nn_grade_here(), b, who, &bc);
+      batched_free(&bc);
+    }
+  }
+}
+
+/* The zero sizes of zero_sizes_are_no_ops, in a padded batch of 2: M = 0 or N = 0 touch
+ * nothing, K = 0 gives C_b = beta * C_b (A and B may then be NULL), padding untouched. */
+Test(gemm, zero_sizes_in_a_batch) {
+  for (int b = 0; b < NN_GEMM_BACKENDS; b++) {
+    if (!nn_gemm_available(b) || nn_gemm_device(b) != NN_CPU) continue;
+    /* C: two (2, 2) items with ldc = 3, stride_c = 7: [c c . c c . . | c c . c c], 8 in the
+     * items, outside_value() elsewhere */
+    float C[13];
+    bool item[13];
+    for (int i = 0; i < 13; i++) {
+      item[i] = i % 7 != 2 && i % 7 != 5 && i % 7 != 6;
+      C[i] = item[i] ? 8.f : outside_value();
+    }
+    float A[4] = {1, 2, 3, 4}, B[4] = {5, 6, 7, 8};
+    nn_sgemm_strided_batched_with(b, false, false, 0, 2, 2, 1.f, A, 2, 0, B, 2, 0, 0.f, C, 3, 7, 2);
+    nn_sgemm_strided_batched_with(b, false, false, 2, 0, 2, 1.f, A, 2, 0, B, 2, 0, 0.f, C, 3, 7, 2);
+    nn_sgemm_strided_batched_with(b, false, false, 2, 2, 0, 1.f, NULL, 0, 5, NULL, 2, 5, 0.5f, C, 3, 7, 2);
+    for (int i = 0; i < 13; i++)
+      cr_assert(item[i] ? C[i] == 4.f : is_outside_value(C[i]), "nn_sgemm_strided_batched %s, zero sizes: "
+                "C[%d] = %g, expected %s (M = 0 and N = 0 write nothing, K = 0 with beta = 0.5 halves C's "
+                "items, the floats between them stay untouched)", nn_gemm_name(b), i, C[i],
+                item[i] ? "4" : "it untouched");
+  }
+}
+
+/* Arguments that break the contract abort (and name the function and the numbers). */
+Test(gemm, lda_shorter_than_a_stored_row_aborts, .signal = SIGABRT) {
+  float A[12] = {0}, B[12] = {0}, C[12] = {0}; /* A stored (K, M) = (3, 4): lda must be >= 4 */
+  nn_sgemm_ld(true, false, 4, 2, 3, 1.f, A, 3, B, 2, 0.f, C, 2, NN_CPU);
+}
+
+Test(gemm, ldb_shorter_than_a_stored_row_aborts, .signal = SIGABRT) {
+  float A[12] = {0}, B[12] = {0}, C[12] = {0}; /* B stored (N, K) = (2, 3): ldb must be >= 3 */
+  nn_sgemm_strided_batched_with(NN_GEMM_NAIVE, false, true, 4, 2, 3, 1.f, A, 3, 0, B, 2, 0, 0.f, C, 2, 0, 1);
+}
+
+Test(gemm, ldc_shorter_than_n_aborts, .signal = SIGABRT) {
+  float A[12] = {0}, B[12] = {0}, C[12] = {0};
+  nn_sgemm_ld(false, false, 2, 3, 2, 1.f, A, 2, B, 3, 0.f, C, 2, NN_CPU);
+}
+
+Test(gemm, batch_zero_aborts, .signal = SIGABRT) {
+  float A[4] = {0}, B[4] = {0}, C[4] = {0};
+  nn_sgemm_strided_batched(false, false, 2, 2, 1, 1.f, A, 1, 2, B, 2, 2, 0.f, C, 2, 4, 0, NN_CPU);
+}
+
+Test(gemm, negative_stride_aborts, .signal = SIGABRT) {
+  float A[8] = {0}, B[8] = {0}, C[8] = {0};
+  nn_sgemm_strided_batched(false, false, 2, 2, 1, 1.f, A + 4, 1, -2, B, 2, 2, 0.f, C, 2, 4, 2, NN_CPU);
+}
+
+Test(gemm, overlapping_items_of_c_abort, .signal = SIGABRT) {
+  float A[8] = {0}, B[8] = {0}, C[8] = {0}; /* (2, 2) items of C 3 floats apart share a float */
+  nn_sgemm_strided_batched(false, false, 2, 2, 1, 1.f, A, 1, 2, B, 2, 2, 0.f, C, 2, 3, 2, NN_CPU);
+}
+
 /* ---- GPU: the same checks on device pointers; skipped, never passed, without a GPU. */
 GRADED_TEST(gemm_gpu, cublas_matches_double_reference) {
   nn_grade_need_gpu(g);
@@ -286,4 +651,20 @@ Test(gemm_gpu, nn_sgemm_gpu_agrees_with_cpu) {
     nn_tensor_free(&A), nn_tensor_free(&B), nn_tensor_free(&C);
     nn_tensor_free(&dA), nn_tensor_free(&dB), nn_tensor_free(&dC);
   }
+}
+
+GRADED_TEST(gemm_gpu, cublas_with_leading_dims_and_batches) {
+  nn_grade_need_gpu(g);
+  check_backend_batched(g, NN_GEMM_CUBLAS);
+}
+
+GRADED_TEST(gemm_gpu, tiled_with_leading_dims_and_batches) {
+  nn_grade_need_gpu(g);
+  check_backend_batched(g, NN_GEMM_TILED);
+}
+
+Test(gemm_gpu, attention_heads_in_one_call_on_every_gpu_backend) {
+  if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe());
+  check_attention_heads(nn_grade_here(), NN_GEMM_CUBLAS);
+  check_attention_heads(nn_grade_here(), NN_GEMM_TILED);
 }

@@ -86,8 +86,8 @@ for weird in '$(touch nn-gs-pwned-1).c' 'x;touch nn-gs-pwned-2;.c' '`touch nn-gs
 done
 rm "$tmp/hostile/nn_gemm.c" && ln -s "$PWD/solutions/00-foundations/nn_gemm.c" "$tmp/hostile/nn_gemm.c"
 read -r xscore xmax xfailed < <(grade hostile)
-[ "$xfailed" = "gemm::blocked_matches_double_reference" ] ||
-  { tail -n 30 "$tmp/hostile.log"; echo "hostile submission: expected only the GEMM test (its nn_gemm.c a link) to fail, failed: $xfailed"; exit 1; }
+[ "$xfailed" = "gemm::blocked_matches_double_reference gemm::blocked_with_leading_dims_and_batches" ] ||
+  { tail -n 30 "$tmp/hostile.log"; echo "hostile submission: expected only the GEMM tests (its nn_gemm.c a link) to fail, failed: $xfailed"; exit 1; }
 grep -q 'nn_gemm.c: not in your submission; the unwritten lab file is graded instead' "$tmp/hostile.log" ||
   { echo "hostile submission: the grade does not say nn_gemm.c (a link) was not taken"; exit 1; }
 pwned=$(find "$tmp" "$PWD" /tmp -maxdepth 4 -name 'nn-gs-pwned-*' -not -path "$tmp/hostile/*" 2>/dev/null)
