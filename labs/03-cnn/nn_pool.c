@@ -79,31 +79,33 @@ static void maxpool_window(const window *g, const float *x, int i, int j, float 
 /* The usual window, 2x2 with stride 2 and no padding, without a branch on the values:
  * whether the next cell beats the best so far is a coin toss on real activations, and
  * the mispredicted branches of maxpool_window took a quarter of a CNN training step.
- * Written as selects, the compiler uses max and blend instructions instead (1.6x
- * faster). The same answer as maxpool_window, ties included; a window with a NaN (or
- * inf - inf in the sum) goes to maxpool_window, which knows the NaN rule. */
+ * Written as selects over a whole output row, the compiler turns the row into max and
+ * blend vector instructions (4x faster than a branch per cell). The same answer as
+ * maxpool_window, ties included. A NaN is only noted on the way (x != x), and a row
+ * that met one is done again by maxpool_window, which knows the NaN rule. */
+static bool maxpool_2x2_row(const float *r0, const float *r1, int W, int i, int Wo, float *y, int *argmax) {
+  int nan_seen = 0;
+  for (int j = 0; j < Wo; j++) {
+    float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+    float ab = b > a ? b : a, cd = d > c ? d : c, best = cd > ab ? cd : ab;
+    int off = W + 1; /* the first cell equal to the best, in reading order a b / c d */
+    off = c == best ? W : off;
+    off = b == best ? 1 : off;
+    off = a == best ? 0 : off;
+    y[j] = best;
+    argmax[j] = 2 * i * W + 2 * j + off;
+    float sum = a + b + c + d; /* NaN when a cell is NaN (or inf - inf) */
+    nan_seen |= sum != sum;
+  }
+  return nan_seen;
+}
+
 static void maxpool_2x2_plane(const window *g, const float *x, float *y, int *argmax) {
-  const int W = g->W;
+  const int W = g->W, Wo = g->Wo;
   for (int i = 0; i < g->Ho; i++) {
     const float *r0 = x + 2 * i * W, *r1 = r0 + W; /* the window's two rows */
-    for (int j = 0; j < g->Wo; j++) {
-      float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
-      float best;
-      int at;
-      if (isnan(a + b + c + d)) {
-        maxpool_window(g, x, i, j, &best, &at);
-      } else {
-        float ab = b > a ? b : a, cd = d > c ? d : c;
-        best = cd > ab ? cd : ab;
-        int off = W + 1; /* the first cell equal to the best, in reading order a b / c d */
-        off = c == best ? W : off;
-        off = b == best ? 1 : off;
-        off = a == best ? 0 : off;
-        at = 2 * i * W + 2 * j + off;
-      }
-      y[i * g->Wo + j] = best;
-      argmax[i * g->Wo + j] = at;
-    }
+    if (maxpool_2x2_row(r0, r1, W, i, Wo, y + i * Wo, argmax + i * Wo))
+      for (int j = 0; j < Wo; j++) maxpool_window(g, x, i, j, &y[i * Wo + j], &argmax[i * Wo + j]);
   }
 }
 

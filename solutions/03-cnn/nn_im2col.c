@@ -35,6 +35,16 @@ nn_conv_geom nn_conv_geom_make(int C, int H, int W, int KH, int KW, int stride, 
                         .Wo = out_len(W, KW, stride, pad_w, dilation, "W")};
 }
 
+/* The outputs ow whose input column iw = ow*s - before lies in [0, W): ow in [*lo, *hi), where
+ * before = pad - j*d is how far left of the image window column j starts. */
+static void valid_range(int before, int s, int W, int Wo, int *lo, int *hi) {
+  int first = before > 0 ? (before + s - 1) / s : 0;      /* smallest ow with ow*s >= before */
+  int last = (W - 1 + before) >= 0 ? (W - 1 + before) / s : -1; /* largest ow with ow*s - before <= W - 1 */
+  *lo = first < Wo ? first : Wo;
+  *hi = last + 1 < Wo ? last + 1 : Wo;
+  if (*hi < *lo) *hi = *lo;
+}
+
 void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
   check_geom("nn_im2col", x, cols, g);
   const int H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, s = g->stride, d = g->dilation;
@@ -45,6 +55,8 @@ void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
         float *row = cols + (((long)c * g->KH + i) * g->KW + j) * Ho * Wo; /* row (c, i, j): (Ho, Wo) */
         /* BEGIN SOLUTION */
         /* HINT: for every (oh, ow): ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d; row[oh*Wo + ow] is x_c[ih*W + iw], or 0 when (ih, iw) is outside the H x W image */
+        int lo, hi; /* the outputs ow in [lo, hi) read inside the image; the others, padding */
+        valid_range(g->pad_w - j * d, s, W, Wo, &lo, &hi);
         for (int oh = 0; oh < Ho; oh++) {
           float *out = row + (long)oh * Wo;
           int ih = oh * s - g->pad_h + i * d;
@@ -52,11 +64,10 @@ void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
             memset(out, 0, (size_t)Wo * sizeof *out);
             continue;
           }
-          const float *x_row = x_c + (long)ih * W;
-          for (int ow = 0; ow < Wo; ow++) {
-            int iw = ow * s - g->pad_w + j * d;
-            out[ow] = iw >= 0 && iw < W ? x_row[iw] : 0.f;
-          }
+          const long at = (long)ih * W - g->pad_w + j * d; /* x_c[at + ow*s] is (ih, iw) */
+          for (int ow = 0; ow < lo; ow++) out[ow] = 0.f;
+          for (int ow = lo; ow < hi; ow++) out[ow] = x_c[at + (long)ow * s]; /* no branch: it vectorizes */
+          for (int ow = hi; ow < Wo; ow++) out[ow] = 0.f;
         }
         /* END SOLUTION */
       }
@@ -71,15 +82,14 @@ void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
       for (int j = 0; j < g->KW; j++) {
         float *x_c = x + (long)c * H * W;
         const float *row = cols + (((long)c * g->KH + i) * g->KW + j) * Ho * Wo;
+        int lo, hi; /* the ow whose input column is inside the image (valid_range) */
+        valid_range(g->pad_w - j * d, s, W, Wo, &lo, &hi);
         for (int oh = 0; oh < Ho; oh++) {
           int ih = oh * s - g->pad_h + i * d;
           if (ih < 0 || ih >= H) continue; /* padding: its gradient goes nowhere */
-          float *x_row = x_c + (long)ih * W;
+          const long at = (long)ih * W - g->pad_w + j * d; /* x_c[at + ow*s] is (ih, iw) */
           const float *in = row + (long)oh * Wo;
-          for (int ow = 0; ow < Wo; ow++) {
-            int iw = ow * s - g->pad_w + j * d;
-            if (iw >= 0 && iw < W) x_row[iw] += in[ow];
-          }
+          for (int ow = lo; ow < hi; ow++) x_c[at + (long)ow * s] += in[ow];
         }
       }
 }
