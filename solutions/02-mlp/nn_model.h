@@ -96,17 +96,18 @@ nn_tensor *nn_model_apply(nn_model *m, nn_tape *t, const nn_tensor *x);
  * needs. Returns the batch's mean loss; *correct (may be NULL) gets how many
  * labels the logits got right (classification losses only). */
 double nn_model_train_batch(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
-/* The first half of a step: every param's grad (and every activation's) for the batch,
+/* The first half of a step: every param's grad for the batch,
  * without moving any param or the optimizer's state. To look at gradients (how much
  * reaches the first layer), or to check them against finite differences. The backward
  * stops at the lowest layer that is not frozen: the frozen layers under it keep grads 0. */
 double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct);
 /* Backward from a gradient the caller gives, not a loss's: PyTorch's `out = model(x);
  * out.backward(dout)`. Runs the forward on x (n, ...in) in eval mode (dropout off, as a
- * prediction does), sets grads[L] = dout (n, ...out, a CPU tensor), then the backward of
+ * prediction does), sets grads[L] = dout (n, ...out, on either device), then the backward of
  * layers L-1 down to `down_to` (0: every layer). Afterwards, with z the outputs,
  *   m->acts[i]  = what layers 0..i-1 made of x                       for 0 <= i <= L
- *   m->grads[i] = d(sum of dout * z) / d acts[i]                      for max(down_to, 1) <= i <= L
+ *   m->grads[i] = d(sum of dout * z) / d acts[i]                      for down_to <= i <= L
+ * (grads[0], with down_to 0, is the gradient with respect to the input x: a saliency map).
  * dout = 1 at class c of each row, 0 elsewhere, gives d z_c / d acts[i], what Grad-CAM
  * (nn_gradcam.h) and saliency maps look at. Every param grad is zeroed and then gets the
  * backward's share; no param moves; the model needs no nn_model_compile. */

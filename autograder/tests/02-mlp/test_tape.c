@@ -331,3 +331,23 @@ Test(tape, mlp_training_step_allocates_nothing_after_the_first) {
   nn_tensor_free(&x);
   nn_model_free(m);
 }
+
+/* ---- a model's gradient with respect to its input (a saliency map): grads[0] with down_to 0 */
+
+Test(tape, backward_from_gives_the_input_gradient) {
+  nn_rng rng = nn_rng_new(9);
+  nn_model *m = nn_model_new("one", 1, (int[]){3});
+  nn_dense *d = nn_dense_new("d", 3, 2, NN_INIT_XAVIER, &rng);
+  nn_model_add(m, &d->base);
+  nn_tensor x = nn_tensor_randn(2, (int[]){4, 3}, 90), dout = nn_tensor_randn(2, (int[]){4, 2}, 91);
+  nn_model_backward_from(m, &x, &dout, 0);
+  for (int n = 0; n < 4; n++)
+    for (int i = 0; i < 3; i++) {
+      double want = 0; /* dx = dout W: (4, 2)(2, 3) */
+      for (int j = 0; j < 2; j++) want += (double)dout.data[n * 2 + j] * d->W.data[j * 3 + i];
+      cr_assert_float_eq(m->grads[0].data[n * 3 + i], want, 1e-5, "grads[0][%d][%d] = %g, expected (dout W) = %g",
+                         n, i, m->grads[0].data[n * 3 + i], want);
+    }
+  nn_tensor_free(&x), nn_tensor_free(&dout);
+  nn_model_free(m);
+}
