@@ -299,7 +299,8 @@ nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const n
     int n = N - start < batch ? N - start : batch;
     nn_tensor *z = forward_rows(m, X, start, n, false);
     nn_tensor Yb = Y ? rows_of(Y, start, n) : (nn_tensor){0};
-    nn_target target = {.labels = y ? y + start : NULL, .Y = Y ? nn_tape_input(m->tape, &Yb, false) : NULL};
+    if (Y && Y->device != m->device) Yb = *nn_tape_input(m->tape, &Yb, false); /* onto the model's device */
+    nn_target target = {.labels = y ? y + start : NULL, .Y = Y ? &Yb : NULL};
     loss_sum += m->loss->mean(m->loss, z, &target, NULL) * n; /* no gradient wanted */
     if (m->loss->takes_labels) correct += count_correct(m, z, y + start);
   }
