@@ -22,7 +22,7 @@
 #include "nn_model.h"
 #include "nn_parallel.h"
 #include "nn_rng.h"
-#include "nn_shapes.h"
+#include "nn_batchnorm_shapes.h"
 
 static void free_layer(nn_batchnorm *bn) { bn->base.ops->free(&bn->base); }
 
