@@ -1,10 +1,16 @@
-/* spec.c: the model spec format of spec.h: parse, load, calculate, print. */
+/* spec.c: the model spec format of spec.h: parse, load, calculate, print.
+ *
+ * A line is a keyword, then positional whole numbers, then key=value options. How each
+ * kind of layer reads them, what it computes with, and what the frameworks call it is
+ * one row of KINDS below; the parser, the messages and the printed table are the same
+ * code for every row. */
 #include "spec.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,45 +20,7 @@
 #include "nn_dense_shapes.h"
 #include "nn_file.h"
 
-/* 34826 -> "34,826" */
-static const char *commas(long v, char *buf, size_t n) {
-  char digits[32];
-  snprintf(digits, sizeof digits, "%ld", v < 0 ? -v : v);
-  size_t len = strlen(digits), o = 0;
-  if (v < 0 && o + 1 < n) buf[o++] = '-';
-  for (size_t i = 0; i < len && o + 1 < n; i++) {
-    if (i > 0 && (len - i) % 3 == 0 && o + 1 < n) buf[o++] = ',';
-    if (o + 1 < n) buf[o++] = digits[i];
-  }
-  buf[o] = '\0';
-  return buf;
-}
-
-/* ---- the spec format */
-
-typedef struct {
-  const char *word;
-  nn_spec_kind kind;
-} keyword;
-
-static const keyword KEYWORDS[] = {
-    {"input", NN_SPEC_INPUT},           {"dense", NN_SPEC_DENSE},
-    {"linear", NN_SPEC_DENSE},          {"conv1d", NN_SPEC_CONV1D},
-    {"conv2d", NN_SPEC_CONV2D},         {"depthwise2d", NN_SPEC_DEPTHWISE2D},
-    {"separable2d", NN_SPEC_SEPARABLE2D}, {"convtranspose2d", NN_SPEC_CONVT2D},
-    {"maxpool1d", NN_SPEC_MAXPOOL1D},   {"maxpool2d", NN_SPEC_MAXPOOL2D},
-    {"avgpool1d", NN_SPEC_AVGPOOL1D},   {"avgpool2d", NN_SPEC_AVGPOOL2D},
-    {"globalavgpool", NN_SPEC_GLOBALAVG}, {"globalmaxpool", NN_SPEC_GLOBALMAX},
-    {"flatten", NN_SPEC_FLATTEN},       {"batchnorm", NN_SPEC_BATCHNORM},
-    {"layernorm", NN_SPEC_LAYERNORM},   {"embedding", NN_SPEC_EMBEDDING},
-    {"simple_rnn", NN_SPEC_RNN},        {"rnn", NN_SPEC_RNN},
-    {"lstm", NN_SPEC_RNN},              {"gru", NN_SPEC_RNN},
-    {"mha", NN_SPEC_MHA},               {"transformer_encoder", NN_SPEC_TRANSFORMER},
-    {"dropout", NN_SPEC_DROPOUT},
-};
-static const char *ACTIVATIONS[] = {"relu", "sigmoid", "tanh", "softmax", "gelu", "leaky_relu", "elu",
-                                    "selu", "silu", "swish", "softplus", "linear"};
-enum { N_KEYWORDS = sizeof KEYWORDS / sizeof KEYWORDS[0], N_ACTIVATIONS = sizeof ACTIVATIONS / sizeof ACTIVATIONS[0] };
+/* ---- one line, tokenized, and its messages */
 
 #define MAX_TOKENS 16
 typedef struct {
@@ -63,7 +31,8 @@ typedef struct {
 } line_ctx;
 
 /* "path:line: " then the message. */
-static nn_status line_fail(const line_ctx *lc, nn_error *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static nn_status line_fail(const line_ctx *lc, nn_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static nn_status line_fail(const line_ctx *lc, nn_error *err, const char *fmt, ...) {
   char msg[400];
   va_list ap;
@@ -89,32 +58,6 @@ static bool parse_bool(const char *s, bool *v) {
   return false;
 }
 
-static bool is_activation(const char *w) {
-  for (int i = 0; i < N_ACTIVATIONS; i++)
-    if (!strcmp(w, ACTIVATIONS[i])) return true;
-  return false;
-}
-
-/* The options each kind takes, for "unknown option" messages. */
-static const char *options_of(nn_spec_kind k) {
-  switch (k) {
-  case NN_SPEC_DENSE: return "bias, activation";
-  case NN_SPEC_CONV1D:
-  case NN_SPEC_CONV2D: return "kernel, stride, padding, dilation, groups, bias, activation";
-  case NN_SPEC_DEPTHWISE2D:
-  case NN_SPEC_SEPARABLE2D: return "kernel, multiplier, stride, padding, dilation, bias, activation";
-  case NN_SPEC_CONVT2D: return "kernel, stride, padding, output_padding, dilation, groups, bias, activation";
-  case NN_SPEC_MAXPOOL1D:
-  case NN_SPEC_MAXPOOL2D: return "stride, padding, dilation, ceil";
-  case NN_SPEC_AVGPOOL1D:
-  case NN_SPEC_AVGPOOL2D: return "stride, padding, ceil";
-  case NN_SPEC_RNN: return "layers, bidirectional, return_sequences, reset_after, bias";
-  case NN_SPEC_MHA: return "key_dim, value_dim, embed_dim, kdim, vdim, output_dim, bias";
-  case NN_SPEC_TRANSFORMER: return "ff";
-  default: return "none";
-  }
-}
-
 /* padding=valid|same|P */
 static bool parse_padding(const char *v, nn_pad_mode *mode, int *p) {
   if (!strcasecmp(v, "valid")) return *mode = NN_PAD_VALID, *p = 0, true;
@@ -123,25 +66,82 @@ static bool parse_padding(const char *v, nn_pad_mode *mode, int *p) {
   return false;
 }
 
-/* The positional arguments a kind needs: how many and what they are called. */
-static int positional_count(nn_spec_kind k, const char **what) {
-  switch (k) {
-  case NN_SPEC_DENSE: *what = "UNITS (e.g. dense 10)"; return 1;
-  case NN_SPEC_CONV1D: *what = "FILTERS (e.g. conv1d 32 kernel=3)"; return 1;
-  case NN_SPEC_CONV2D: *what = "FILTERS (e.g. conv2d 32 kernel=3)"; return 1;
-  case NN_SPEC_SEPARABLE2D: *what = "FILTERS (e.g. separable2d 64 kernel=3)"; return 1;
-  case NN_SPEC_CONVT2D: *what = "FILTERS (e.g. convtranspose2d 16 kernel=3 stride=2)"; return 1;
-  case NN_SPEC_MAXPOOL1D:
-  case NN_SPEC_MAXPOOL2D:
-  case NN_SPEC_AVGPOOL1D:
-  case NN_SPEC_AVGPOOL2D: *what = "the pool size (e.g. maxpool2d 2)"; return 1;
-  case NN_SPEC_EMBEDDING: *what = "VOCAB DIM (e.g. embedding 10000 64)"; return 2;
-  case NN_SPEC_RNN: *what = "UNITS (e.g. lstm 256)"; return 1;
-  case NN_SPEC_MHA: *what = "HEADS (e.g. mha 8 key_dim=64)"; return 1;
-  case NN_SPEC_TRANSFORMER: *what = "NHEAD (e.g. transformer_encoder 8 ff=2048)"; return 1;
-  default: *what = "nothing"; return 0;
+/* w is one of the space-separated words of list */
+static bool word_in(const char *list, const char *w) {
+  size_t n = strlen(w);
+  for (const char *p = list; p && *p;) {
+    size_t len = strcspn(p, " ");
+    if (len == n && !strncmp(p, w, n)) return true;
+    p += len;
+    p += strspn(p, " ");
   }
+  return false;
 }
+
+/* ---- activations: a layer of their own (relu) or a layer's activation=relu */
+
+static const struct {
+  const char *word;  /* in a spec, and Keras' activation='...' */
+  const char *torch; /* PyTorch's module */
+} ACTIVATIONS[] = {{"relu", "ReLU"},   {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"},         {"softmax", "Softmax"},
+                   {"gelu", "GELU"},   {"leaky_relu", "LeakyReLU"}, {"elu", "ELU"},     {"selu", "SELU"},
+                   {"silu", "SiLU"},   {"swish", "SiLU"},      {"softplus", "Softplus"}, {"linear", "Identity"}};
+enum { N_ACTIVATIONS = sizeof ACTIVATIONS / sizeof ACTIVATIONS[0] };
+
+static int activation_index(const char *w) {
+  for (int i = 0; i < N_ACTIVATIONS; i++)
+    if (!strcmp(w, ACTIVATIONS[i].word)) return i;
+  return -1;
+}
+
+/* ---- how a row reads its arguments */
+
+/* An option's value, and what a bad one is told to be. */
+typedef enum {
+  OPT_INT,        /* int: a whole number */
+  OPT_STRIDE,     /* int: a whole number, not 0 (pooling's calculator reads 0 as "= kernel") */
+  OPT_BOOL,       /* bool: 0 or 1 (true/false, yes/no) */
+  OPT_NOT_BOOL,   /* bool, stored negated: bias=0 sets no_bias */
+  OPT_PADDING,    /* nn_pad_mode at `at`, int padding at `at2`: valid, same or a number */
+  OPT_ACTIVATION, /* char[16]: an activation's name */
+} option_type;
+
+/* key=value: the value, read as `type`, goes to the field of nn_spec_layer at offset `at`
+ * (offsetof, through AT below, so each row names the field it sets). */
+typedef struct {
+  const char *key;
+  option_type type;
+  size_t at, at2;
+  bool alias; /* accepted, but not listed in messages (ceil_mode for ceil) */
+} spec_option;
+
+#define AT(field) offsetof(nn_spec_layer, field)
+#define MAX_OPTIONS 10
+
+struct nn_spec_kind {
+  const char *words;   /* its keywords, as messages list them ("simple_rnn lstm gru"); NULL for
+                          the activation row, whose keywords are ACTIVATIONS */
+  const char *aliases; /* keywords it takes too, not listed ("linear" for dense) */
+  /* The framework's class name for the printed table; "%d" in it is the spatial rank (2 on
+   * an image (C, H, W), else 1). NULL: type() names it. */
+  const char *keras, *pytorch;
+  const char *(*type)(const nn_spec_layer *l, nn_framework fw);
+  /* Its own grammar (input, dropout, an activation); NULL: the generic one, below */
+  nn_status (*parse)(const line_ctx *lc, nn_spec_layer *l, nn_error *err);
+  /* The generic grammar: defaults (init), the positional whole numbers (what they are, for
+   * messages, and where each goes: offsets into nn_spec_layer, 0 for none: offset 0 is
+   * .kind, never an argument), the key=value options in the order messages list them, and
+   * whether kernel=K must be given (the example a message shows). */
+  void (*init)(nn_spec_layer *l);
+  const char *args;
+  size_t pos[2];
+  spec_option options[MAX_OPTIONS];
+  const char *kernel_example;
+  /* Its output shape and counts on `in`, from the chapters' calculators; NULL for input */
+  nn_status (*calc)(const nn_spec_layer *l, const nn_shape *in, nn_framework fw, nn_calc *c, nn_error *err);
+};
+
+/* ---- what the rows call */
 
 static nn_status parse_input(const line_ctx *lc, nn_spec_layer *l, nn_error *err) {
   int v[3], first = 1;
@@ -173,159 +173,264 @@ static nn_status parse_input(const line_ctx *lc, nn_spec_layer *l, nn_error *err
   return NN_OK;
 }
 
-static nn_status parse_line(line_ctx *lc, nn_spec_layer *l, nn_error *err) {
-  const char *w = lc->tok[0];
-  memset(l, 0, sizeof *l);
-  l->line = lc->line;
-  snprintf(l->name, sizeof l->name, "%s", w);
-  int kw = -1;
-  for (int i = 0; i < N_KEYWORDS; i++)
-    if (!strcmp(w, KEYWORDS[i].word)) kw = i;
-  if (kw < 0) {
-    if (is_activation(w)) {
-      if (lc->n > 1) return line_fail(lc, err, "%s: expected nothing after it, got '%s'", w, lc->tok[1]);
-      l->kind = NN_SPEC_ACTIVATION;
-      snprintf(l->activation, sizeof l->activation, "%s", w);
-      return NN_OK;
-    }
-    return line_fail(lc, err,
-                     "unknown layer '%s'; expected one of input, dense, conv1d, conv2d, depthwise2d, separable2d, "
-                     "convtranspose2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, globalavgpool, globalmaxpool, "
-                     "flatten, batchnorm, layernorm, embedding, simple_rnn, lstm, gru, mha, transformer_encoder, "
-                     "dropout, or an activation (relu, sigmoid, tanh, softmax, ...)",
-                     w);
-  }
-  nn_spec_kind k = l->kind = KEYWORDS[kw].kind;
-  if (k == NN_SPEC_INPUT) return parse_input(lc, l, err);
-  if (k == NN_SPEC_DROPOUT) {
-    char *end = NULL;
-    if (lc->n != 2 || (l->rate = strtod(lc->tok[1], &end), *end) || l->rate < 0 || l->rate >= 1)
-      return line_fail(lc, err, "dropout: expected RATE, a number in [0, 1) (e.g. dropout 0.5)");
-    return NN_OK;
-  }
+static nn_status parse_dropout(const line_ctx *lc, nn_spec_layer *l, nn_error *err) {
+  char *end = NULL;
+  if (lc->n != 2 || (l->rate = strtod(lc->tok[1], &end), *end) || l->rate < 0 || l->rate >= 1)
+    return line_fail(lc, err, "dropout: expected RATE, a number in [0, 1) (e.g. dropout 0.5)");
+  return NN_OK;
+}
 
-  /* defaults */
-  l->bias = true;
-  l->conv = nn_conv_opts_default(0, 0);
-  l->multiplier = 1;
-  l->pool = nn_pool_opts_default(k == NN_SPEC_AVGPOOL1D || k == NN_SPEC_AVGPOOL2D ? NN_POOL_AVG : NN_POOL_MAX, 0);
-  l->pool.stride = 0;
-  if (k == NN_SPEC_RNN) {
-    nn_rnn_kind rk = !strcmp(w, "lstm") ? NN_RNN_LSTM : !strcmp(w, "gru") ? NN_RNN_GRU : NN_RNN_SIMPLE;
-    l->rnn = nn_rnn_opts_default(rk, 0);
-  }
+static nn_status parse_activation(const line_ctx *lc, nn_spec_layer *l, nn_error *err) {
+  if (lc->n > 1) return line_fail(lc, err, "%s: expected nothing after it, got '%s'", lc->tok[0], lc->tok[1]);
+  snprintf(l->activation, sizeof l->activation, "%s", lc->tok[0]);
+  return NN_OK;
+}
 
-  const char *what;
-  int npos = positional_count(k, &what), pos[2] = {0, 0}, seen = 0;
-  bool have_kernel = false;
+static void init_dense(nn_spec_layer *l) { l->bias = true; }
+static void init_conv(nn_spec_layer *l) { l->conv = nn_conv_opts_default(0, 0), l->multiplier = 1; }
+/* stride 0: "= kernel", unless stride= is given */
+static void init_maxpool(nn_spec_layer *l) { l->pool = nn_pool_opts_default(NN_POOL_MAX, 0), l->pool.stride = 0; }
+static void init_avgpool(nn_spec_layer *l) { l->pool = nn_pool_opts_default(NN_POOL_AVG, 0), l->pool.stride = 0; }
+static void init_rnn(nn_spec_layer *l) {
+  nn_rnn_kind k = !strcmp(l->name, "lstm") ? NN_RNN_LSTM : !strcmp(l->name, "gru") ? NN_RNN_GRU : NN_RNN_SIMPLE;
+  l->rnn = nn_rnn_opts_default(k, 0);
+}
+
+static const char *type_rnn(const nn_spec_layer *l, nn_framework fw) {
+  if (fw == NN_KERAS && l->rnn.bidirectional) return "Bidirectional";
+  if (l->rnn.kind == NN_RNN_LSTM) return "LSTM";
+  if (l->rnn.kind == NN_RNN_GRU) return "GRU";
+  return fw == NN_KERAS ? "SimpleRNN" : "RNN";
+}
+
+static const char *type_activation(const nn_spec_layer *l, nn_framework fw) {
+  int i = activation_index(l->activation);
+  return fw == NN_KERAS ? "Activation" : i < 0 ? l->activation : ACTIVATIONS[i].torch;
+}
+
+/* One calculator each: the chapters' nn_calc_* on the fields its row read. */
+#define CALC(name)                                                                                        \
+  static nn_status name(const nn_spec_layer *l __attribute__((unused)), const nn_shape *in, nn_framework fw, \
+                        nn_calc *c, nn_error *err)
+CALC(calc_dense) { return nn_calc_dense(in, l->units, l->bias, fw, c, err); }
+CALC(calc_conv1d) { return nn_calc_conv1d(in, &l->conv, fw, c, err); }
+CALC(calc_conv2d) { return nn_calc_conv2d(in, &l->conv, fw, c, err); }
+CALC(calc_depthwise) { return nn_calc_depthwise_conv2d(in, l->multiplier, &l->conv, fw, c, err); }
+CALC(calc_separable) { return nn_calc_separable_conv2d(in, l->multiplier, &l->conv, fw, c, err); }
+CALC(calc_convt2d) { return nn_calc_conv_transpose2d(in, &l->conv, fw, c, err); }
+CALC(calc_pool1d) { return nn_calc_pool1d(in, &l->pool, fw, c, err); }
+CALC(calc_pool2d) { return nn_calc_pool2d(in, &l->pool, fw, c, err); }
+CALC(calc_globalavg) { return nn_calc_global_pool(in, NN_POOL_AVG, fw, c, err); }
+CALC(calc_globalmax) { return nn_calc_global_pool(in, NN_POOL_MAX, fw, c, err); }
+CALC(calc_flatten) { return nn_calc_flatten(in, fw, c, err); }
+CALC(calc_batchnorm) { return nn_calc_batchnorm(in, fw, c, err); }
+CALC(calc_layernorm) { return nn_calc_layernorm(in, fw, c, err); }
+CALC(calc_embedding) { return nn_calc_embedding(in, l->vocab, l->units, fw, c, err); }
+CALC(calc_rnn) { return nn_calc_rnn(in, &l->rnn, fw, c, err); }
+CALC(calc_mha) { return nn_calc_mha(in, NULL, &l->mha, fw, c, err); } /* self-attention: key = value = query */
+CALC(calc_transformer) { return nn_calc_transformer_encoder(in, l->nhead, l->ff, fw, c, err); }
+CALC(calc_elementwise) { return nn_calc_elementwise(l->name, in, fw, c, err); }
+
+/* ---- the table: one row per kind of layer */
+
+#define KERNEL {"kernel", OPT_INT, AT(conv.kernel), 0, false}
+#define STRIDE {"stride", OPT_INT, AT(conv.stride), 0, false}
+#define PADDING {"padding", OPT_PADDING, AT(conv.pad), AT(conv.padding), false}
+#define DILATION {"dilation", OPT_INT, AT(conv.dilation), 0, false}
+#define GROUPS {"groups", OPT_INT, AT(conv.groups), 0, false}
+#define MULTIPLIER {"multiplier", OPT_INT, AT(multiplier), 0, false}
+#define CONV_BIAS {"bias", OPT_NOT_BOOL, AT(conv.no_bias), 0, false}
+#define ACTIVATION {"activation", OPT_ACTIVATION, AT(activation), 0, false}
+#define POOL_STRIDE {"stride", OPT_STRIDE, AT(pool.stride), 0, false}
+#define POOL_PADDING {"padding", OPT_PADDING, AT(pool.pad), AT(pool.padding), false}
+#define POOL_CEIL {"ceil", OPT_BOOL, AT(pool.ceil_mode), 0, false}, {"ceil_mode", OPT_BOOL, AT(pool.ceil_mode), 0, true}
+
+static const nn_spec_kind KINDS[] = {
+    /* input C H W | C L | D | seq T D | tokens T: the first line, and only there */
+    {.words = "input", .keras = "InputLayer", .pytorch = "Input", .parse = parse_input},
+    {.words = "dense", .aliases = "linear", .keras = "Dense", .pytorch = "Linear", .init = init_dense,
+     .args = "UNITS (e.g. dense 10)", .pos = {AT(units)},
+     .options = {{"bias", OPT_BOOL, AT(bias), 0, false}, ACTIVATION}, .calc = calc_dense},
+    {.words = "conv1d", .keras = "Conv1D", .pytorch = "Conv1d", .init = init_conv,
+     .args = "FILTERS (e.g. conv1d 32 kernel=3)", .pos = {AT(conv.filters)},
+     .options = {KERNEL, STRIDE, PADDING, DILATION, GROUPS, CONV_BIAS, ACTIVATION},
+     .kernel_example = "conv1d 32 kernel=3", .calc = calc_conv1d},
+    {.words = "conv2d", .keras = "Conv2D", .pytorch = "Conv2d", .init = init_conv,
+     .args = "FILTERS (e.g. conv2d 32 kernel=3)", .pos = {AT(conv.filters)},
+     .options = {KERNEL, STRIDE, PADDING, DILATION, GROUPS, CONV_BIAS, ACTIVATION},
+     .kernel_example = "conv2d 32 kernel=3", .calc = calc_conv2d},
+    {.words = "depthwise2d", .keras = "DepthwiseConv2D", .pytorch = "Conv2d", .init = init_conv,
+     .options = {KERNEL, MULTIPLIER, STRIDE, PADDING, DILATION, CONV_BIAS, ACTIVATION},
+     .kernel_example = "depthwise2d kernel=3", .calc = calc_depthwise},
+    {.words = "separable2d", .keras = "SeparableConv2D", .pytorch = "Conv2d+Conv2d", .init = init_conv,
+     .args = "FILTERS (e.g. separable2d 64 kernel=3)", .pos = {AT(conv.filters)},
+     .options = {KERNEL, MULTIPLIER, STRIDE, PADDING, DILATION, CONV_BIAS, ACTIVATION},
+     .kernel_example = "separable2d 64 kernel=3", .calc = calc_separable},
+    {.words = "convtranspose2d", .keras = "Conv2DTranspose", .pytorch = "ConvTranspose2d", .init = init_conv,
+     .args = "FILTERS (e.g. convtranspose2d 16 kernel=3 stride=2)", .pos = {AT(conv.filters)},
+     .options = {KERNEL, STRIDE, PADDING, {"output_padding", OPT_INT, AT(conv.output_padding), 0, false}, DILATION,
+                 GROUPS, CONV_BIAS, ACTIVATION},
+     .kernel_example = "convtranspose2d 16 kernel=3", .calc = calc_convt2d},
+    {.words = "maxpool1d", .keras = "MaxPooling1D", .pytorch = "MaxPool1d", .init = init_maxpool,
+     .args = "the pool size (e.g. maxpool2d 2)", .pos = {AT(pool.kernel)},
+     .options = {POOL_STRIDE, POOL_PADDING, {"dilation", OPT_INT, AT(pool.dilation), 0, false}, POOL_CEIL},
+     .calc = calc_pool1d},
+    {.words = "maxpool2d", .keras = "MaxPooling2D", .pytorch = "MaxPool2d", .init = init_maxpool,
+     .args = "the pool size (e.g. maxpool2d 2)", .pos = {AT(pool.kernel)},
+     .options = {POOL_STRIDE, POOL_PADDING, {"dilation", OPT_INT, AT(pool.dilation), 0, false}, POOL_CEIL},
+     .calc = calc_pool2d},
+    {.words = "avgpool1d", .keras = "AveragePooling1D", .pytorch = "AvgPool1d", .init = init_avgpool,
+     .args = "the pool size (e.g. maxpool2d 2)", .pos = {AT(pool.kernel)},
+     .options = {POOL_STRIDE, POOL_PADDING, POOL_CEIL}, .calc = calc_pool1d},
+    {.words = "avgpool2d", .keras = "AveragePooling2D", .pytorch = "AvgPool2d", .init = init_avgpool,
+     .args = "the pool size (e.g. maxpool2d 2)", .pos = {AT(pool.kernel)},
+     .options = {POOL_STRIDE, POOL_PADDING, POOL_CEIL}, .calc = calc_pool2d},
+    {.words = "globalavgpool", .keras = "GlobalAveragePooling%dD", .pytorch = "AdaptiveAvgPool%dd",
+     .calc = calc_globalavg},
+    {.words = "globalmaxpool", .keras = "GlobalMaxPooling%dD", .pytorch = "AdaptiveMaxPool%dd",
+     .calc = calc_globalmax},
+    {.words = "flatten", .keras = "Flatten", .pytorch = "Flatten", .calc = calc_flatten},
+    {.words = "batchnorm", .keras = "BatchNormalization", .pytorch = "BatchNorm%dd", .calc = calc_batchnorm},
+    {.words = "layernorm", .keras = "LayerNormalization", .pytorch = "LayerNorm", .calc = calc_layernorm},
+    {.words = "embedding", .keras = "Embedding", .pytorch = "Embedding",
+     .args = "VOCAB DIM (e.g. embedding 10000 64)", .pos = {AT(vocab), AT(units)}, .calc = calc_embedding},
+    {.words = "simple_rnn lstm gru", .aliases = "rnn", .type = type_rnn, .init = init_rnn,
+     .args = "UNITS (e.g. lstm 256)", .pos = {AT(rnn.units)},
+     .options = {{"layers", OPT_INT, AT(rnn.num_layers), 0, false},
+                 {"bidirectional", OPT_BOOL, AT(rnn.bidirectional), 0, false},
+                 {"return_sequences", OPT_BOOL, AT(rnn.return_sequences), 0, false},
+                 {"reset_after", OPT_NOT_BOOL, AT(rnn.keras_reset_before), 0, false},
+                 {"bias", OPT_NOT_BOOL, AT(rnn.no_bias), 0, false}},
+     .calc = calc_rnn},
+    {.words = "mha", .keras = "MultiHeadAttention", .pytorch = "MultiheadAttention",
+     .args = "HEADS (e.g. mha 8 key_dim=64)", .pos = {AT(mha.num_heads)},
+     .options = {{"key_dim", OPT_INT, AT(mha.key_dim), 0, false}, {"value_dim", OPT_INT, AT(mha.value_dim), 0, false},
+                 {"embed_dim", OPT_INT, AT(mha.embed_dim), 0, false}, {"kdim", OPT_INT, AT(mha.kdim), 0, false},
+                 {"vdim", OPT_INT, AT(mha.vdim), 0, false}, {"output_dim", OPT_INT, AT(mha.output_dim), 0, false},
+                 {"bias", OPT_NOT_BOOL, AT(mha.no_bias), 0, false}},
+     .calc = calc_mha},
+    {.words = "transformer_encoder", .keras = "TransformerEncoder", .pytorch = "TransformerEncoderLayer",
+     .args = "NHEAD (e.g. transformer_encoder 8 ff=2048)", .pos = {AT(nhead)},
+     .options = {{"ff", OPT_INT, AT(ff), 0, false}, {"dim_feedforward", OPT_INT, AT(ff), 0, true}},
+     .calc = calc_transformer},
+    /* dropout RATE, 0 <= RATE < 1 */
+    {.words = "dropout", .keras = "Dropout", .pytorch = "Dropout", .parse = parse_dropout, .calc = calc_elementwise},
+    /* relu, sigmoid, ...: any word of ACTIVATIONS; the last row */
+    {.type = type_activation, .parse = parse_activation, .calc = calc_elementwise},
+};
+enum { N_KINDS = sizeof KINDS / sizeof KINDS[0] };
+static const nn_spec_kind *const INPUT = &KINDS[0], *const AN_ACTIVATION = &KINDS[N_KINDS - 1];
+
+/* ---- the generic grammar: KEYWORD [positional ...] [key=value ...] */
+
+static int n_positional(const nn_spec_kind *k) { return (k->pos[0] != 0) + (k->pos[1] != 0); }
+
+/* "kernel, stride, padding, ...", or "none" */
+static const char *options_list(const nn_spec_kind *k, char *buf, size_t n) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < MAX_OPTIONS && k->options[i].key; i++)
+    if (!k->options[i].alias && o < n) o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? ", " : "", k->options[i].key);
+  return o ? buf : "none";
+}
+
+static const spec_option *option_of(const nn_spec_kind *k, const char *key) {
+  for (int i = 0; i < MAX_OPTIONS && k->options[i].key; i++)
+    if (!strcmp(k->options[i].key, key)) return &k->options[i];
+  return NULL;
+}
+
+static bool set_option(nn_spec_layer *l, const spec_option *o, const char *val) {
+  char *f = (char *)l + o->at;
+  int v;
+  bool b;
+  switch (o->type) {
+  case OPT_INT: return parse_int(val, (int *)f);
+  case OPT_STRIDE: return parse_int(val, &v) && v != 0 && (*(int *)f = v, true);
+  case OPT_BOOL: return parse_bool(val, (bool *)f);
+  case OPT_NOT_BOOL: return parse_bool(val, &b) && (*(bool *)f = !b, true);
+  case OPT_PADDING: return parse_padding(val, (nn_pad_mode *)f, (int *)((char *)l + o->at2));
+  case OPT_ACTIVATION:
+    if (activation_index(val) < 0) return false;
+    snprintf(f, sizeof l->activation, "%s", val);
+    return true;
+  }
+  return false;
+}
+
+static const char *expected_value(option_type t) {
+  switch (t) {
+  case OPT_PADDING: return "valid, same or a number";
+  case OPT_ACTIVATION: return "relu, sigmoid, tanh, softmax, gelu, ...";
+  case OPT_STRIDE: return "a whole number >= 1";
+  case OPT_BOOL:
+  case OPT_NOT_BOOL: return "0 or 1";
+  case OPT_INT: break;
+  }
+  return "a whole number";
+}
+
+static nn_status parse_args(const line_ctx *lc, const nn_spec_kind *k, nn_spec_layer *l, nn_error *err) {
+  const char *w = lc->tok[0], *what = k->args ? k->args : "nothing";
+  char buf[160];
+  const char *opts = options_list(k, buf, sizeof buf);
+  bool no_options = !strcmp(opts, "none"), have_kernel = false;
+  int npos = n_positional(k), pos[2] = {0, 0}, seen = 0;
   for (int i = 1; i < lc->n; i++) {
     char *t = lc->tok[i], *eq = strchr(t, '=');
     if (!eq) {
       if (seen >= npos)
-        return npos ? line_fail(lc, err, "%s: expected only %s, got an extra '%s'", w, what, t)
-                    : !strcmp(options_of(k), "none")
-                        ? line_fail(lc, err, "%s: expected nothing after it, got '%s'", w, t)
-                        : line_fail(lc, err, "%s: expected only options (%s), got '%s'", w, options_of(k), t);
-      if (!parse_int(t, &pos[seen]))
-        return line_fail(lc, err, "%s: expected %s, got '%s'", w, what, t);
+        return npos         ? line_fail(lc, err, "%s: expected only %s, got an extra '%s'", w, what, t)
+               : no_options ? line_fail(lc, err, "%s: expected nothing after it, got '%s'", w, t)
+                            : line_fail(lc, err, "%s: expected only options (%s), got '%s'", w, opts, t);
+      if (!parse_int(t, &pos[seen])) return line_fail(lc, err, "%s: expected %s, got '%s'", w, what, t);
       seen++;
       continue;
     }
     *eq = '\0';
     const char *key = t, *val = eq + 1;
-    int iv = 0;
-    bool bv = false, ok = true, known = true;
-    bool conv = k == NN_SPEC_CONV1D || k == NN_SPEC_CONV2D || k == NN_SPEC_DEPTHWISE2D || k == NN_SPEC_SEPARABLE2D ||
-                k == NN_SPEC_CONVT2D;
-    bool pool = k >= NN_SPEC_MAXPOOL1D && k <= NN_SPEC_AVGPOOL2D;
-    if (!strcmp(key, "activation") && (conv || k == NN_SPEC_DENSE)) {
-      if (!is_activation(val)) ok = false;
-      else snprintf(l->activation, sizeof l->activation, "%s", val);
-    } else if (!strcmp(key, "bias") && (conv || k == NN_SPEC_DENSE || k == NN_SPEC_RNN || k == NN_SPEC_MHA)) {
-      ok = parse_bool(val, &bv);
-      l->bias = bv, l->conv.no_bias = !bv, l->rnn.no_bias = !bv, l->mha.no_bias = !bv;
-    } else if (!strcmp(key, "kernel") && conv) {
-      ok = parse_int(val, &l->conv.kernel), have_kernel = true;
-    } else if (!strcmp(key, "stride") && (conv || pool)) {
-      ok = parse_int(val, &iv), l->conv.stride = iv, l->pool.stride = iv;
-      if (ok && pool && iv == 0) ok = false; /* 0 is the calculator's "default", not a stride */
-    } else if (!strcmp(key, "padding") && (conv || pool)) {
-      ok = parse_padding(val, &l->conv.pad, &l->conv.padding);
-      l->pool.pad = l->conv.pad, l->pool.padding = l->conv.padding;
-    } else if (!strcmp(key, "dilation") && (conv || k == NN_SPEC_MAXPOOL1D || k == NN_SPEC_MAXPOOL2D)) {
-      ok = parse_int(val, &iv), l->conv.dilation = iv, l->pool.dilation = iv;
-    } else if (!strcmp(key, "groups") && (k == NN_SPEC_CONV1D || k == NN_SPEC_CONV2D || k == NN_SPEC_CONVT2D)) {
-      ok = parse_int(val, &l->conv.groups);
-    } else if (!strcmp(key, "output_padding") && k == NN_SPEC_CONVT2D) {
-      ok = parse_int(val, &l->conv.output_padding);
-    } else if (!strcmp(key, "multiplier") && (k == NN_SPEC_DEPTHWISE2D || k == NN_SPEC_SEPARABLE2D)) {
-      ok = parse_int(val, &l->multiplier);
-    } else if ((!strcmp(key, "ceil") || !strcmp(key, "ceil_mode")) && pool) {
-      ok = parse_bool(val, &l->pool.ceil_mode);
-    } else if (!strcmp(key, "layers") && k == NN_SPEC_RNN) {
-      ok = parse_int(val, &l->rnn.num_layers);
-    } else if (!strcmp(key, "bidirectional") && k == NN_SPEC_RNN) {
-      ok = parse_bool(val, &l->rnn.bidirectional);
-    } else if (!strcmp(key, "return_sequences") && k == NN_SPEC_RNN) {
-      ok = parse_bool(val, &l->rnn.return_sequences);
-    } else if (!strcmp(key, "reset_after") && k == NN_SPEC_RNN) {
-      ok = parse_bool(val, &bv), l->rnn.keras_reset_before = !bv;
-    } else if (k == NN_SPEC_MHA && !strcmp(key, "key_dim")) {
-      ok = parse_int(val, &l->mha.key_dim);
-    } else if (k == NN_SPEC_MHA && !strcmp(key, "value_dim")) {
-      ok = parse_int(val, &l->mha.value_dim);
-    } else if (k == NN_SPEC_MHA && !strcmp(key, "embed_dim")) {
-      ok = parse_int(val, &l->mha.embed_dim);
-    } else if (k == NN_SPEC_MHA && !strcmp(key, "kdim")) {
-      ok = parse_int(val, &l->mha.kdim);
-    } else if (k == NN_SPEC_MHA && !strcmp(key, "vdim")) {
-      ok = parse_int(val, &l->mha.vdim);
-    } else if (k == NN_SPEC_MHA && !strcmp(key, "output_dim")) {
-      ok = parse_int(val, &l->mha.output_dim);
-    } else if (k == NN_SPEC_TRANSFORMER && (!strcmp(key, "ff") || !strcmp(key, "dim_feedforward"))) {
-      ok = parse_int(val, &l->ff);
-    } else {
-      known = false;
-    }
-    if (!known)
-      return !strcmp(options_of(k), "none")
-                 ? line_fail(lc, err, "%s: unknown option '%s'; %s takes no options", w, key, w)
-                 : line_fail(lc, err, "%s: unknown option '%s'; %s takes: %s", w, key, w, options_of(k));
-    if (!ok) {
-      const char *hint = !strcmp(key, "padding")          ? "valid, same or a number"
-                         : !strcmp(key, "activation")     ? "relu, sigmoid, tanh, softmax, gelu, ..."
-                         : !strcmp(key, "stride") && pool ? "a whole number >= 1"
-                         : (!strcmp(key, "bias") || !strcmp(key, "ceil") || !strcmp(key, "ceil_mode") ||
-                            !strcmp(key, "bidirectional") || !strcmp(key, "return_sequences") ||
-                            !strcmp(key, "reset_after"))
-                             ? "0 or 1"
-                             : "a whole number";
-      return line_fail(lc, err, "%s: %s=%s: expected %s", w, key, val, hint);
-    }
+    const spec_option *o = option_of(k, key);
+    if (!o)
+      return no_options ? line_fail(lc, err, "%s: unknown option '%s'; %s takes no options", w, key, w)
+                        : line_fail(lc, err, "%s: unknown option '%s'; %s takes: %s", w, key, w, opts);
+    if (!set_option(l, o, val))
+      return line_fail(lc, err, "%s: %s=%s: expected %s", w, key, val, expected_value(o->type));
+    if (!strcmp(key, "kernel")) have_kernel = true;
   }
   if (seen < npos) return line_fail(lc, err, "%s: expected %s", w, what);
-  bool needs_kernel = k == NN_SPEC_CONV1D || k == NN_SPEC_CONV2D || k == NN_SPEC_DEPTHWISE2D ||
-                      k == NN_SPEC_SEPARABLE2D || k == NN_SPEC_CONVT2D;
-  if (needs_kernel && !have_kernel)
-    return line_fail(lc, err, "%s: expected kernel=K (e.g. %s kernel=3)", w,
-                     k == NN_SPEC_DEPTHWISE2D ? "depthwise2d" : k == NN_SPEC_CONV1D ? "conv1d 32" : "conv2d 32");
-  switch (k) {
-  case NN_SPEC_DENSE: l->units = pos[0]; break;
-  case NN_SPEC_CONV1D:
-  case NN_SPEC_CONV2D:
-  case NN_SPEC_SEPARABLE2D:
-  case NN_SPEC_CONVT2D: l->units = l->conv.filters = pos[0]; break;
-  case NN_SPEC_MAXPOOL1D:
-  case NN_SPEC_MAXPOOL2D:
-  case NN_SPEC_AVGPOOL1D:
-  case NN_SPEC_AVGPOOL2D: l->pool.kernel = pos[0]; break;
-  case NN_SPEC_EMBEDDING: l->vocab = pos[0], l->units = pos[1]; break;
-  case NN_SPEC_RNN: l->units = l->rnn.units = pos[0]; break;
-  case NN_SPEC_MHA: l->mha.num_heads = pos[0]; break;
-  case NN_SPEC_TRANSFORMER: l->nhead = pos[0]; break;
-  default: break;
-  }
+  if (k->kernel_example && !have_kernel)
+    return line_fail(lc, err, "%s: expected kernel=K (e.g. %s)", w, k->kernel_example);
+  for (int i = 0; i < npos; i++) *(int *)((char *)l + k->pos[i]) = pos[i];
   return NN_OK;
+}
+
+static const nn_spec_kind *kind_of(const char *w) {
+  for (int i = 0; i < N_KINDS; i++)
+    if (KINDS[i].words && (word_in(KINDS[i].words, w) || word_in(KINDS[i].aliases, w))) return &KINDS[i];
+  return activation_index(w) >= 0 ? AN_ACTIVATION : NULL;
+}
+
+static nn_status parse_line(line_ctx *lc, nn_spec_layer *l, nn_error *err) {
+  const char *w = lc->tok[0];
+  memset(l, 0, sizeof *l);
+  l->line = lc->line;
+  snprintf(l->name, sizeof l->name, "%s", w);
+  const nn_spec_kind *k = l->kind = kind_of(w);
+  if (!k) {
+    char known[512];
+    size_t o = 0;
+    for (int i = 0; i < N_KINDS && o < sizeof known; i++)
+      for (const char *p = KINDS[i].words; p && *p && o < sizeof known; p += strspn(p, " ")) {
+        size_t len = strcspn(p, " ");
+        o += (size_t)snprintf(known + o, sizeof known - o, "%s%.*s", o ? ", " : "", (int)len, p);
+        p += len;
+      }
+    return line_fail(lc, err, "unknown layer '%s'; expected one of %s, or an activation (%s, %s, %s, %s, ...)", w,
+                     known, ACTIVATIONS[0].word, ACTIVATIONS[1].word, ACTIVATIONS[2].word, ACTIVATIONS[3].word);
+  }
+  if (k->parse) return k->parse(lc, l, err);
+  if (k->init) k->init(l);
+  return parse_args(lc, k, l, err);
 }
 
 static int tokenize(char *s, char **tok, int max) {
@@ -340,6 +445,8 @@ static int tokenize(char *s, char **tok, int max) {
   }
   return n;
 }
+
+/* ---- the spec */
 
 void nn_model_spec_free(nn_model_spec *spec) {
   if (!spec) return;
@@ -377,11 +484,11 @@ nn_status nn_model_spec_parse(const char *text, const char *path, nn_model_spec 
     }
     nn_spec_layer l;
     if ((st = parse_line(&lc, &l, err)) != NN_OK) goto fail;
-    if (spec->count == 0 && l.kind != NN_SPEC_INPUT) {
+    if (spec->count == 0 && l.kind != INPUT) {
       st = line_fail(&lc, err, "expected the input shape first (e.g. input 1 28 28), got '%s'", l.name);
       goto fail;
     }
-    if (spec->count > 0 && l.kind == NN_SPEC_INPUT) {
+    if (spec->count > 0 && l.kind == INPUT) {
       st = line_fail(&lc, err, "a second input line; a spec is one chain with one input");
       goto fail;
     }
@@ -423,37 +530,14 @@ nn_status nn_model_spec_load(const char *path, nn_model_spec *spec, nn_error *er
 
 nn_status nn_spec_layer_calc(const nn_spec_layer *l, const nn_shape *in, nn_framework fw, nn_calc *c, nn_error *err) {
   *c = (nn_calc){0};
-  switch (l->kind) {
-  case NN_SPEC_INPUT: return nn_fail(err, NN_ERR_ARG, "the input line has no calculation");
-  case NN_SPEC_DENSE: return nn_calc_dense(in, l->units, l->bias, fw, c, err);
-  case NN_SPEC_CONV1D: return nn_calc_conv1d(in, &l->conv, fw, c, err);
-  case NN_SPEC_CONV2D: return nn_calc_conv2d(in, &l->conv, fw, c, err);
-  case NN_SPEC_DEPTHWISE2D: return nn_calc_depthwise_conv2d(in, l->multiplier, &l->conv, fw, c, err);
-  case NN_SPEC_SEPARABLE2D: return nn_calc_separable_conv2d(in, l->multiplier, &l->conv, fw, c, err);
-  case NN_SPEC_CONVT2D: return nn_calc_conv_transpose2d(in, &l->conv, fw, c, err);
-  case NN_SPEC_MAXPOOL1D:
-  case NN_SPEC_AVGPOOL1D: return nn_calc_pool1d(in, &l->pool, fw, c, err);
-  case NN_SPEC_MAXPOOL2D:
-  case NN_SPEC_AVGPOOL2D: return nn_calc_pool2d(in, &l->pool, fw, c, err);
-  case NN_SPEC_GLOBALAVG: return nn_calc_global_pool(in, NN_POOL_AVG, fw, c, err);
-  case NN_SPEC_GLOBALMAX: return nn_calc_global_pool(in, NN_POOL_MAX, fw, c, err);
-  case NN_SPEC_FLATTEN: return nn_calc_flatten(in, fw, c, err);
-  case NN_SPEC_BATCHNORM: return nn_calc_batchnorm(in, fw, c, err);
-  case NN_SPEC_LAYERNORM: return nn_calc_layernorm(in, fw, c, err);
-  case NN_SPEC_EMBEDDING: return nn_calc_embedding(in, l->vocab, l->units, fw, c, err);
-  case NN_SPEC_RNN: return nn_calc_rnn(in, &l->rnn, fw, c, err);
-  case NN_SPEC_MHA: return nn_calc_mha(in, NULL, &l->mha, fw, c, err);
-  case NN_SPEC_TRANSFORMER: return nn_calc_transformer_encoder(in, l->nhead, l->ff, fw, c, err);
-  case NN_SPEC_DROPOUT:
-  case NN_SPEC_ACTIVATION: return nn_calc_elementwise(l->name, in, fw, c, err);
-  }
-  return nn_fail(err, NN_ERR_ARG, "unknown layer kind %d", (int)l->kind);
+  if (!l->kind || !l->kind->calc) return nn_fail(err, NN_ERR_ARG, "the input line has no calculation");
+  return l->kind->calc(l, in, fw, c, err);
 }
 
 nn_status nn_model_spec_calc(const nn_model_spec *spec, nn_framework fw, nn_calc *calcs, nn_spec_totals *t,
                              nn_error *err) {
   memset(t, 0, sizeof *t);
-  if (spec->count < 1 || spec->layers[0].kind != NN_SPEC_INPUT)
+  if (spec->count < 1 || spec->layers[0].kind != INPUT)
     return nn_fail(err, NN_ERR_ARG, "%s: the spec has no input line", spec->path);
   nn_shape cur = spec->layers[0].input;
   for (int i = 1; i < spec->count; i++) {
@@ -472,51 +556,30 @@ nn_status nn_model_spec_calc(const nn_model_spec *spec, nn_framework fw, nn_calc
   return NN_OK;
 }
 
-/* The framework's class name for a layer of the spec. */
-static const char *type_name(const nn_spec_layer *l, const nn_shape *in, nn_framework fw) {
-  bool k = fw == NN_KERAS;
-  switch (l->kind) {
-  case NN_SPEC_INPUT: return k ? "InputLayer" : "Input";
-  case NN_SPEC_DENSE: return k ? "Dense" : "Linear";
-  case NN_SPEC_CONV1D: return k ? "Conv1D" : "Conv1d";
-  case NN_SPEC_CONV2D: return k ? "Conv2D" : "Conv2d";
-  case NN_SPEC_DEPTHWISE2D: return k ? "DepthwiseConv2D" : "Conv2d";
-  case NN_SPEC_SEPARABLE2D: return k ? "SeparableConv2D" : "Conv2d+Conv2d";
-  case NN_SPEC_CONVT2D: return k ? "Conv2DTranspose" : "ConvTranspose2d";
-  case NN_SPEC_MAXPOOL1D: return k ? "MaxPooling1D" : "MaxPool1d";
-  case NN_SPEC_MAXPOOL2D: return k ? "MaxPooling2D" : "MaxPool2d";
-  case NN_SPEC_AVGPOOL1D: return k ? "AveragePooling1D" : "AvgPool1d";
-  case NN_SPEC_AVGPOOL2D: return k ? "AveragePooling2D" : "AvgPool2d";
-  case NN_SPEC_GLOBALAVG:
-    return k ? (in->ndim == 3 ? "GlobalAveragePooling2D" : "GlobalAveragePooling1D")
-             : (in->ndim == 3 ? "AdaptiveAvgPool2d" : "AdaptiveAvgPool1d");
-  case NN_SPEC_GLOBALMAX:
-    return k ? (in->ndim == 3 ? "GlobalMaxPooling2D" : "GlobalMaxPooling1D")
-             : (in->ndim == 3 ? "AdaptiveMaxPool2d" : "AdaptiveMaxPool1d");
-  case NN_SPEC_FLATTEN: return "Flatten";
-  case NN_SPEC_BATCHNORM: return k ? "BatchNormalization" : in->ndim == 3 ? "BatchNorm2d" : "BatchNorm1d";
-  case NN_SPEC_LAYERNORM: return k ? "LayerNormalization" : "LayerNorm";
-  case NN_SPEC_EMBEDDING: return "Embedding";
-  case NN_SPEC_RNN:
-    if (k && l->rnn.bidirectional) return "Bidirectional";
-    return l->rnn.kind == NN_RNN_LSTM ? "LSTM" : l->rnn.kind == NN_RNN_GRU ? "GRU" : k ? "SimpleRNN" : "RNN";
-  case NN_SPEC_MHA: return k ? "MultiHeadAttention" : "MultiheadAttention";
-  case NN_SPEC_TRANSFORMER: return k ? "TransformerEncoder" : "TransformerEncoderLayer";
-  case NN_SPEC_DROPOUT: return "Dropout";
-  case NN_SPEC_ACTIVATION: return k ? "Activation" : NULL;
-  }
-  return "?";
+/* ---- the printed table */
+
+/* The framework's class name for a layer on `in`, into buf. */
+static const char *type_name(const nn_spec_layer *l, const nn_shape *in, nn_framework fw, char *buf, size_t n) {
+  const nn_spec_kind *k = l->kind;
+  if (k->type) return k->type(l, fw);
+  const char *name = fw == NN_KERAS ? k->keras : k->pytorch;
+  if (!strchr(name, '%')) return name;
+  snprintf(buf, n, name, in->ndim == 3 ? 2 : 1);
+  return buf;
 }
 
-/* PyTorch's module for an activation name. */
-static const char *torch_activation(const char *a) {
-  static const char *map[][2] = {{"relu", "ReLU"},         {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"},
-                                 {"softmax", "Softmax"},   {"gelu", "GELU"},       {"leaky_relu", "LeakyReLU"},
-                                 {"elu", "ELU"},           {"selu", "SELU"},       {"silu", "SiLU"},
-                                 {"swish", "SiLU"},        {"softplus", "Softplus"}, {"linear", "Identity"}};
-  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-    if (!strcmp(a, map[i][0])) return map[i][1];
-  return a;
+/* 34826 -> "34,826" */
+static const char *commas(long v, char *buf, size_t n) {
+  char digits[32];
+  snprintf(digits, sizeof digits, "%ld", v < 0 ? -v : v);
+  size_t len = strlen(digits), o = 0;
+  if (v < 0 && o + 1 < n) buf[o++] = '-';
+  for (size_t i = 0; i < len && o + 1 < n; i++) {
+    if (i > 0 && (len - i) % 3 == 0 && o + 1 < n) buf[o++] = ',';
+    if (o + 1 < n) buf[o++] = digits[i];
+  }
+  buf[o] = '\0';
+  return buf;
 }
 
 static void table_row(FILE *out, const char *name, const char *shape, long params, long trainable) {
@@ -538,19 +601,17 @@ nn_status nn_model_spec_print(const nn_model_spec *spec, nn_framework fw, FILE *
           fw == NN_KERAS ? "channels last: (None, H, W, C)" : "channels first: (N, C, H, W)");
   fprintf(out, "%s\n %-34s %-22s %12s %12s\n%s\n", rule, "Layer (type)", "Output shape", "Params", "Trainable", rule);
   table_row(out, fw == NN_KERAS ? "input (InputLayer)" : "Input", nn_shape_format(&spec->layers[0].input, fw).s, 0, 0);
-  int counts[NN_SPEC_ACTIVATION + 1] = {0};
+  int counts[N_KINDS] = {0}; /* Keras numbers the layers of a kind: dense, dense_1, ... */
   nn_shape cur = spec->layers[0].input;
   int row = 1;
   for (int i = 1; i < spec->count; i++) {
     const nn_spec_layer *l = &spec->layers[i];
     const nn_calc *c = &calcs[i - 1];
-    char name[112];
-    const char *type = type_name(l, &cur, fw);
-    if (!type) type = torch_activation(l->activation);
+    char name[112], tbuf[40];
+    const char *type = type_name(l, &cur, fw, tbuf, sizeof tbuf);
     if (fw == NN_KERAS) {
-      int n = counts[l->kind]++;
-      char base[40];
-      snprintf(base, sizeof base, "%s", l->kind == NN_SPEC_ACTIVATION ? "activation" : l->name);
+      int n = counts[l->kind - KINDS]++;
+      const char *base = l->kind == AN_ACTIVATION ? "activation" : l->name;
       if (n) snprintf(name, sizeof name, "%s_%d (%s)", base, n, type);
       else snprintf(name, sizeof name, "%s (%s)", base, type);
     } else {
@@ -558,8 +619,9 @@ nn_status nn_model_spec_print(const nn_model_spec *spec, nn_framework fw, FILE *
     }
     table_row(out, name, nn_shape_format(&c->out, fw).s, c->params, c->trainable);
     /* PyTorch has no activation= argument: the activation is a module of its own. */
-    if (fw == NN_PYTORCH && l->activation[0] && l->kind != NN_SPEC_ACTIVATION) {
-      snprintf(name, sizeof name, "%s-%d", torch_activation(l->activation), row++);
+    if (fw == NN_PYTORCH && l->activation[0] && l->kind != AN_ACTIVATION) {
+      int a = activation_index(l->activation);
+      snprintf(name, sizeof name, "%s-%d", a < 0 ? l->activation : ACTIVATIONS[a].torch, row++);
       table_row(out, name, nn_shape_format(&c->out, fw).s, 0, 0);
     }
     cur = c->out;

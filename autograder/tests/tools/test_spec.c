@@ -50,7 +50,9 @@ Test(spec, parses_and_totals_the_cnn) {
   nn_error err = {0};
   ok(parse(CNN, &spec, &err), &err, "parse");
   cr_assert_eq(spec.count, 7);
-  cr_assert_eq(spec.layers[1].kind, NN_SPEC_CONV2D);
+  cr_assert_str_eq(spec.layers[1].name, "conv2d");
+  cr_assert_eq(spec.layers[1].conv.filters, 32);
+  cr_assert_eq(spec.layers[1].conv.kernel, 3);
   cr_assert_eq(spec.layers[1].line, 3);
   cr_assert_str_eq(spec.layers[1].activation, "relu");
   cr_assert_eq(spec.layers[6].line, 9);
@@ -124,6 +126,38 @@ Test(spec, errors_name_the_file_and_line) {
   expect_parse_error("# only a comment\n\n", "m.txt: no layers", NULL);
   expect_parse_error("input 784\ninput 10\n", "m.txt:2: ", "second input");
   expect_parse_error("input 784\nlstm 8 bidirectional=maybe\n", "m.txt:2: ", "0 or 1");
+  /* what a layer takes comes from its row of the table: aliases (ceil_mode, rnn, linear) work but are not listed */
+  expect_parse_error("input 1 28 28\nseparable2d 8\n", "m.txt:2: ", "expected kernel=K (e.g. separable2d 64 kernel=3)");
+  expect_parse_error("input 1 28 28\nmaxpool2d 2 groups=2\n", "m.txt:2: ",
+                     "maxpool2d takes: stride, padding, dilation, ceil");
+  expect_parse_error("input 1 28 28\navgpool2d 2 dilation=2\n", "m.txt:2: ", "avgpool2d takes: stride, padding, ceil");
+  expect_parse_error("input 1 28 28\nmaxpool2d 2 stride=0\n", "m.txt:2: ", "stride=0: expected a whole number >= 1");
+  expect_parse_error("input 1 28 28\ndepthwise2d 3 kernel=3\n", "m.txt:2: ",
+                     "expected only options (kernel, multiplier, stride, padding, dilation, bias, activation), got '3'");
+  expect_parse_error("input 10\nrelu x=1\n", "m.txt:2: ", "relu: expected nothing after it, got 'x=1'");
+  expect_parse_error("input 10\ndense 3 activation=foo\n", "m.txt:2: ", "activation=foo: expected relu, sigmoid");
+  expect_parse_error("input 1 28 28\nflatten bias=0\n", "m.txt:2: ", "flatten takes no options");
+}
+
+Test(spec, aliases_and_defaults_come_from_the_table) {
+  nn_model_spec spec;
+  nn_error err = {0};
+  ok(parse("input seq 10 8\nrnn 4 return_sequences=1\nlstm 4 bias=0\nlinear 5\n"
+           "transformer_encoder 1 dim_feedforward=32\n", &spec, &err), &err, "parse");
+  cr_assert_eq(spec.layers[1].rnn.kind, NN_RNN_SIMPLE, "rnn is simple_rnn");
+  cr_assert(spec.layers[1].rnn.return_sequences);
+  cr_assert_eq(spec.layers[1].rnn.num_layers, 1, "one layer unless layers= says more");
+  cr_assert_eq(spec.layers[2].rnn.kind, NN_RNN_LSTM);
+  cr_assert(spec.layers[2].rnn.no_bias, "bias=0 clears the bias");
+  cr_assert(spec.layers[3].bias, "dense (linear) keeps its bias unless bias=0");
+  cr_assert_eq(spec.layers[4].ff, 32, "dim_feedforward is ff");
+  nn_model_spec_free(&spec);
+  ok(parse("input 3 9 9\nmaxpool2d 3 ceil_mode=1\nconv2d 4 kernel=3\n", &spec, &err), &err, "parse");
+  cr_assert(spec.layers[1].pool.ceil_mode, "ceil_mode is ceil");
+  cr_assert_eq(spec.layers[1].pool.stride, 0, "no stride=: 0, the calculator's \"= kernel\"");
+  cr_assert_eq(spec.layers[2].conv.stride, 1);
+  cr_assert_eq(spec.layers[2].conv.groups, 1);
+  nn_model_spec_free(&spec);
 }
 
 Test(spec, calc_errors_name_the_line) {
