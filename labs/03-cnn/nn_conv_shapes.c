@@ -49,7 +49,7 @@ static nn_status conv_len(const char *who, int L, const nn_conv_opts *o, nn_fram
                      who, s, (ke - 1) / 2);
     out->len = L;
     nn_formula(out->formula, "same, stride 1: out = L = %d (zeros %ld left, %ld right)", L, (ke - 1) / 2,
-        ke - 1 - (ke - 1) / 2);
+               ke - 1 - (ke - 1) / 2);
     return NN_OK;
   }
   int p = o->pad == NN_PAD_EXPLICIT ? o->padding : 0;
@@ -256,9 +256,9 @@ nn_status nn_calc_separable_conv2d(const nn_shape *in, int multiplier, const nn_
   c->params = c->trainable = depth + point;
   if (o->no_bias)
     nn_formula(c->formula, "%d*%d*%d*%d + %d*%d*%d = %ld + %ld = %ld", k, k, C, multiplier, C, multiplier, F, depth, point,
-        c->params);
+               c->params);
   else
     nn_formula(c->formula, "%d*%d*%d*%d + (%d*%d + 1)*%d = %ld + %ld = %ld", k, k, C, multiplier, C, multiplier, F, depth,
-        point, c->params);
+               point, c->params);
   return NN_OK;
 }

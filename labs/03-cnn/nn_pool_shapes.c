@@ -72,7 +72,7 @@ static nn_status pool_len(const char *who, int L, const nn_pool_opts *o, nn_fram
   else snprintf(lead, sizeof lead, "ceil((%d + 2*%d - %d*(%d-1) - 1) / %d) + 1", L, p, d, k, s);
   if ((len - 1) * s >= (long)L + p) { /* the last window would start in the right padding: PyTorch drops it */
     nn_formula(out->formula, "%s = %ld, minus 1 as the last window would start in the padding ((%ld-1)*%d >= %d + %d) = %ld",
-        lead, len, len, s, L, p, len - 1);
+               lead, len, len, s, L, p, len - 1);
     len--;
   } else {
     nn_formula(out->formula, "%s = %ld", lead, len);
@@ -132,7 +132,7 @@ nn_status nn_calc_global_pool(const nn_shape *in, nn_pool_kind kind, nn_framewor
   } else {
     c->out = in->ndim == 3 ? nn_shape_image(C, 1, 1) : nn_shape_signal(C, 1);
     nn_formula(c->shape_formula, "one number per channel, axes kept: %s -> %s (flatten for (N, %d))", shape_str(in, fw),
-        shape_str(&c->out, fw), C);
+               shape_str(&c->out, fw), C);
   }
   nn_formula(c->formula, "global pooling has no parameters = 0");
   return NN_OK;

@@ -99,13 +99,13 @@ nn_status nn_calc_rnn(const nn_shape *in, const nn_rnn_opts *o, nn_framework fw,
     if (dirs == 2) snprintf(din, sizeof din, "(2*%d)", H);
     else snprintf(din, sizeof din, "%d", H);
     nn_formula(c->formula, "%s(%s(%d*%d + %d*%d%s) + %d * %s(%s*%d + %d*%d%s)) = %ld", mul, g, D, H, H, H, bias,
-        o->num_layers - 1, g, din, H, H, H, bias, c->params);
+               o->num_layers - 1, g, din, H, H, H, bias, c->params);
   }
   bool seq = fw == NN_PYTORCH || o->return_sequences;
   c->out = seq ? nn_shape_seq(T, H * dirs) : nn_shape_vector(H * dirs);
   if (fw == NN_PYTORCH)
     nn_formula(c->shape_formula, "output (N, T, %s%d) with batch_first=True (the last step is output[:, -1]); h_n (%d, N, %d)",
-        dirs == 2 ? "2*" : "", H, o->num_layers * dirs, H);
+               dirs == 2 ? "2*" : "", H, o->num_layers * dirs, H);
   else if (seq)
     nn_formula(c->shape_formula, "return_sequences=True: (None, %d, %s%d)", T, dirs == 2 ? "2*" : "", H);
   else
@@ -152,13 +152,13 @@ nn_status nn_calc_mha(const nn_shape *query, const nn_shape *value, const nn_mha
     c->params = c->trainable = q + k + v + out;
     if (b)
       nn_formula(c->formula, "query %d*%d*%ld + %d*%ld, key %d*%d*%ld + %d*%ld, value %d*%d*%ld + %d*%ld, output %d*%ld*%ld + %ld = %ld",
-          Dq, h, kd, h, kd, Dv, h, kd, h, kd, Dv, h, vd, h, vd, h, vd, Do, Do, c->params);
+                 Dq, h, kd, h, kd, Dv, h, kd, h, kd, Dv, h, vd, h, vd, h, vd, Do, Do, c->params);
     else
       nn_formula(c->formula, "query %d*%d*%ld, key %d*%d*%ld, value %d*%d*%ld, output %d*%ld*%ld = %ld", Dq, h, kd, Dv, h, kd,
-          Dv, h, vd, h, vd, Do, c->params);
+                 Dv, h, vd, h, vd, Do, c->params);
     c->out = nn_shape_seq(T, (int)Do);
     nn_formula(c->shape_formula, "(None, %d, %ld): back to the query's size %s", T, Do,
-        o->output_dim > 0 ? "(output_shape given)" : "by the output projection");
+               o->output_dim > 0 ? "(output_shape given)" : "by the output projection");
     return NN_OK;
   }
   long E = o->embed_dim > 0 ? o->embed_dim : Dq;
@@ -189,7 +189,7 @@ nn_status nn_calc_mha(const nn_shape *query, const nn_shape *value, const nn_mha
   } else {
     c->params = c->trainable = E * E + E * kdim + E * vdim + 3 * E * b + E * E + E * b;
     nn_formula(c->formula, "q_proj %ld*%ld + k_proj %ld*%ld + v_proj %ld*%ld%s, out_proj %ld*%ld%s = %ld", E, E, E, kdim, E,
-        vdim, b ? " + 3*E" : "", E, E, b ? " + E" : "", c->params);
+               vdim, b ? " + 3*E" : "", E, E, b ? " + E" : "", c->params);
   }
   c->out = nn_shape_seq(T, (int)E);
   nn_formula(c->shape_formula, "(N, %d, %ld) with batch_first=True; %d heads of %ld", T, E, h, E / h);
@@ -221,9 +221,9 @@ nn_status nn_calc_transformer_encoder(const nn_shape *in, int nhead, int dim_fee
   long attn = 4 * d * d + 4 * d, lin1 = d * ff + ff, lin2 = ff * d + d, norms = 4 * d;
   c->params = c->trainable = attn + lin1 + lin2 + norms;
   nn_formula(c->formula,
-      "attention (4*%ld*%ld + 4*%ld) + linear1 (%ld*%ld + %ld) + linear2 (%ld*%ld + %ld) + 2 LayerNorms (4*%ld) = "
-      "%ld + %ld + %ld + %ld = %ld",
-      d, d, d, d, ff, ff, ff, d, d, d, attn, lin1, lin2, norms, c->params);
+             "attention (4*%ld*%ld + 4*%ld) + linear1 (%ld*%ld + %ld) + linear2 (%ld*%ld + %ld) + 2 LayerNorms (4*%ld) = "
+             "%ld + %ld + %ld + %ld = %ld",
+             d, d, d, d, ff, ff, ff, d, d, d, attn, lin1, lin2, norms, c->params);
   c->out = *in;
   nn_formula(c->shape_formula, "same as the input: %s (residual connections keep d_model = %ld)", shape_str(in, fw), d);
   return NN_OK;
