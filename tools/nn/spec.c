@@ -19,6 +19,7 @@
 #include "nn_batchnorm_shapes.h"
 #include "nn_dense_shapes.h"
 #include "nn_file.h"
+#include "nn_summary.h"
 
 /* ---- one line, tokenized, and its messages */
 
@@ -568,39 +569,22 @@ static const char *type_name(const nn_spec_layer *l, const nn_shape *in, nn_fram
   return buf;
 }
 
-/* 34826 -> "34,826" */
-static const char *commas(long v, char *buf, size_t n) {
-  char digits[32];
-  snprintf(digits, sizeof digits, "%ld", v < 0 ? -v : v);
-  size_t len = strlen(digits), o = 0;
-  if (v < 0 && o + 1 < n) buf[o++] = '-';
-  for (size_t i = 0; i < len && o + 1 < n; i++) {
-    if (i > 0 && (len - i) % 3 == 0 && o + 1 < n) buf[o++] = ',';
-    if (o + 1 < n) buf[o++] = digits[i];
-  }
-  buf[o] = '\0';
-  return buf;
-}
-
-static void table_row(FILE *out, const char *name, const char *shape, long params, long trainable) {
-  char p[32], t[32];
-  fprintf(out, " %-34s %-22s %12s %12s\n", name, shape, commas(params, p, sizeof p), commas(trainable, t, sizeof t));
-}
-
 nn_status nn_model_spec_print(const nn_model_spec *spec, nn_framework fw, FILE *out, nn_error *err) {
   nn_calc *calcs = calloc((size_t)(spec->count > 1 ? spec->count - 1 : 1), sizeof *calcs);
   if (!calcs) return nn_fail(err, NN_ERR_MEMORY, "%s: out of memory", spec->path);
   nn_spec_totals t;
-  nn_status st = nn_model_spec_calc(spec, fw, calcs, &t, err);
+  nn_status st = nn_model_spec_calc(spec, fw, calcs, &t, err); /* every error before any output */
   if (st != NN_OK) {
     free(calcs);
     return st;
   }
-  const char *rule = "==================================================================================";
-  fprintf(out, "Model: \"%s\" in %s conventions (%s)\n", spec->path, fw == NN_KERAS ? "Keras'" : "PyTorch's",
-          fw == NN_KERAS ? "channels last: (None, H, W, C)" : "channels first: (N, C, H, W)");
-  fprintf(out, "%s\n %-34s %-22s %12s %12s\n%s\n", rule, "Layer (type)", "Output shape", "Params", "Trainable", rule);
-  table_row(out, fw == NN_KERAS ? "input (InputLayer)" : "Input", nn_shape_format(&spec->layers[0].input, fw).s, 0, 0);
+  char title[sizeof spec->path + 96];
+  snprintf(title, sizeof title, "Model: \"%s\" in %s conventions (%s)", spec->path,
+           fw == NN_KERAS ? "Keras'" : "PyTorch's",
+           fw == NN_KERAS ? "channels last: (None, H, W, C)" : "channels first: (N, C, H, W)");
+  nn_summary s;
+  nn_summary_begin(&s, out, fw, title);
+  nn_summary_row(&s, fw == NN_KERAS ? "input (InputLayer)" : "Input", &spec->layers[0].input, 0, 0, 0);
   int counts[N_KINDS] = {0}; /* Keras numbers the layers of a kind: dense, dense_1, ... */
   nn_shape cur = spec->layers[0].input;
   int row = 1;
@@ -617,23 +601,16 @@ nn_status nn_model_spec_print(const nn_model_spec *spec, nn_framework fw, FILE *
     } else {
       snprintf(name, sizeof name, "%s-%d", type, row++);
     }
-    table_row(out, name, nn_shape_format(&c->out, fw).s, c->params, c->trainable);
+    nn_summary_row(&s, name, &c->out, c->params, c->trainable, c->buffers);
     /* PyTorch has no activation= argument: the activation is a module of its own. */
     if (fw == NN_PYTORCH && l->activation[0] && l->kind != AN_ACTIVATION) {
       int a = activation_index(l->activation);
       snprintf(name, sizeof name, "%s-%d", a < 0 ? l->activation : ACTIVATIONS[a].torch, row++);
-      table_row(out, name, nn_shape_format(&c->out, fw).s, 0, 0);
+      nn_summary_row(&s, name, &c->out, 0, 0, 0);
     }
     cur = c->out;
   }
-  char a[32], b[32], c3[32], d[32];
-  fprintf(out, "%s\n", rule);
-  fprintf(out, "Total params: %s\n", commas(t.params, a, sizeof a));
-  fprintf(out, "Trainable params: %s\n", commas(t.trainable, b, sizeof b));
-  fprintf(out, "Non-trainable params: %s\n", commas(t.non_trainable, c3, sizeof c3));
-  if (fw == NN_PYTORCH)
-    fprintf(out, "Buffers (state_dict, not parameters): %s\n", commas(t.buffers, d, sizeof d));
-  fprintf(out, "%s\n", rule);
+  nn_summary_end(&s);
   free(calcs);
   return NN_OK;
 }

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_activation_layer.h"
+#include "nn_dense.h"
+#include "nn_model.h"
 #include "spec.h"
 
 #define KERAS NN_KERAS
@@ -217,4 +220,45 @@ Test(spec, load_reads_the_example_files) {
   nn_model_spec spec;
   nn_error err = {0};
   cr_assert_eq(nn_model_spec_load("docs/models/no-such-file.txt", &spec, &err), NN_ERR_IO, "%s", err.msg);
+}
+
+/* The lines of text, as an array (free the text, then the array). */
+static char **lines_of(char *text, int *n) {
+  char **lines = calloc(strlen(text) + 1, sizeof *lines);
+  *n = 0;
+  for (char *p = strtok(text, "\n"); p; p = strtok(NULL, "\n")) lines[(*n)++] = p;
+  return lines;
+}
+
+/* One printer for both: the 784-512-10 MLP built (nn_model_summary) and written as a spec
+ * (nn_model_spec_print, PyTorch's conventions, the course's) give the same header, the same
+ * shapes and counts row for row (the spec has an input row first), and the same totals. */
+Test(spec, print_and_a_built_models_summary_are_one_table) {
+  nn_rng rng = nn_rng_new(1);
+  nn_model *m = nn_model_new("mlp", 1, (int[]){784});
+  nn_model_add(m, &nn_dense_new("dense1", 784, 512, NN_INIT_HE, &rng)->base);
+  nn_model_add(m, nn_activation_layer_new("relu1", nn_activation_of(NN_ACT_RELU)));
+  nn_model_add(m, &nn_dense_new("dense2", 512, 10, NN_INIT_XAVIER, &rng)->base);
+  char *built = NULL, *written = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&built, &len);
+  nn_model_summary(m, f);
+  fclose(f);
+  nn_model_spec spec;
+  nn_error err = {0};
+  ok(parse("input 784\ndense 512\nrelu\ndense 10\n", &spec, &err), &err, "parse");
+  f = open_memstream(&written, &len);
+  ok(nn_model_spec_print(&spec, TORCH, f, &err), &err, "print");
+  fclose(f);
+  cr_assert(strstr(written, "Total params: 407,050\n"), "%s", written);
+  int nb, nw; /* (lines_of cuts the texts into lines) */
+  char **b = lines_of(built, &nb), **w = lines_of(written, &nw);
+  cr_assert_eq(nb + 1, nw, "the spec's table has its input row more: %d lines and %d", nb, nw);
+  for (int i = 1; i < 4; i++) cr_assert_str_eq(b[i], w[i], "header line %d", i);
+  for (int i = 4; i < 4 + m->count; i++) /* the name column is 1 + 34 wide; then shape, params, trainable */
+    cr_assert_str_eq(b[i] + 36, w[i + 1] + 36, "row %d: %s vs %s", i - 3, b[i], w[i + 1]);
+  for (int i = 4 + m->count; i < nb; i++) cr_assert_str_eq(b[i], w[i + 1], "the totals' line %d", i);
+  free(b), free(w), free(built), free(written);
+  nn_model_spec_free(&spec);
+  nn_model_free(m);
 }
