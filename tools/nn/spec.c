@@ -117,6 +117,7 @@ typedef struct {
 } spec_option;
 
 #define AT(field) offsetof(nn_spec_layer, field)
+_Static_assert(offsetof(nn_spec_layer, kind) == 0, "a row's pos[] uses offset 0 for 'no argument'");
 #define MAX_OPTIONS 10
 
 struct nn_spec_kind {
