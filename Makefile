@@ -223,6 +223,17 @@ $(BUILD)/tests/%: autograder/tests/%.c $(LIB) $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(@D)
 	$(call show,TEST,$@)$(CC) $(call chapter_includes,$<) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
 
+# autograder/tests/tools/ tests tools/nn's own code (the `nn summary` spec format, the
+# calculators of chapters not written yet): its programs link tools/nn's objects too (all
+# but main's, as an archive: each takes what it uses) and see tools/nn's headers.
+NN_TOOLS_LIB := $(BUILD)/nn-tools.a
+$(NN_TOOLS_LIB): $(filter-out %/tools/nn/nn.o,$(NN_SRC:%.c=$(BUILD)/obj/%.o))
+	@rm -f $@
+	$(call show,AR,$@)ar rcs $@ $^
+$(BUILD)/tests/tools/%: autograder/tests/tools/%.c $(NN_TOOLS_LIB) $(LIB) $(GUARD_OBJ) $(TEST_SUPPORT_OBJ)
+	@mkdir -p $(@D)
+	$(call show,TEST,$@)$(CC) $(call chapter_includes,$<) -Itools/nn $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) $< $(GUARD_OBJ) $(TEST_SUPPORT_OBJ) $(NN_TOOLS_LIB) $(LIB) $(LDFLAGS) $(GUARD_LDFLAGS) -lcriterion $(LDLIBS) -o $@
+
 # ---- benchmarks
 # bench/*.c are programs; bench/common/*.c what they share (timing, PyTorch as a child)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))

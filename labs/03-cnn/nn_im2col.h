@@ -30,6 +30,7 @@
 #define NN_IM2COL_H
 
 #include "nn_common.h"
+#include "nn_conv_shapes.h" /* nn_conv_geom_make's sizes are nn_conv_out_len's */
 
 /* The geometry of one image's convolution: what im2col and col2im need. */
 typedef struct {
@@ -42,8 +43,8 @@ typedef struct {
 } nn_conv_geom;
 
 /* The geometry with pad_h zeros above AND below, pad_w left AND right; Ho and Wo
- * from nn_shapes' nn_conv_out_len:  Ho = floor((H + 2*pad_h - d*(KH-1) - 1) / s) + 1.
- * Aborts with nn_shapes' message on a kernel larger than the padded input. */
+ * from nn_conv_shapes' nn_conv_out_len:  Ho = floor((H + 2*pad_h - d*(KH-1) - 1) / s) + 1.
+ * Aborts with nn_conv_out_len's message on a kernel larger than the padded input. */
 nn_conv_geom nn_conv_geom_make(int C, int H, int W, int KH, int KW, int stride, int pad_h, int pad_w,
                                int dilation);
 

@@ -282,7 +282,7 @@ static nn_pool2d *pool_new(const char *fn, const nn_layer_ops *ops, nn_pool_kind
   p->base.ops = ops;
   snprintf(p->base.name, sizeof p->base.name, "%s", name ? name : kind == NN_POOL_MAX ? "maxpool" : "avgpool");
   p->kind = kind, p->kernel = kernel, p->stride = stride, p->padding = padding;
-  /* The settings alone, checked by nn_shapes' rules on the smallest input a window
+  /* The settings alone, checked by nn_pool_out_len's rules on the smallest input a window
    * fits (H = W = kernel): stride >= 0, 0 <= padding <= kernel/2. */
   nn_pool_opts o = nn_pool_opts_default(kind, kernel);
   o.stride = stride, o.pad = padding != 0 ? NN_PAD_EXPLICIT : NN_PAD_VALID, o.padding = padding;

@@ -7,7 +7,7 @@
  *   x: (N, C, H, W)  ->  y: (N, C, Ho, Wo)
  *   Ho = floor((H + 2p - k) / s) + 1,  Wo = floor((W + 2p - k) / s) + 1
  *
- * The sizes come from nn_pool_out_len (nn_shapes.h), the calculator `nn exam`
+ * The sizes come from nn_pool_out_len (nn_pool_shapes.h), the calculator `nn exam`
  * and `nn summary` use, so a layer and a drill never disagree. The rules are
  * PyTorch's (nn.MaxPool2d(k, s, p), nn.AvgPool2d(k, s, p)): stride 0 means
  * "= kernel" (both frameworks' default), 0 <= p <= k/2, and the window must fit
@@ -43,7 +43,7 @@
 #define NN_POOL_H
 
 #include "nn_layer.h"
-#include "nn_shapes.h"
+#include "nn_pool_shapes.h"
 
 /* The sizes of one plane and its window: x plane (H, W) -> y plane (Ho, Wo), a k x k
  * window moved by s, p padded cells each side. What the math of one plane needs,

@@ -6,6 +6,7 @@
 
 #include "nn_checkpoint.h"
 #include "nn_cuda.h"
+#include "nn_summary.h"
 
 
 /* ---- building */
@@ -334,47 +335,21 @@ void nn_model_predict_classes(nn_model *m, const nn_tensor *X, int *classes, int
 
 /* ---- summary and checkpoints */
 
-/* 401920 -> "401,920" */
-static const char *with_commas(long v, char *buf, int size) {
-  char digits[32];
-  int len = snprintf(digits, sizeof digits, "%ld", v), o = 0;
-  for (int i = 0; i < len && o < size - 1; i++) {
-    if (i > 0 && (len - i) % 3 == 0 && o < size - 2) buf[o++] = ',';
-    buf[o++] = digits[i];
-  }
-  buf[o] = '\0';
-  return buf;
-}
-
 void nn_model_summary(const nn_model *m, FILE *f) {
-  fprintf(f, "Model: \"%s\"\n", m->name);
-  fprintf(f, "%-28s %-20s %12s\n", "Layer (type)", "Output shape", "Params");
-  fprintf(f, "%.*s\n", 62, "==============================================================");
+  char title[64];
+  snprintf(title, sizeof title, "Model: \"%s\"", m->name);
+  nn_summary s; /* the course's layout and counting are PyTorch's: (N, C, H, W), buffers apart */
+  nn_summary_begin(&s, f, NN_PYTORCH, title);
   for (int i = 0; i < m->count; i++) {
-    int shape[NN_MAX_DIMS], ndim = shape_after(m, i + 1, shape);
-    char layer[64], shape_s[64], params[32];
-    snprintf(layer, sizeof layer, "%s (%s)", m->layers[i]->name, m->layers[i]->ops->kind);
-    int o = snprintf(shape_s, sizeof shape_s, "(N");
-    for (int d = 0; d < ndim && o < (int)sizeof shape_s - 8; d++) o += snprintf(shape_s + o, sizeof shape_s - o, ", %d", shape[d]);
-    snprintf(shape_s + o, sizeof shape_s - o, ")");
-    fprintf(f, "%-28s %-20s %12s\n", layer, shape_s, with_commas(nn_layer_param_count(m->layers[i]), params, 32));
+    nn_layer *l = m->layers[i];
+    nn_shape out = {0}; /* one example, no N: at most NN_MAX_DIMS - 1 axes */
+    out.ndim = shape_after(m, i + 1, out.dim);
+    char name[112];
+    snprintf(name, sizeof name, "%s (%s)", l->name, l->ops->kind);
+    long params = nn_layer_param_count(l);
+    nn_summary_row(&s, name, &out, params, l->frozen ? 0 : params, nn_layer_buffer_count(l));
   }
-  long frozen = 0, buffers = 0;
-  for (int i = 0; i < m->count; i++) {
-    if (m->layers[i]->frozen) frozen += nn_layer_param_count(m->layers[i]);
-    buffers += nn_layer_buffer_count(m->layers[i]);
-  }
-  char total[32], trainable[32], fixed[32];
-  fprintf(f, "%.*s\n", 62, "==============================================================");
-  long count = nn_model_param_count(m);
-  if (frozen == 0)
-    fprintf(f, "Total params: %s (%.2f MB of float32), all trainable\n", with_commas(count, total, 32),
-            count * 4.0 / 1e6);
-  else
-    fprintf(f, "Total params: %s (%.2f MB of float32): %s trainable, %s frozen\n", with_commas(count, total, 32),
-            count * 4.0 / 1e6, with_commas(count - frozen, trainable, 32), with_commas(frozen, fixed, 32));
-  if (buffers > 0) /* Keras adds these to its total as "non-trainable params"; PyTorch does not count them */
-    fprintf(f, "Buffers: %s (BatchNorm running statistics: saved, never trained)\n", with_commas(buffers, total, 32));
+  nn_summary_end(&s);
 }
 
 /* The params and buffers of layers 0..n_layers-1, named, in order. */

@@ -84,7 +84,10 @@ void nn_model_free(nn_model *m);
 /* The output shape of one example (without N) into out; returns its ndim. */
 int nn_model_out_shape(const nn_model *m, int *out);
 long nn_model_param_count(const nn_model *m);
-/* Keras' model.summary(): one row per layer (name, type, output shape, params). */
+/* Keras' model.summary(): one row per layer (name, type, output shape, params, trainable),
+ * then the totals, as nn_summary.h prints them (`nn summary` prints a spec the same way), in
+ * the course's conventions, PyTorch's: shapes (N, C, H, W), buffers (BatchNorm's running
+ * statistics) counted apart from the parameters; a frozen layer's are non-trainable. */
 void nn_model_summary(const nn_model *m, FILE *f);
 
 /* The chain applied on tape t to x (n, ...in), a value of t: every layer's call recorded

@@ -48,7 +48,7 @@ static int pad_before(const nn_conv2d *c, int K) {
   return 0;
 }
 
-/* Ho or Wo from nn_shapes (the calculator `nn exam` uses); who: the message's prefix. */
+/* Ho or Wo from nn_conv_out_len (the calculator `nn exam` uses); who: the message's prefix. */
 static int out_len(const char *who, const nn_conv2d *c, int H, int W, int L, int K, const char *axis) {
   nn_conv_opts o = nn_conv_opts_default(c->F, K);
   o.stride = c->stride, o.dilation = c->dilation, o.pad = c->pad, o.padding = c->padding;

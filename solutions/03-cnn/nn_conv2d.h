@@ -3,7 +3,7 @@
  *   y[n][f][oh][ow] = b[f] + sum_{c,i,j} W[f][c][i][j] * x[n][c][oh*s - p_h + i*d][ow*s - p_w + j*d]
  *
  *   x: (N, C, H, W)   W: (F, C, KH, KW)   b: (F)   y: (N, F, Ho, Wo)
- *   Ho = floor((H + 2p - d*(KH-1) - 1) / s) + 1       (nn_shapes' nn_conv_out_len)
+ *   Ho = floor((H + 2p - d*(KH-1) - 1) / s) + 1       (nn_conv_shapes.h: nn_conv_out_len)
  *
  * (strictly a cross-correlation, as in every framework: the kernel is not flipped).
  * W is stored (F, C, KH, KW) as in PyTorch, which is also an (F, C*KH*KW) matrix
@@ -48,7 +48,7 @@
 #include "nn_im2col.h"
 #include "nn_layer.h"
 #include "nn_rng.h"
-#include "nn_shapes.h" /* nn_pad_mode */
+#include "nn_conv_shapes.h" /* nn_pad_mode, nn_conv_out_len */
 
 /* Zero is a sensible default for every field but in_channels, filters and kernel:
  *   (nn_conv2d_config){.in_channels = 1, .filters = 32, .kernel = 3}   Conv2d(1, 32, 3) */

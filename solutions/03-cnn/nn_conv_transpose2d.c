@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "nn_gemm.h"
-#include "nn_shapes.h"
+#include "nn_conv_shapes.h"
 
 /* "ConvTranspose2d(64 -> 32, 4x4", then ", stride 2", ", padding 1", ", output_padding 1",
  * ", dilation 2", ", no bias" where they are not the defaults, then ")". */
@@ -25,7 +25,7 @@ static convt_text describe(const nn_conv_transpose2d *t) {
   return d;
 }
 
-/* Ho or Wo from nn_shapes (the calculator `nn exam` uses), so the layer and a drill
+/* Ho or Wo from nn_conv_transpose_out_len (the calculator `nn exam` uses), so the layer and a drill
  * never disagree; who: the message's prefix. */
 static int out_len(const char *who, const nn_conv_transpose2d *t, int H, int W, int L, int K, const char *axis) {
   nn_conv_opts o = nn_conv_opts_default(t->C_out, K);

@@ -8,7 +8,7 @@
  *   y[n][o][h*s - p + i*d][w*s - p + j*d] += x[n][c][h][w] * W[c][o][i][j]     (+ b[o] everywhere)
  *
  *   x: (N, C_in, H, W)   W: (C_in, C_out, KH, KW)   b: (C_out)   y: (N, C_out, Ho, Wo)
- *   Ho = (H - 1)*s - 2p + d*(KH - 1) + op + 1       (nn_shapes' nn_conv_transpose_out_len)
+ *   Ho = (H - 1)*s - 2p + d*(KH - 1) + op + 1       (nn_conv_shapes.h: nn_conv_transpose_out_len)
  *
  * as PyTorch's nn.ConvTranspose2d(C_in, C_out, k, stride=s, padding=p, output_padding=op,
  * dilation=d). W is stored (C_in, C_out, KH, KW), as in PyTorch: an (C_in, C_out*KH*KW)

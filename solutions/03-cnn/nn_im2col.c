@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "nn_cnn_cuda.h"
-#include "nn_shapes.h"
+#include "nn_conv_shapes.h"
 
 static void check_geom(const char *fn, const void *a, const void *b, const nn_conv_geom *g) {
   NN_REQUIRE(a && b && g, "%s: NULL image, columns or geometry", fn);
@@ -15,7 +15,7 @@ static void check_geom(const char *fn, const void *a, const void *b, const nn_co
              fn, g->C, g->H, g->W, g->KH, g->KW, g->stride, g->pad_h, g->pad_w, g->dilation, g->Ho, g->Wo);
 }
 
-/* One axis through nn_shapes, the calculator `nn exam` uses, so the two never disagree. */
+/* One axis through nn_conv_out_len, the calculator `nn exam` uses, so the two never disagree. */
 static int out_len(int L, int K, int stride, int pad, int dilation, const char *axis) {
   nn_conv_opts o = nn_conv_opts_default(1, K);
   o.stride = stride, o.dilation = dilation, o.pad = NN_PAD_EXPLICIT, o.padding = pad;

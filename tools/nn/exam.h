@@ -1,13 +1,13 @@
 /* exam.h: what `nn exam`'s driver (exam.c) and its problem families share.
  *
  * A family makes one problem from a random generator: the question, the answer
- * (computed with the library's own code: nn_shapes, nn_activation, nn_loss,
+ * (computed with the library's own code: the shape calculators, nn_activation, nn_loss,
  * nn_optim, nn_metrics) and the worked solution, step by step. The driver picks
  * families, asks, checks and scores; it knows nothing of any formula.
  *
  *   exam_values.c   activation, loss, optimizer, metrics, rl, positional encoding
  *   exam_shapes.c   conv, pool, rnn, attention: output shapes and parameter counts,
- *                   and the framework defaults that differ (nn_framework_defaults)
+ *                   and the framework defaults that differ (framework_defaults.h)
  */
 #ifndef NN_EXAM_H
 #define NN_EXAM_H

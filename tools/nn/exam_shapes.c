@@ -3,9 +3,10 @@
  * Embedding, multi-head attention and the Transformer encoder layer, plus the
  * framework defaults that differ between Keras and PyTorch.
  *
- * Every count and every output size is nn_shapes' (nn_calc_*, nn_conv_out_len,
- * nn_pool_out_len, nn_framework_defaults): the same calculator `nn summary` uses.
- * Computed here, because nn_shapes gives no number for them: where the batch axis
+ * Every count and every output size is the chapters' calculators' (nn_calc_*,
+ * nn_conv_out_len, nn_pool_out_len; nn_shapes.h lists where each lives) and the defaults
+ * table's (framework_defaults.h): the same calculators `nn summary` uses.
+ * Computed here, because no calculator gives a number for them: where the batch axis
  * goes (PyTorch RNNs without batch_first put T first), the shape of an RNN's h_n,
  * and the attention score tensor Q K^T, (N, heads, T_q, T_k).
  *
@@ -17,7 +18,12 @@
 #include <string.h>
 
 #include "exam.h"
-#include "nn_shapes.h"
+#include "framework_defaults.h"
+#include "later_shapes.h"
+#include "nn_batchnorm_shapes.h"
+#include "nn_conv_shapes.h"
+#include "nn_dense_shapes.h"
+#include "nn_pool_shapes.h"
 
 typedef struct { char s[512]; } text;
 

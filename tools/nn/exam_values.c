@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "exam.h"
+#include "framework_defaults.h"
 #include "nn_activation.h"
 #include "nn_loss.h"
 #include "nn_metrics.h"
@@ -100,7 +101,7 @@ static nn_tensor tensor_of(int rows, int cols, const double *v) {
 /* sigmoid, tanh, relu, leaky_relu (the framework's default slope), elu, softplus, gelu, gelu_tanh */
 enum { ACT_VARIANTS = NN_ACT_COUNT };
 
-/* The framework defaults that differ come from nn_shapes' table: LeakyReLU's slope
+/* The framework defaults that differ come from framework_defaults.h's table: LeakyReLU's slope
  * (Keras 0.3, PyTorch 0.01), RMSprop's rho, Adagrad's accumulator, the epsilons, ... */
 static const nn_framework_default *default_entry(const char *key) {
   const nn_framework_default *d = nn_framework_default_find(key);

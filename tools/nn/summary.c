@@ -1,11 +1,11 @@
 /* nn summary SPEC_FILE [--framework keras|pytorch]: a model's per-layer output shapes and
  * parameter counts, as Keras' model.summary() or torchinfo would print them, from a
- * text spec (one layer per line; the format is in nn_shapes.h and docs/models/). */
+ * text spec (one layer per line; the format is in spec.h and docs/models/). */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
-#include "nn_shapes.h"
+#include "spec.h"
 
 static int summary_usage(void) {
   fprintf(stderr,

@@ -19,7 +19,7 @@
 #include "nn_gradcheck.h"
 #include "nn_im2col.h"
 #include "nn_parallel.h"
-#include "nn_shapes.h"
+#include "nn_conv_shapes.h"
 
 /* A layer named "conv1" from cfg, with W ~ N(0, 2 / fan_in) (He's) and b ~ N(0, 1) drawn
  * here from seed: the test's numbers, whatever the constructor draws. */

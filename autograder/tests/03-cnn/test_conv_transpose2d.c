@@ -12,7 +12,7 @@
 #include "nn_conv2d.h"
 #include "nn_conv_transpose2d.h"
 #include "nn_gradcheck.h"
-#include "nn_shapes.h"
+#include "nn_conv_shapes.h"
 
 typedef struct {
   int N, C_in, H, W, C_out, kh, kw, stride, padding, output_padding, dilation;
