@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn_cuda.h"
+#include "nn_parallel.h"
 
 enum { ALIGN = 64, MAX_BLOCKS = 64 };
 
@@ -118,9 +119,24 @@ nn_tensor nn_arena_tensor(nn_arena *a, int ndim, const int *shape) {
   return t;
 }
 
+/* 0.f is all zero bits: a memset, in chunks over libnn's threads when large (a step zeroes
+ * every activation's gradient; a conv layer's is millions of floats). */
+static void zero_floats(float *p, long n) {
+  enum { CHUNK = 1 << 16 };
+  const long chunks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if (n >= 4 * NN_PARALLEL_MIN_WORK)
+  for (long k = 0; k < chunks; k++) {
+    long lo = k * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+    memset(p + lo, 0, (size_t)len * sizeof *p);
+  }
+}
+
 nn_tensor nn_arena_zeros(nn_arena *a, int ndim, const int *shape) {
   nn_tensor t = nn_arena_tensor(a, ndim, shape);
-  nn_tensor_fill(&t, 0.f);
+  if (t.device == NN_CPU)
+    zero_floats(t.data, nn_numel(&t));
+  else
+    nn_tensor_fill(&t, 0.f);
   return t;
 }
 
