@@ -15,6 +15,7 @@
 
 #include "graded.h"
 #include "nn_activation.h"
+#include "nn_parallel.h"
 #include "nn_rng.h"
 
 /* |a - n| / max(|a|, |n|, 1e-3): relative, except that values near 0 are compared
@@ -368,4 +369,29 @@ Test(softmax, shape_mismatch_aborts, .signal = SIGABRT) {
   nn_tensor y = nn_tensor_new(2, (int[]){2, 4}, NN_CPU), dy = nn_tensor_new(2, (int[]){2, 4}, NN_CPU);
   nn_tensor dx = nn_tensor_new(2, (int[]){4, 2}, NN_CPU);
   nn_softmax_backward(&y, &dy, &dx); /* dx (4, 2) for y (2, 4) */
+}
+
+/* A large tensor goes over libnn's threads in chunks: every element must be what one thread
+ * gives, forward and backward, for every kind (the chunks' seams included). */
+Test(activation, large_tensors_on_two_threads_equal_one_thread) {
+  const long n = 300001; /* above the parallel threshold, and not a whole number of chunks */
+  nn_tensor x = nn_tensor_randn(1, (int[]){(int)n}, 5), dy = nn_tensor_randn(1, (int[]){(int)n}, 6);
+  nn_tensor y1 = nn_tensor_new(1, (int[]){(int)n}, NN_CPU), y2 = nn_tensor_new(1, (int[]){(int)n}, NN_CPU);
+  nn_tensor dx1 = nn_tensor_new(1, (int[]){(int)n}, NN_CPU), dx2 = nn_tensor_new(1, (int[]){(int)n}, NN_CPU);
+  for (int k = 0; k < NN_ACT_COUNT; k++) {
+    nn_activation act = nn_activation_of((nn_activation_kind)k);
+    nn_tensor_fill(&dx1, 0.5f), nn_tensor_fill(&dx2, 0.5f); /* backward adds into what is there */
+    nn_set_threads(1);
+    nn_activation_forward(&act, &x, &y1);
+    nn_activation_backward(&act, &x, &y1, &dy, &dx1);
+    nn_set_threads(2);
+    nn_activation_forward(&act, &x, &y2);
+    nn_activation_backward(&act, &x, &y2, &dy, &dx2);
+    cr_assert(memcmp(y1.data, y2.data, (size_t)n * sizeof(float)) == 0, "%s forward on 2 threads differs from 1",
+              nn_activation_name((nn_activation_kind)k));
+    cr_assert(memcmp(dx1.data, dx2.data, (size_t)n * sizeof(float)) == 0, "%s backward on 2 threads differs from 1",
+              nn_activation_name((nn_activation_kind)k));
+  }
+  nn_tensor_free(&x), nn_tensor_free(&dy), nn_tensor_free(&y1), nn_tensor_free(&y2);
+  nn_tensor_free(&dx1), nn_tensor_free(&dx2);
 }
