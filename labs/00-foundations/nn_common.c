@@ -18,6 +18,8 @@ nn_status nn_fail(nn_error *err, nn_status code, const char *fmt, ...) {
   return code;
 }
 
+const char *nn_device_name(nn_device device) { return device == NN_GPU ? "GPU" : "CPU"; }
+
 const char *nn_status_name(nn_status code) {
   switch (code) {
   case NN_OK: return "NN_OK";

@@ -47,6 +47,6 @@ static const nn_layer_ops FLATTEN_OPS = {.kind = "Flatten", .forward = forward_o
 nn_layer *nn_flatten_new(const char *name) {
   nn_layer *l = nn_xcalloc(1, sizeof *l, "nn_flatten");
   l->ops = &FLATTEN_OPS;
-  snprintf(l->name, sizeof l->name, "%s", name ? name : "flatten");
+  nn_layer_name(l, "nn_flatten_new", name, "flatten");
   return l;
 }

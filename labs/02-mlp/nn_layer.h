@@ -76,6 +76,11 @@ struct nn_layer {
                   * frozen layer above that one still runs, to pass dx on */
 };
 
+/* l->name <- name, or fallback when name is NULL; a name too long for it (31 characters)
+ * panics, naming fn: names are the checkpoint's keys ("dense1.W"), so a silent cut could
+ * make two layers one. */
+void nn_layer_name(nn_layer *l, const char *fn, const char *name, const char *fallback);
+
 /* The number of parameters (values, not tensors) of a layer: what `nn summary` prints.
  * As PyTorch counts: buffers are not parameters. */
 long nn_layer_param_count(nn_layer *l);
@@ -94,6 +99,10 @@ void nn_layer_to(nn_layer *l, nn_device device);
 /* A forward's first step: c is l's call on x giving y (c->saved NULL until the layer keeps
  * something). Panics on a NULL call, naming fn. */
 void nn_call_begin(nn_call *c, const nn_layer *l, const char *fn, const nn_tensor *x, const nn_tensor *y);
+/* A layer runs where its weights are: t (what: "x", "dy", ...) must be on `weights`, the
+ * device of l's parameters, else a panic naming fn, the tensor, the layer and what to move. */
+void nn_layer_require_device(const char *fn, const nn_layer *l, const char *what, const nn_tensor *t,
+                             nn_device weights);
 /* The call's arena, or a panic naming the layer and what it needed the arena for. */
 nn_arena *nn_call_arena(const nn_call *c, const char *fn, const char *what);
 /* Backward's first check: c went through l's forward, and its arena has not been reset since

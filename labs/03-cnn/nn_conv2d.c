@@ -70,13 +70,9 @@ nn_conv_geom nn_conv2d_geom(const nn_conv2d *c, int H, int W) {
   return geom_of(c->base.name, c, H, W);
 }
 
-static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
-
 /* t must be on the device of the layer's weights: the layer runs there. */
 static void check_device(const char *fn, const nn_conv2d *c, const char *what, const nn_tensor *t) {
-  NN_REQUIRE(t->device == c->W.device, "%s: %s is on the %s but %s's weights are on the %s; move the layer "
-             "(nn_layer_to) or the tensor (nn_tensor_to)", fn, what, device_name(t->device), c->base.name,
-             device_name(c->W.device));
+  nn_layer_require_device(fn, &c->base, what, t, c->W.device);
 }
 
 /* x: (N, C, H, W) on the device of the layer's weights; returns one image's geometry. */
@@ -122,7 +118,7 @@ static workspace borrow_workspace(const nn_conv2d *c, const nn_call *call, const
                                   bool backward) {
   nn_arena *a = nn_call_arena(call, fn, "its im2col workspace");
   NN_REQUIRE(nn_arena_device(a) == c->W.device, "%s: the call's arena is on the %s but %s's weights are on the %s",
-             fn, device_name(nn_arena_device(a)), c->base.name, device_name(c->W.device));
+             fn, nn_device_name(nn_arena_device(a)), c->base.name, nn_device_name(c->W.device));
   workspace ws = {.threads = c->W.device == NN_CPU ? nn_threads() : 1};
   ws.data = nn_arena_floats(a, nn_conv2d_workspace_floats(c, g, ws.threads, backward));
   return ws;
@@ -337,7 +333,7 @@ nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *
 
   nn_conv2d *c = nn_xcalloc(1, sizeof *c, "nn_conv2d");
   c->base.ops = &CONV2D_OPS;
-  snprintf(c->base.name, sizeof c->base.name, "%s", nm);
+  nn_layer_name(&c->base, "nn_conv2d_new", nm, NULL);
   snprintf(c->W_name, sizeof c->W_name, "%s.W", c->base.name);
   snprintf(c->b_name, sizeof c->b_name, "%s.b", c->base.name);
   c->C = cfg->in_channels, c->F = cfg->filters, c->KH = KH, c->KW = KW;

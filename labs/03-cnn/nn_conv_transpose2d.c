@@ -249,7 +249,7 @@ nn_conv_transpose2d *nn_conv_transpose2d_new(const char *name, const nn_conv_tra
 
   nn_conv_transpose2d *t = nn_xcalloc(1, sizeof *t, "nn_conv_transpose2d");
   t->base.ops = &CONVT_OPS;
-  snprintf(t->base.name, sizeof t->base.name, "%s", nm);
+  nn_layer_name(&t->base, "nn_conv_transpose2d_new", nm, NULL);
   snprintf(t->W_name, sizeof t->W_name, "%s.W", t->base.name);
   snprintf(t->b_name, sizeof t->b_name, "%s.b", t->base.name);
   t->C_in = cfg->in_channels, t->C_out = cfg->out_channels, t->KH = KH, t->KW = KW;

@@ -34,14 +34,12 @@ static nn_shape_text dims_text(const int *in, int ndim) {
   return t;
 }
 
-static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
-
 /* t must be on `device`, where the layer runs (x's device in forward, dy's in backward). */
 static void check_device(const char *fn, const nn_layer *l, const char *what, const nn_tensor *t, const char *ref,
                          nn_device device) {
   NN_REQUIRE(t->device == device, "%s: %s: %s is on the %s but %s is on the %s; %s runs where its input is, so "
-             "both must be on one device (nn_tensor_to)", fn, l->name, what, device_name(t->device), ref,
-             device_name(device), l->ops->kind);
+             "both must be on one device (nn_tensor_to)", fn, l->name, what, nn_device_name(t->device), ref,
+             nn_device_name(device), l->ops->kind);
 }
 
 /* Ho and Wo from nn_pool_out_len, the calculator of `nn exam`; aborts naming fn
@@ -210,7 +208,7 @@ void nn_pool2d_forward(nn_pool2d *p, nn_call *c, const nn_tensor *x, nn_tensor *
   if (p->kind == NN_POOL_MAX) {
     nn_arena *a = nn_call_arena(c, fn, "its argmax");
     NN_REQUIRE(nn_arena_device(a) == x->device, "%s: %s: the call's arena is on the %s but x is on the %s", fn,
-               p->base.name, device_name(nn_arena_device(a)), device_name(x->device));
+               p->base.name, nn_device_name(nn_arena_device(a)), nn_device_name(x->device));
     argmax = nn_arena_alloc(a, (size_t)(planes * g.Ho * g.Wo) * sizeof(int));
   }
   c->saved = argmax;
@@ -225,7 +223,7 @@ void nn_pool2d_backward(nn_pool2d *p, const nn_call *c, const nn_tensor *dy, nn_
   nn_call_require_forward(c, fn, &p->base);
   const nn_tensor x = *c->x, y = *c->y; /* their shapes and device: the values are not needed */
   NN_REQUIRE(dy->device == x.device, "%s: %s: dy is on the %s but the forward ran on the %s (x was there); "
-             "move dy (nn_tensor_to)", fn, p->base.name, device_name(dy->device), device_name(x.device));
+             "move dy (nn_tensor_to)", fn, p->base.name, nn_device_name(dy->device), nn_device_name(x.device));
   NN_REQUIRE(nn_same_shape(dy, &y), "%s: %s: dy is %s but the forward gave y %s (from x %s)", fn, p->base.name,
              nn_shape_str(dy).s, nn_shape_str(&y).s, nn_shape_str(&x).s);
   if (!dx) return;
@@ -280,7 +278,7 @@ static nn_pool2d *pool_new(const char *fn, const nn_layer_ops *ops, nn_pool_kind
   NN_REQUIRE(kernel >= 1, "%s: kernel %d must be at least 1", fn, kernel);
   nn_pool2d *p = nn_xcalloc(1, sizeof *p, fn);
   p->base.ops = ops;
-  snprintf(p->base.name, sizeof p->base.name, "%s", name ? name : kind == NN_POOL_MAX ? "maxpool" : "avgpool");
+  nn_layer_name(&p->base, fn, name, kind == NN_POOL_MAX ? "maxpool" : "avgpool");
   p->kind = kind, p->kernel = kernel, p->stride = stride, p->padding = padding;
   /* The settings alone, checked by nn_pool_out_len's rules on the smallest input a window
    * fits (H = W = kernel): stride >= 0, 0 <= padding <= kernel/2. */
@@ -376,6 +374,6 @@ static const nn_layer_ops GLOBAL_AVGPOOL_OPS = {.kind = "GlobalAvgPool2d", .forw
 nn_layer *nn_global_avgpool2d_new(const char *name) {
   global_avgpool *g = nn_xcalloc(1, sizeof *g, "nn_global_avgpool2d_new");
   g->base.ops = &GLOBAL_AVGPOOL_OPS;
-  snprintf(g->base.name, sizeof g->base.name, "%s", name ? name : "global_avgpool");
+  nn_layer_name(&g->base, "nn_global_avgpool2d_new", name, "global_avgpool");
   return &g->base;
 }

@@ -154,7 +154,7 @@ nn_se *nn_se_new(const char *name, const nn_se_config *cfg, nn_rng *rng) {
              "fits a layer name", nm, strlen(nm), nm);
   nn_se *se = nn_xcalloc(1, sizeof *se, "nn_se");
   se->base.ops = &SE_OPS;
-  snprintf(se->base.name, sizeof se->base.name, "%s", nm);
+  nn_layer_name(&se->base, "nn_se_new", nm, NULL);
   se->C = cfg->channels;
   se->hidden = se->C / r >= 1 ? se->C / r : 1;
   char fc_name[40];

@@ -36,6 +36,8 @@ nn_status nn_fail(nn_error *err, nn_status code, const char *fmt, ...)
 
 /* "NN_ERR_FORMAT" etc., for tests and messages. */
 const char *nn_status_name(nn_status code);
+/* "CPU" or "GPU", for messages. */
+const char *nn_device_name(nn_device device);
 
 /* Print "libnn: <message>" to stderr and abort(): for programming errors. */
 void nn_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));

@@ -39,6 +39,6 @@ nn_layer *nn_activation_layer_new(const char *name, nn_activation act) {
   nn_activation_layer *a = nn_xcalloc(1, sizeof *a, "nn_activation_layer");
   a->base.ops = &ACTIVATION_OPS;
   a->act = act;
-  snprintf(a->base.name, sizeof a->base.name, "%s", name ? name : nn_activation_name(act.kind));
+  nn_layer_name(&a->base, "nn_activation_layer_new", name, nn_activation_name(act.kind));
   return &a->base;
 }

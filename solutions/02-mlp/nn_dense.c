@@ -9,16 +9,14 @@
 #include "nn_gemm.h"
 #include "nn_mlp_cuda.h"
 
-static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
-
 /* t: (..., cols) on the layer's device (where its W is); returns its rows, numel / cols */
 static int check_rows(const char *fn, const nn_dense *d, const char *what, const nn_tensor *t, int cols) {
   NN_REQUIRE(t->ndim >= 2 && t->shape[t->ndim - 1] == cols, "%s: %s is %s but %s expects (N, %d)%s", fn, what,
              nn_shape_str(t).s, d->base.name, cols,
              t->ndim > 2 ? " or more dims ending in that one (a Flatten before it?)" : "");
   NN_REQUIRE(t->device == d->W.device, "%s: %s is on the %s but %s is on the %s; move the layer (nn_layer_to) "
-             "or the tensor (nn_tensor_to)", fn, what, device_name(t->device), d->base.name,
-             device_name(d->W.device));
+             "or the tensor (nn_tensor_to)", fn, what, nn_device_name(t->device), d->base.name,
+             nn_device_name(d->W.device));
   return (int)(nn_numel(t) / cols);
 }
 
@@ -93,8 +91,8 @@ void nn_dense_backward(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_te
     check_rows("nn_dense_backward", d, "dx", dx, d->in);
   }
   NN_REQUIRE(c->x->device == d->W.device, "nn_dense_backward: the forward input x is on the %s but %s is on "
-             "the %s (was the layer moved between forward and backward?)", device_name(c->x->device),
-             d->base.name, device_name(d->W.device));
+             "the %s (was the layer moved between forward and backward?)", nn_device_name(c->x->device),
+             d->base.name, nn_device_name(d->W.device));
   switch (d->W.device) {
   case NN_CPU: dense_backward_cpu(d, c, dy, dx, N); break;
   case NN_GPU: dense_backward_gpu(d, c, dy, dx, N); break;
@@ -157,7 +155,7 @@ nn_dense *nn_dense_new(const char *name, int in, int out, nn_init init, nn_rng *
   named_dense *nd = nn_xcalloc(1, sizeof *nd, "nn_dense");
   nn_dense *d = &nd->d;
   d->base.ops = &DENSE_OPS;
-  snprintf(d->base.name, sizeof d->base.name, "%s", name ? name : "dense");
+  nn_layer_name(&d->base, "nn_dense_new", name, "dense");
   snprintf(nd->W_name, sizeof nd->W_name, "%s.W", d->base.name);
   snprintf(nd->b_name, sizeof nd->b_name, "%s.b", d->base.name);
   d->in = in, d->out = out;

@@ -85,7 +85,7 @@ nn_dropout *nn_dropout_new(const char *name, float p, uint64_t seed) {
   NN_REQUIRE(p >= 0.f && p < 1.f, "nn_dropout_new: p = %g; the drop probability must be in [0, 1)", p);
   nn_dropout *d = nn_xcalloc(1, sizeof *d, "nn_dropout");
   d->base.ops = &DROPOUT_OPS;
-  snprintf(d->base.name, sizeof d->base.name, "%s", name ? name : "dropout");
+  nn_layer_name(&d->base, "nn_dropout_new", name, "dropout");
   d->p = p;
   d->rng = nn_rng_new(seed);
   return d;

@@ -1,7 +1,18 @@
 /* nn_layer.c: what all layers share. */
 #include "nn_layer.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "nn_mlp_cuda.h"
+
+void nn_layer_name(nn_layer *l, const char *fn, const char *name, const char *fallback) {
+  const char *chosen = name ? name : fallback;
+  NN_REQUIRE(chosen && strlen(chosen) < sizeof l->name, "%s: the layer name \"%s\" is %zu characters; at most %zu "
+             "(it names the layer's tensors in checkpoints)", fn, chosen ? chosen : "(null)",
+             chosen ? strlen(chosen) : 0, sizeof l->name - 1);
+  snprintf(l->name, sizeof l->name, "%s", chosen);
+}
 
 static long count_values(const nn_param *p, int count) {
   long total = 0;
@@ -65,6 +76,13 @@ void nn_call_begin(nn_call *c, const nn_layer *l, const char *fn, const nn_tenso
              l ? l->name : "?");
   c->layer = l, c->x = x, c->y = y, c->saved = NULL;
   c->generation = c->arena ? nn_arena_generation(c->arena) : 0;
+}
+
+void nn_layer_require_device(const char *fn, const nn_layer *l, const char *what, const nn_tensor *t,
+                             nn_device weights) {
+  NN_REQUIRE(t->device == weights, "%s: %s is on the %s but %s's weights are on the %s; move the layer "
+             "(nn_layer_to) or the tensor (nn_tensor_to)", fn, what, nn_device_name(t->device), l->name,
+             nn_device_name(weights));
 }
 
 nn_arena *nn_call_arena(const nn_call *c, const char *fn, const char *what) {

@@ -12,13 +12,11 @@
 
 /* ---- argument checks, shared by the entries */
 
-static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
-
 static void require_grad(const char *fn, const nn_tensor *x, const nn_tensor *dx) {
   if (!dx) return;
   NN_REQUIRE(nn_same_shape(x, dx) && dx->device == x->device,
              "%s: the gradient is %s on the %s but the prediction is %s on the %s; they must match", fn,
-             nn_shape_str(dx).s, device_name(dx->device), nn_shape_str(x).s, device_name(x->device));
+             nn_shape_str(dx).s, nn_device_name(dx->device), nn_shape_str(x).s, nn_device_name(x->device));
 }
 
 static void require_same(const char *fn, const nn_tensor *pred, const nn_tensor *target,
@@ -27,7 +25,7 @@ static void require_same(const char *fn, const nn_tensor *pred, const nn_tensor 
              "%s: pred is %s, target is %s; expected the same shape, (N, D) or (N), not empty", fn,
              nn_shape_str(pred).s, nn_shape_str(target).s);
   NN_REQUIRE(pred->device == target->device, "%s: pred is on the %s but target on the %s; move both to one "
-             "device (nn_tensor_to)", fn, device_name(pred->device), device_name(target->device));
+             "device (nn_tensor_to)", fn, nn_device_name(pred->device), nn_device_name(target->device));
   require_grad(fn, pred, dpred);
 }
 

@@ -28,13 +28,9 @@ static bool worth_threads(channels_view v) { return (double)v.N * v.S * v.C >= N
 
 /* ---- checks */
 
-static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
-
 /* t must be on the device of the layer's gamma: the layer runs there. */
 static void check_device(const char *fn, const nn_batchnorm *bn, const char *what, const nn_tensor *t) {
-  NN_REQUIRE(t->device == bn->gamma.device, "%s: %s is on the %s but %s's gamma and beta are on the %s; move the "
-             "layer (nn_layer_to) or the tensor (nn_tensor_to)", fn, what, device_name(t->device), bn->base.name,
-             device_name(bn->gamma.device));
+  nn_layer_require_device(fn, &bn->base, what, t, bn->gamma.device);
 }
 
 static void check_input(const char *fn, const nn_batchnorm *bn, const nn_tensor *x) {
@@ -57,7 +53,7 @@ static void check_like_x(const char *fn, const nn_batchnorm *bn, const char *wha
 static nn_batchnorm_saved *save_for_backward(const nn_batchnorm *bn, nn_call *c, const char *fn, long numel) {
   nn_arena *a = nn_call_arena(c, fn, "xhat and the statistics it keeps for backward");
   NN_REQUIRE(nn_arena_device(a) == bn->gamma.device, "%s: the call's arena is on the %s but %s is on the %s", fn,
-             device_name(nn_arena_device(a)), bn->base.name, device_name(bn->gamma.device));
+             nn_device_name(nn_arena_device(a)), bn->base.name, nn_device_name(bn->gamma.device));
   nn_batchnorm_saved *s = nn_arena_record(a, sizeof *s);
   s->mean = nn_arena_floats(a, bn->C), s->var = nn_arena_floats(a, bn->C), s->inv_std = nn_arena_floats(a, bn->C);
   s->xhat = nn_arena_floats(a, numel);
@@ -220,7 +216,7 @@ void nn_batchnorm_backward(nn_batchnorm *bn, const nn_call *c, const nn_tensor *
   nn_call_require_forward(c, fn, &bn->base);
   const nn_batchnorm_saved *saved = c->saved;
   NN_REQUIRE(c->x->device == bn->gamma.device, "%s: %s moved to the %s after its forward pass (nn_layer_to); run "
-             "the forward again there first", fn, bn->base.name, device_name(bn->gamma.device));
+             "the forward again there first", fn, bn->base.name, nn_device_name(bn->gamma.device));
   check_like_x(fn, bn, "dy", dy, c->x);
   if (dx) check_like_x(fn, bn, "dx", dx, c->x);
   channels_view v = view_of(c->x->shape, c->x->ndim);
@@ -286,7 +282,7 @@ nn_batchnorm *nn_batchnorm_new(const char *name, int channels) {
   NN_REQUIRE(channels >= 1, "nn_batchnorm_new: %s: channels is %d; it must be at least 1", nm, channels);
   nn_batchnorm *bn = nn_xcalloc(1, sizeof *bn, "nn_batchnorm");
   bn->base.ops = &BATCHNORM_OPS;
-  snprintf(bn->base.name, sizeof bn->base.name, "%s", nm);
+  nn_layer_name(&bn->base, "nn_batchnorm_new", nm, NULL);
   snprintf(bn->gamma_name, sizeof bn->gamma_name, "%s.gamma", bn->base.name);
   snprintf(bn->beta_name, sizeof bn->beta_name, "%s.beta", bn->base.name);
   snprintf(bn->mean_name, sizeof bn->mean_name, "%s.running_mean", bn->base.name);

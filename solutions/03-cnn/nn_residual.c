@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_activation_layer.h"
 
@@ -21,14 +22,12 @@ static int sublayers(const nn_residual *r, nn_layer **out) {
 /* The device the block runs on: its weights'. */
 static nn_device device_of(const nn_residual *r) { return r->conv1->W.device; }
 
-static const char *device_name(nn_device d) { return d == NN_GPU ? "GPU" : "CPU"; }
-
 /* The call's record: the internal activations, each (N, out, Ho, Wo) from the call's arena,
  * and a fresh call per sublayer, in the block's mode, on the same arena. */
 static nn_residual_saved *start_record(const nn_residual *r, nn_call *c, const char *fn, int N, int Ho, int Wo) {
   nn_arena *a = nn_call_arena(c, fn, "the activations between its sublayers");
   NN_REQUIRE(nn_arena_device(a) == device_of(r), "%s: the call's arena is on the %s but %s's weights are on the %s",
-             fn, device_name(nn_arena_device(a)), r->base.name, device_name(device_of(r)));
+             fn, nn_device_name(nn_arena_device(a)), r->base.name, nn_device_name(device_of(r)));
   nn_residual_saved *s = nn_arena_record(a, sizeof *s);
   const int shape[4] = {N, r->out_C, Ho, Wo};
   nn_tensor *acts[] = {&s->a1, &s->b1, &s->r1, &s->a2, &s->b2, &s->sum, &s->p1, &s->p2};
@@ -40,9 +39,7 @@ static nn_residual_saved *start_record(const nn_residual *r, nn_call *c, const c
 
 /* t must be on the device of the block's weights: the block runs there. */
 static void check_device(const char *fn, const nn_residual *r, const char *what, const nn_tensor *t) {
-  NN_REQUIRE(t->device == device_of(r), "%s: %s is on the %s but %s's weights are on the %s; move the layer "
-             "(nn_layer_to) or the tensor (nn_tensor_to)", fn, what, device_name(t->device), r->base.name,
-             device_name(device_of(r)));
+  nn_layer_require_device(fn, &r->base, what, t, device_of(r));
 }
 
 static void check_input(const char *fn, const nn_residual *r, const nn_tensor *x) {
@@ -109,7 +106,7 @@ void nn_residual_backward(nn_residual *r, const nn_call *c, const nn_tensor *dy,
   nn_residual_saved *s = c->saved;
   check_like_output(fn, r, "dy", dy, &s->sum, c->x);
   NN_REQUIRE(s->a1.device == device_of(r), "%s: %s moved to the %s after its forward pass (nn_layer_to); run the "
-             "forward again there first", fn, r->base.name, device_name(device_of(r)));
+             "forward again there first", fn, r->base.name, nn_device_name(device_of(r)));
   if (dx) check_device(fn, r, "dx", dx);
   if (dx)
     NN_REQUIRE(nn_same_shape(dx, c->x), "%s: %s: dx is %s but the forward input x was %s", fn, r->base.name,
@@ -211,13 +208,15 @@ static nn_layer *relu_part(const nn_residual *r, const char *part) {
 nn_residual *nn_residual_new(const char *name, const nn_residual_config *cfg, nn_rng *rng) {
   NN_REQUIRE(cfg && rng, "nn_residual_new: a config and an rng are needed");
   const char *nm = name ? name : "block";
+  NN_REQUIRE(strlen(nm) <= 23, "nn_residual_new: the name \"%s\" is %zu characters; at most 23, so that "
+             "\"%s.proj_bn\" fits a layer name", nm, strlen(nm), nm);
   int stride = cfg->stride ? cfg->stride : 1;
   NN_REQUIRE(cfg->in_channels >= 1 && cfg->out_channels >= 1 && stride >= 1, "nn_residual_new: %s: in_channels "
              "%d, out_channels %d, stride %d: each must be at least 1 (stride 0 means 1)", nm, cfg->in_channels,
              cfg->out_channels, cfg->stride);
   nn_residual *r = nn_xcalloc(1, sizeof *r, "nn_residual");
   r->base.ops = &RESIDUAL_OPS;
-  snprintf(r->base.name, sizeof r->base.name, "%s", nm);
+  nn_layer_name(&r->base, "nn_residual_new", nm, NULL);
   r->in_C = cfg->in_channels, r->out_C = cfg->out_channels, r->stride = stride;
   r->conv1 = conv_part(r, "conv1", r->in_C, r->out_C, 3, stride, rng);
   r->bn1 = bn_part(r, "bn1");

@@ -353,3 +353,10 @@ Test(dense, nd_input) {
   nn_tensor_free(&y3), nn_tensor_free(&y2), nn_tensor_free(&dx3), nn_tensor_free(&dx2);
   d3->base.ops->free(&d3->base), d2->base.ops->free(&d2->base);
 }
+
+/* A layer's name keys its tensors in checkpoints ("<name>.W"): a name too long to keep whole
+ * is refused, not cut (two long names cut alike would make two layers one). */
+Test(dense, a_name_too_long_is_refused, .signal = SIGABRT) {
+  nn_rng rng = nn_rng_new(1);
+  nn_dense_new("a_dense_layer_with_a_very_long_name", 2, 2, NN_INIT_HE, &rng); /* 35 characters */
+}
