@@ -98,29 +98,40 @@ static void check_output(const char *fn, const nn_conv2d *c, const char *what, c
 }
 
 /* The workspace, borrowed from the call's arena (on the weights' device) for this call only:
- *   CPU: per thread t, an im2col buffer (K, P), then (backward only) per thread a partial
- *        dW (F, K) and db (F) that backward adds into dW and db after the loop over images
- *   GPU: one im2col buffer (K, P); the images go one after another */
+ *   CPU forward:  every image's im2col columns (N, K, P), kept in the call for backward, when
+ *                 they fit NN_CONV2D_KEEP_FLOATS; else per thread an im2col buffer (K, P)
+ *   CPU backward: per thread a (K, P) buffer (the windows when not kept, then dcols) and a
+ *                 partial dW (F, K) and db (F), added into dW and db after the loop over images
+ *   GPU:          one im2col buffer (K, P); the images go one after another */
 typedef struct {
   float *data;
   int threads; /* the threads it is laid out for (1 on the GPU) */
+  bool kept;   /* forward: data holds all N images' columns, image n at n * K * P */
 } workspace;
 
 static long cols_floats(const nn_conv_geom *g) { return nn_conv_geom_rows(g) * nn_conv_geom_cols(g); }
 static long grad_floats(const nn_conv2d *c, const nn_conv_geom *g) { return (long)c->F * nn_conv_geom_rows(g) + c->F; }
 
-long nn_conv2d_workspace_floats(const nn_conv2d *c, const nn_conv_geom *g, int threads, bool backward) {
+/* Whether a CPU forward on N images keeps their columns: backward then skips im2col, a fifth
+ * of a small CNN's step, for memory the arena has anyway. A large batch of large images
+ * recomputes instead (ResNet on 224 x 224 would keep gigabytes). */
+static bool keeps_columns(const nn_conv2d *c, const nn_conv_geom *g, int N) {
+  return c->W.device == NN_CPU && (double)N * cols_floats(g) <= c->keep_floats;
+}
+
+long nn_conv2d_workspace_floats(const nn_conv2d *c, const nn_conv_geom *g, int N, int threads, bool backward) {
   if (c->W.device == NN_GPU) return cols_floats(g);
-  return (cols_floats(g) + (backward ? grad_floats(c, g) : 0)) * threads;
+  if (backward) return (cols_floats(g) + grad_floats(c, g)) * threads;
+  return keeps_columns(c, g, N) ? N * cols_floats(g) : threads * cols_floats(g);
 }
 
 static workspace borrow_workspace(const nn_conv2d *c, const nn_call *call, const char *fn, const nn_conv_geom *g,
-                                  bool backward) {
+                                  int N, bool backward) {
   nn_arena *a = nn_call_arena(call, fn, "its im2col workspace");
   NN_REQUIRE(nn_arena_device(a) == c->W.device, "%s: the call's arena is on the %s but %s's weights are on the %s",
              fn, nn_device_name(nn_arena_device(a)), c->base.name, nn_device_name(c->W.device));
-  workspace ws = {.threads = c->W.device == NN_CPU ? nn_threads() : 1};
-  ws.data = nn_arena_floats(a, nn_conv2d_workspace_floats(c, g, ws.threads, backward));
+  workspace ws = {.threads = c->W.device == NN_CPU ? nn_threads() : 1, .kept = !backward && keeps_columns(c, g, N)};
+  ws.data = nn_arena_floats(a, nn_conv2d_workspace_floats(c, g, N, ws.threads, backward));
   return ws;
 }
 
@@ -143,7 +154,7 @@ static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, con
   for (int n = 0; n < N; n++) {
     const float *x_n = x->data + n * x_size;        /* (C, H, W) */
     float *y_n = y->data + n * y_size;              /* (F, Ho*Wo) */
-    float *cols = cols_of(ws, g, nn_thread_index()); /* (K, P) */
+    float *cols = ws->kept ? ws->data + n * cols_floats(g) : cols_of(ws, g, nn_thread_index()); /* (K, P) */
     nn_im2col(x_n, g, cols);
     /* TODO(lab 03-cnn): write this part of conv_forward_cpu. */
     /* HINT: y_n (F, P) = W (F, K) @ cols (K, P) is one nn_sgemm(false, false, F, P, K, 1, W, cols, 0, y_n, NN_CPU); then add b[f] to every entry of row f (when c->has_bias) */
@@ -164,8 +175,8 @@ static void add_thread_grads(nn_conv2d *c, const nn_conv_geom *g, const workspac
 }
 
 /* dy: (N, F, Ho, Wo); dx: (N, C, H, W) or NULL */
-static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *x, const nn_tensor *dy, nn_tensor *dx,
-                              const nn_conv_geom *g, const workspace *ws) {
+static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *x, const float *kept, const nn_tensor *dy,
+                              nn_tensor *dx, const nn_conv_geom *g, const workspace *ws) {
   const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
   const double work = 2.0 * N * F * K * P; /* multiply-adds: dW's and dx's products */
@@ -176,11 +187,15 @@ static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *x, const nn_tensor 
     const float *dy_n = dy->data + n * y_size;      /* (F, Ho*Wo) */
     float *dx_n = dx ? dx->data + n * x_size : NULL; /* (C, H, W) */
     int t = nn_thread_index();
-    float *cols = cols_of(ws, g, t);                /* (K, P): the windows of x_n, then dcols */
+    float *dcols = cols_of(ws, g, t);               /* (K, P): this thread's own */
     float *dW = grads_of(c, ws, g, t), *db = dW + (long)F * K; /* this thread's share of dW, db */
-    nn_im2col(x_n, g, cols); /* recomputed: cheaper in memory than keeping N of them */
+    const float *cols = dcols;                      /* (K, P): the windows of x_n */
+    if (kept)
+      cols = kept + n * cols_floats(g); /* kept by the forward */
+    else
+      nn_im2col(x_n, g, dcols); /* recomputed: the batch's columns were too large to keep */
     /* TODO(lab 03-cnn): write this part of conv_backward_cpu. */
-    /* HINT: dW and db here are this thread's share (never c->dW: two threads adding into one array lose updates). dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n; dx_n: cols = W^T @ dy_n (beta 0), then nn_col2im */
+    /* HINT: dW and db here are this thread's share (never c->dW: two threads adding into one array lose updates). dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n; dx_n: dcols = W^T @ dy_n (beta 0), then nn_col2im (cols may be the forward's, so write dcols, not cols) */
     NN_LAB_STUB("03-cnn", "conv_backward_cpu");
   }
   add_thread_grads(c, g, ws);
@@ -223,7 +238,8 @@ void nn_conv2d_forward(nn_conv2d *c, nn_call *call, const nn_tensor *x, nn_tenso
   nn_call_begin(call, &c->base, "nn_conv2d_forward", x, y);
   nn_conv_geom g = check_input("nn_conv2d_forward", c, x);
   check_output("nn_conv2d_forward", c, "y", y, x, &g);
-  workspace ws = borrow_workspace(c, call, "nn_conv2d_forward", &g, false);
+  workspace ws = borrow_workspace(c, call, "nn_conv2d_forward", &g, x->shape[0], false);
+  call->saved = ws.kept ? ws.data : NULL; /* the columns backward will not recompute */
   switch (c->W.device) {
   case NN_CPU: conv_forward_cpu(c, x, y, &g, &ws); break;
   case NN_GPU: conv_forward_gpu(c, x, y, &g, &ws); break;
@@ -241,9 +257,9 @@ void nn_conv2d_backward(nn_conv2d *c, const nn_call *call, const nn_tensor *dy, 
     NN_REQUIRE(nn_same_shape(dx, x), "nn_conv2d_backward: dx is %s but the forward input x was %s",
                nn_shape_str(dx).s, nn_shape_str(x).s);
   }
-  workspace ws = borrow_workspace(c, call, "nn_conv2d_backward", &g, true);
+  workspace ws = borrow_workspace(c, call, "nn_conv2d_backward", &g, x->shape[0], true);
   switch (c->W.device) {
-  case NN_CPU: conv_backward_cpu(c, x, dy, dx, &g, &ws); break;
+  case NN_CPU: conv_backward_cpu(c, x, call->saved, dy, dx, &g, &ws); break;
   case NN_GPU: conv_backward_gpu(c, x, dy, dx, &g, &ws); break;
   }
 }
@@ -339,6 +355,7 @@ nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *
   c->C = cfg->in_channels, c->F = cfg->filters, c->KH = KH, c->KW = KW;
   c->stride = stride, c->dilation = dilation, c->pad = cfg->pad;
   c->padding = cfg->pad == NN_PAD_EXPLICIT ? cfg->padding : 0;
+  c->keep_floats = NN_CONV2D_KEEP_FLOATS;
   c->has_bias = !cfg->no_bias;
   const int shape[4] = {c->F, c->C, KH, KW};
   c->W = nn_tensor_new(4, shape, NN_CPU), c->dW = nn_tensor_new(4, shape, NN_CPU);

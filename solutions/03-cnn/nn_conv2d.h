@@ -30,11 +30,12 @@
  * thread its own partial dW and db, added into dW and db after the loop (adding into
  * one dW from two threads at once would lose updates).
  *
- * Memory: a call borrows its workspace from its arena (nn_arena.h): per thread, an
- * im2col buffer of C*KH*KW x Ho*Wo floats (one image), and in backward a partial dW
- * and db; so a training step allocates nothing and the layer owns no buffer at all.
- * Backward recomputes cols from the call's x (kept by pointer, as Dense does) rather
- * than caching N of them.
+ * Memory: a call borrows its workspace from its arena (nn_arena.h), so a training step
+ * allocates nothing and the layer owns no buffer at all. A CPU forward keeps every
+ * image's im2col columns (C*KH*KW x Ho*Wo floats each) in the call when the batch's fit
+ * NN_CONV2D_KEEP_FLOATS, and backward reads them instead of redoing im2col; above that,
+ * forward keeps none and backward recomputes them from the call's x. Backward also
+ * borrows, per thread, a buffer for dcols and a partial dW and db.
  *
  * Devices: the layer runs where its weights are (nn_layer_to). On the GPU the same
  * steps run as kernels (im2col, col2im and the bias sums: nn_im2col.cu, nn_conv2d.cu)
@@ -72,6 +73,7 @@ typedef struct {
   int padding;
   bool has_bias;
   nn_tensor W, b, dW, db; /* W, dW: (F, C, KH, KW); b, db: (F), empty when has_bias is false */
+  double keep_floats;     /* a CPU forward keeps its columns up to this many (NN_CONV2D_KEEP_FLOATS; 0: never) */
   char W_name[48], b_name[48]; /* "conv1.W", "conv1.b": the params' names */
 } nn_conv2d;
 
@@ -87,11 +89,15 @@ nn_conv_geom nn_conv2d_geom(const nn_conv2d *c, int H, int W);
 void nn_conv2d_forward(nn_conv2d *c, nn_call *call, const nn_tensor *x, nn_tensor *y);
 /* dW += ..., db += ..., dx += ... (dx may be NULL), from dy: (N, F, Ho, Wo), for call's x. */
 void nn_conv2d_backward(nn_conv2d *c, const nn_call *call, const nn_tensor *dy, nn_tensor *dx);
-/* The floats a forward (backward false) or a backward borrows from its call's arena for an
- * image geometry g on `threads` threads: on the CPU per thread an im2col buffer
- * (C*KH*KW, Ho*Wo), and in backward a partial dW and db per thread too; on the GPU one
- * im2col buffer. */
-long nn_conv2d_workspace_floats(const nn_conv2d *c, const nn_conv_geom *g, int threads, bool backward);
+/* A CPU forward keeps its N images' im2col columns in its call (for backward) when they are
+ * at most this many floats (64 MB; the layer's keep_floats, which a test may lower); above,
+ * backward recomputes them. */
+#define NN_CONV2D_KEEP_FLOATS (16.0 * 1024 * 1024)
+/* The floats a forward (backward false) or a backward borrows from its call's arena for N
+ * images of geometry g on `threads` threads. CPU forward: the N images' columns
+ * N x (C*KH*KW, Ho*Wo) when they fit NN_CONV2D_KEEP_FLOATS, else one (C*KH*KW, Ho*Wo) per
+ * thread; CPU backward: per thread that buffer and a partial dW and db; GPU: one buffer. */
+long nn_conv2d_workspace_floats(const nn_conv2d *c, const nn_conv_geom *g, int N, int threads, bool backward);
 
 /* The same y as nn_conv2d_forward, by the definition: seven nested loops, no
  * workspace. The readable reference the fast path is tested against; CPU only. */

@@ -493,30 +493,35 @@ static size_t conv_step(nn_conv2d *c, nn_arena *ws, const nn_tensor *x, size_t *
 }
 
 /* The layer owns no workspace: each call borrows exactly nn_conv2d_workspace_floats from its
- * arena (a forward only the im2col buffers, a backward those and the partial dW, db), and a
+ * arena (a forward the batch's im2col columns, which it keeps for backward when they fit, else
+ * one buffer per thread; a backward a buffer and the partial dW, db per thread), and a
  * training step that resets the arena allocates nothing after the first step of its size: not
  * for the same input, not for a smaller one; more threads need a bigger workspace, which the
  * arena grows to once. The input is large enough (one image's im2col is 127 KiB) that the
  * workspace does not fit the arena's first block by chance. */
 Test(conv2d, workspace_is_allocated_once) {
-  /* per thread: im2col (C*KH*KW, Ho*Wo) = (36, 900); in backward also a partial dW (F, C*KH*KW) = (8, 36)
-   * and db (8) */
+  /* one image's im2col (C*KH*KW, Ho*Wo) = (36, 900); a partial dW (F, C*KH*KW) = (8, 36) and db (8) */
   const long cols = 4L * 3 * 3 * 30 * 30, grads = 8L * 4 * 3 * 3 + 8;
   nn_set_threads(2);
   nn_conv2d *c = make((nn_conv2d_config){.in_channels = 4, .filters = 8, .kernel = 3}, 4);
-  nn_tensor x = nn_tensor_randn(4, (int[]){2, 4, 32, 32}, 1), small = nn_tensor_randn(4, (int[]){1, 4, 5, 5}, 3);
+  nn_tensor x = nn_tensor_randn(4, (int[]){3, 4, 32, 32}, 1), small = nn_tensor_randn(4, (int[]){1, 4, 5, 5}, 3);
   nn_conv_geom geom = nn_conv2d_geom(c, 32, 32), geom_small = nn_conv2d_geom(c, 5, 5);
-  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 2, false), 2 * cols, "on 2 threads a forward's workspace "
-               "holds %ld floats, expected 2 x C*KH*KW x Ho*Wo = %ld", nn_conv2d_workspace_floats(c, &geom, 2, false),
-               2 * cols);
-  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 2, true), 2 * (cols + grads), "on 2 threads a backward's "
+  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 3, 2, false), 3 * cols, "a forward on 3 images keeps their "
+               "columns: %ld floats, expected 3 x C*KH*KW x Ho*Wo = %ld",
+               nn_conv2d_workspace_floats(c, &geom, 3, 2, false), 3 * cols);
+  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 3, 2, true), 2 * (cols + grads), "on 2 threads a backward's "
                "workspace holds %ld floats, expected 2 x (C*KH*KW x Ho*Wo + F x C*KH*KW + F) = %ld",
-               nn_conv2d_workspace_floats(c, &geom, 2, true), 2 * (cols + grads));
+               nn_conv2d_workspace_floats(c, &geom, 3, 2, true), 2 * (cols + grads));
+  c->keep_floats = 2.0 * cols; /* 3 images' columns no longer fit: one buffer per thread */
+  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 3, 2, false), 2 * cols, "a forward that keeps no columns "
+               "borrows one buffer per thread: %ld floats, expected 2 x %ld",
+               nn_conv2d_workspace_floats(c, &geom, 3, 2, false), cols);
+  c->keep_floats = NN_CONV2D_KEEP_FLOATS;
   nn_arena *ws = nn_arena_new(NN_CPU);
-  size_t step, want_forward = arena_bytes(2 * cols), want_backward = arena_bytes(2 * (cols + grads));
+  size_t step, want_forward = arena_bytes(3 * cols), want_backward = arena_bytes(2 * (cols + grads));
   size_t forward = conv_step(c, ws, &x, &step);
-  cr_assert_eq(forward, want_forward, "on 2 threads a forward borrowed %zu bytes from its arena, expected the %ld "
-               "floats of its im2col buffers (%zu bytes)", forward, 2 * cols, want_forward);
+  cr_assert_eq(forward, want_forward, "a forward on 3 images borrowed %zu bytes from its arena, expected the %ld "
+               "floats of their columns (%zu bytes)", forward, 3 * cols, want_forward);
   cr_assert_eq(step, want_forward + want_backward, "forward and backward borrowed %zu bytes, expected %zu + %zu",
                step, want_forward, want_backward);
   nn_arena_reset(ws);
@@ -527,22 +532,23 @@ Test(conv2d, workspace_is_allocated_once) {
   cr_assert_eq(nn_arena_allocations(ws), first, "a second step of the same input size allocated %ld more blocks",
                nn_arena_allocations(ws) - first);
   forward = conv_step(c, ws, &small, &step);
-  cr_assert_eq(forward, arena_bytes(nn_conv2d_workspace_floats(c, &geom_small, 2, false)), "on a (1, 4, 5, 5) "
+  cr_assert_eq(forward, arena_bytes(nn_conv2d_workspace_floats(c, &geom_small, 1, 2, false)), "on a (1, 4, 5, 5) "
                "input a forward borrowed %zu bytes, expected nn_conv2d_workspace_floats' %ld floats", forward,
-               nn_conv2d_workspace_floats(c, &geom_small, 2, false));
+               nn_conv2d_workspace_floats(c, &geom_small, 1, 2, false));
   nn_arena_reset(ws);
   cr_assert_eq(nn_arena_allocations(ws), first, "a step of a smaller input allocated %ld more blocks",
                nn_arena_allocations(ws) - first);
   nn_set_threads(3);
-  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 3, true), 3 * (cols + grads), "on 3 threads a backward's "
-               "workspace holds %ld floats, expected 3 x %ld", nn_conv2d_workspace_floats(c, &geom, 3, true),
+  cr_assert_eq(nn_conv2d_workspace_floats(c, &geom, 3, 3, true), 3 * (cols + grads), "on 3 threads a backward's "
+               "workspace holds %ld floats, expected 3 x %ld", nn_conv2d_workspace_floats(c, &geom, 3, 3, true),
                cols + grads);
-  forward = conv_step(c, ws, &x, &step);
-  cr_assert_eq(forward, arena_bytes(3 * cols), "after nn_set_threads(3) a forward borrowed %zu bytes, "
-               "expected 3 x %ld floats (%zu bytes)", forward, cols, arena_bytes(3 * cols));
+  conv_step(c, ws, &x, &step);
+  cr_assert_eq(step, want_forward + arena_bytes(3 * (cols + grads)), "on 3 threads a step borrowed %zu bytes, "
+               "expected the kept columns (%zu) and 3 threads' backward buffers (%zu)", step, want_forward,
+               arena_bytes(3 * (cols + grads)));
   nn_arena_reset(ws);
   long grown = nn_arena_allocations(ws);
-  cr_assert(grown > first, "a step on 3 threads needs 1.5 times the arena of 2 threads, yet it allocated nothing");
+  cr_assert(grown > first, "a step on 3 threads needs more arena than on 2, yet it allocated nothing");
   conv_step(c, ws, &x, &step);
   nn_arena_reset(ws);
   cr_assert_eq(nn_arena_allocations(ws), grown, "a second step on 3 threads allocated %ld more blocks",
@@ -550,6 +556,49 @@ Test(conv2d, workspace_is_allocated_once) {
   nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&small);
   free_layer(c);
+}
+
+/* Backward reads the columns its forward kept, or recomputes them when the batch's were too
+ * large to keep: both give the same bits (y, dW, db, dx), on 1 and 2 threads. And a second
+ * backward through the same call gives the same gradients again: writing dx must not clobber
+ * the kept columns. */
+Test(conv2d, kept_and_recomputed_columns_give_the_same_gradients) {
+  const nn_conv2d_config cfg = {.in_channels = 3, .filters = 5, .kernel = 3, .stride = 1, .pad = NN_PAD_EXPLICIT,
+                                .padding = 1};
+  nn_tensor x = nn_tensor_randn(4, (int[]){6, 3, 9, 8}, 41), dy = nn_tensor_randn(4, (int[]){6, 5, 9, 8}, 42);
+  nn_tensor y[2], dx[2], dW[2], db[2], dW2[2];
+  for (int threads = 1; threads <= 2; threads++) {
+    nn_set_threads(threads);
+    for (int k = 0; k < 2; k++) {
+      nn_conv2d *c = make(cfg, 40);
+      c->keep_floats = k == 0 ? NN_CONV2D_KEEP_FLOATS : 0; /* kept, then recomputed */
+      nn_arena *ws = nn_arena_new(NN_CPU);
+      nn_call call = call_on(ws);
+      y[k] = nn_tensor_new(4, dy.shape, NN_CPU), dx[k] = nn_tensor_new(4, x.shape, NN_CPU);
+      nn_conv2d_forward(c, &call, &x, &y[k]);
+      cr_assert((call.saved != NULL) == (k == 0), "the forward %s its columns", k == 0 ? "did not keep" : "kept");
+      nn_conv2d_backward(c, &call, &dy, &dx[k]);
+      dW[k] = nn_tensor_to(&c->dW, NN_CPU), db[k] = nn_tensor_to(&c->db, NN_CPU);
+      nn_conv2d_backward(c, &call, &dy, &dx[k]); /* again: every gradient doubles */
+      dW2[k] = nn_tensor_to(&c->dW, NN_CPU);
+      for (long i = 0; i < nn_numel(&c->dW); i++)
+        cr_assert_float_eq(dW2[k].data[i], 2 * dW[k].data[i], 1e-5 * (1 + fabsf(dW[k].data[i])), "%s columns: "
+                           "the second backward's dW[%ld] = %g, expected twice the first's %g", k ? "recomputed" :
+                           "kept", i, dW2[k].data[i] - dW[k].data[i], dW[k].data[i]);
+      nn_arena_free(ws);
+      free_layer(c);
+    }
+    cr_assert(memcmp(y[0].data, y[1].data, nn_tensor_bytes(&y[0])) == 0, "%d threads: y differs", threads);
+    cr_assert(memcmp(dW[0].data, dW[1].data, nn_tensor_bytes(&dW[0])) == 0, "%d threads: dW differs between kept "
+              "and recomputed columns", threads);
+    cr_assert(memcmp(db[0].data, db[1].data, nn_tensor_bytes(&db[0])) == 0, "%d threads: db differs", threads);
+    cr_assert(memcmp(dx[0].data, dx[1].data, nn_tensor_bytes(&dx[0])) == 0, "%d threads: dx differs", threads);
+    for (int k = 0; k < 2; k++) {
+      nn_tensor_free(&y[k]), nn_tensor_free(&dx[k]), nn_tensor_free(&dW[k]), nn_tensor_free(&db[k]);
+      nn_tensor_free(&dW2[k]);
+    }
+  }
+  nn_tensor_free(&x), nn_tensor_free(&dy);
 }
 
 /* The images of a batch spread over the threads (a batch this large: a tiny one stays on
