@@ -6,22 +6,11 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "calc_expect.h"
 #include "nn_shapes.h"
 
 #define KERAS NN_KERAS
 #define TORCH NN_PYTORCH
-
-/* ---- helpers: run a calculation, fail with its message if it fails */
-
-static void ok(nn_status st, const nn_error *err, const char *what) {
-  cr_assert_eq(st, NN_OK, "%s: %s: %s", what, nn_status_name(st), err->msg);
-}
-
-static void expect_error(nn_status st, const nn_error *err, const char *fact1, const char *fact2) {
-  cr_assert_eq(st, NN_ERR_ARG, "expected NN_ERR_ARG, got %s (%s)", nn_status_name(st), err->msg);
-  cr_assert(strstr(err->msg, fact1), "the message must say \"%s\": %s", fact1, err->msg);
-  cr_assert(!fact2 || strstr(err->msg, fact2), "the message must say \"%s\": %s", fact2, err->msg);
-}
 
 /* ---- shapes */
 
@@ -42,11 +31,11 @@ Test(shapes, format_in_each_layout) {
 Test(shapes, framework_names_parse) {
   nn_framework fw;
   nn_error err = {0};
-  ok(nn_framework_parse("Keras", &fw, &err), &err, "Keras");
+  calc_ok(nn_framework_parse("Keras", &fw, &err), &err, "Keras");
   cr_assert_eq(fw, KERAS);
-  ok(nn_framework_parse("torch", &fw, &err), &err, "torch");
+  calc_ok(nn_framework_parse("torch", &fw, &err), &err, "torch");
   cr_assert_eq(fw, TORCH);
-  expect_error(nn_framework_parse("jax", &fw, &err), &err, "'jax'", "keras or pytorch");
+  calc_expect_error(nn_framework_parse("jax", &fw, &err), &err, "'jax'", "keras or pytorch");
   cr_assert_str_eq(nn_framework_name(TORCH), "pytorch");
 }
 
@@ -55,10 +44,10 @@ Test(shapes, framework_names_parse) {
 Test(shapes, check_refuses_bad_axes_naming_the_layer) {
   nn_error err = {0};
   nn_shape ok_img = nn_shape_image(3, 32, 32), bad = nn_shape_image(3, 0, 32), none = {.ndim = 0};
-  ok(nn_shape_check("Conv2D", &ok_img, KERAS, &err), &err, "a (3, 32, 32) image");
-  expect_error(nn_shape_check("Conv2D", &bad, KERAS, &err), &err, "Conv2D: input (None, 0, 32, 3) has a size 0",
+  calc_ok(nn_shape_check("Conv2D", &ok_img, KERAS, &err), &err, "a (3, 32, 32) image");
+  calc_expect_error(nn_shape_check("Conv2D", &bad, KERAS, &err), &err, "Conv2D: input (None, 0, 32, 3) has a size 0",
                "at least 1");
-  expect_error(nn_shape_check("Dense", &none, TORCH, &err), &err, "Dense: the input has 0 axes", "1 to 4");
+  calc_expect_error(nn_shape_check("Dense", &none, TORCH, &err), &err, "Dense: the input has 0 axes", "1 to 4");
   cr_assert_eq(nn_shape_feature_axis(&ok_img), 0, "an image's features are its channels");
   nn_shape seq = nn_shape_seq(10, 64);
   cr_assert_eq(nn_shape_feature_axis(&seq), 1, "a sequence's features are its last axis");
@@ -67,14 +56,14 @@ Test(shapes, check_refuses_bad_axes_naming_the_layer) {
 Test(shapes, lengths_and_counts_are_checked) {
   nn_error err = {0};
   nn_len len = {0};
-  ok(nn_len_check_window("Conv", 28, 3, 1, 1, &err), &err, "a 3-window on 28");
-  expect_error(nn_len_check_window("Conv", 28, 3, 0, 1, &err), &err, "Conv: stride 0", "at least 1");
-  expect_error(nn_len_check_window("Pool", 28, 0, 1, 1, &err), &err, "Pool: kernel 0", NULL);
-  ok(nn_len_fit("Conv", 26, &len, &err), &err, "26 fits");
+  calc_ok(nn_len_check_window("Conv", 28, 3, 1, 1, &err), &err, "a 3-window on 28");
+  calc_expect_error(nn_len_check_window("Conv", 28, 3, 0, 1, &err), &err, "Conv: stride 0", "at least 1");
+  calc_expect_error(nn_len_check_window("Pool", 28, 0, 1, 1, &err), &err, "Pool: kernel 0", NULL);
+  calc_ok(nn_len_fit("Conv", 26, &len, &err), &err, "26 fits");
   cr_assert_eq(len.len, 26);
-  expect_error(nn_len_fit("Conv", 3000000000L, &len, &err), &err, "3000000000 does not fit an int", NULL);
-  ok(nn_count_check("LSTM", 1e12, &err), &err, "1e12 parameters");
-  expect_error(nn_count_check("LSTM", 2e18, &err), &err, "LSTM: about 2e+18 parameters", "64-bit");
+  calc_expect_error(nn_len_fit("Conv", 3000000000L, &len, &err), &err, "3000000000 does not fit an int", NULL);
+  calc_ok(nn_count_check("LSTM", 1e12, &err), &err, "1e12 parameters");
+  calc_expect_error(nn_count_check("LSTM", 2e18, &err), &err, "LSTM: about 2e+18 parameters", "64-bit");
 }
 
 Test(shapes, formulas_are_written_out) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calc_expect.h"
 #include "nn_activation_layer.h"
 #include "nn_dense.h"
 #include "nn_dense_shapes.h"
@@ -21,65 +22,37 @@
 #define KERAS NN_KERAS
 #define TORCH NN_PYTORCH
 
-/* ---- helpers: run a calculation, fail with its message if it fails */
-
-static void ok(nn_status st, const nn_error *err, const char *what) {
-  cr_assert_eq(st, NN_OK, "%s: %s: %s", what, nn_status_name(st), err->msg);
-}
-
-static void expect_shape(const nn_shape *s, int ndim, int d0, int d1, int d2, const char *what) {
-  int want[3] = {d0, d1, d2};
-  cr_assert_eq(s->ndim, ndim, "%s: %d axes, expected %d", what, s->ndim, ndim);
-  for (int i = 0; i < ndim; i++)
-    cr_assert_eq(s->dim[i], want[i], "%s: axis %d is %d, expected %d", what, i, s->dim[i], want[i]);
-}
-
-static void expect_params(const nn_calc *c, long params, const char *what) {
-  cr_assert_eq(c->params, params, "%s: %ld params, expected %ld (formula: %s)", what, c->params, params, c->formula);
-  cr_assert(strstr(c->formula, "= ") != NULL, "%s: the formula '%s' has no '= result'", what, c->formula);
-  char tail[32];
-  snprintf(tail, sizeof tail, "%ld", params);
-  cr_assert(strstr(c->formula, tail) != NULL, "%s: the formula '%s' does not show the result %ld", what, c->formula,
-            params);
-}
-
-static void expect_error(nn_status st, const nn_error *err, const char *fact1, const char *fact2) {
-  cr_assert_eq(st, NN_ERR_ARG, "expected NN_ERR_ARG, got %s (%s)", nn_status_name(st), err->msg);
-  cr_assert(strstr(err->msg, fact1), "the message must say \"%s\": %s", fact1, err->msg);
-  cr_assert(!fact2 || strstr(err->msg, fact2), "the message must say \"%s\": %s", fact2, err->msg);
-}
-
 /* ---- Dense, Flatten, elementwise */
 
 Test(params, dense) {
   nn_error err = {0};
   nn_calc c;
   nn_shape in = nn_shape_vector(784);
-  ok(nn_calc_dense(&in, 512, true, KERAS, &c, &err), &err, "dense");
-  expect_params(&c, 401920, "Dense(512) on 784");
+  calc_ok(nn_calc_dense(&in, 512, true, KERAS, &c, &err), &err, "dense");
+  calc_expect_params(&c, 401920, "Dense(512) on 784");
   cr_assert_str_eq(c.formula, "784*512 + 512 = 401920");
-  ok(nn_calc_dense(&in, 512, false, TORCH, &c, &err), &err, "dense");
-  expect_params(&c, 401408, "Linear(784, 512, bias=False)");
+  calc_ok(nn_calc_dense(&in, 512, false, TORCH, &c, &err), &err, "dense");
+  calc_expect_params(&c, 401408, "Linear(784, 512, bias=False)");
   nn_shape h = nn_shape_vector(512);
-  ok(nn_calc_dense(&h, 10, true, TORCH, &c, &err), &err, "dense");
-  expect_params(&c, 5130, "Linear(512, 10)");
+  calc_ok(nn_calc_dense(&h, 10, true, TORCH, &c, &err), &err, "dense");
+  calc_expect_params(&c, 5130, "Linear(512, 10)");
   /* on a feature map: Keras' last axis is C, PyTorch's is W */
   nn_shape img = nn_shape_image(32, 26, 20);
-  ok(nn_calc_dense(&img, 10, true, KERAS, &c, &err), &err, "dense on image");
-  expect_params(&c, 330, "Dense(10) on (26, 20, 32)");
-  expect_shape(&c.out, 3, 10, 26, 20, "Keras Dense on an image");
-  ok(nn_calc_dense(&img, 10, true, TORCH, &c, &err), &err, "dense on image");
-  expect_params(&c, 210, "Linear(20, 10) on (32, 26, 20)");
-  expect_shape(&c.out, 3, 32, 26, 10, "PyTorch Linear on an image");
-  expect_error(nn_calc_dense(&in, 0, true, TORCH, &c, &err), &err, "units 0", NULL);
+  calc_ok(nn_calc_dense(&img, 10, true, KERAS, &c, &err), &err, "dense on image");
+  calc_expect_params(&c, 330, "Dense(10) on (26, 20, 32)");
+  calc_expect_shape(&c.out, 3, 10, 26, 20, "Keras Dense on an image");
+  calc_ok(nn_calc_dense(&img, 10, true, TORCH, &c, &err), &err, "dense on image");
+  calc_expect_params(&c, 210, "Linear(20, 10) on (32, 26, 20)");
+  calc_expect_shape(&c.out, 3, 32, 26, 10, "PyTorch Linear on an image");
+  calc_expect_error(nn_calc_dense(&in, 0, true, TORCH, &c, &err), &err, "units 0", NULL);
 }
 
 Test(flatten, one_axis_of_every_value) {
   nn_error err = {0};
   nn_calc c;
   nn_shape in = nn_shape_image(64, 7, 7);
-  ok(nn_calc_flatten(&in, TORCH, &c, &err), &err, "flatten");
-  expect_shape(&c.out, 1, 64 * 49, 0, 0, "flatten");
+  calc_ok(nn_calc_flatten(&in, TORCH, &c, &err), &err, "flatten");
+  calc_expect_shape(&c.out, 1, 64 * 49, 0, 0, "flatten");
   cr_assert_str_eq(c.shape_formula, "64*7*7 = 3136");
   cr_assert_eq(c.params, 0);
 }
@@ -89,12 +62,12 @@ Test(elementwise, keeps_the_shape_without_parameters) {
   nn_calc c;
   nn_shape in = nn_shape_image(32, 26, 26);
   for (int fw = 0; fw < 2; fw++) {
-    ok(nn_calc_elementwise("Dropout", &in, fw, &c, &err), &err, "dropout");
-    expect_shape(&c.out, 3, 32, 26, 26, "Dropout");
-    expect_params(&c, 0, "Dropout");
+    calc_ok(nn_calc_elementwise("Dropout", &in, fw, &c, &err), &err, "dropout");
+    calc_expect_shape(&c.out, 3, 32, 26, 26, "Dropout");
+    calc_expect_params(&c, 0, "Dropout");
   }
   nn_shape bad = nn_shape_vector(0);
-  expect_error(nn_calc_elementwise("relu", &bad, TORCH, &c, &err), &err, "relu: input (N, 0)", NULL);
+  calc_expect_error(nn_calc_elementwise("relu", &bad, TORCH, &c, &err), &err, "relu: input (N, 0)", NULL);
 }
 
 /* ---- the layers of chapter 02 agree with their calculators */
@@ -121,7 +94,7 @@ Test(dense_shapes, layers_agree_with_the_calculator) {
     for (int fw = 0; fw < 2; fw++) {
       nn_calc c;
       nn_error err = {0};
-      ok(nn_calc_dense(&s, units, true, (nn_framework)fw, &c, &err), &err, "nn_calc_dense");
+      calc_ok(nn_calc_dense(&s, units, true, (nn_framework)fw, &c, &err), &err, "nn_calc_dense");
       char what[64];
       snprintf(what, sizeof what, "Dense(%d -> %d)", in, units);
       expect_agrees(&d->base, &s, &c, what);
@@ -135,13 +108,13 @@ Test(dense_shapes, flatten_relu_and_dropout_agree_with_the_calculator) {
   nn_error err = {0};
   nn_calc c;
   nn_layer *flatten = nn_flatten_new("flatten");
-  ok(nn_calc_flatten(&img, TORCH, &c, &err), &err, "nn_calc_flatten");
+  calc_ok(nn_calc_flatten(&img, TORCH, &c, &err), &err, "nn_calc_flatten");
   expect_agrees(flatten, &img, &c, "Flatten on (64, 5, 5)");
   nn_layer *relu = nn_activation_layer_new("relu", nn_activation_of(NN_ACT_RELU));
-  ok(nn_calc_elementwise("ReLU", &img, TORCH, &c, &err), &err, "nn_calc_elementwise");
+  calc_ok(nn_calc_elementwise("ReLU", &img, TORCH, &c, &err), &err, "nn_calc_elementwise");
   expect_agrees(relu, &img, &c, "ReLU on (64, 5, 5)");
   nn_layer *dropout = &nn_dropout_new("dropout", 0.3f, 3)->base;
-  ok(nn_calc_elementwise("Dropout", &img, TORCH, &c, &err), &err, "nn_calc_elementwise");
+  calc_ok(nn_calc_elementwise("Dropout", &img, TORCH, &c, &err), &err, "nn_calc_elementwise");
   expect_agrees(dropout, &img, &c, "Dropout on (64, 5, 5)");
   flatten->ops->free(flatten), relu->ops->free(relu), dropout->ops->free(dropout);
 }
@@ -158,9 +131,9 @@ Test(dense_shapes, mlp_784_512_10_agrees_with_the_calculator) {
     nn_error err = {0};
     nn_calc d1, r1, d2;
     nn_shape in = nn_shape_vector(784);
-    ok(nn_calc_dense(&in, 512, true, (nn_framework)fw, &d1, &err), &err, "dense1");
-    ok(nn_calc_elementwise("relu", &d1.out, (nn_framework)fw, &r1, &err), &err, "relu1");
-    ok(nn_calc_dense(&r1.out, 10, true, (nn_framework)fw, &d2, &err), &err, "dense2");
+    calc_ok(nn_calc_dense(&in, 512, true, (nn_framework)fw, &d1, &err), &err, "dense1");
+    calc_ok(nn_calc_elementwise("relu", &d1.out, (nn_framework)fw, &r1, &err), &err, "relu1");
+    calc_ok(nn_calc_dense(&r1.out, 10, true, (nn_framework)fw, &d2, &err), &err, "dense2");
     long total = d1.params + r1.params + d2.params;
     cr_assert_eq(nn_model_param_count(m), total, "%s: the model has %ld params, the calculators %ld",
                  nn_framework_name((nn_framework)fw), nn_model_param_count(m), total);

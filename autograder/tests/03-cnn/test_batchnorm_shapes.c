@@ -7,41 +7,27 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "calc_expect.h"
 #include "nn_batchnorm_shapes.h"
 
 #define KERAS NN_KERAS
 #define TORCH NN_PYTORCH
 
-/* ---- helpers: run a calculation, fail with its message if it fails */
-
-static void ok(nn_status st, const nn_error *err, const char *what) {
-  cr_assert_eq(st, NN_OK, "%s: %s: %s", what, nn_status_name(st), err->msg);
-}
-
-static void expect_params(const nn_calc *c, long params, const char *what) {
-  cr_assert_eq(c->params, params, "%s: %ld params, expected %ld (formula: %s)", what, c->params, params, c->formula);
-  cr_assert(strstr(c->formula, "= ") != NULL, "%s: the formula '%s' has no '= result'", what, c->formula);
-  char tail[32];
-  snprintf(tail, sizeof tail, "%ld", params);
-  cr_assert(strstr(c->formula, tail) != NULL, "%s: the formula '%s' does not show the result %ld", what, c->formula,
-            params);
-}
-
 Test(norm, batchnorm_four_c_vs_two_c_plus_buffers) {
   nn_error err = {0};
   nn_calc c;
   nn_shape in = nn_shape_image(32, 26, 26);
-  ok(nn_calc_batchnorm(&in, KERAS, &c, &err), &err, "bn keras");
-  expect_params(&c, 128, "Keras BatchNormalization on 32 channels");
+  calc_ok(nn_calc_batchnorm(&in, KERAS, &c, &err), &err, "bn keras");
+  calc_expect_params(&c, 128, "Keras BatchNormalization on 32 channels");
   cr_assert_eq(c.trainable, 64);
   cr_assert_eq(c.non_trainable, 64);
   cr_assert_eq(c.buffers, 0);
-  ok(nn_calc_batchnorm(&in, TORCH, &c, &err), &err, "bn torch");
-  expect_params(&c, 64, "BatchNorm2d(32)");
+  calc_ok(nn_calc_batchnorm(&in, TORCH, &c, &err), &err, "bn torch");
+  calc_expect_params(&c, 64, "BatchNorm2d(32)");
   cr_assert_eq(c.trainable, 64);
   cr_assert_eq(c.non_trainable, 0);
   cr_assert_eq(c.buffers, 65, "running_mean 32 + running_var 32 + num_batches_tracked 1");
   nn_shape vec = nn_shape_vector(512);
-  ok(nn_calc_batchnorm(&vec, KERAS, &c, &err), &err, "bn1d");
+  calc_ok(nn_calc_batchnorm(&vec, KERAS, &c, &err), &err, "bn1d");
   cr_assert_eq(c.params, 2048);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calc_expect.h"
 #include "nn_conv_shapes.h"
 #include "nn_dense_shapes.h"
 #include "nn_pool_shapes.h"
@@ -18,40 +19,12 @@
 #define KERAS NN_KERAS
 #define TORCH NN_PYTORCH
 
-/* ---- helpers: run a calculation, fail with its message if it fails */
-
-static void ok(nn_status st, const nn_error *err, const char *what) {
-  cr_assert_eq(st, NN_OK, "%s: %s: %s", what, nn_status_name(st), err->msg);
-}
-
-static void expect_shape(const nn_shape *s, int ndim, int d0, int d1, int d2, const char *what) {
-  int want[3] = {d0, d1, d2};
-  cr_assert_eq(s->ndim, ndim, "%s: %d axes, expected %d", what, s->ndim, ndim);
-  for (int i = 0; i < ndim; i++)
-    cr_assert_eq(s->dim[i], want[i], "%s: axis %d is %d, expected %d", what, i, s->dim[i], want[i]);
-}
-
-static void expect_params(const nn_calc *c, long params, const char *what) {
-  cr_assert_eq(c->params, params, "%s: %ld params, expected %ld (formula: %s)", what, c->params, params, c->formula);
-  cr_assert(strstr(c->formula, "= ") != NULL, "%s: the formula '%s' has no '= result'", what, c->formula);
-  char tail[32];
-  snprintf(tail, sizeof tail, "%ld", params);
-  cr_assert(strstr(c->formula, tail) != NULL, "%s: the formula '%s' does not show the result %ld", what, c->formula,
-            params);
-}
-
-static void expect_error(nn_status st, const nn_error *err, const char *fact1, const char *fact2) {
-  cr_assert_eq(st, NN_ERR_ARG, "expected NN_ERR_ARG, got %s (%s)", nn_status_name(st), err->msg);
-  cr_assert(strstr(err->msg, fact1), "the message must say \"%s\": %s", fact1, err->msg);
-  cr_assert(!fact2 || strstr(err->msg, fact2), "the message must say \"%s\": %s", fact2, err->msg);
-}
-
 static int conv_len(int L, int k, int s, nn_pad_mode pad, int p, int d, nn_framework fw) {
   nn_conv_opts o = nn_conv_opts_default(1, k);
   o.stride = s, o.pad = pad, o.padding = p, o.dilation = d;
   nn_len len;
   nn_error err = {0};
-  ok(nn_conv_out_len(L, &o, fw, &len, &err), &err, "nn_conv_out_len");
+  calc_ok(nn_conv_out_len(L, &o, fw, &len, &err), &err, "nn_conv_out_len");
   cr_assert(strstr(len.formula, "= ") != NULL, "no worked formula: '%s'", len.formula);
   return len.len;
 }
@@ -79,17 +52,17 @@ Test(conv_len, same_in_each_framework) {
   o.pad = NN_PAD_SAME, o.stride = 2;
   nn_len len;
   nn_error err = {0};
-  expect_error(nn_conv_out_len(28, &o, TORCH, &len, &err), &err, "padding='same'", "stride 1");
+  calc_expect_error(nn_conv_out_len(28, &o, TORCH, &len, &err), &err, "padding='same'", "stride 1");
 }
 
 Test(conv_len, worked_formula) {
   nn_conv_opts o = nn_conv_opts_default(32, 3);
   nn_len len;
   nn_error err = {0};
-  ok(nn_conv_out_len(28, &o, TORCH, &len, &err), &err, "conv");
+  calc_ok(nn_conv_out_len(28, &o, TORCH, &len, &err), &err, "conv");
   cr_assert_str_eq(len.formula, "floor((28 + 2*0 - 3) / 1) + 1 = 26");
   o.dilation = 2;
-  ok(nn_conv_out_len(28, &o, TORCH, &len, &err), &err, "conv");
+  calc_ok(nn_conv_out_len(28, &o, TORCH, &len, &err), &err, "conv");
   cr_assert_str_eq(len.formula, "floor((28 + 2*0 - 2*(3-1) - 1) / 1) + 1 = 24");
 }
 
@@ -99,30 +72,30 @@ Test(conv_len, bad_settings_say_what_to_change) {
   nn_error err = {0};
   nn_shape small = nn_shape_image(1, 3, 3);
   nn_status st = nn_calc_conv2d(&small, &o, TORCH, &c, &err);
-  expect_error(st, &err, "Conv2d: kernel 5 is larger than the padded input 3 (3 + 2*0); use padding or a smaller kernel",
+  calc_expect_error(st, &err, "Conv2d: kernel 5 is larger than the padded input 3 (3 + 2*0); use padding or a smaller kernel",
                NULL);
   o.kernel = 3, o.dilation = 3; /* spans 7 */
   nn_shape five = nn_shape_image(1, 5, 5);
-  expect_error(nn_calc_conv2d(&five, &o, KERAS, &c, &err), &err, "Conv2D", "spans 7");
+  calc_expect_error(nn_calc_conv2d(&five, &o, KERAS, &c, &err), &err, "Conv2D", "spans 7");
   o = nn_conv_opts_default(32, 3);
   o.stride = 0;
-  expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "stride 0", "at least 1");
+  calc_expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "stride 0", "at least 1");
   o = nn_conv_opts_default(32, 3);
   o.dilation = 0;
-  expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "dilation 0", NULL);
+  calc_expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "dilation 0", NULL);
   o = nn_conv_opts_default(32, 3);
   o.pad = NN_PAD_EXPLICIT, o.padding = -1;
-  expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "padding -1", NULL);
+  calc_expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "padding -1", NULL);
   o = nn_conv_opts_default(-4, 3);
-  expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "filters -4", NULL);
+  calc_expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "filters -4", NULL);
   o = nn_conv_opts_default(32, 3);
   nn_shape neg = nn_shape_image(1, -28, 28);
-  expect_error(nn_calc_conv2d(&neg, &o, TORCH, &c, &err), &err, "-28", "at least 1");
+  calc_expect_error(nn_calc_conv2d(&neg, &o, TORCH, &c, &err), &err, "-28", "at least 1");
   o.groups = 3; /* 1 input channel */
-  expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "groups 3", "divide");
+  calc_expect_error(nn_calc_conv2d(&five, &o, TORCH, &c, &err), &err, "groups 3", "divide");
   nn_shape vec = nn_shape_vector(784);
   o = nn_conv_opts_default(32, 3);
-  expect_error(nn_calc_conv2d(&vec, &o, TORCH, &c, &err), &err, "image (C, H, W)", "(N, 784)");
+  calc_expect_error(nn_calc_conv2d(&vec, &o, TORCH, &c, &err), &err, "image (C, H, W)", "(N, 784)");
 }
 
 /* ---- parameter counts */
@@ -134,21 +107,21 @@ Test(params, the_seeds_cnn) {
   nn_conv_opts o32 = nn_conv_opts_default(32, 3), o64 = nn_conv_opts_default(64, 3);
   nn_pool_opts pool = nn_pool_opts_default(NN_POOL_MAX, 2);
   for (int fw = 0; fw < 2; fw++) {
-    ok(nn_calc_conv2d(&in, &o32, fw, &c1, &err), &err, "conv1");
-    ok(nn_calc_pool2d(&c1.out, &pool, fw, &p1, &err), &err, "pool1");
-    ok(nn_calc_conv2d(&p1.out, &o64, fw, &c2, &err), &err, "conv2");
-    ok(nn_calc_pool2d(&c2.out, &pool, fw, &p2, &err), &err, "pool2");
-    ok(nn_calc_flatten(&p2.out, fw, &f, &err), &err, "flatten");
-    ok(nn_calc_dense(&f.out, 10, true, fw, &d, &err), &err, "dense");
-    expect_params(&c1, 320, "Conv2d(1, 32, 3)");
+    calc_ok(nn_calc_conv2d(&in, &o32, fw, &c1, &err), &err, "conv1");
+    calc_ok(nn_calc_pool2d(&c1.out, &pool, fw, &p1, &err), &err, "pool1");
+    calc_ok(nn_calc_conv2d(&p1.out, &o64, fw, &c2, &err), &err, "conv2");
+    calc_ok(nn_calc_pool2d(&c2.out, &pool, fw, &p2, &err), &err, "pool2");
+    calc_ok(nn_calc_flatten(&p2.out, fw, &f, &err), &err, "flatten");
+    calc_ok(nn_calc_dense(&f.out, 10, true, fw, &d, &err), &err, "dense");
+    calc_expect_params(&c1, 320, "Conv2d(1, 32, 3)");
     cr_assert_str_eq(c1.formula, "(3*3*1 + 1) * 32 = 320");
-    expect_shape(&c1.out, 3, 32, 26, 26, "conv1");
-    expect_shape(&p1.out, 3, 32, 13, 13, "pool1");
-    expect_params(&c2, 18496, "Conv2d(32, 64, 3)");
-    expect_shape(&c2.out, 3, 64, 11, 11, "conv2");
-    expect_shape(&p2.out, 3, 64, 5, 5, "pool2 (floor)");
-    expect_shape(&f.out, 1, 1600, 0, 0, "flatten");
-    expect_params(&d, 16010, "Dense(10) on 1600");
+    calc_expect_shape(&c1.out, 3, 32, 26, 26, "conv1");
+    calc_expect_shape(&p1.out, 3, 32, 13, 13, "pool1");
+    calc_expect_params(&c2, 18496, "Conv2d(32, 64, 3)");
+    calc_expect_shape(&c2.out, 3, 64, 11, 11, "conv2");
+    calc_expect_shape(&p2.out, 3, 64, 5, 5, "pool2 (floor)");
+    calc_expect_shape(&f.out, 1, 1600, 0, 0, "flatten");
+    calc_expect_params(&d, 16010, "Dense(10) on 1600");
     cr_assert_eq(c1.params + c2.params + d.params, 34826);
     cr_assert_eq(p1.params + p2.params + f.params, 0);
   }
@@ -161,32 +134,32 @@ Test(params, conv_bias_groups_depthwise) {
   nn_shape in = nn_shape_image(64, 16, 16);
   nn_conv_opts o = nn_conv_opts_default(128, 3);
   o.groups = 4;
-  ok(nn_calc_conv2d(&in, &o, TORCH, &c, &err), &err, "grouped");
-  expect_params(&c, 18560, "Conv2d(64, 128, 3, groups=4)"); /* 3*3*16*128 + 128 */
+  calc_ok(nn_calc_conv2d(&in, &o, TORCH, &c, &err), &err, "grouped");
+  calc_expect_params(&c, 18560, "Conv2d(64, 128, 3, groups=4)"); /* 3*3*16*128 + 128 */
   o = nn_conv_opts_default(32, 3);
   o.no_bias = true;
   nn_shape one = nn_shape_image(1, 28, 28);
-  ok(nn_calc_conv2d(&one, &o, KERAS, &c, &err), &err, "no bias");
-  expect_params(&c, 288, "Conv2D(32, 3, use_bias=False)");
+  calc_ok(nn_calc_conv2d(&one, &o, KERAS, &c, &err), &err, "no bias");
+  calc_expect_params(&c, 288, "Conv2D(32, 3, use_bias=False)");
   nn_shape in32 = nn_shape_image(32, 28, 28);
   o = nn_conv_opts_default(0, 3);
   for (int fw = 0; fw < 2; fw++) {
-    ok(nn_calc_depthwise_conv2d(&in32, 1, &o, fw, &c, &err), &err, "depthwise");
-    expect_params(&c, 320, "DepthwiseConv2D(3) on 32 channels"); /* (3*3 + 1) * 32 */
-    ok(nn_calc_depthwise_conv2d(&in32, 2, &o, fw, &c, &err), &err, "depthwise m=2");
-    expect_params(&c, 640, "depth_multiplier 2");
-    expect_shape(&c.out, 3, 64, 26, 26, "depthwise m=2");
+    calc_ok(nn_calc_depthwise_conv2d(&in32, 1, &o, fw, &c, &err), &err, "depthwise");
+    calc_expect_params(&c, 320, "DepthwiseConv2D(3) on 32 channels"); /* (3*3 + 1) * 32 */
+    calc_ok(nn_calc_depthwise_conv2d(&in32, 2, &o, fw, &c, &err), &err, "depthwise m=2");
+    calc_expect_params(&c, 640, "depth_multiplier 2");
+    calc_expect_shape(&c.out, 3, 64, 26, 26, "depthwise m=2");
   }
   o = nn_conv_opts_default(64, 3);
-  ok(nn_calc_separable_conv2d(&in32, 1, &o, KERAS, &c, &err), &err, "separable");
-  expect_params(&c, 3*3*32 + (32 + 1) * 64, "SeparableConv2D(64, 3) on 32"); /* 288 + 2112 = 2400 */
-  expect_shape(&c.out, 3, 64, 26, 26, "separable");
+  calc_ok(nn_calc_separable_conv2d(&in32, 1, &o, KERAS, &c, &err), &err, "separable");
+  calc_expect_params(&c, 3*3*32 + (32 + 1) * 64, "SeparableConv2D(64, 3) on 32"); /* 288 + 2112 = 2400 */
+  calc_expect_shape(&c.out, 3, 64, 26, 26, "separable");
   nn_shape sig = nn_shape_signal(8, 100);
   o = nn_conv_opts_default(16, 5);
   o.stride = 2;
-  ok(nn_calc_conv1d(&sig, &o, TORCH, &c, &err), &err, "conv1d");
-  expect_params(&c, 656, "Conv1d(8, 16, 5)"); /* (5*8 + 1) * 16 */
-  expect_shape(&c.out, 2, 16, 48, 0, "Conv1d stride 2 on 100");
+  calc_ok(nn_calc_conv1d(&sig, &o, TORCH, &c, &err), &err, "conv1d");
+  calc_expect_params(&c, 656, "Conv1d(8, 16, 5)"); /* (5*8 + 1) * 16 */
+  calc_expect_shape(&c.out, 2, 16, 48, 0, "Conv1d stride 2 on 100");
   cr_assert_str_eq(nn_shape_format(&c.out, KERAS).s, "(None, 48, 16)");
 }
 
@@ -198,27 +171,27 @@ Test(conv_transpose, pytorch_sizes_and_params) {
   nn_shape in = nn_shape_image(16, 14, 14);
   nn_conv_opts o = nn_conv_opts_default(8, 3);
   o.stride = 2, o.pad = NN_PAD_EXPLICIT, o.padding = 1, o.output_padding = 1;
-  ok(nn_calc_conv_transpose2d(&in, &o, TORCH, &c, &err), &err, "convT");
-  expect_shape(&c.out, 3, 8, 28, 28, "(14-1)*2 - 2 + 2 + 1 + 1");
-  expect_params(&c, 1160, "ConvTranspose2d(16, 8, 3)"); /* 3*3*16*8 + 8 */
+  calc_ok(nn_calc_conv_transpose2d(&in, &o, TORCH, &c, &err), &err, "convT");
+  calc_expect_shape(&c.out, 3, 8, 28, 28, "(14-1)*2 - 2 + 2 + 1 + 1");
+  calc_expect_params(&c, 1160, "ConvTranspose2d(16, 8, 3)"); /* 3*3*16*8 + 8 */
   cr_assert(strstr(c.shape_formula, "(14-1)*2 - 2*1 + 1*(3-1) + 1 + 1 = 28"), "%s", c.shape_formula);
   nn_shape in3 = nn_shape_image(3, 5, 5);
   o = nn_conv_opts_default(6, 4);
   o.groups = 3;
-  ok(nn_calc_conv_transpose2d(&in3, &o, TORCH, &c, &err), &err, "convT groups");
-  expect_params(&c, 102, "ConvTranspose2d(3, 6, 4, groups=3)"); /* 4*4*3*(6/3) + 6 */
-  expect_shape(&c.out, 3, 6, 8, 8, "(5-1) + 3 + 1");
+  calc_ok(nn_calc_conv_transpose2d(&in3, &o, TORCH, &c, &err), &err, "convT groups");
+  calc_expect_params(&c, 102, "ConvTranspose2d(3, 6, 4, groups=3)"); /* 4*4*3*(6/3) + 6 */
+  calc_expect_shape(&c.out, 3, 6, 8, 8, "(5-1) + 3 + 1");
   nn_len len;
   o = nn_conv_opts_default(1, 3);
   o.dilation = 2;
-  ok(nn_conv_transpose_out_len(5, &o, TORCH, &len, &err), &err, "dilated");
+  calc_ok(nn_conv_transpose_out_len(5, &o, TORCH, &len, &err), &err, "dilated");
   cr_assert_eq(len.len, 9);
   o = nn_conv_opts_default(1, 2);
   o.stride = 3;
-  ok(nn_conv_transpose_out_len(4, &o, TORCH, &len, &err), &err, "k < s");
+  calc_ok(nn_conv_transpose_out_len(4, &o, TORCH, &len, &err), &err, "k < s");
   cr_assert_eq(len.len, 11); /* (4-1)*3 + 2 */
   o.output_padding = 3;      /* must be < max(stride, dilation) = 3 */
-  expect_error(nn_conv_transpose_out_len(4, &o, TORCH, &len, &err), &err, "output_padding 3", "smaller than stride 3");
+  calc_expect_error(nn_conv_transpose_out_len(4, &o, TORCH, &len, &err), &err, "output_padding 3", "smaller than stride 3");
 }
 
 Test(conv_transpose, keras_sizes) {
@@ -226,18 +199,18 @@ Test(conv_transpose, keras_sizes) {
   nn_len len;
   nn_conv_opts o = nn_conv_opts_default(1, 3);
   o.stride = 2;
-  ok(nn_conv_transpose_out_len(14, &o, KERAS, &len, &err), &err, "valid");
+  calc_ok(nn_conv_transpose_out_len(14, &o, KERAS, &len, &err), &err, "valid");
   cr_assert_eq(len.len, 29); /* 14*2 + max(3-2, 0) */
   o.pad = NN_PAD_SAME;
-  ok(nn_conv_transpose_out_len(14, &o, KERAS, &len, &err), &err, "same");
+  calc_ok(nn_conv_transpose_out_len(14, &o, KERAS, &len, &err), &err, "same");
   cr_assert_eq(len.len, 28); /* 14*2 */
   o.output_padding = 1;
-  ok(nn_conv_transpose_out_len(14, &o, KERAS, &len, &err), &err, "same + output_padding");
+  calc_ok(nn_conv_transpose_out_len(14, &o, KERAS, &len, &err), &err, "same + output_padding");
   cr_assert_eq(len.len, 28); /* (14-1)*2 + 3 - 2*1 + 1 */
   o = nn_conv_opts_default(1, 2);
   o.stride = 3;
-  ok(nn_conv_transpose_out_len(4, &o, KERAS, &len, &err), &err, "k < s");
+  calc_ok(nn_conv_transpose_out_len(4, &o, KERAS, &len, &err), &err, "k < s");
   cr_assert_eq(len.len, 12, "Keras gives L*s + max(k - s, 0) = 12 where PyTorch gives 11"); 
   o.pad = NN_PAD_EXPLICIT, o.padding = 1;
-  expect_error(nn_conv_transpose_out_len(4, &o, KERAS, &len, &err), &err, "'valid' or 'same'", NULL);
+  calc_expect_error(nn_conv_transpose_out_len(4, &o, KERAS, &len, &err), &err, "'valid' or 'same'", NULL);
 }

@@ -9,29 +9,11 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "calc_expect.h"
 #include "nn_pool_shapes.h"
 
 #define KERAS NN_KERAS
 #define TORCH NN_PYTORCH
-
-/* ---- helpers: run a calculation, fail with its message if it fails */
-
-static void ok(nn_status st, const nn_error *err, const char *what) {
-  cr_assert_eq(st, NN_OK, "%s: %s: %s", what, nn_status_name(st), err->msg);
-}
-
-static void expect_shape(const nn_shape *s, int ndim, int d0, int d1, int d2, const char *what) {
-  int want[3] = {d0, d1, d2};
-  cr_assert_eq(s->ndim, ndim, "%s: %d axes, expected %d", what, s->ndim, ndim);
-  for (int i = 0; i < ndim; i++)
-    cr_assert_eq(s->dim[i], want[i], "%s: axis %d is %d, expected %d", what, i, s->dim[i], want[i]);
-}
-
-static void expect_error(nn_status st, const nn_error *err, const char *fact1, const char *fact2) {
-  cr_assert_eq(st, NN_ERR_ARG, "expected NN_ERR_ARG, got %s (%s)", nn_status_name(st), err->msg);
-  cr_assert(strstr(err->msg, fact1), "the message must say \"%s\": %s", fact1, err->msg);
-  cr_assert(!fact2 || strstr(err->msg, fact2), "the message must say \"%s\": %s", fact2, err->msg);
-}
 
 static int pool_len(int L, int k, int s, int p, bool ceil_mode, nn_framework fw) {
   nn_pool_opts o = nn_pool_opts_default(NN_POOL_MAX, k);
@@ -39,7 +21,7 @@ static int pool_len(int L, int k, int s, int p, bool ceil_mode, nn_framework fw)
   if (p) o.pad = NN_PAD_EXPLICIT, o.padding = p;
   nn_len len;
   nn_error err = {0};
-  ok(nn_pool_out_len(L, &o, fw, &len, &err), &err, "nn_pool_out_len");
+  calc_ok(nn_pool_out_len(L, &o, fw, &len, &err), &err, "nn_pool_out_len");
   return len.len;
 }
 
@@ -58,18 +40,18 @@ Test(pool, floor_and_ceil_mode) {
   o.stride = 3, o.pad = NN_PAD_EXPLICIT, o.padding = 1, o.ceil_mode = true;
   nn_len len;
   nn_error err = {0};
-  ok(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "ceil drop");
+  calc_ok(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "ceil drop");
   cr_assert(strstr(len.formula, "padding") && strstr(len.formula, "= 2"), "%s", len.formula);
   o = nn_pool_opts_default(NN_POOL_AVG, 3); /* AvgPool2d(3, 2, 1) on 28: 14, ceil 15 */
   o.stride = 2, o.pad = NN_PAD_EXPLICIT, o.padding = 1;
-  ok(nn_pool_out_len(28, &o, TORCH, &len, &err), &err, "avg");
+  calc_ok(nn_pool_out_len(28, &o, TORCH, &len, &err), &err, "avg");
   cr_assert_eq(len.len, 14);
   o.ceil_mode = true;
-  ok(nn_pool_out_len(28, &o, TORCH, &len, &err), &err, "avg ceil");
+  calc_ok(nn_pool_out_len(28, &o, TORCH, &len, &err), &err, "avg ceil");
   cr_assert_eq(len.len, 15);
   o = nn_pool_opts_default(NN_POOL_MAX, 2); /* MaxPool2d(2, stride=1, dilation=2) on 6: 4 */
   o.stride = 1, o.dilation = 2;
-  ok(nn_pool_out_len(6, &o, TORCH, &len, &err), &err, "dilated max");
+  calc_ok(nn_pool_out_len(6, &o, TORCH, &len, &err), &err, "dilated max");
   cr_assert_eq(len.len, 4);
 }
 
@@ -79,28 +61,28 @@ Test(pool, keras_same_valid_and_refusals) {
   o.pad = NN_PAD_SAME;
   nn_len len;
   nn_error err = {0};
-  ok(nn_pool_out_len(5, &o, KERAS, &len, &err), &err, "same");
+  calc_ok(nn_pool_out_len(5, &o, KERAS, &len, &err), &err, "same");
   cr_assert_eq(len.len, 3);
-  expect_error(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "no padding='same'", NULL);
+  calc_expect_error(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "no padding='same'", NULL);
   o = nn_pool_opts_default(NN_POOL_MAX, 2);
   o.ceil_mode = true;
-  expect_error(nn_pool_out_len(5, &o, KERAS, &len, &err), &err, "ceil_mode is PyTorch's", "same");
+  calc_expect_error(nn_pool_out_len(5, &o, KERAS, &len, &err), &err, "ceil_mode is PyTorch's", "same");
   o = nn_pool_opts_default(NN_POOL_MAX, 3);
   o.pad = NN_PAD_EXPLICIT, o.padding = 2;
-  expect_error(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "padding 2", "half");
+  calc_expect_error(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "padding 2", "half");
   o = nn_pool_opts_default(NN_POOL_MAX, 7);
-  expect_error(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "kernel 7", "larger than the padded input 5");
+  calc_expect_error(nn_pool_out_len(5, &o, TORCH, &len, &err), &err, "kernel 7", "larger than the padded input 5");
   o.stride = -1;
-  expect_error(nn_pool_out_len(9, &o, TORCH, &len, &err), &err, "stride -1", NULL);
+  calc_expect_error(nn_pool_out_len(9, &o, TORCH, &len, &err), &err, "stride -1", NULL);
 }
 
 Test(pool, global_drops_or_keeps_the_spatial_axes) {
   nn_error err = {0};
   nn_calc c;
   nn_shape in = nn_shape_image(64, 7, 7);
-  ok(nn_calc_global_pool(&in, NN_POOL_AVG, KERAS, &c, &err), &err, "gap keras");
-  expect_shape(&c.out, 1, 64, 0, 0, "GlobalAveragePooling2D");
-  ok(nn_calc_global_pool(&in, NN_POOL_AVG, TORCH, &c, &err), &err, "gap torch");
-  expect_shape(&c.out, 3, 64, 1, 1, "AdaptiveAvgPool2d(1)");
+  calc_ok(nn_calc_global_pool(&in, NN_POOL_AVG, KERAS, &c, &err), &err, "gap keras");
+  calc_expect_shape(&c.out, 1, 64, 0, 0, "GlobalAveragePooling2D");
+  calc_ok(nn_calc_global_pool(&in, NN_POOL_AVG, TORCH, &c, &err), &err, "gap torch");
+  calc_expect_shape(&c.out, 3, 64, 1, 1, "AdaptiveAvgPool2d(1)");
   cr_assert_eq(c.params, 0);
 }

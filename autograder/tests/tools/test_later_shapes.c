@@ -11,38 +11,11 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "calc_expect.h"
 #include "later_shapes.h"
 
 #define KERAS NN_KERAS
 #define TORCH NN_PYTORCH
-
-/* ---- helpers: run a calculation, fail with its message if it fails */
-
-static void ok(nn_status st, const nn_error *err, const char *what) {
-  cr_assert_eq(st, NN_OK, "%s: %s: %s", what, nn_status_name(st), err->msg);
-}
-
-static void expect_shape(const nn_shape *s, int ndim, int d0, int d1, int d2, const char *what) {
-  int want[3] = {d0, d1, d2};
-  cr_assert_eq(s->ndim, ndim, "%s: %d axes, expected %d", what, s->ndim, ndim);
-  for (int i = 0; i < ndim; i++)
-    cr_assert_eq(s->dim[i], want[i], "%s: axis %d is %d, expected %d", what, i, s->dim[i], want[i]);
-}
-
-static void expect_params(const nn_calc *c, long params, const char *what) {
-  cr_assert_eq(c->params, params, "%s: %ld params, expected %ld (formula: %s)", what, c->params, params, c->formula);
-  cr_assert(strstr(c->formula, "= ") != NULL, "%s: the formula '%s' has no '= result'", what, c->formula);
-  char tail[32];
-  snprintf(tail, sizeof tail, "%ld", params);
-  cr_assert(strstr(c->formula, tail) != NULL, "%s: the formula '%s' does not show the result %ld", what, c->formula,
-            params);
-}
-
-static void expect_error(nn_status st, const nn_error *err, const char *fact1, const char *fact2) {
-  cr_assert_eq(st, NN_ERR_ARG, "expected NN_ERR_ARG, got %s (%s)", nn_status_name(st), err->msg);
-  cr_assert(strstr(err->msg, fact1), "the message must say \"%s\": %s", fact1, err->msg);
-  cr_assert(!fact2 || strstr(err->msg, fact2), "the message must say \"%s\": %s", fact2, err->msg);
-}
 
 /* ---- normalization, embedding */
 
@@ -51,14 +24,14 @@ Test(norm, layernorm_and_embedding) {
   nn_calc c;
   nn_shape seq = nn_shape_seq(100, 64);
   for (int fw = 0; fw < 2; fw++) {
-    ok(nn_calc_layernorm(&seq, fw, &c, &err), &err, "ln");
-    expect_params(&c, 128, "LayerNorm(64)");
+    calc_ok(nn_calc_layernorm(&seq, fw, &c, &err), &err, "ln");
+    calc_expect_params(&c, 128, "LayerNorm(64)");
   }
   nn_shape tok = nn_shape_tokens(100);
-  ok(nn_calc_embedding(&tok, 10000, 64, KERAS, &c, &err), &err, "embedding");
-  expect_params(&c, 640000, "Embedding(10000, 64)");
-  expect_shape(&c.out, 2, 100, 64, 0, "embedding");
-  expect_error(nn_calc_embedding(&tok, 0, 64, KERAS, &c, &err), &err, "vocabulary size 0", NULL);
+  calc_ok(nn_calc_embedding(&tok, 10000, 64, KERAS, &c, &err), &err, "embedding");
+  calc_expect_params(&c, 640000, "Embedding(10000, 64)");
+  calc_expect_shape(&c.out, 2, 100, 64, 0, "embedding");
+  calc_expect_error(nn_calc_embedding(&tok, 0, 64, KERAS, &c, &err), &err, "vocabulary size 0", NULL);
 }
 
 /* ---- recurrent */
@@ -69,7 +42,7 @@ static long rnn(nn_rnn_kind kind, int D, int H, nn_framework fw, int layers, boo
   nn_shape in = nn_shape_seq(100, D);
   nn_calc c;
   nn_error err = {0};
-  ok(nn_calc_rnn(&in, &o, fw, &c, &err), &err, "rnn");
+  calc_ok(nn_calc_rnn(&in, &o, fw, &c, &err), &err, "rnn");
   cr_assert_eq(c.trainable, c.params);
   return c.params;
 }
@@ -81,15 +54,15 @@ Test(rnn, lstm_keras_one_bias_pytorch_two) {
   nn_shape in = nn_shape_seq(100, 50);
   nn_calc c;
   nn_error err = {0};
-  ok(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "lstm");
+  calc_ok(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "lstm");
   cr_assert_str_eq(c.formula, "4 * (50*256 + 256*256 + 256) = 314368");
-  expect_shape(&c.out, 1, 256, 0, 0, "Keras LSTM, last step");
-  ok(nn_calc_rnn(&in, &o, TORCH, &c, &err), &err, "lstm");
+  calc_expect_shape(&c.out, 1, 256, 0, 0, "Keras LSTM, last step");
+  calc_ok(nn_calc_rnn(&in, &o, TORCH, &c, &err), &err, "lstm");
   cr_assert_str_eq(c.formula, "4 * (50*256 + 256*256 + 2*256) = 315392");
-  expect_shape(&c.out, 2, 100, 256, 0, "PyTorch LSTM output");
+  calc_expect_shape(&c.out, 2, 100, 256, 0, "PyTorch LSTM output");
   o.return_sequences = true;
-  ok(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "lstm seq");
-  expect_shape(&c.out, 2, 100, 256, 0, "return_sequences");
+  calc_ok(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "lstm seq");
+  calc_expect_shape(&c.out, 2, 100, 256, 0, "return_sequences");
 }
 
 Test(rnn, gru_reset_after_and_simple_rnn) {
@@ -104,7 +77,7 @@ Test(rnn, gru_reset_after_and_simple_rnn) {
   nn_shape in = nn_shape_seq(10, 50);
   nn_calc c;
   nn_error err = {0};
-  ok(nn_calc_rnn(&in, &o, TORCH, &c, &err), &err, "gru no bias");
+  calc_ok(nn_calc_rnn(&in, &o, TORCH, &c, &err), &err, "gru no bias");
   cr_assert_eq(c.params, 235008);
 }
 
@@ -119,13 +92,13 @@ Test(rnn, bidirectional_and_stacked) {
   nn_shape in = nn_shape_seq(20, 8);
   nn_calc c;
   nn_error err = {0};
-  ok(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "bi");
-  expect_shape(&c.out, 1, 128, 0, 0, "Bidirectional concatenates");
+  calc_ok(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "bi");
+  calc_expect_shape(&c.out, 1, 128, 0, 0, "Bidirectional concatenates");
   o.num_layers = 0;
-  expect_error(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "num_layers 0", NULL);
+  calc_expect_error(nn_calc_rnn(&in, &o, KERAS, &c, &err), &err, "num_layers 0", NULL);
   nn_shape img = nn_shape_image(1, 28, 28);
   o = nn_rnn_opts_default(NN_RNN_LSTM, 64);
-  expect_error(nn_calc_rnn(&img, &o, TORCH, &c, &err), &err, "sequence (T, D)", NULL);
+  calc_expect_error(nn_calc_rnn(&img, &o, TORCH, &c, &err), &err, "sequence (T, D)", NULL);
 }
 
 /* ---- attention */
@@ -135,22 +108,22 @@ Test(attention, pytorch_multihead) {
   nn_calc c;
   nn_shape q = nn_shape_seq(10, 512);
   nn_mha_opts o = {.num_heads = 8};
-  ok(nn_calc_mha(&q, NULL, &o, TORCH, &c, &err), &err, "mha");
-  expect_params(&c, 1050624, "MultiheadAttention(512, 8)"); /* 4*512^2 + 4*512 */
+  calc_ok(nn_calc_mha(&q, NULL, &o, TORCH, &c, &err), &err, "mha");
+  calc_expect_params(&c, 1050624, "MultiheadAttention(512, 8)"); /* 4*512^2 + 4*512 */
   cr_assert_str_eq(c.formula, "in_proj 3*512*512 + 3*512, out_proj 512*512 + 512 = 1050624");
-  expect_shape(&c.out, 2, 10, 512, 0, "mha");
+  calc_expect_shape(&c.out, 2, 10, 512, 0, "mha");
   nn_shape q64 = nn_shape_seq(10, 64);
   o = (nn_mha_opts){.num_heads = 4, .kdim = 32, .vdim = 16};
-  ok(nn_calc_mha(&q64, NULL, &o, TORCH, &c, &err), &err, "kdim/vdim");
+  calc_ok(nn_calc_mha(&q64, NULL, &o, TORCH, &c, &err), &err, "kdim/vdim");
   cr_assert_eq(c.params, 11520); /* 64*64 + 64*32 + 64*16 + 3*64 + 64*64 + 64 */
   o = (nn_mha_opts){.num_heads = 4, .no_bias = true};
-  ok(nn_calc_mha(&q64, NULL, &o, TORCH, &c, &err), &err, "no bias");
+  calc_ok(nn_calc_mha(&q64, NULL, &o, TORCH, &c, &err), &err, "no bias");
   cr_assert_eq(c.params, 16384);
   o = (nn_mha_opts){.num_heads = 6};
-  expect_error(nn_calc_mha(&q, NULL, &o, TORCH, &c, &err), &err, "embed_dim 512 is not divisible by num_heads 6",
+  calc_expect_error(nn_calc_mha(&q, NULL, &o, TORCH, &c, &err), &err, "embed_dim 512 is not divisible by num_heads 6",
                "1, 2, 4, 8");
   o = (nn_mha_opts){.num_heads = 8, .embed_dim = 256};
-  expect_error(nn_calc_mha(&q, NULL, &o, TORCH, &c, &err), &err, "512 features but embed_dim is 256", NULL);
+  calc_expect_error(nn_calc_mha(&q, NULL, &o, TORCH, &c, &err), &err, "512 features but embed_dim is 256", NULL);
 }
 
 Test(attention, keras_multihead) {
@@ -158,24 +131,24 @@ Test(attention, keras_multihead) {
   nn_calc c;
   nn_shape q = nn_shape_seq(8, 16);
   nn_mha_opts o = {.num_heads = 2, .key_dim = 2};
-  ok(nn_calc_mha(&q, NULL, &o, KERAS, &c, &err), &err, "keras mha");
+  calc_ok(nn_calc_mha(&q, NULL, &o, KERAS, &c, &err), &err, "keras mha");
   /* q, k, v: 16*2*2 + 2*2 = 68 each; output 2*2*16 + 16 = 80 */
-  expect_params(&c, 3 * 68 + 80, "MultiHeadAttention(2, key_dim=2) on 16");
-  expect_shape(&c.out, 2, 8, 16, 0, "back to the query's 16");
+  calc_expect_params(&c, 3 * 68 + 80, "MultiHeadAttention(2, key_dim=2) on 16");
+  calc_expect_shape(&c.out, 2, 8, 16, 0, "back to the query's 16");
   nn_shape q512 = nn_shape_seq(10, 512);
   o = (nn_mha_opts){.num_heads = 8, .key_dim = 64};
-  ok(nn_calc_mha(&q512, NULL, &o, KERAS, &c, &err), &err, "keras 8x64");
+  calc_ok(nn_calc_mha(&q512, NULL, &o, KERAS, &c, &err), &err, "keras 8x64");
   cr_assert_eq(c.params, 1050624, "key_dim = 512/8 gives PyTorch's count");
   nn_shape v = nn_shape_seq(20, 32);
   o = (nn_mha_opts){.num_heads = 4, .key_dim = 8, .value_dim = 16, .output_dim = 10};
-  ok(nn_calc_mha(&q, &v, &o, KERAS, &c, &err), &err, "cross attention");
+  calc_ok(nn_calc_mha(&q, &v, &o, KERAS, &c, &err), &err, "cross attention");
   /* q 16*4*8 + 32, k 32*4*8 + 32, v 32*4*16 + 64, out 4*16*10 + 10 */
   cr_assert_eq(c.params, (16 * 32 + 32) + (32 * 32 + 32) + (32 * 64 + 64) + (64 * 10 + 10));
-  expect_shape(&c.out, 2, 8, 10, 0, "output_shape");
+  calc_expect_shape(&c.out, 2, 8, 10, 0, "output_shape");
   o = (nn_mha_opts){.num_heads = 8};
-  expect_error(nn_calc_mha(&q512, NULL, &o, KERAS, &c, &err), &err, "key_dim 0", "512 / 8");
+  calc_expect_error(nn_calc_mha(&q512, NULL, &o, KERAS, &c, &err), &err, "key_dim 0", "512 / 8");
   o = (nn_mha_opts){.num_heads = 0, .key_dim = 8};
-  expect_error(nn_calc_mha(&q512, NULL, &o, KERAS, &c, &err), &err, "num_heads 0", NULL);
+  calc_expect_error(nn_calc_mha(&q512, NULL, &o, KERAS, &c, &err), &err, "num_heads 0", NULL);
 }
 
 Test(attention, transformer_encoder_layer) {
@@ -183,16 +156,16 @@ Test(attention, transformer_encoder_layer) {
   nn_calc c;
   nn_shape in = nn_shape_seq(10, 512);
   for (int fw = 0; fw < 2; fw++) {
-    ok(nn_calc_transformer_encoder(&in, 8, 0, fw, &c, &err), &err, "encoder");
+    calc_ok(nn_calc_transformer_encoder(&in, 8, 0, fw, &c, &err), &err, "encoder");
     /* in_proj 3*512*512 + 3*512 = 787,968; out_proj 512*512 + 512 = 262,656;
        linear1 512*2048 + 2048 = 1,050,624; linear2 2048*512 + 512 = 1,049,088; 2 LayerNorms 4*512 = 2,048 */
     long by_hand = (3L * 512 * 512 + 3 * 512) + (512L * 512 + 512) + (512L * 2048 + 2048) + (2048L * 512 + 512) + 4 * 512;
     cr_assert_eq(by_hand, 3152384);
-    expect_params(&c, 3152384, "TransformerEncoderLayer(512, 8)");
-    expect_shape(&c.out, 2, 10, 512, 0, "encoder keeps the shape");
+    calc_expect_params(&c, 3152384, "TransformerEncoderLayer(512, 8)");
+    calc_expect_shape(&c.out, 2, 10, 512, 0, "encoder keeps the shape");
   }
   nn_shape small = nn_shape_seq(10, 64);
-  ok(nn_calc_transformer_encoder(&small, 4, 256, TORCH, &c, &err), &err, "small");
+  calc_ok(nn_calc_transformer_encoder(&small, 4, 256, TORCH, &c, &err), &err, "small");
   cr_assert_eq(c.params, 49984);
-  expect_error(nn_calc_transformer_encoder(&in, 7, 0, TORCH, &c, &err), &err, "not divisible by nhead 7", NULL);
+  calc_expect_error(nn_calc_transformer_encoder(&in, 7, 0, TORCH, &c, &err), &err, "not divisible by nhead 7", NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calc_expect.h"
 #include "nn_activation_layer.h"
 #include "nn_dense.h"
 #include "nn_model.h"
@@ -14,19 +15,6 @@
 
 #define KERAS NN_KERAS
 #define TORCH NN_PYTORCH
-
-/* ---- helpers: run a calculation, fail with its message if it fails */
-
-static void ok(nn_status st, const nn_error *err, const char *what) {
-  cr_assert_eq(st, NN_OK, "%s: %s: %s", what, nn_status_name(st), err->msg);
-}
-
-static void expect_shape(const nn_shape *s, int ndim, int d0, int d1, int d2, const char *what) {
-  int want[3] = {d0, d1, d2};
-  cr_assert_eq(s->ndim, ndim, "%s: %d axes, expected %d", what, s->ndim, ndim);
-  for (int i = 0; i < ndim; i++)
-    cr_assert_eq(s->dim[i], want[i], "%s: axis %d is %d, expected %d", what, i, s->dim[i], want[i]);
-}
 
 static nn_status parse(const char *text, nn_model_spec *spec, nn_error *err) {
   /* an exact-size copy, so AddressSanitizer sees any read past the end */
@@ -51,7 +39,7 @@ static const char *CNN = "# the seeds' CNN\n"
 Test(spec, parses_and_totals_the_cnn) {
   nn_model_spec spec;
   nn_error err = {0};
-  ok(parse(CNN, &spec, &err), &err, "parse");
+  calc_ok(parse(CNN, &spec, &err), &err, "parse");
   cr_assert_eq(spec.count, 7);
   cr_assert_str_eq(spec.layers[1].name, "conv2d");
   cr_assert_eq(spec.layers[1].conv.filters, 32);
@@ -62,13 +50,13 @@ Test(spec, parses_and_totals_the_cnn) {
   nn_calc calcs[6];
   nn_spec_totals t;
   for (int fw = 0; fw < 2; fw++) {
-    ok(nn_model_spec_calc(&spec, fw, calcs, &t, &err), &err, "calc");
+    calc_ok(nn_model_spec_calc(&spec, fw, calcs, &t, &err), &err, "calc");
     cr_assert_eq(t.params, 34826);
     cr_assert_eq(t.trainable, 34826);
     cr_assert_eq(calcs[0].params, 320);
     cr_assert_eq(calcs[2].params, 18496);
     cr_assert_eq(calcs[5].params, 16010);
-    expect_shape(&t.out, 1, 10, 0, 0, "logits");
+    calc_expect_shape(&t.out, 1, 10, 0, 0, "logits");
   }
   nn_model_spec_free(&spec);
 }
@@ -87,17 +75,17 @@ Test(spec, every_layer_kind_parses) {
                      "dense 10 activation=softmax\n";
   nn_model_spec spec;
   nn_error err = {0};
-  ok(parse(text, &spec, &err), &err, "parse");
+  calc_ok(parse(text, &spec, &err), &err, "parse");
   nn_spec_totals t;
-  ok(nn_model_spec_calc(&spec, TORCH, NULL, &t, &err), &err, "calc torch");
-  expect_shape(&t.out, 3, 8, 1, 10, "PyTorch keeps (C, 1, 1) and Linear acts on the last axis");
+  calc_ok(nn_model_spec_calc(&spec, TORCH, NULL, &t, &err), &err, "calc torch");
+  calc_expect_shape(&t.out, 3, 8, 1, 10, "PyTorch keeps (C, 1, 1) and Linear acts on the last axis");
   nn_model_spec_free(&spec);
   const char *seq = "input tokens 100\nembedding 10000 64\nlstm 32 return_sequences=1 bidirectional=1\n"
                     "gru 16 reset_after=0 layers=2 return_sequences=1\nlayernorm\nmha 4 key_dim=8\n"
                     "transformer_encoder 4 ff=64\nsimple_rnn 8\n";
-  ok(parse(seq, &spec, &err), &err, "parse seq");
-  ok(nn_model_spec_calc(&spec, KERAS, NULL, &t, &err), &err, "calc keras");
-  expect_shape(&t.out, 1, 8, 0, 0, "SimpleRNN, last step");
+  calc_ok(parse(seq, &spec, &err), &err, "parse seq");
+  calc_ok(nn_model_spec_calc(&spec, KERAS, NULL, &t, &err), &err, "calc keras");
+  calc_expect_shape(&t.out, 1, 8, 0, 0, "SimpleRNN, last step");
   long want = 640000 + 2 * 4L * (64 * 32 + 32 * 32 + 32) + 3L * (64 * 16 + 16 * 16 + 16) +
               3L * (16 * 16 + 16 * 16 + 16) + 32 + (3 * (16 * 4 * 8 + 32) + 4 * 8 * 16 + 16) +
               (4 * 16 * 16 + 4 * 16 + 16 * 64 + 64 + 64 * 16 + 16 + 4 * 16) + (16 * 8 + 8 * 8 + 8);
@@ -145,7 +133,7 @@ Test(spec, errors_name_the_file_and_line) {
 Test(spec, aliases_and_defaults_come_from_the_table) {
   nn_model_spec spec;
   nn_error err = {0};
-  ok(parse("input seq 10 8\nrnn 4 return_sequences=1\nlstm 4 bias=0\nlinear 5\n"
+  calc_ok(parse("input seq 10 8\nrnn 4 return_sequences=1\nlstm 4 bias=0\nlinear 5\n"
            "transformer_encoder 1 dim_feedforward=32\n", &spec, &err), &err, "parse");
   cr_assert_eq(spec.layers[1].rnn.kind, NN_RNN_SIMPLE, "rnn is simple_rnn");
   cr_assert(spec.layers[1].rnn.return_sequences);
@@ -155,7 +143,7 @@ Test(spec, aliases_and_defaults_come_from_the_table) {
   cr_assert(spec.layers[3].bias, "dense (linear) keeps its bias unless bias=0");
   cr_assert_eq(spec.layers[4].ff, 32, "dim_feedforward is ff");
   nn_model_spec_free(&spec);
-  ok(parse("input 3 9 9\nmaxpool2d 3 ceil_mode=1\nconv2d 4 kernel=3\n", &spec, &err), &err, "parse");
+  calc_ok(parse("input 3 9 9\nmaxpool2d 3 ceil_mode=1\nconv2d 4 kernel=3\n", &spec, &err), &err, "parse");
   cr_assert(spec.layers[1].pool.ceil_mode, "ceil_mode is ceil");
   cr_assert_eq(spec.layers[1].pool.stride, 0, "no stride=: 0, the calculator's \"= kernel\"");
   cr_assert_eq(spec.layers[2].conv.stride, 1);
@@ -166,7 +154,7 @@ Test(spec, aliases_and_defaults_come_from_the_table) {
 Test(spec, calc_errors_name_the_line) {
   nn_model_spec spec;
   nn_error err = {0};
-  ok(parse("input 1 5 5\nconv2d 8 kernel=3\nconv2d 8 kernel=5\n", &spec, &err), &err, "parse");
+  calc_ok(parse("input 1 5 5\nconv2d 8 kernel=3\nconv2d 8 kernel=5\n", &spec, &err), &err, "parse");
   nn_spec_totals t;
   nn_status st = nn_model_spec_calc(&spec, TORCH, NULL, &t, &err);
   cr_assert_eq(st, NN_ERR_ARG);
@@ -177,12 +165,12 @@ Test(spec, calc_errors_name_the_line) {
 Test(spec, print_has_the_totals) {
   nn_model_spec spec;
   nn_error err = {0};
-  ok(parse("input 3 32 32\nconv2d 16 kernel=3\nbatchnorm\nflatten\ndense 10\n", &spec, &err), &err, "parse");
+  calc_ok(parse("input 3 32 32\nconv2d 16 kernel=3\nbatchnorm\nflatten\ndense 10\n", &spec, &err), &err, "parse");
   for (int fw = 0; fw < 2; fw++) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    ok(nn_model_spec_print(&spec, fw, f, &err), &err, "print");
+    calc_ok(nn_model_spec_print(&spec, fw, f, &err), &err, "print");
     fclose(f);
     /* conv 448, bn 64 (Keras) or 32 (PyTorch), dense 16*30*30*10 + 10 = 144,010 */
     if (fw == KERAS) {
@@ -209,11 +197,11 @@ Test(spec, load_reads_the_example_files) {
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     nn_model_spec spec;
     nn_error err = {0};
-    ok(nn_model_spec_load(files[i].path, &spec, &err), &err, files[i].path);
+    calc_ok(nn_model_spec_load(files[i].path, &spec, &err), &err, files[i].path);
     nn_spec_totals t;
-    ok(nn_model_spec_calc(&spec, KERAS, NULL, &t, &err), &err, files[i].path);
+    calc_ok(nn_model_spec_calc(&spec, KERAS, NULL, &t, &err), &err, files[i].path);
     cr_assert_eq(t.params, files[i].keras, "%s: Keras %ld", files[i].path, t.params);
-    ok(nn_model_spec_calc(&spec, TORCH, NULL, &t, &err), &err, files[i].path);
+    calc_ok(nn_model_spec_calc(&spec, TORCH, NULL, &t, &err), &err, files[i].path);
     cr_assert_eq(t.params, files[i].pytorch, "%s: PyTorch %ld", files[i].path, t.params);
     nn_model_spec_free(&spec);
   }
@@ -246,9 +234,9 @@ Test(spec, print_and_a_built_models_summary_are_one_table) {
   fclose(f);
   nn_model_spec spec;
   nn_error err = {0};
-  ok(parse("input 784\ndense 512\nrelu\ndense 10\n", &spec, &err), &err, "parse");
+  calc_ok(parse("input 784\ndense 512\nrelu\ndense 10\n", &spec, &err), &err, "parse");
   f = open_memstream(&written, &len);
-  ok(nn_model_spec_print(&spec, TORCH, f, &err), &err, "print");
+  calc_ok(nn_model_spec_print(&spec, TORCH, f, &err), &err, "print");
   fclose(f);
   cr_assert(strstr(written, "Total params: 407,050\n"), "%s", written);
   int nb, nw; /* (lines_of cuts the texts into lines) */
