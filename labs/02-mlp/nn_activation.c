@@ -195,7 +195,7 @@ static void require_same(const char *fn, const char *an, const nn_tensor *a, con
   NN_REQUIRE(nn_same_shape(a, b), "%s: %s is %s but %s is %s; they must have the same shape", fn, an,
              nn_shape_str(a).s, bn, nn_shape_str(b).s);
   NN_REQUIRE(a->device == b->device, "%s: %s is on the %s but %s on the %s", fn, an,
-             a->device == NN_GPU ? "GPU" : "CPU", bn, b->device == NN_GPU ? "GPU" : "CPU");
+             nn_device_name(a->device), bn, nn_device_name(b->device));
 }
 
 void nn_activation_forward(const nn_activation *act, const nn_tensor *x, nn_tensor *y) {

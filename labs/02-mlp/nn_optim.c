@@ -215,8 +215,8 @@ static void check_state(const nn_optim *o, int i) {
              nn_shape_str(p->value).s, nn_shape_str(s).s);
   NN_REQUIRE(!s || s->device == p->value->device,
              "nn_optim_step: param %d (%s) is on the %s but its %s state is on the %s; make the optimizer "
-             "after moving the model (nn_layer_to)", i, name, p->value->device == NN_GPU ? "GPU" : "CPU",
-             NAMES[o->kind], s->device == NN_GPU ? "GPU" : "CPU");
+             "after moving the model (nn_layer_to)", i, name, nn_device_name(p->value->device),
+             NAMES[o->kind], nn_device_name(s->device));
 }
 
 void nn_optim_step(nn_optim *o) {

@@ -30,8 +30,9 @@ static nn_residual_saved *start_record(const nn_residual *r, nn_call *c, const c
              fn, nn_device_name(nn_arena_device(a)), r->base.name, nn_device_name(device_of(r)));
   nn_residual_saved *s = nn_arena_record(a, sizeof *s);
   const int shape[4] = {N, r->out_C, Ho, Wo};
-  nn_tensor *acts[] = {&s->a1, &s->b1, &s->r1, &s->a2, &s->b2, &s->sum, &s->p1, &s->p2};
-  for (int i = 0; i < (r->proj ? 8 : 6); i++) *acts[i] = nn_arena_tensor(a, 4, shape);
+  nn_tensor *acts[] = {&s->a1, &s->b1, &s->r1, &s->a2, &s->b2, &s->sum};
+  for (int i = 0; i < 6; i++) *acts[i] = nn_arena_tensor(a, 4, shape);
+  if (r->proj) s->p1 = nn_arena_tensor(a, 4, shape), s->p2 = nn_arena_tensor(a, 4, shape); /* the shortcut's */
   nn_call *calls[] = {&s->conv1, &s->bn1, &s->relu1, &s->conv2, &s->bn2, &s->proj, &s->proj_bn, &s->relu2};
   for (int i = 0; i < 8; i++) *calls[i] = (nn_call){.arena = a, .training = c->training};
   return s;

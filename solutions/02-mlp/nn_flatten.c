@@ -9,8 +9,8 @@ static void check(const char *fn, const nn_tensor *a, const nn_tensor *b) {
              "%s: %s and %s must hold the same N rows, the second as (N, features)", fn, nn_shape_str(a).s,
              nn_shape_str(b).s);
   NN_REQUIRE(a->device == b->device, "%s: %s is on the %s but %s on the %s; Flatten keeps one device", fn,
-             nn_shape_str(a).s, a->device == NN_GPU ? "GPU" : "CPU", nn_shape_str(b).s,
-             b->device == NN_GPU ? "GPU" : "CPU");
+             nn_shape_str(a).s, nn_device_name(a->device), nn_shape_str(b).s,
+             nn_device_name(b->device));
 }
 
 static void forward_op(nn_layer *l, nn_call *c, const nn_tensor *x, nn_tensor *y) {

@@ -61,7 +61,7 @@ void nn_add_into(nn_tensor *dst, const nn_tensor *src) {
   NN_REQUIRE(nn_numel(dst) == nn_numel(src), "nn_add_into: dst is %s but src is %s; they need the same "
              "number of elements", nn_shape_str(dst).s, nn_shape_str(src).s);
   NN_REQUIRE(dst->device == src->device, "nn_add_into: dst is on the %s but src on the %s",
-             dst->device == NN_GPU ? "GPU" : "CPU", src->device == NN_GPU ? "GPU" : "CPU");
+             nn_device_name(dst->device), nn_device_name(src->device));
   long n = nn_numel(dst);
   switch (dst->device) {
   case NN_CPU:

@@ -193,7 +193,7 @@ nn_tensor *nn_model_apply(nn_model *m, nn_tape *t, const nn_tensor *x) {
   NN_REQUIRE(m && t && x, "nn_model_apply: the model, the tape or x is NULL");
   check_input("nn_model_apply", m, x);
   NN_REQUIRE(nn_tape_device(t) == m->device, "nn_model_apply: the tape is on the %s but %s is on the %s",
-             nn_tape_device(t) == NN_GPU ? "GPU" : "CPU", m->name, m->device == NN_GPU ? "GPU" : "CPU");
+             nn_device_name(nn_tape_device(t)), m->name, nn_device_name(m->device));
   return apply_layers(m, t, (nn_tensor *)x, 0);
 }
 

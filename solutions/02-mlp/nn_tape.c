@@ -153,12 +153,8 @@ double nn_tape_loss(nn_tape *t, const nn_loss *loss, const nn_tensor *pred, cons
                loss->name);
   } else {
     NN_REQUIRE(target->Y, "nn_tape_loss: the loss %s takes a target tensor (target.Y), and it is NULL", loss->name);
-    if (target->Y->device != pred->device) { /* a CPU target for a GPU prediction: copied over */
-      nn_tensor *Y = nn_arena_record(t->arena, sizeof *Y);
-      *Y = nn_arena_tensor(t->arena, target->Y->ndim, target->Y->shape);
-      nn_tensor_copy(Y, target->Y);
-      on_device.Y = Y;
-    }
+    if (target->Y->device != pred->device) /* a CPU target for a GPU prediction: copied over */
+      on_device.Y = nn_tape_input(t, target->Y, false);
   }
   return loss->mean(loss, pred, &on_device, p->needs_grad ? grad_of(t, p) : NULL);
 }
