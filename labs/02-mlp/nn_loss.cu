@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 extern "C" {
+#include "nn_arena.h"
 #include "nn_common.h"
 #include "nn_cuda.h"
 #include "nn_mlp_cuda.h"
@@ -33,13 +34,14 @@ static unsigned blocks_for(long n, int per_block) {
 
 /* ---- device scratch for one call: the loss sum, the first bad row, the labels
  *
- * It comes from CUDA's stream-ordered pool (cudaMallocAsync / cudaFreeAsync on
- * stream 0), not cudaMalloc: cudaMalloc synchronises the device and costs far
- * more than a small loss kernel, while the pool hands back the block the last
- * call freed, so a training step pays no allocation, and the op still owns no
- * memory between calls (STYLE.md 3). The pool's release threshold is raised
- * from its default 0, which would give the memory back to the driver at every
- * synchronisation (and the copy of the sum is one). */
+ * It comes from the caller's arena (a GPU arena: what a model or a tape lends
+ * through the loss table's mean(), so a training step allocates nothing), or,
+ * for a direct call with no arena, from CUDA's stream-ordered pool
+ * (cudaMallocAsync / cudaFreeAsync on stream 0), not cudaMalloc: cudaMalloc
+ * synchronises the device and costs far more than a small loss kernel, while the
+ * pool hands back the block the last call freed. The pool's release threshold is
+ * raised from its default 0, which would give the memory back to the driver at
+ * every synchronisation (and the copy of the sum is one). */
 typedef struct {
   double sum;  /* of the per-element or per-row terms */
   int bad_row; /* categorical CE: the first row of the target that is not a distribution */
@@ -49,21 +51,28 @@ typedef struct {
 typedef struct {
   void *base;
   scratch_head *head;
-  int *y; /* the labels on the device, or NULL */
+  int *y;         /* the labels on the device, or NULL */
+  bool from_pool; /* no arena was given: scratch_end gives base back to the pool */
 } scratch;
 
 static const uint64_t POOL_KEEP_BYTES = 64u << 20; /* what the pool keeps across synchronisations */
 
-static scratch scratch_begin(const int *y_host, int N) {
+static void *pool_alloc(size_t bytes) {
   int dev;
   cudaMemPool_t pool;
   uint64_t keep = POOL_KEEP_BYTES;
+  void *p;
   NN_CUDA_CHECK(cudaGetDevice(&dev));
   NN_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, dev));
   NN_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+  NN_CUDA_CHECK(cudaMallocAsync(&p, bytes, 0));
+  return p;
+}
+
+static scratch scratch_begin(nn_arena *arena, const int *y_host, int N) {
   size_t head_bytes = sizeof(scratch_head), bytes = head_bytes + (y_host ? (size_t)N * sizeof(int) : 0);
-  scratch s = {NULL, NULL, NULL};
-  NN_CUDA_CHECK(cudaMallocAsync(&s.base, bytes, 0));
+  scratch s = {NULL, NULL, NULL, arena == NULL};
+  s.base = arena ? nn_arena_alloc(arena, bytes) : pool_alloc(bytes); /* both align to >= 8 bytes */
   s.head = (scratch_head *)s.base;
   /* From pageable host memory the copy is staged before cudaMemcpyAsync returns,
    * so `start` (and the caller's y) may go as soon as it does. */
@@ -76,12 +85,12 @@ static scratch scratch_begin(const int *y_host, int N) {
   return s;
 }
 
-/* Waits for the kernel (the copy back is synchronous), returns the pool's block,
- * and gives the sum; *bad_row = the first bad row or -1, when asked. */
+/* Waits for the kernel (the copy back is synchronous), gives a pool block back,
+ * and returns the sum; *bad_row = the first bad row or -1, when asked. */
 static double scratch_end(scratch s, int *bad_row) {
   scratch_head h;
   NN_CUDA_CHECK(cudaMemcpy(&h, s.head, sizeof h, cudaMemcpyDeviceToHost));
-  NN_CUDA_CHECK(cudaFreeAsync(s.base, 0));
+  if (s.from_pool) NN_CUDA_CHECK(cudaFreeAsync(s.base, 0));
   if (bad_row) *bad_row = h.bad_row == INT_MAX ? -1 : h.bad_row;
   return h.sum;
 }
@@ -148,8 +157,8 @@ __global__ void regression_kernel(nn_regression_loss kind, const float *p, const
 }
 
 extern "C" double nn_regression_loss_cuda(nn_regression_loss kind, const float *pred, const float *target, long M,
-                                          double delta, float *dpred) {
-  scratch s = scratch_begin(NULL, 0);
+                                          double delta, float *dpred, nn_arena *arena) {
+  scratch s = scratch_begin(arena, NULL, 0);
   regression_kernel<<<blocks_for(M, BLOCK), BLOCK>>>(kind, pred, target, M, delta, dpred, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / M;
@@ -203,22 +212,23 @@ __global__ void focal_kernel(const float *z, const int *y, int N, double alpha, 
   block_add(part, sum);
 }
 
-extern "C" double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz) {
-  scratch s = scratch_begin(y, N);
+extern "C" double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
+  scratch s = scratch_begin(arena, y, N);
   bce_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;
 }
 
-extern "C" double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz) {
-  scratch s = scratch_begin(y, N);
+extern "C" double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
+  scratch s = scratch_begin(arena, y, N);
   binary_hinge_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;
 }
 
-extern "C" double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz) {
-  scratch s = scratch_begin(y, N);
+extern "C" double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz,
+                                     nn_arena *arena) {
+  scratch s = scratch_begin(arena, y, N);
   focal_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, alpha, gamma, dz, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;
@@ -313,24 +323,26 @@ __global__ void multi_hinge_kernel(const float *z, const int *y, int N, int C, f
   block_add(part, sum);
 }
 
-extern "C" double nn_sparse_ce_loss_cuda(const float *z, const int *y, int N, int C, float *dz) {
-  scratch s = scratch_begin(y, N);
+extern "C" double nn_sparse_ce_loss_cuda(const float *z, const int *y, int N, int C, float *dz,
+                                         nn_arena *arena) {
+  scratch s = scratch_begin(arena, y, N);
   sparse_ce_kernel<<<blocks_for(N, WARPS_PER_BLOCK), BLOCK>>>(z, s.y, N, C, dz, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;
 }
 
 extern "C" double nn_categorical_ce_loss_cuda(const float *z, const float *t, int N, int C, float *dz,
-                                              int *bad_row) {
-  scratch s = scratch_begin(NULL, 0);
+                                              int *bad_row, nn_arena *arena) {
+  scratch s = scratch_begin(arena, NULL, 0);
   categorical_ce_kernel<<<blocks_for(N, WARPS_PER_BLOCK), BLOCK>>>(z, t, N, C, dz, &s.head->sum,
                                                                      &s.head->bad_row);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, bad_row) / N;
 }
 
-extern "C" double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, int C, float *dz) {
-  scratch s = scratch_begin(y, N);
+extern "C" double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, int C, float *dz,
+                                           nn_arena *arena) {
+  scratch s = scratch_begin(arena, y, N);
   multi_hinge_kernel<<<blocks_for(N, WARPS_PER_BLOCK), BLOCK>>>(z, s.y, N, C, dz, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;

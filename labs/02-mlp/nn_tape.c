@@ -156,7 +156,7 @@ double nn_tape_loss(nn_tape *t, const nn_loss *loss, const nn_tensor *pred, cons
     if (target->Y->device != pred->device) /* a CPU target for a GPU prediction: copied over */
       on_device.Y = nn_tape_input(t, target->Y, false);
   }
-  return loss->mean(loss, pred, &on_device, p->needs_grad ? grad_of(t, p) : NULL);
+  return loss->mean(loss, pred, &on_device, p->needs_grad ? grad_of(t, p) : NULL, t->arena);
 }
 
 void nn_tape_backward(nn_tape *t) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_arena.h"
 #include "nn_cuda.h"
 #include "nn_mlp_cuda.h"
 
@@ -55,6 +56,13 @@ static void require_labels(const char *fn, const nn_tensor *z, const int *y) {
   for (int i = 0; i < N; i++)
     NN_REQUIRE(y[i] >= 0 && y[i] < C, "%s: label y[%d] = %d (row %d of logits %s); expected a class in 0..%d",
                fn, i, y[i], i, nn_shape_str(z).s, C - 1);
+}
+
+/* The arena a table row's mean() lends the GPU path (its labels and its sum), on pred's device. */
+static void require_scratch(const char *fn, const nn_tensor *pred, const nn_arena *scratch) {
+  NN_REQUIRE(!scratch || nn_arena_device(scratch) == pred->device,
+             "%s: the scratch arena is on the %s but the prediction on the %s; give an arena of its device", fn,
+             nn_device_name(nn_arena_device(scratch)), nn_device_name(pred->device));
 }
 
 /* After a switch on the device: a device that is neither (a corrupt tensor). */
@@ -108,31 +116,37 @@ static double regression_cpu(const float *p, const float *t, long M, double delt
 
 /* term: the CPU's per-element function; kind: the same loss for the GPU kernel */
 static double regression(const char *fn, const nn_tensor *pred, const nn_tensor *target, double delta,
-                         nn_tensor *dpred, elem_term term, nn_regression_loss kind) {
+                         nn_tensor *dpred, elem_term term, nn_regression_loss kind, nn_arena *scratch) {
   require_same(fn, pred, target, dpred);
+  require_scratch(fn, pred, scratch);
   float *dp = dpred ? dpred->data : NULL;
   switch (pred->device) {
   case NN_CPU: return regression_cpu(pred->data, target->data, nn_numel(pred), delta, dp, term);
-  case NN_GPU: return nn_regression_loss_cuda(kind, pred->data, target->data, nn_numel(pred), delta, dp);
+  case NN_GPU: return nn_regression_loss_cuda(kind, pred->data, target->data, nn_numel(pred), delta, dp, scratch);
   }
   bad_device(fn, pred->device);
 }
 
 double nn_mse_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
-  return regression("nn_mse_loss", pred, target, 0, dpred, mse_term, NN_REGRESSION_MSE);
+  return regression("nn_mse_loss", pred, target, 0, dpred, mse_term, NN_REGRESSION_MSE, NULL);
 }
 
 double nn_mae_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
-  return regression("nn_mae_loss", pred, target, 0, dpred, mae_term, NN_REGRESSION_MAE);
+  return regression("nn_mae_loss", pred, target, 0, dpred, mae_term, NN_REGRESSION_MAE, NULL);
+}
+
+static double huber_on(const nn_tensor *pred, const nn_tensor *target, float delta, nn_tensor *dpred,
+                       nn_arena *scratch) {
+  NN_REQUIRE(delta > 0.f, "nn_huber_loss: delta = %g, expected > 0", delta);
+  return regression("nn_huber_loss", pred, target, delta, dpred, huber_term, NN_REGRESSION_HUBER, scratch);
 }
 
 double nn_huber_loss(const nn_tensor *pred, const nn_tensor *target, float delta, nn_tensor *dpred) {
-  NN_REQUIRE(delta > 0.f, "nn_huber_loss: delta = %g, expected > 0", delta);
-  return regression("nn_huber_loss", pred, target, delta, dpred, huber_term, NN_REGRESSION_HUBER);
+  return huber_on(pred, target, delta, dpred, NULL);
 }
 
 double nn_log_cosh_loss(const nn_tensor *pred, const nn_tensor *target, nn_tensor *dpred) {
-  return regression("nn_log_cosh_loss", pred, target, 0, dpred, log_cosh_term, NN_REGRESSION_LOG_COSH);
+  return regression("nn_log_cosh_loss", pred, target, 0, dpred, log_cosh_term, NN_REGRESSION_LOG_COSH, NULL);
 }
 
 /* ---- binary classification */
@@ -157,14 +171,19 @@ static double bce_cpu(const float *z, const int *y, int N, float *dz) {
   return sum / N;
 }
 
-double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+static double bce_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
   int N = require_binary("nn_bce_loss", logits, y, dlogits);
+  require_scratch("nn_bce_loss", logits, scratch);
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
   case NN_CPU: return bce_cpu(logits->data, y, N, dz);
-  case NN_GPU: return nn_bce_loss_cuda(logits->data, y, N, dz);
+  case NN_GPU: return nn_bce_loss_cuda(logits->data, y, N, dz, scratch);
   }
   bad_device("nn_bce_loss", logits->device);
+}
+
+double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return bce_on(logits, y, dlogits, NULL);
 }
 
 /* t = 2y - 1: mean max(0, 1 - t z); dz -= t [1 - t z > 0] / N */
@@ -179,14 +198,19 @@ static double binary_hinge_cpu(const float *z, const int *y, int N, float *dz) {
   return sum / N;
 }
 
-double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+static double binary_hinge_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
   int N = require_binary("nn_binary_hinge_loss", logits, y, dlogits);
+  require_scratch("nn_binary_hinge_loss", logits, scratch);
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
   case NN_CPU: return binary_hinge_cpu(logits->data, y, N, dz);
-  case NN_GPU: return nn_binary_hinge_loss_cuda(logits->data, y, N, dz);
+  case NN_GPU: return nn_binary_hinge_loss_cuda(logits->data, y, N, dz, scratch);
   }
   bad_device("nn_binary_hinge_loss", logits->device);
+}
+
+double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return binary_hinge_on(logits, y, dlogits, NULL);
 }
 
 /* s = 2y - 1, p_t = sigmoid(s z): l = -alpha_t (1 - p_t)^gamma log p_t,
@@ -204,17 +228,23 @@ static double focal_cpu(const float *z, const int *y, int N, double alpha, doubl
   return sum / N;
 }
 
-double nn_focal_loss(const nn_tensor *logits, const int *y, float alpha, float gamma,
-                     nn_tensor *dlogits) {
+static double focal_on(const nn_tensor *logits, const int *y, float alpha, float gamma,
+                     nn_tensor *dlogits, nn_arena *scratch) {
   int N = require_binary("nn_focal_loss", logits, y, dlogits);
   NN_REQUIRE(alpha >= 0.f && alpha <= 1.f && gamma >= 0.f,
              "nn_focal_loss: alpha = %g, gamma = %g; expected alpha in [0, 1] and gamma >= 0", alpha, gamma);
+  require_scratch("nn_focal_loss", logits, scratch);
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
   case NN_CPU: return focal_cpu(logits->data, y, N, alpha, gamma, dz);
-  case NN_GPU: return nn_focal_loss_cuda(logits->data, y, N, alpha, gamma, dz);
+  case NN_GPU: return nn_focal_loss_cuda(logits->data, y, N, alpha, gamma, dz, scratch);
   }
   bad_device("nn_focal_loss", logits->device);
+}
+
+double nn_focal_loss(const nn_tensor *logits, const int *y, float alpha, float gamma,
+                     nn_tensor *dlogits) {
+  return focal_on(logits, y, alpha, gamma, dlogits, NULL);
 }
 
 /* ---- multi-class */
@@ -244,16 +274,21 @@ static double sparse_ce_cpu(const float *z, const int *y, int N, int C, float *d
   return sum / N;
 }
 
-double nn_sparse_ce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+static double sparse_ce_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
   require_classes("nn_sparse_ce_loss", logits, dlogits);
   require_labels("nn_sparse_ce_loss", logits, y);
   int N = logits->shape[0], C = logits->shape[1];
+  require_scratch("nn_sparse_ce_loss", logits, scratch);
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
   case NN_CPU: return sparse_ce_cpu(logits->data, y, N, C, dz);
-  case NN_GPU: return nn_sparse_ce_loss_cuda(logits->data, y, N, C, dz);
+  case NN_GPU: return nn_sparse_ce_loss_cuda(logits->data, y, N, C, dz, scratch);
   }
   bad_device("nn_sparse_ce_loss", logits->device);
+}
+
+double nn_sparse_ce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return sparse_ce_on(logits, y, dlogits, NULL);
 }
 
 /* l_i = logsumexp(z_i) - sum_c t_ic z_ic;  dz_i += (softmax(z_i) - t_i) / N */
@@ -314,7 +349,7 @@ double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, 
     require_distributions(fn, target);
     return categorical_ce_cpu(logits->data, target->data, N, C, dz);
   case NN_GPU: { /* the kernel checks the rows as it goes; dz is already changed when it aborts */
-    double loss = nn_categorical_ce_loss_cuda(logits->data, target->data, N, C, dz, &bad_row);
+    double loss = nn_categorical_ce_loss_cuda(logits->data, target->data, N, C, dz, &bad_row, NULL);
     if (bad_row >= 0) abort_on_gpu_target_row(fn, target, bad_row);
     return loss;
   }
@@ -341,55 +376,66 @@ static double multi_hinge_cpu(const float *z, const int *y, int N, int C, float 
   return sum / N;
 }
 
-double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+static double multi_hinge_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
   require_classes("nn_multi_hinge_loss", logits, dlogits);
   require_labels("nn_multi_hinge_loss", logits, y);
   int N = logits->shape[0], C = logits->shape[1];
+  require_scratch("nn_multi_hinge_loss", logits, scratch);
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
   case NN_CPU: return multi_hinge_cpu(logits->data, y, N, C, dz);
-  case NN_GPU: return nn_multi_hinge_loss_cuda(logits->data, y, N, C, dz);
+  case NN_GPU: return nn_multi_hinge_loss_cuda(logits->data, y, N, C, dz, scratch);
   }
   bad_device("nn_multi_hinge_loss", logits->device);
 }
 
+double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return multi_hinge_on(logits, y, dlogits, NULL);
+}
+
 /* ---- the table: each row's mean() reads the target its loss takes */
 
-static double sparse_ce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+static double sparse_ce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
+                             nn_arena *scratch) {
   (void)l;
-  return nn_sparse_ce_loss(z, t->labels, dz);
+  return sparse_ce_on(z, t->labels, dz, scratch);
 }
-static double bce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+static double bce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz, nn_arena *scratch) {
   (void)l;
-  return nn_bce_loss(z, t->labels, dz);
+  return bce_on(z, t->labels, dz, scratch);
 }
-static double focal_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+static double focal_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
+                         nn_arena *scratch) {
   (void)l;
-  return nn_focal_loss(z, t->labels, NN_FOCAL_ALPHA, NN_FOCAL_GAMMA, dz);
+  return focal_on(z, t->labels, NN_FOCAL_ALPHA, NN_FOCAL_GAMMA, dz, scratch);
 }
-static double binary_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+static double binary_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
+                                nn_arena *scratch) {
   (void)l;
-  return nn_binary_hinge_loss(z, t->labels, dz);
+  return binary_hinge_on(z, t->labels, dz, scratch);
 }
-static double multi_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz) {
+static double multi_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
+                               nn_arena *scratch) {
   (void)l;
-  return nn_multi_hinge_loss(z, t->labels, dz);
+  return multi_hinge_on(z, t->labels, dz, scratch);
 }
-static double mse_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+static double mse_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp, nn_arena *scratch) {
   (void)l;
-  return nn_mse_loss(p, t->Y, dp);
+  return regression("nn_mse_loss", p, t->Y, 0, dp, mse_term, NN_REGRESSION_MSE, scratch);
 }
-static double mae_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+static double mae_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp, nn_arena *scratch) {
   (void)l;
-  return nn_mae_loss(p, t->Y, dp);
+  return regression("nn_mae_loss", p, t->Y, 0, dp, mae_term, NN_REGRESSION_MAE, scratch);
 }
-static double huber_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+static double huber_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp,
+                         nn_arena *scratch) {
   (void)l;
-  return nn_huber_loss(p, t->Y, 1.f, dp);
+  return huber_on(p, t->Y, 1.f, dp, scratch);
 }
-static double log_cosh_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp) {
+static double log_cosh_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp,
+                            nn_arena *scratch) {
   (void)l;
-  return nn_log_cosh_loss(p, t->Y, dp);
+  return regression("nn_log_cosh_loss", p, t->Y, 0, dp, log_cosh_term, NN_REGRESSION_LOG_COSH, scratch);
 }
 
 static const nn_loss LOSSES[NN_LOSS_COUNT] = {

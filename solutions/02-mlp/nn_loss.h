@@ -74,10 +74,15 @@
  * must share one device. Labels `const int *y` are HOST memory on both devices:
  * they are checked on the host, and the GPU path copies them over itself. The
  * GPU path returns after the loss is back on the host (one small copy per call).
+ * The functions above borrow that copy's device memory (the labels, the sum) from
+ * CUDA's stream-ordered pool; a table row's mean() (below), which is what models
+ * and tapes call, takes it from the caller's arena instead, so a training step
+ * allocates nothing.
  */
 #ifndef NN_LOSS_H
 #define NN_LOSS_H
 
+#include "nn_arena.h"
 #include "nn_tensor.h"
 
 #define NN_FOCAL_ALPHA 0.25f /* Lin et al.'s best pair on COCO, with gamma = 2 */
@@ -125,8 +130,11 @@ struct nn_loss {
   bool takes_labels; /* target.labels (and accuracy is reported), else target.Y */
   int outputs;       /* what the last layer gives per example: 1 (one logit), 2 (two or more
                       * classes), 0 (any shape: regression) */
-  /* The mean loss of pred against target; adds its gradient into dpred unless NULL. */
-  double (*mean)(const nn_loss *loss, const nn_tensor *pred, const nn_target *target, nn_tensor *dpred);
+  /* The mean loss of pred against target; adds its gradient into dpred unless NULL.
+   * scratch: an arena on pred's device that the GPU path borrows from (the labels
+   * copied over, the sum), or NULL (CUDA's pool); the CPU path needs none. */
+  double (*mean)(const nn_loss *loss, const nn_tensor *pred, const nn_target *target, nn_tensor *dpred,
+                 nn_arena *scratch);
 };
 
 typedef enum {

@@ -15,6 +15,7 @@ extern "C" {
 #endif
 
 #include "nn_activation.h"
+#include "nn_arena.h"
 #include "nn_optim.h"
 
 /* ---- nn_activation.cu: n elements; y == x is allowed */
@@ -28,20 +29,24 @@ void nn_softmax_backward_cuda(const float *y, const float *dy, float *dx, long r
 
 /* ---- nn_loss.cu: each returns the MEAN loss and ADDS the gradient of that mean
  * into dz (or dpred), which may be NULL. Labels y are HOST pointers, already
- * checked by the caller; the launcher copies them to the device. */
+ * checked by the caller; the launcher copies them to the device. The device memory
+ * for that copy and for the sum comes from `scratch` (an arena on the GPU), or, when
+ * it is NULL, from CUDA's stream-ordered pool. */
 typedef enum { NN_REGRESSION_MSE, NN_REGRESSION_MAE, NN_REGRESSION_HUBER, NN_REGRESSION_LOG_COSH } nn_regression_loss;
 /* M elements; delta: Huber's, ignored by the others */
 double nn_regression_loss_cuda(nn_regression_loss kind, const float *pred, const float *target, long M,
-                               double delta, float *dpred);
-double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz);
-double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz);
-double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz);
+                               double delta, float *dpred, nn_arena *scratch);
+double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch);
+double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch);
+double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz,
+                          nn_arena *scratch);
 /* z: (N, C) */
-double nn_sparse_ce_loss_cuda(const float *z, const int *y, int N, int C, float *dz);
-double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, int C, float *dz);
+double nn_sparse_ce_loss_cuda(const float *z, const int *y, int N, int C, float *dz, nn_arena *scratch);
+double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, int C, float *dz, nn_arena *scratch);
 /* t: (N, C) on the device. *bad_row = the first row of t that is not a distribution
  * (an entry < 0, or a sum off 1 by more than 1e-3), else -1; the caller aborts on it. */
-double nn_categorical_ce_loss_cuda(const float *z, const float *t, int N, int C, float *dz, int *bad_row);
+double nn_categorical_ce_loss_cuda(const float *z, const float *t, int N, int C, float *dz, int *bad_row,
+                                   nn_arena *scratch);
 
 /* ---- nn_dense.cu: y, dy: (N, out); b, db: (out) */
 void nn_dense_bias_add_cuda(float *y, const float *b, int N, int out);  /* y[n, j] += b[j] */

@@ -26,32 +26,34 @@ void nn_softmax_backward_cuda(const float *y, const float *dy, float *dx, long r
 }
 
 double nn_regression_loss_cuda(nn_regression_loss kind, const float *pred, const float *target, long M,
-                               double delta, float *dpred) {
-  (void)kind, (void)pred, (void)target, (void)M, (void)delta, (void)dpred;
+                               double delta, float *dpred, nn_arena *scratch) {
+  (void)kind, (void)pred, (void)target, (void)M, (void)delta, (void)dpred, (void)scratch;
   NO_CUDA("nn_regression_loss_cuda");
 }
-double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz) {
-  (void)z, (void)y, (void)N, (void)dz;
+double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch) {
+  (void)z, (void)y, (void)N, (void)dz, (void)scratch;
   NO_CUDA("nn_bce_loss_cuda");
 }
-double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz) {
-  (void)z, (void)y, (void)N, (void)dz;
+double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch) {
+  (void)z, (void)y, (void)N, (void)dz, (void)scratch;
   NO_CUDA("nn_binary_hinge_loss_cuda");
 }
-double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz) {
-  (void)z, (void)y, (void)N, (void)alpha, (void)gamma, (void)dz;
+double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz,
+                          nn_arena *scratch) {
+  (void)z, (void)y, (void)N, (void)alpha, (void)gamma, (void)dz, (void)scratch;
   NO_CUDA("nn_focal_loss_cuda");
 }
-double nn_sparse_ce_loss_cuda(const float *z, const int *y, int N, int C, float *dz) {
-  (void)z, (void)y, (void)N, (void)C, (void)dz;
+double nn_sparse_ce_loss_cuda(const float *z, const int *y, int N, int C, float *dz, nn_arena *scratch) {
+  (void)z, (void)y, (void)N, (void)C, (void)dz, (void)scratch;
   NO_CUDA("nn_sparse_ce_loss_cuda");
 }
-double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, int C, float *dz) {
-  (void)z, (void)y, (void)N, (void)C, (void)dz;
+double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, int C, float *dz, nn_arena *scratch) {
+  (void)z, (void)y, (void)N, (void)C, (void)dz, (void)scratch;
   NO_CUDA("nn_multi_hinge_loss_cuda");
 }
-double nn_categorical_ce_loss_cuda(const float *z, const float *t, int N, int C, float *dz, int *bad_row) {
-  (void)z, (void)t, (void)N, (void)C, (void)dz, (void)bad_row;
+double nn_categorical_ce_loss_cuda(const float *z, const float *t, int N, int C, float *dz, int *bad_row,
+                                   nn_arena *scratch) {
+  (void)z, (void)t, (void)N, (void)C, (void)dz, (void)bad_row, (void)scratch;
   NO_CUDA("nn_categorical_ce_loss_cuda");
 }
 

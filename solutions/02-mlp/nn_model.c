@@ -302,7 +302,7 @@ nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const n
     nn_tensor Yb = Y ? rows_of(Y, start, n) : (nn_tensor){0};
     if (Y && Y->device != m->device) Yb = *nn_tape_input(m->tape, &Yb, false); /* onto the model's device */
     nn_target target = {.labels = y ? y + start : NULL, .Y = Y ? &Yb : NULL};
-    loss_sum += m->loss->mean(m->loss, z, &target, NULL) * n; /* no gradient wanted */
+    loss_sum += m->loss->mean(m->loss, z, &target, NULL, nn_tape_arena(m->tape)) * n; /* no gradient wanted */
     if (m->loss->takes_labels) correct += count_correct(m, z, y + start);
   }
   return (nn_eval){loss_sum / N, m->loss->takes_labels ? (double)correct / N : -1.0};

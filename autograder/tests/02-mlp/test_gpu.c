@@ -28,6 +28,7 @@
 
 #include "graded.h"
 #include "nn_activation.h"
+#include "nn_arena.h"
 #include "nn_cuda.h"
 #include "nn_dense.h"
 #include "nn_dropout.h"
@@ -251,6 +252,40 @@ GRADED_TEST(loss_gpu, multiclass_losses_match_cpu) {
   }
   nn_tensor_free(&z), nn_tensor_free(&t), nn_tensor_free(&gz), nn_tensor_free(&gt);
   nn_tensor_free(&dz), nn_tensor_free(&gdz);
+}
+
+/* What a model's or a tape's training step calls: a table row given a GPU arena takes its
+ * labels' copy and its sum from the arena (nothing from CUDA's pool), gives the value of
+ * the named function, and, once the arena has grown, allocates nothing more. */
+Test(loss_gpu, table_rows_borrow_from_a_gpu_arena_and_stop_allocating) {
+  if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe());
+  enum { N = 33, C = 7 };
+  nn_rng rng = nn_rng_new(17);
+  nn_arena *scratch = nn_arena_new(NN_GPU);
+  int labels[N];
+  for (int i = 0; i < N; i++) labels[i] = (int)nn_rng_below(&rng, 2);
+  for (int k = 0; k < NN_LOSS_COUNT; k++) {
+    const nn_loss *row = nn_loss_of((nn_loss_kind)k);
+    int shape[2] = {N, row->outputs == 1 ? 1 : C};
+    nn_tensor pred = random_tensor(&rng, 2, shape, -2.f, 2.f), Y = random_tensor(&rng, 2, shape, -2.f, 2.f);
+    nn_tensor gpred = on_gpu(&pred), gY = on_gpu(&Y);
+    nn_target cpu_target = {.labels = labels, .Y = &Y}, gpu_target = {.labels = labels, .Y = &gY};
+    double want = row->mean(row, &pred, &cpu_target, NULL, NULL);
+    long grown = 0;
+    for (int step = 0; step < 3; step++) { /* the first call may grow the arena; the third must not */
+      nn_arena_reset(scratch);
+      double got = row->mean(row, &gpred, &gpu_target, NULL, scratch);
+      cr_expect(fabs(got - want) <= 1e-9 * fmax(fabs(want), 1e-12), "%s, step %d: GPU %.15g, CPU %.15g", row->name,
+                step, got, want);
+      cr_expect(nn_arena_used(scratch) > 0, "%s: the GPU path took nothing from the arena", row->name);
+      if (step == 1) grown = nn_arena_allocations(scratch); /* after the reset that merged step 0's blocks */
+      if (step == 2)
+        cr_expect_eq(nn_arena_allocations(scratch), grown, "%s: the arena allocated again (%ld, then %ld blocks)",
+                     row->name, grown, nn_arena_allocations(scratch));
+    }
+    nn_tensor_free(&pred), nn_tensor_free(&Y), nn_tensor_free(&gpred), nn_tensor_free(&gY);
+  }
+  nn_arena_free(scratch);
 }
 
 /* A label out of range is caught on the host, before any CUDA call, so a tensor

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "graded.h"
+#include "nn_arena.h"
 #include "nn_loss.h"
 #include "nn_rng.h"
 
@@ -780,4 +781,59 @@ Test(mse, gradient_shape_mismatch_aborts, .signal = SIGABRT) {
   nn_tensor p = nn_tensor_new(1, (int[]){4}, NN_CPU), t = nn_tensor_new(1, (int[]){4}, NN_CPU);
   nn_tensor d = nn_tensor_new(1, (int[]){3}, NN_CPU);
   nn_mse_loss(&p, &t, &d);
+}
+
+/* ---- the table: each row is its function, and lends the GPU path the caller's arena */
+
+/* The named function a row stands for, called directly (no arena). */
+static double named_loss(nn_loss_kind k, const nn_tensor *pred, const nn_target *t, nn_tensor *dpred) {
+  switch (k) {
+  case NN_LOSS_SPARSE_CE: return nn_sparse_ce_loss(pred, t->labels, dpred);
+  case NN_LOSS_BCE: return nn_bce_loss(pred, t->labels, dpred);
+  case NN_LOSS_FOCAL: return nn_focal_loss(pred, t->labels, NN_FOCAL_ALPHA, NN_FOCAL_GAMMA, dpred);
+  case NN_LOSS_BINARY_HINGE: return nn_binary_hinge_loss(pred, t->labels, dpred);
+  case NN_LOSS_MULTI_HINGE: return nn_multi_hinge_loss(pred, t->labels, dpred);
+  case NN_LOSS_MSE: return nn_mse_loss(pred, t->Y, dpred);
+  case NN_LOSS_MAE: return nn_mae_loss(pred, t->Y, dpred);
+  case NN_LOSS_HUBER: return nn_huber_loss(pred, t->Y, 1.f, dpred);
+  case NN_LOSS_LOG_COSH: return nn_log_cosh_loss(pred, t->Y, dpred);
+  case NN_LOSS_COUNT: break;
+  }
+  cr_assert_fail("no named function for loss kind %d", (int)k);
+  return 0;
+}
+
+Test(loss_table, every_row_gives_its_functions_bits_and_borrows_nothing_on_the_cpu) {
+  enum { N = 6, C = 4 };
+  nn_rng rng = nn_rng_new(31);
+  nn_arena *scratch = nn_arena_new(NN_CPU);
+  int labels[N];
+  for (int i = 0; i < N; i++) labels[i] = (int)nn_rng_below(&rng, 2); /* a class of every loss here */
+  for (int k = 0; k < NN_LOSS_COUNT; k++) {
+    const nn_loss *row = nn_loss_of((nn_loss_kind)k);
+    int cols = row->outputs == 1 ? 1 : C;
+    nn_tensor pred = nn_tensor_new(2, (int[]){N, cols}, NN_CPU), Y = nn_tensor_new(2, (int[]){N, cols}, NN_CPU);
+    nn_rng_fill_uniform(&rng, pred.data, nn_numel(&pred), -2.f, 2.f);
+    nn_rng_fill_uniform(&rng, Y.data, nn_numel(&Y), -2.f, 2.f);
+    nn_target target = {.labels = labels, .Y = &Y};
+    nn_tensor d_row = zeros_like(&pred), d_named = zeros_like(&pred);
+    double by_row = row->mean(row, &pred, &target, &d_row, scratch);
+    double by_name = named_loss((nn_loss_kind)k, &pred, &target, &d_named);
+    cr_expect_eq(by_row, by_name, "%s: the row gives %.17g, its function %.17g", row->name, by_row, by_name);
+    cr_expect_eq(memcmp(d_row.data, d_named.data, nn_tensor_bytes(&pred)), 0, "%s: the gradients differ",
+                 row->name);
+    nn_tensor_free(&pred), nn_tensor_free(&Y), nn_tensor_free(&d_row), nn_tensor_free(&d_named);
+  }
+  cr_expect_eq(nn_arena_used(scratch), 0, "the CPU losses took %zu bytes of the arena; they need none",
+               nn_arena_used(scratch));
+  nn_arena_free(scratch);
+}
+
+/* The check comes before any CUDA call, so a tensor that only claims the GPU is enough. */
+Test(loss_table, a_scratch_arena_on_another_device_aborts, .signal = SIGABRT) {
+  float v[2 * 3] = {0};
+  nn_tensor z = {.data = v, .shape = {2, 3}, .ndim = 2, .device = NN_GPU};
+  nn_arena *cpu = nn_arena_new(NN_CPU);
+  const nn_loss *row = nn_loss_of(NN_LOSS_SPARSE_CE);
+  row->mean(row, &z, &(nn_target){.labels = (int[]){0, 2}}, NULL, cpu);
 }
