@@ -31,7 +31,7 @@ enum { BATCH = 64, POOL = 20, CLASSES = 10 };
 enum { WARMUP = 5, STEPS = 40, REPS = 5 };
 static const double BUDGET_S = 4.0; /* no further runs of a config after this many seconds */
 static const float LR = 0.01f;
-static const double TARGET_RATIO = 1.0; /* ours >= PyTorch's best */
+static const double TARGET_RATIO = 1.3; /* ours >= 1.3x PyTorch's best: a lead, not a tie within the noise */
 static const char *TORCH_SCRIPT = "bench/bench_cnn_torch.py";
 
 typedef struct {

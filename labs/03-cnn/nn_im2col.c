@@ -75,7 +75,10 @@ void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
           if (ih < 0 || ih >= H) continue; /* padding: its gradient goes nowhere */
           const long at = (long)ih * W - g->pad_w + j * d; /* x_c[at + ow*s] is (ih, iw) */
           const float *in = row + (long)oh * Wo;
-          for (int ow = lo; ow < hi; ow++) x_c[at + (long)ow * s] += in[ow];
+          if (s == 1) /* contiguous: the compiler vectorizes this loop, not the strided one */
+            for (int ow = lo; ow < hi; ow++) x_c[at + ow] += in[ow];
+          else
+            for (int ow = lo; ow < hi; ow++) x_c[at + (long)ow * s] += in[ow];
         }
       }
 }
