@@ -17,10 +17,11 @@
  * word counts split one meaning over many rare tokens. The usual baseline is
  * CHAR_NGRAMS: the n-grams of code points (for Hangul, syllables) inside each word:
  *     "최고의 영화!" with n = 2  ->  최고 | 고의 | 영화
- * N-grams do not cross word boundaries (scikit-learn's analyzer="char_wb" does the
- * same, there with space padding): "의 영" would only add noise from the spacing,
+ * N-grams do not cross word boundaries: "의 영" would only add noise from the spacing,
  * which is inconsistent in reviews. A word shorter than n code points is one token
- * by itself, so "굿" (good) or "a" is not lost.
+ * by itself, so "굿" (good) or "a" is not lost. Not scikit-learn's analyzer="char_wb":
+ * that pads each word with a space first, so it also emits edge n-grams (" 최", "의 ")
+ * and a short word only with its spaces; the two vocabularies differ.
  *
  * Invalid UTF-8 (a Latin-1 byte, a cut sequence) is not an error here: each bad byte
  * is a separator, and `invalid` counts them so a caller can warn. Loaders check the

@@ -395,15 +395,28 @@ static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
     nn_tensor tt = tensor_of(1, 3, target);
     nn_tensor_reshape(&tt, 2, (int[]){1, 3});
     double L = nn_categorical_ce_loss(&t, &tt, NULL);
-    nn_tensor_free(&tt);
-    exam_ask(p, "A model outputs the probabilities p = %s over 3 classes; the true class is %d (counting from 0). "
-             "With label smoothing 0.1 (%s), what is the cross-entropy (natural log)?", list_g(3, prob).s, label,
-             fw == NN_KERAS ? "CategoricalCrossentropy(label_smoothing=0.1)"
-                              : "nn.CrossEntropyLoss(label_smoothing=0.1)");
+    /* Keras' CategoricalCrossentropy takes probabilities (from_logits=False); PyTorch's
+     * CrossEntropyLoss takes logits, so in its wording the question gives the logits ln p. */
+    if (fw == NN_KERAS)
+      exam_ask(p, "A model outputs the probabilities p = %s over 3 classes; the true class is %d (counting from 0). "
+               "With label smoothing 0.1 (CategoricalCrossentropy(label_smoothing=0.1)), what is the cross-entropy "
+               "(natural log)?", list_g(3, prob).s, label);
+    else
+      exam_ask(p, "A model outputs the logits z = ln p = %s over 3 classes (its softmax is p = %s); the true class "
+               "is %d (counting from 0). What does nn.CrossEntropyLoss(label_smoothing=0.1) give (natural log)?",
+               list_4(3, z).s, list_g(3, prob).s, label);
     exam_step(p, "smoothed target t = (1 - 0.1) onehot + 0.1 / 3 = %s", list_4(3, target).s);
     exam_step(p, "CE = -sum_c t_c ln p_c = -(%.4g ln %g + %.4g ln %g + %.4g ln %g)", target[0], prob[0], target[1],
               prob[1], target[2], prob[2]);
     exam_step(p, "ln p = [%.4g, %.4g, %.4g]; CE = %.5g", log(prob[0]), log(prob[1]), log(prob[2]), L);
+    if (fw != NN_KERAS) { /* the classic slip: probabilities into a loss that applies softmax itself */
+      nn_tensor probs = tensor_of(1, 3, prob);
+      nn_tensor_reshape(&probs, 2, (int[]){1, 3});
+      exam_step(p, "(fed p instead of z, CrossEntropyLoss would softmax it a second time and give %.5g)",
+                nn_categorical_ce_loss(&probs, &tt, NULL));
+      nn_tensor_free(&probs);
+    }
+    nn_tensor_free(&tt);
     exam_answer_real(p, L);
   }
   nn_tensor_free(&t);
