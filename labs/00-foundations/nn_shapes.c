@@ -35,7 +35,8 @@ nn_shape nn_shape_tokens(int t) { return (nn_shape){.dim = {t}, .ndim = 1}; }
 
 long nn_shape_numel(const nn_shape *s) {
   long n = 1;
-  for (int i = 0; i < s->ndim; i++) n *= s->dim[i];
+  for (int i = 0; i < s->ndim; i++)
+    if (__builtin_mul_overflow(n, (long)s->dim[i], &n)) return LONG_MAX; /* saturate: never wrap */
   return n;
 }
 

@@ -69,7 +69,7 @@ nn_shape nn_shape_seq(int t, int d);            /* (T, D): a sequence; same in b
 nn_shape nn_shape_signal(int c, int l);         /* (C, L): Conv1d's input; Keras (L, C) */
 nn_shape nn_shape_image(int c, int h, int w);   /* (C, H, W); Keras (H, W, C) */
 nn_shape nn_shape_tokens(int t);                /* (T): token ids, Embedding's input */
-long nn_shape_numel(const nn_shape *s);         /* product of dims */
+long nn_shape_numel(const nn_shape *s);         /* product of dims; LONG_MAX when it overflows a long */
 
 /* The shape WITH the batch axis, as the framework prints it:
  *   Keras   (C, H, W) -> "(None, 26, 26, 32)"  channels last, None for the batch

@@ -30,8 +30,8 @@ nn_status nn_calc_flatten(const nn_shape *in, nn_framework fw, nn_calc *c, nn_er
   nn_status st = nn_shape_check("Flatten", in, fw, err);
   if (st != NN_OK) return st;
   if (nn_shape_numel(in) > INT_MAX)
-    return nn_fail(err, NN_ERR_ARG, "Flatten: %s has %ld values, more than an int holds; use smaller sizes",
-                   nn_shape_format(in, fw).s, nn_shape_numel(in));
+    return nn_fail(err, NN_ERR_ARG, "Flatten: %s has more values than an int holds (%d at most); use smaller sizes",
+                   nn_shape_format(in, fw).s, INT_MAX);
   c->out = nn_shape_vector((int)nn_shape_numel(in));
   if (in->ndim == 3)
     nn_formula(c->shape_formula, "%d*%d*%d = %d", in->dim[0], in->dim[1], in->dim[2], c->out.dim[0]);

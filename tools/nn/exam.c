@@ -15,6 +15,8 @@
  * `result 4 wrong expected=(64, 13, 13) got=(64, 12, 12)`, the run with `score 7/10`.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -307,11 +309,19 @@ static void print_sheet(const exam_options *o, const exam_problem *probs, bool k
   }
 }
 
+/* One answer line, byte by byte up to its newline: the rest of a line longer than buf is
+ * dropped (never read as the next answer), and a NUL byte, which would end the string
+ * early, is kept as '?' so the answer is wrong, not shifted. False at the end of input. */
 static bool read_line(char *buf, int size) {
-  if (!fgets(buf, size, stdin)) return false;
-  size_t n = strlen(buf);
-  if (n > 0 && buf[n - 1] != '\n') /* a line longer than buf: the rest is dropped, not read as the next answer */
-    for (int c; (c = getchar()) != EOF && c != '\n';) continue;
+  int c, n = 0;
+  bool any = false;
+  while ((c = getchar()) != EOF) {
+    any = true;
+    if (c == '\n') break;
+    if (n < size - 1) buf[n++] = c ? (char)c : '?';
+  }
+  if (!any) return false;
+  buf[n] = '\0';
   while (n > 0 && isspace((unsigned char)buf[n - 1])) buf[--n] = '\0';
   char *s = buf;
   while (isspace((unsigned char)*s)) s++;
@@ -370,6 +380,8 @@ static int run_session(const exam_options *o, const exam_problem *probs) {
   printf("\nscore %d/%d\n", correct, o->count);
   for (int t = 0; t < N_TOPICS; t++)
     if (total[t]) printf("  %-10s %d/%d\n", TOPICS[t], right[t], total[t]);
+  if (asked < o->count) /* so the topics' counts add up to the total */
+    printf("  %-10s 0/%d\n", "not answered", o->count - asked);
   return 0;
 }
 
@@ -426,9 +438,10 @@ int cmd_exam(int argc, char **argv) {
     if (takes) i++;
     char *end;
     if (!strcmp(a, "--seed")) {
+      errno = 0;
       o.seed = strtoull(v, &end, 10);
-      if (*end || v[0] == '-' || !v[0]) {
-        fprintf(stderr, "nn exam: --seed %s: the seed is a whole number >= 0\n", v);
+      if (*end || v[0] == '-' || !v[0] || errno == ERANGE) {
+        fprintf(stderr, "nn exam: --seed %s: the seed is a whole number from 0 to %llu\n", v, ULLONG_MAX);
         return 2;
       }
     } else if (!strcmp(a, "--count")) {
@@ -441,10 +454,9 @@ int cmd_exam(int argc, char **argv) {
     } else if (!strcmp(a, "--topic")) {
       o.topic = v;
     } else if (!strcmp(a, "--framework")) {
-      if (!strcmp(v, "pytorch")) o.fw = NN_PYTORCH;
-      else if (!strcmp(v, "keras")) o.fw = NN_KERAS;
-      else return bad_choice("framework", v, "pytorch, keras");
-      o.framework_name = v;
+      nn_error err = {0}; /* the names nn summary takes too: pytorch/torch, keras/tf/tensorflow, any case */
+      if (nn_framework_parse(v, &o.fw, &err) != NN_OK) return bad_choice("framework", v, "pytorch, keras");
+      o.framework_name = nn_framework_name(o.fw);
     } else if (!strcmp(a, "--format")) {
       if (strcmp(v, "markdown") && strcmp(v, "lines")) return bad_choice("format", v, "markdown, lines");
       format = v;

@@ -43,14 +43,23 @@ static nn_status line_fail(const line_ctx *lc, nn_error *err, const char *fmt, .
   return nn_fail(err, NN_ERR_FORMAT, "%s:%d: %s", lc->path, lc->line, msg);
 }
 
+/* The largest size a spec takes: products of a few of them still fit in a long. */
+enum { SPEC_INT_MAX = INT_MAX / 4 }; /* 536,870,911 */
+
 static bool parse_int(const char *s, int *v) {
   if (!s || !*s) return false;
   char *end;
   errno = 0;
   long x = strtol(s, &end, 10);
-  if (*end || errno || x < INT_MIN / 4 || x > INT_MAX / 4) return false;
+  if (*end || errno || x < -SPEC_INT_MAX || x > SPEC_INT_MAX) return false;
   *v = (int)x;
   return true;
+}
+
+/* A whole number parse_int refuses only for its size: the message then states the limit. */
+static bool too_large(const char *s) {
+  size_t digits = strspn(s + (*s == '-' || *s == '+'), "0123456789");
+  return digits > 0 && s[digits + (*s == '-' || *s == '+')] == '\0';
 }
 
 static bool parse_bool(const char *s, bool *v) {
@@ -100,7 +109,7 @@ static int activation_index(const char *w) {
 /* An option's value, and what a bad one is told to be. */
 typedef enum {
   OPT_INT,        /* int: a whole number */
-  OPT_STRIDE,     /* int: a whole number, not 0 (pooling's calculator reads 0 as "= kernel") */
+  OPT_STRIDE,     /* int: a whole number >= 1 (the calculators read 0 as "= kernel": a spec leaves stride out) */
   OPT_BOOL,       /* bool: 0 or 1 (true/false, yes/no) */
   OPT_NOT_BOOL,   /* bool, stored negated: bias=0 sets no_bias */
   OPT_PADDING,    /* nn_pad_mode at `at`, int padding at `at2`: valid, same or a number */
@@ -152,7 +161,10 @@ static nn_status parse_input(const line_ctx *lc, nn_spec_layer *l, nn_error *err
   int count = lc->n - first;
   for (int i = 0; i < count && i < 3; i++)
     if (!parse_int(lc->tok[first + i], &v[i]))
-      return line_fail(lc, err, "input: expected a whole number, got '%s' (e.g. input 1 28 28)", lc->tok[first + i]);
+      return too_large(lc->tok[first + i])
+                 ? line_fail(lc, err, "input: %s is too large; a size is at most %d", lc->tok[first + i], SPEC_INT_MAX)
+                 : line_fail(lc, err, "input: expected a whole number, got '%s' (e.g. input 1 28 28)",
+                             lc->tok[first + i]);
   if (form && !strcmp(form, "seq")) {
     if (count != 2) return line_fail(lc, err, "input seq: expected T D (e.g. input seq 100 50)");
     l->input = nn_shape_seq(v[0], v[1]);
@@ -177,7 +189,7 @@ static nn_status parse_input(const line_ctx *lc, nn_spec_layer *l, nn_error *err
 
 static nn_status parse_dropout(const line_ctx *lc, nn_spec_layer *l, nn_error *err) {
   char *end = NULL;
-  if (lc->n != 2 || (l->rate = strtod(lc->tok[1], &end), *end) || l->rate < 0 || l->rate >= 1)
+  if (lc->n != 2 || (l->rate = strtod(lc->tok[1], &end), *end) || !(l->rate >= 0 && l->rate < 1)) /* NaN fails */
     return line_fail(lc, err, "dropout: expected RATE, a number in [0, 1) (e.g. dropout 0.5)");
   return NN_OK;
 }
@@ -348,7 +360,7 @@ static bool set_option(nn_spec_layer *l, const spec_option *o, const char *val) 
   bool b;
   switch (o->type) {
   case OPT_INT: return parse_int(val, (int *)f);
-  case OPT_STRIDE: return parse_int(val, &v) && v != 0 && (*(int *)f = v, true);
+  case OPT_STRIDE: return parse_int(val, &v) && v >= 1 && (*(int *)f = v, true);
   case OPT_BOOL: return parse_bool(val, (bool *)f);
   case OPT_NOT_BOOL: return parse_bool(val, &b) && (*(bool *)f = !b, true);
   case OPT_PADDING: return parse_padding(val, (nn_pad_mode *)f, (int *)((char *)l + o->at2));
@@ -377,7 +389,9 @@ static nn_status parse_args(const line_ctx *lc, const nn_spec_kind *k, nn_spec_l
   char buf[160];
   const char *opts = options_list(k, buf, sizeof buf);
   bool no_options = !strcmp(opts, "none"), have_kernel = false;
-  int npos = n_positional(k), pos[2] = {0, 0}, seen = 0;
+  int npos = n_positional(k), pos[2] = {0, 0}, seen = 0, n_given = 0;
+  const spec_option *given[MAX_TOKENS]; /* the options set so far: one given twice is refused */
+  const char *given_key[MAX_TOKENS], *given_val[MAX_TOKENS]; /* the key=value each was set by */
   for (int i = 1; i < lc->n; i++) {
     char *t = lc->tok[i], *eq = strchr(t, '=');
     if (!eq) {
@@ -385,7 +399,9 @@ static nn_status parse_args(const line_ctx *lc, const nn_spec_kind *k, nn_spec_l
         return npos         ? line_fail(lc, err, "%s: expected only %s, got an extra '%s'", w, what, t)
                : no_options ? line_fail(lc, err, "%s: expected nothing after it, got '%s'", w, t)
                             : line_fail(lc, err, "%s: expected only options (%s), got '%s'", w, opts, t);
-      if (!parse_int(t, &pos[seen])) return line_fail(lc, err, "%s: expected %s, got '%s'", w, what, t);
+      if (!parse_int(t, &pos[seen]))
+        return too_large(t) ? line_fail(lc, err, "%s: %s is too large; a size is at most %d", w, t, SPEC_INT_MAX)
+                            : line_fail(lc, err, "%s: expected %s, got '%s'", w, what, t);
       seen++;
       continue;
     }
@@ -395,6 +411,11 @@ static nn_status parse_args(const line_ctx *lc, const nn_spec_kind *k, nn_spec_l
     if (!o)
       return no_options ? line_fail(lc, err, "%s: unknown option '%s'; %s takes no options", w, key, w)
                         : line_fail(lc, err, "%s: unknown option '%s'; %s takes: %s", w, key, w, opts);
+    for (int g = 0; g < n_given; g++) /* by field, so an alias (ceil_mode for ceil) counts too */
+      if (given[g]->at == o->at)
+        return line_fail(lc, err, "%s: %s=%s sets what %s=%s already set; give it once", w, key, val,
+                         given_key[g], given_val[g]);
+    given[n_given] = o, given_key[n_given] = key, given_val[n_given++] = val;
     if (!set_option(l, o, val))
       return line_fail(lc, err, "%s: %s=%s: expected %s", w, key, val, expected_value(o->type));
     if (!strcmp(key, "kernel")) have_kernel = true;
@@ -462,6 +483,7 @@ nn_status nn_model_spec_parse(const char *text, const char *path, nn_model_spec 
   snprintf(spec->path, sizeof spec->path, "%s", path ? path : "spec");
   line_ctx lc = {.path = spec->path};
   const char *p = text;
+  if (p && !strncmp(p, "\xEF\xBB\xBF", 3)) p += 3; /* a UTF-8 byte-order mark (Windows editors write one) */
   char buf[512];
   nn_status st = NN_OK;
   while (p && *p) {

@@ -7,8 +7,9 @@
 #include "commands.h"
 #include "spec.h"
 
-static int summary_usage(void) {
-  fprintf(stderr,
+/* To stdout with status 0 when asked for (--help), else to stderr with status 2. */
+static int usage_to(FILE *out) {
+  fprintf(out,
           "usage: nn summary SPEC_FILE [--framework keras|pytorch]\n"
           "  SPEC_FILE: one layer per line, '#' comments, e.g.\n"
           "    input 1 28 28\n"
@@ -17,8 +18,10 @@ static int summary_usage(void) {
           "    flatten\n"
           "    dense 10\n"
           "  examples: docs/models/*.txt\n");
-  return 2;
+  return out == stdout ? 0 : 2;
 }
+
+static int summary_usage(void) { return usage_to(stderr); }
 
 int cmd_summary(int argc, char **argv) {
   const char *path = NULL;
@@ -35,8 +38,7 @@ int cmd_summary(int argc, char **argv) {
     } else if (!strncmp(a, "--framework=", 12)) {
       val = a + 12;
     } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      summary_usage();
-      return 0;
+      return usage_to(stdout);
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "nn summary: unknown option '%s'\n", a);
       return summary_usage();

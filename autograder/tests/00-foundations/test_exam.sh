@@ -67,4 +67,16 @@ done
 "$nn" exam $args --framework keras --answers --format lines >"$tmp/k" || fail "--framework keras exited $?"
 "$nn" exam $args --framework keras <"$tmp/k" | grep -qx 'score 30/30' || fail "--framework keras: its key does not score 30/30"
 "$nn" exam --list | grep -q '^[0-9]* families, [0-9]* variants$' || fail "--list has no summary line"
+
+# a NUL byte in an answer must not shift the later answers onto other problems
+"$nn" exam $args --answers --format lines >"$tmp/key" || fail "--answers --format lines failed"
+{ printf 'x\0y\n'; tail -n +2 "$tmp/key"; } | "$nn" exam $args >"$tmp/out" 2>&1
+grep -qx 'score 29/30' "$tmp/out" || { tail -5 "$tmp/out"; fail "a NUL byte in answer 1 cost more than that answer"; }
+# the input ends early: the topics' lines add up to the total, the rest "not answered"
+head -n 5 "$tmp/key" | "$nn" exam $args >"$tmp/out" 2>&1
+grep -qx 'score 5/30' "$tmp/out" && grep -q '^  not answered 0/25$' "$tmp/out" ||
+  { tail -12 "$tmp/out"; fail "after 5 answers and the end of input: expected score 5/30 and 'not answered 0/25'"; }
+# the framework names nn summary takes
+"$nn" exam --seed 7 --count 2 --framework TF --print >/dev/null || fail "--framework TF (Keras) was refused"
+"$nn" exam --seed 99999999999999999999 --count 1 --print >/dev/null 2>&1 && fail "a seed beyond 2^64 was accepted"
 echo "nn exam: key 30/30, wrong answers 0/30, sheets reproducible, every topic in both frameworks"

@@ -128,6 +128,35 @@ Test(spec, errors_name_the_file_and_line) {
   expect_parse_error("input 10\nrelu x=1\n", "m.txt:2: ", "relu: expected nothing after it, got 'x=1'");
   expect_parse_error("input 10\ndense 3 activation=foo\n", "m.txt:2: ", "activation=foo: expected relu, sigmoid");
   expect_parse_error("input 1 28 28\nflatten bias=0\n", "m.txt:2: ", "flatten takes no options");
+  /* what a hold-out run of the CLI found accepted silently, or refused without saying why */
+  expect_parse_error("input 99999999999 28 28\n", "m.txt:1: ", "99999999999 is too large; a size is at most 536870911");
+  expect_parse_error("input 1 28 28\ndense 4000000000\n", "m.txt:2: ", "4000000000 is too large");
+  expect_parse_error("input 1 28 28\nconv2d 8 kernel=3 kernel=5\n", "m.txt:2: ",
+                     "kernel=5 sets what kernel=3 already set");
+  expect_parse_error("input 1 9 9\nmaxpool2d 3 ceil=1 ceil_mode=0\n", "m.txt:2: ", "ceil_mode=0 sets what ceil=1");
+  expect_parse_error("input 100\ndropout nan\n", "m.txt:2: ", "[0, 1)");
+  expect_parse_error("input 1 28 28\nmaxpool2d 2 stride=-1\n", "m.txt:2: ", "stride=-1: expected a whole number >= 1");
+}
+
+Test(spec, a_byte_order_mark_is_skipped) {
+  nn_model_spec spec;
+  nn_error err = {0};
+  calc_ok(parse("\xEF\xBB\xBFinput 1 28 28\nflatten\n", &spec, &err), &err, "parse with a UTF-8 BOM");
+  cr_assert_eq(spec.count, 2);
+  nn_model_spec_free(&spec);
+}
+
+/* A product of sizes that overflows a long must be refused, never printed wrapped. */
+Test(spec, a_flatten_too_large_for_an_int_is_refused) {
+  nn_model_spec spec;
+  nn_error err = {0};
+  calc_ok(parse("input 536870911 536870911 536870911\nflatten\ndense 10\n", &spec, &err), &err, "parse");
+  nn_spec_totals t;
+  nn_status st = nn_model_spec_calc(&spec, TORCH, NULL, &t, &err);
+  cr_assert_eq(st, NN_ERR_ARG, "got %s", err.msg);
+  cr_assert(strstr(err.msg, "m.txt:2: Flatten:") && strstr(err.msg, "more values than an int holds (2147483647"),
+            "%s", err.msg);
+  nn_model_spec_free(&spec);
 }
 
 Test(spec, aliases_and_defaults_come_from_the_table) {
