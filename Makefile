@@ -12,6 +12,10 @@
 #                     (SUBMISSION=dir grades the lab's files found there, SOLUTIONS=1 solutions/';
 #                     HIDDEN_DIR=dir an instructor's hidden tests; GRADE_FLAGS=--seed N ...)
 #   make demo CH=02   every demo of a chapter (./build/nn run 02)
+#   make measured CH=02  rerun what chapter 02 quotes (its measured blocks) and rewrite them
+#                     with this machine's output (tools/measured; minutes: it trains)
+#   make check-weave  the chapters' code matches solutions/ and their cheap measured blocks
+#                     still match what their commands print (part of make test)
 #   make handout      the student release (no solutions/, no hidden tests) in build/handout/
 #   make gradescope CH=00  the Gradescope autograder zip of a chapter, in build/
 #
@@ -24,11 +28,11 @@ SHELL := /bin/bash
 
 # Detection runs in the inner make, after tools/deps has installed packages.
 ifeq ($(NN_DEPS_DONE),)
-all lib test bench fuzz tour grade grade-prepare demo: deps
+all lib test bench fuzz tour grade grade-prepare demo measured check-weave: deps
 	@$(MAKE) --no-print-directory NN_DEPS_DONE=1 $@
 deps:
 	@tools/deps $(if $(filter test fuzz grade grade-prepare,$(MAKECMDGOALS)),--with-tests)
-.PHONY: all lib test bench fuzz tour grade grade-prepare demo deps
+.PHONY: all lib test bench fuzz tour grade grade-prepare demo measured check-weave deps
 else
 
 CC     ?= cc
@@ -353,7 +357,7 @@ $(KIT)/stamp: $(KIT_LIB_OBJ) $(STUB_OBJ) $(TEST_OBJ) $(HIDDEN_OBJ) $(HARNESS_OBJ
 	@chmod -R a+rX $(KIT) # the user nobody builds workers from it (copies keep their sources' modes)
 	@touch $@
 
-.PHONY: all lib test bench fuzz tour grade grade-prepare demo
+.PHONY: all lib test bench fuzz tour grade grade-prepare demo measured check-weave
 all: $(LIB) $(BUILD)/nn
 	@$(BUILD)/nn tour
 
@@ -371,6 +375,13 @@ test: $(LIB) $(BUILD)/nn $(TEST_BIN)
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+# The chapters' measured blocks (tools/measured): what a demo or benchmark printed, quoted.
+measured: $(BUILD)/nn $(BENCH_BIN)
+	@tools/measured $(or $(CH),$(error make measured needs CH=NN, e.g. make measured CH=02))
+
+check-weave: $(BUILD)/nn
+	@tools/weave --check && tools/measured --check
 
 fuzz: $(FUZZ_SRC:autograder/fuzz/%.c=build/fuzz/%)
 	@tools/runfuzz $(FUZZ_SECONDS) $^

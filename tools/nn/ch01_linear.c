@@ -254,8 +254,14 @@ int cmd_logreg(int argc, char **argv) {
   run_perceptron(&scaled, "standard");
   run_logistic(&raw, "none", p, NULL);
   run_logistic(&scaled, "standard", p, history);
-  printf("   (positive class: 1 = benign; the features span 0.001 to 4,254, so unscaled gradient\n"
-         "   steps are dominated by the largest columns)\n");
+  float lo = INFINITY, lo_positive = INFINITY, hi = -INFINITY; /* the span of the raw features */
+  for (long i = 0; i < nn_numel(&X); i++) {
+    float v = X.data[i];
+    lo = fminf(lo, v), hi = fmaxf(hi, v);
+    if (v > 0) lo_positive = fminf(lo_positive, v);
+  }
+  printf("   (positive class: 1 = benign; the features span %g (the smallest above 0: %.2g) to %.0f, so\n"
+         "   unscaled gradient steps are dominated by the largest columns)\n", lo, lo_positive, hi);
   plot_roc(scaled.y_test, p, s.n_test);
   nn_series curve = {.label = "mean training loss", .y = history, .n = LOGREG.epochs};
   nn_plot_style style = {.title = "Logistic regression, breast cancer (scaled)", .xlabel = "epoch",

@@ -109,8 +109,8 @@ int cmd_resnet(int argc, char **argv) {
   printf("   test:  loss %.4f  accuracy %.2f%%   (training took %.1f s on the CPU)\n", test.loss,
          100 * test.accuracy, train_s);
   long params = nn_model_param_count(m);
-  printf("   chapter 02's MLP (nn fashion) has 407,050 parameters (85.8 %% here); this network %ld,%03ld,\n"
-         "   each 3x3 filter used at every position of the image\n", params / 1000, params % 1000);
+  printf("   chapter 02's MLP (nn fashion) has 407,050 parameters and gets about 85 %% here; this network\n"
+         "   %ld,%03ld, each 3x3 filter used at every position of the image\n", params / 1000, params % 1000);
   nn_history_free(&h), nn_model_free(m);
   nn_tensor_free(&X_train), nn_tensor_free(&X_test), free(y_train), free(y_test);
   return 0;
