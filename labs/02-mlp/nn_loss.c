@@ -335,12 +335,14 @@ static _Noreturn void abort_on_gpu_target_row(const char *fn, const nn_tensor *t
   nn_panic("%s: target row %d is not a distribution (entries >= 0, summing to 1 within 1e-3)", fn, i);
 }
 
-double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, nn_tensor *dlogits) {
+static double categorical_ce_on(const nn_tensor *logits, const nn_tensor *target, nn_tensor *dlogits,
+                                nn_arena *scratch) {
   const char *fn = "nn_categorical_ce_loss";
   require_classes(fn, logits, dlogits);
   NN_REQUIRE(nn_same_shape(logits, target) && logits->device == target->device,
              "%s: logits are %s, target is %s; expected the same shape (N, C) on the same device", fn,
              nn_shape_str(logits).s, nn_shape_str(target).s);
+  require_scratch(fn, logits, scratch);
   int N = logits->shape[0], C = logits->shape[1], bad_row;
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
@@ -348,12 +350,16 @@ double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, 
     require_distributions(fn, target);
     return categorical_ce_cpu(logits->data, target->data, N, C, dz);
   case NN_GPU: { /* the kernel checks the rows as it goes; dz is already changed when it aborts */
-    double loss = nn_categorical_ce_loss_cuda(logits->data, target->data, N, C, dz, &bad_row, NULL);
+    double loss = nn_categorical_ce_loss_cuda(logits->data, target->data, N, C, dz, &bad_row, scratch);
     if (bad_row >= 0) abort_on_gpu_target_row(fn, target, bad_row);
     return loss;
   }
   }
   bad_device(fn, logits->device);
+}
+
+double nn_categorical_ce_loss(const nn_tensor *logits, const nn_tensor *target, nn_tensor *dlogits) {
+  return categorical_ce_on(logits, target, dlogits, NULL);
 }
 
 /* l_i = sum_{j != y} max(0, z_j - z_y + 1); each positive margin adds 1/N to dz_j and -1/N to dz_y */
@@ -431,6 +437,11 @@ static double huber_mean(const nn_loss *l, const nn_tensor *p, const nn_target *
   (void)l;
   return huber_on(p, t->Y, 1.f, dp, scratch);
 }
+static double categorical_ce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
+                                  nn_arena *scratch) {
+  (void)l;
+  return categorical_ce_on(z, t->Y, dz, scratch);
+}
 static double log_cosh_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp,
                             nn_arena *scratch) {
   (void)l;
@@ -447,6 +458,7 @@ static const nn_loss LOSSES[NN_LOSS_COUNT] = {
     [NN_LOSS_MAE] = {"mae", false, 0, mae_mean},
     [NN_LOSS_HUBER] = {"huber", false, 0, huber_mean},
     [NN_LOSS_LOG_COSH] = {"log_cosh", false, 0, log_cosh_mean},
+    [NN_LOSS_CATEGORICAL_CE] = {"categorical_ce", false, 2, categorical_ce_mean},
 };
 
 const nn_loss *nn_loss_of(nn_loss_kind kind) {
@@ -458,6 +470,20 @@ const nn_loss *nn_loss_of(nn_loss_kind kind) {
 const char *nn_loss_name(nn_loss_kind kind) { return nn_loss_of(kind)->name; }
 
 bool nn_loss_takes_labels(nn_loss_kind kind) { return nn_loss_of(kind)->takes_labels; }
+
+bool nn_loss_classifies(const nn_loss *loss) { return loss->outputs != 0; }
+
+nn_tensor nn_to_categorical(const int *y, int N, int C) {
+  NN_REQUIRE(y && N >= 1 && C >= 2, "nn_to_categorical: y %s, N = %d, C = %d; expected labels, N >= 1, C >= 2",
+             y ? "given" : "NULL", N, C);
+  nn_tensor t = nn_tensor_new(2, (int[]){N, C}, NN_CPU); /* zeros */
+  for (int i = 0; i < N; i++) {
+    NN_REQUIRE(y[i] >= 0 && y[i] < C, "nn_to_categorical: label y[%d] = %d; expected a class in 0..%d", i, y[i],
+               C - 1);
+    t.data[(long)i * C + y[i]] = 1.f;
+  }
+  return t;
+}
 
 nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err) {
   for (int k = 0; k < NN_LOSS_COUNT; k++)

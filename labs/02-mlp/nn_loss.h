@@ -147,15 +147,24 @@ typedef enum {
   NN_LOSS_MAE,
   NN_LOSS_HUBER,         /* delta 1 */
   NN_LOSS_LOG_COSH,
+  NN_LOSS_CATEGORICAL_CE, /* logits (N, C), targets Y (N, C): one-hot rows (nn_to_categorical) or soft ones */
   NN_LOSS_COUNT          /* how many kinds there are; not a kind */
 } nn_loss_kind;
 
 /* The table's row for a kind. */
 const nn_loss *nn_loss_of(nn_loss_kind kind);
-/* "sparse_ce", "bce", "focal", "binary_hinge", "multi_hinge", "mse", "mae", "huber", "log_cosh". */
+/* "sparse_ce", "bce", "focal", "binary_hinge", "multi_hinge", "mse", "mae", "huber", "log_cosh",
+ * "categorical_ce". */
 const char *nn_loss_name(nn_loss_kind kind);
 nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err);
-/* True for the losses that take int labels (and report accuracy): the row's takes_labels. */
+/* True for the losses that take int labels: the row's takes_labels. */
 bool nn_loss_takes_labels(nn_loss_kind kind);
+/* True for a classifier's loss (outputs 1 or 2): a model reports its accuracy, against the
+ * labels or, for targets Y (categorical CE's one-hot rows), against each row's largest entry. */
+bool nn_loss_classifies(const nn_loss *loss);
+
+/* Keras' to_categorical: labels y (N) in 0..C-1 as one-hot rows, a new (N, C) CPU tensor the
+ * caller frees; the targets categorical CE takes. A label out of range aborts, naming it. */
+nn_tensor nn_to_categorical(const int *y, int N, int C);
 
 #endif

@@ -161,15 +161,30 @@ static void check_input(const char *fn, const nn_model *m, const nn_tensor *x) {
   NN_REQUIRE(false, "%s: x is %s but %s expects (N%s", fn, nn_shape_str(x).s, m->name, strchr(want, ','));
 }
 
+/* The target must be the kind the loss takes, and say which loss fits what was given:
+ * the mix-up of int labels, one-hot rows and regression targets is the classic first bug
+ * (Keras: "Shapes (32, 1) and (32, 10) are incompatible"). */
 static void check_targets(const char *fn, const nn_model *m, const int *y, const nn_tensor *Y, int N) {
+  const char *loss = m->loss->name;
+  int out[NN_MAX_DIMS], ndim = nn_model_out_shape(m, out);
+  long D = row_numel(out, ndim);
   if (m->loss->takes_labels) {
-    NN_REQUIRE(y, "%s: the loss %s takes int labels y, and y is NULL", fn, m->loss->name);
+    NN_REQUIRE(y, "%s: the loss %s takes int labels y (N), and y is NULL%s", fn, loss,
+               Y ? "; you gave a target tensor Y: for one-hot rows compile with categorical_ce, or pass their "
+                   "classes as y" : "");
     return;
   }
-  NN_REQUIRE(Y, "%s: the loss %s takes a target tensor Y, and Y is NULL", fn, m->loss->name);
-  int out[NN_MAX_DIMS], ndim = nn_model_out_shape(m, out);
-  NN_REQUIRE(Y->shape[0] == N && nn_numel(Y) == (long)N * row_numel(out, ndim),
-             "%s: Y is %s but the model gives %d rows of %ld outputs", fn, nn_shape_str(Y).s, N, row_numel(out, ndim));
+  NN_REQUIRE(Y, "%s: the loss %s takes a target tensor Y, and Y is NULL%s", fn, loss,
+             !y                          ? ""
+             : nn_loss_classifies(m->loss) ? "; you gave int labels y: nn_to_categorical(y, N, C) makes one-hot "
+                                            "rows of them, or compile with sparse_ce, which takes labels"
+                                          : "; you gave int labels y: a regression loss compares the outputs with "
+                                            "numbers of their shape (for classes compile with sparse_ce)");
+  bool classes_for_onehot = nn_loss_classifies(m->loss) && Y->shape[0] == N && nn_numel(Y) == N && D > 1;
+  NN_REQUIRE(Y->shape[0] == N && nn_numel(Y) == (long)N * D, "%s: Y is %s but the model gives %d rows of %ld outputs%s",
+             fn, nn_shape_str(Y).s, N, D,
+             classes_for_onehot ? "; Y looks like one class per row: pass it as int labels y with sparse_ce, or "
+                                  "make one-hot rows with nn_to_categorical" : "");
 }
 
 /* acts[i] <- the value x of tape t (when the model's own tape exists to hold them). */
@@ -215,18 +230,23 @@ static int class_of_row(const float *row, long D) {
   return best;
 }
 
-/* How many rows of the outputs z (n, D) have their label's class; z on either device. */
-static int count_correct(nn_model *m, const nn_tensor *z, const int *y) {
+/* t's values on the host: t's own, or a copy in the tape's arena. */
+static const float *on_host(nn_model *m, const nn_tensor *t) {
+  if (t->device == NN_CPU) return t->data;
+  float *host = nn_arena_record(nn_tape_arena(m->tape), nn_tensor_bytes(t));
+  nn_cuda_to_host(host, t->data, nn_tensor_bytes(t));
+  return host;
+}
+
+/* How many rows of the outputs z (n, D) have their class: label y[r], or the largest
+ * entry of row r of Y (one-hot or soft targets); z and Y on either device. */
+static int count_correct(nn_model *m, const nn_tensor *z, const int *y, const nn_tensor *Y) {
   int n = z->shape[0];
   long D = nn_numel(z) / n;
-  const float *out = z->data;
-  if (z->device != NN_CPU) { /* a copy on the host, from the tape's arena */
-    float *host = nn_arena_record(nn_tape_arena(m->tape), nn_tensor_bytes(z));
-    nn_cuda_to_host(host, z->data, nn_tensor_bytes(z));
-    out = host;
-  }
+  const float *out = on_host(m, z), *target = y ? NULL : on_host(m, Y);
   int correct = 0;
-  for (int r = 0; r < n; r++) correct += class_of_row(out + (long)r * D, D) == y[r];
+  for (int r = 0; r < n; r++)
+    correct += class_of_row(out + (long)r * D, D) == (y ? y[r] : class_of_row(target + (long)r * D, D));
   return correct;
 }
 
@@ -252,7 +272,7 @@ double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const n
   double loss = nn_tape_loss(m->tape, m->loss, z, &(nn_target){.labels = y, .Y = Y}); /* dloss/dz */
   nn_tape_backward(m->tape);                          /* the chain rule, last call first */
 
-  if (correct) *correct = m->loss->takes_labels ? count_correct(m, z, y) : 0;
+  if (correct) *correct = nn_loss_classifies(m->loss) ? count_correct(m, z, y, Y) : 0;
   return loss;
 }
 
@@ -303,9 +323,9 @@ nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const n
     if (Y && Y->device != m->device) Yb = *nn_tape_input(m->tape, &Yb, false); /* onto the model's device */
     nn_target target = {.labels = y ? y + start : NULL, .Y = Y ? &Yb : NULL};
     loss_sum += m->loss->mean(m->loss, z, &target, NULL, nn_tape_arena(m->tape)) * n; /* no gradient wanted */
-    if (m->loss->takes_labels) correct += count_correct(m, z, y + start);
+    if (nn_loss_classifies(m->loss)) correct += count_correct(m, z, y ? y + start : NULL, &Yb);
   }
-  return (nn_eval){loss_sum / N, m->loss->takes_labels ? (double)correct / N : -1.0};
+  return (nn_eval){loss_sum / N, nn_loss_classifies(m->loss) ? (double)correct / N : -1.0};
 }
 
 void nn_model_predict(nn_model *m, const nn_tensor *X, nn_tensor *out, int batch) {

@@ -72,7 +72,7 @@ static void train_epoch(nn_model *m, train_set *s, int batch, const nn_fit_optio
     nn_progress_update(bar, b + 1, "loss %.4f", loss_sum / (start + n));
   }
   *loss = loss_sum / s->N;
-  *accuracy = m->loss->takes_labels ? (double)correct / s->N : -1.0;
+  *accuracy = nn_loss_classifies(m->loss) ? (double)correct / s->N : -1.0;
 }
 /* ANCHOR_END: train_epoch */
 
@@ -143,7 +143,7 @@ nn_history nn_model_fit(nn_model *m, const nn_tensor *X, const int *y, const nn_
     h.loss[e] = logs.loss, h.accuracy[e] = logs.accuracy, h.seconds[e] = logs.seconds;
     h.val_loss[e] = logs.val_loss, h.val_accuracy[e] = logs.val_accuracy;
     h.epochs = e + 1;
-    if (opt.verbose > 0) print_epoch(&logs, opt.epochs, m->loss->takes_labels);
+    if (opt.verbose > 0) print_epoch(&logs, opt.epochs, nn_loss_classifies(m->loss));
     for (int c = 0; c < opt.n_callbacks && !h.stopped; c++) {
       nn_callback *cb = opt.callbacks[c];
       if (cb->on_epoch_end && cb->on_epoch_end(cb, m, &logs, &h.err)) h.stopped = true;

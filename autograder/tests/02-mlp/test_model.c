@@ -7,6 +7,7 @@
  * (losses, weights, grads, predictions); the checker judges them with the reference. */
 #include "graded.h"
 #include "graded_data.h"
+#include "abort_message.h"
 #include <math.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -55,6 +56,96 @@ Test(model, adding_a_layer_that_does_not_fit_aborts, .signal = SIGABRT) {
   nn_rng rng = nn_rng_new(1);
   nn_model *m = nn_model_new("m", 1, (int[]){4});
   nn_model_add(m, &nn_dense_new("d1", 5, 3, NN_INIT_HE, &rng)->base); /* takes 5, gets 4 */
+}
+
+/* ---- one-hot targets: categorical CE, and targets of the wrong kind */
+
+/* A 4-5-3 classifier from a fixed seed, compiled with `loss`. */
+static nn_model *small_classifier(nn_loss_kind loss) {
+  nn_rng rng = nn_rng_new(8);
+  nn_model *m = nn_model_new("small", 1, (int[]){4});
+  nn_model_add(m, &nn_dense_new("d1", 4, 5, NN_INIT_HE, &rng)->base);
+  nn_model_add(m, nn_activation_layer_new("relu", nn_activation_of(NN_ACT_RELU)));
+  nn_model_add(m, &nn_dense_new("d2", 5, 3, NN_INIT_XAVIER, &rng)->base);
+  nn_model_compile(m, loss, NN_ADAM, NULL);
+  return m;
+}
+
+Test(to_categorical, one_hot_rows) {
+  nn_tensor t = nn_to_categorical((int[]){2, 0, 1}, 3, 4);
+  const float want[12] = {0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0};
+  cr_assert(t.ndim == 2 && t.shape[0] == 3 && t.shape[1] == 4, "shape %s, expected (3, 4)", nn_shape_str(&t).s);
+  for (int i = 0; i < 12; i++) cr_assert_eq(t.data[i], want[i], "entry %d is %g, expected %g", i, t.data[i], want[i]);
+  nn_tensor_free(&t);
+}
+
+Test(to_categorical, a_label_out_of_range_aborts, .signal = SIGABRT) { nn_to_categorical((int[]){0, 3}, 2, 3); }
+
+/* Keras' categorical_crossentropy on to_categorical(y) is sparse_categorical_crossentropy on y:
+ * the same losses, the same steps, the same accuracy. */
+Test(model, categorical_ce_on_one_hot_rows_trains_as_sparse_ce_on_labels) {
+  enum { N = 12, STEPS = 5 };
+  nn_tensor x = nn_tensor_randn(2, (int[]){N, 4}, 3);
+  int y[N];
+  for (int i = 0; i < N; i++) y[i] = (i * 7) % 3;
+  nn_tensor Y = nn_to_categorical(y, N, 3);
+  nn_model *sparse = small_classifier(NN_LOSS_SPARSE_CE), *onehot = small_classifier(NN_LOSS_CATEGORICAL_CE);
+  for (int step = 0; step < STEPS; step++) {
+    int right_sparse = -1, right_onehot = -1;
+    double a = nn_model_train_batch(sparse, &x, y, NULL, &right_sparse);
+    double b = nn_model_train_batch(onehot, &x, NULL, &Y, &right_onehot);
+    cr_assert(fabs(a - b) <= 1e-6 * fabs(a), "step %d: sparse CE on labels %.9g, categorical CE on one-hot %.9g", step,
+              a, b);
+    cr_assert_eq(right_onehot, right_sparse, "step %d: %d right by the one-hot rows, %d by the labels", step,
+                 right_onehot, right_sparse);
+  }
+  nn_dense *d_sparse = (nn_dense *)sparse->layers[2], *d_onehot = (nn_dense *)onehot->layers[2];
+  for (long i = 0; i < nn_numel(&d_sparse->W); i++)
+    cr_assert_float_eq(d_onehot->W.data[i], d_sparse->W.data[i], 1e-6, "W[%ld] after %d steps differs", i, STEPS);
+  nn_eval e = nn_model_evaluate(onehot, &x, NULL, &Y, 5);
+  cr_assert(e.accuracy >= 0, "categorical CE is a classifier's loss: evaluate reports accuracy (got %g)", e.accuracy);
+  nn_model_free(sparse), nn_model_free(onehot);
+  nn_tensor_free(&x), nn_tensor_free(&Y);
+}
+
+typedef struct {
+  nn_loss_kind loss;
+  const int *y;
+  const nn_tensor *x, *Y;
+} wrong_target;
+
+static void train_on_wrong_target(void *ctx) {
+  wrong_target *w = ctx;
+  nn_model *m = small_classifier(w->loss); /* with MSE: a regression model of 3 outputs */
+  nn_model_train_batch(m, w->x, w->y, w->Y, NULL);
+}
+
+/* Each mix-up aborts and the message says which loss fits what was given. */
+Test(model, targets_of_the_wrong_kind_abort_saying_which_loss_fits) {
+  enum { N = 6 };
+  nn_tensor x = nn_tensor_randn(2, (int[]){N, 4}, 5);
+  int y[N] = {0, 1, 2, 0, 1, 2};
+  nn_tensor Y = nn_to_categorical(y, N, 3), classes = nn_tensor_new(2, (int[]){N, 1}, NN_CPU);
+  struct {
+    wrong_target w;
+    const char *says[2];
+  } cases[] = {
+      {{NN_LOSS_SPARSE_CE, NULL, &x, &Y}, {"sparse_ce takes int labels", "categorical_ce"}},
+      {{NN_LOSS_CATEGORICAL_CE, y, &x, NULL}, {"categorical_ce takes a target tensor", "nn_to_categorical(y, N, C)"}},
+      {{NN_LOSS_CATEGORICAL_CE, NULL, &x, &classes}, {"Y is (6, 1) but the model gives 6 rows of 3 outputs",
+                                                     "one class per row"}},
+      {{NN_LOSS_MSE, y, &x, NULL}, {"mse takes a target tensor", "regression loss"}},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char msg[1024];
+    bool aborted = nn_abort_message(train_on_wrong_target, &cases[k].w, msg, sizeof msg);
+    cr_assert(aborted, "case %zu (%s): training on the wrong kind of target must abort; it said \"%s\"", k,
+              nn_loss_name(cases[k].w.loss), msg);
+    for (int j = 0; j < 2; j++)
+      cr_assert(strstr(msg, cases[k].says[j]), "case %zu (%s): the message must say \"%s\": %s", k,
+                nn_loss_name(cases[k].w.loss), cases[k].says[j], msg);
+  }
+  nn_tensor_free(&x), nn_tensor_free(&Y), nn_tensor_free(&classes);
 }
 
 /* One SGD step by hand on Dense(2 -> 1), then a second that starts from zeroed grads.
