@@ -90,12 +90,14 @@ double nn_roc_auc(const int *y_true, const float *score, int n);
 
 /* Regression, y the targets and yhat the predictions:
  *   MSE = 1/n sum (y - yhat)^2     MAE = 1/n sum |y - yhat|
+ *   RMSE = sqrt(MSE): the MSE back in the target's units (Keras' RootMeanSquaredError)
  *   R^2 = 1 - SS_res / SS_tot,  SS_res = sum (y - yhat)^2,  SS_tot = sum (y - mean(y))^2
  * R^2 is 1 for a perfect fit, 0 for always predicting mean(y), negative for worse.
  * When y is constant (SS_tot = 0) R^2 is 1 if the fit is perfect, else 0, as
  * scikit-learn's r2_score (force_finite=True) does, instead of -inf or NaN. */
 double nn_mse(const float *y, const float *yhat, int n);
 double nn_mae(const float *y, const float *yhat, int n);
+double nn_rmse(const float *y, const float *yhat, int n);
 double nn_r2(const float *y, const float *yhat, int n);
 
 #endif

@@ -9,6 +9,10 @@
  *   standard: shift = mean_d,  scale = std_d = sqrt(1/N sum_i (x[i][d] - mean_d)^2)
  *             (the /N of scikit-learn's StandardScaler, not /(N-1)); columns get mean 0, std 1.
  *   min-max:  shift = min_d,   scale = max_d - min_d; columns land in [0, 1] (MinMaxScaler).
+ *   robust:   shift = median_d, scale = q75_d - q25_d, the interquartile range (RobustScaler):
+ *             a few outliers move a mean, a std, a min or a max, but hardly the quartiles.
+ *             Quantiles interpolate linearly between sorted values (numpy's default): the
+ *             q-quantile of v_0 <= ... <= v_{N-1} sits at position q (N - 1).
  * A constant column (std or range 0) gets scale 1, as scikit-learn does: it maps to 0
  * instead of dividing by zero. Statistics are computed in double, in two passes, so a
  * constant column gives exactly 0.
@@ -34,9 +38,10 @@ typedef struct {
   float *shift, *scale; /* (D) each, owned: nn_scaler_free releases them */
 } nn_scaler;
 
-/* Fit on x: (N, D), a CPU tensor. */
+/* Fit on x: (N, D), a CPU tensor. The robust scaler sorts a copy of each column. */
 nn_scaler nn_standard_scaler_fit(const nn_tensor *x);
 nn_scaler nn_minmax_scaler_fit(const nn_tensor *x);
+nn_scaler nn_robust_scaler_fit(const nn_tensor *x);
 
 /* out = (x - shift) / scale, column by column. x, out: (M, D) CPU tensors of the same
  * shape, any M; out may be x (in place). Aborts when D differs from the fitted one. */

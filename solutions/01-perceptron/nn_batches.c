@@ -21,6 +21,13 @@ nn_batches nn_batches_new(const nn_tensor *X, const int *y, int count, int batch
   return it;
 }
 
+int nn_batches_per_epoch(int N, int batch, bool drop_last) {
+  NN_REQUIRE(N >= 1 && batch >= 0, "nn_batches_per_epoch: N = %d, batch = %d; expected N >= 1, batch >= 0", N,
+             batch);
+  if (batch == 0 || batch >= N) return 1;
+  return drop_last ? N / batch : (N + batch - 1) / batch;
+}
+
 void nn_batches_shuffle(nn_batches *it) {
   if (it->order) nn_rng_permutation(&it->rng, it->order, it->N);
   it->start = 0;

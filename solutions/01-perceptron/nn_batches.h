@@ -49,4 +49,10 @@ void nn_batches_shuffle(nn_batches *it);
 bool nn_batches_next(nn_batches *it, nn_batch *b);
 void nn_batches_free(nn_batches *it);
 
+/* How many steps (batches) one epoch of N examples takes at batch size `batch`: ceil(N / batch),
+ * the last batch smaller (PyTorch's DataLoader default, Keras' fit); with drop_last, floor(N /
+ * batch), the partial batch skipped. 60,000 / 128: 469 (the last of 96), 468 with drop_last.
+ * batch 0 (or >= N) is the full batch: 1. */
+int nn_batches_per_epoch(int N, int batch, bool drop_last);
+
 #endif

@@ -215,6 +215,11 @@ double nn_mae(const float *y, const float *yhat, int n) {
   return sum / n;
 }
 
+double nn_rmse(const float *y, const float *yhat, int n) {
+  require_regression("nn_rmse", y, yhat, n);
+  return sqrt(nn_mse(y, yhat, n));
+}
+
 double nn_r2(const float *y, const float *yhat, int n) {
   require_regression("nn_r2", y, yhat, n);
   double mean = 0, ss_res = 0, ss_tot = 0;

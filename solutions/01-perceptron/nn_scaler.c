@@ -52,6 +52,34 @@ nn_scaler nn_minmax_scaler_fit(const nn_tensor *x) {
   return s;
 }
 
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted v[0..n): linear between the two values around position q (n - 1). */
+static double quantile_of_sorted(const double *v, int n, double q) {
+  double pos = q * (n - 1);
+  int lo = (int)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+nn_scaler nn_robust_scaler_fit(const nn_tensor *x) {
+  require_matrix("nn_robust_scaler_fit", x);
+  nn_scaler s = scaler_new(x, "nn_robust_scaler_fit: shift and scale");
+  int N = s.N, D = s.D;
+  double *col = nn_xmalloc((size_t)N * sizeof *col, "nn_robust_scaler_fit: a column to sort");
+  for (int d = 0; d < D; d++) {
+    for (int i = 0; i < N; i++) col[i] = x->data[(long)i * D + d];
+    qsort(col, (size_t)N, sizeof *col, compare_doubles);
+    double iqr = quantile_of_sorted(col, N, 0.75) - quantile_of_sorted(col, N, 0.25);
+    s.shift[d] = (float)quantile_of_sorted(col, N, 0.5);
+    s.scale[d] = iqr > 0 ? (float)iqr : 1.f; /* a column whose middle half is one value */
+  }
+  free(col);
+  return s;
+}
+
 static void require_fits(const char *fn, const nn_scaler *s, const nn_tensor *x, const nn_tensor *out) {
   NN_REQUIRE(s && s->shift, "%s: the scaler is not fitted (NULL or freed)", fn);
   require_matrix(fn, x);

@@ -102,3 +102,23 @@ Test(batches, x_that_does_not_match_count_aborts, .signal = SIGABRT) {
   nn_tensor X = make_x(y);
   nn_batches_new(&X, y, N + 1, 4, 1);
 }
+
+/* The notes' numbers: 60,000 images at batch 128 take 469 steps (the last of 96), 468 with
+ * drop_last; a validation split of 0.2 leaves 48,000, 1,500 steps of 32. */
+Test(batches, steps_per_epoch_by_hand) {
+  cr_assert_eq(nn_batches_per_epoch(60000, 128, false), 469);
+  cr_assert_eq(nn_batches_per_epoch(60000, 128, true), 468);
+  cr_assert_eq(nn_batches_per_epoch(48000, 32, false), 1500);
+  cr_assert_eq(nn_batches_per_epoch(48000, 32, true), 1500, "32 divides 48,000: drop_last drops nothing");
+  cr_assert_eq(nn_batches_per_epoch(10, 0, false), 1, "batch 0 is the full batch");
+  cr_assert_eq(nn_batches_per_epoch(10, 64, true), 1, "a batch larger than N is the full batch");
+  /* and it is what the iterator does: count the batches of one epoch */
+  int y[1000] = {0}, count = 0;
+  nn_batches it = nn_batches_new(NULL, y, 1000, 64, 1);
+  nn_batches_shuffle(&it);
+  nn_batch b;
+  while (nn_batches_next(&it, &b)) count++;
+  nn_batches_free(&it);
+  cr_assert_eq(count, nn_batches_per_epoch(1000, 64, false), "the iterator gave %d batches, the count says %d", count,
+               nn_batches_per_epoch(1000, 64, false));
+}

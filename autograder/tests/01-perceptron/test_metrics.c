@@ -437,6 +437,13 @@ Test(metrics, mse_mae_r2_by_hand) {
   cr_assert_float_eq(nn_mse(y, yhat, 4), 0.375, EPS, "MSE %.6f, expected 0.375", nn_mse(y, yhat, 4));
   cr_assert_float_eq(nn_mae(y, yhat, 4), 0.5, EPS, "MAE %.6f, expected 0.5", nn_mae(y, yhat, 4));
   cr_assert_float_eq(nn_r2(y, yhat, 4), 1 - 1.5 / 29.1875, EPS, "R^2 %.9f, expected 0.948608137", nn_r2(y, yhat, 4));
+  /* RMSE = sqrt(0.375) = 0.612372436, in the target's units */
+  cr_assert_float_eq(nn_rmse(y, yhat, 4), sqrt(0.375), EPS, "RMSE %.9f, expected sqrt(0.375) = 0.612372436", nn_rmse(y, yhat, 4));
+  /* residuals (1, 3): MAE 2, MSE 5, RMSE sqrt 5 = 2.236: the three are different numbers */
+  const float t[2] = {0, 0}, r[2] = {1, 3};
+  cr_assert_float_eq(nn_mae(t, r, 2), 2.0, EPS);
+  cr_assert_float_eq(nn_mse(t, r, 2), 5.0, EPS);
+  cr_assert_float_eq(nn_rmse(t, r, 2), sqrt(5.0), EPS);
 }
 
 Test(metrics, r2_of_the_mean_is_zero_and_worse_is_negative) {

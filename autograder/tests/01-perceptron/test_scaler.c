@@ -72,6 +72,37 @@ Test(scaler, minmax_maps_train_to_zero_one_and_test_with_train_numbers) {
   nn_tensor_free(&x);
 }
 
+/* scikit-learn's RobustScaler().fit(x) on these columns gives center_ = (3, 2.5) and
+ * scale_ = (2, 1): column 0 is (1, 2, 3, 4, 100), its quartiles at positions 1 and 3 of the
+ * sorted column (2 and 4) and its median at 2 (3); column 1 sorted is (1, 2, 2.5, 3, 4):
+ * median 2.5, quartiles 2 and 3. */
+Test(scaler, robust_fit_by_hand_ignores_the_outlier) {
+  nn_tensor x = nn_tensor_from(2, (int[]){5, 2}, (float[]){1, 4, 2, 1, 3, 3, 4, 2, 100, 2.5f});
+  nn_scaler s = nn_robust_scaler_fit(&x);
+  cr_assert_float_eq(s.shift[0], 3.f, 1e-6, "median of (1, 2, 3, 4, 100) is 3, got %g", s.shift[0]);
+  cr_assert_float_eq(s.scale[0], 2.f, 1e-6, "IQR of (1, 2, 3, 4, 100) is 4 - 2 = 2, got %g", s.scale[0]);
+  cr_assert_float_eq(s.shift[1], 2.5f, 1e-6, "median of (1, 2, 2.5, 3, 4) is 2.5, got %g", s.shift[1]);
+  cr_assert_float_eq(s.scale[1], 1.f, 1e-6, "IQR of (1, 2, 2.5, 3, 4) is 3 - 2 = 1, got %g", s.scale[1]);
+  nn_tensor out = nn_tensor_new(2, (int[]){5, 2}, NN_CPU);
+  nn_scaler_transform(&s, &x, &out);
+  cr_assert_float_eq(out.data[8], 48.5f, 1e-5, "the outlier 100 maps to (100 - 3) / 2 = 48.5, got %g", out.data[8]);
+  cr_assert_float_eq(out.data[4], 0.f, 1e-6, "the median maps to 0");
+  nn_scaler_free(&s), nn_tensor_free(&out), nn_tensor_free(&x);
+}
+
+/* Between sorted values the quartiles interpolate (numpy's default): (1, 2, 3, 4) has
+ * q25 at position 0.75 (1.75), q75 at 2.25 (3.25), IQR 1.5, median 2.5. A constant
+ * middle half gives scale 1, not a division by 0. */
+Test(scaler, robust_quartiles_interpolate_and_a_flat_column_gets_scale_one) {
+  nn_tensor x = nn_tensor_from(2, (int[]){4, 2}, (float[]){4, 7, 1, 7, 3, 7, 2, 7});
+  nn_scaler s = nn_robust_scaler_fit(&x);
+  cr_assert_float_eq(s.shift[0], 2.5f, 1e-6, "median %g, expected 2.5", s.shift[0]);
+  cr_assert_float_eq(s.scale[0], 1.5f, 1e-6, "IQR %g, expected 3.25 - 1.75 = 1.5", s.scale[0]);
+  cr_assert_float_eq(s.shift[1], 7.f, 1e-6, "median of (7, 7, 7, 7) is 7, got %g", s.shift[1]);
+  cr_assert_float_eq(s.scale[1], 1.f, 1e-6, "a constant column's IQR is 0: scale 1, got %g", s.scale[1]);
+  nn_scaler_free(&s), nn_tensor_free(&x);
+}
+
 Test(scaler, transform_with_other_D_aborts, .signal = SIGABRT) {
   nn_tensor x = nn_tensor_from(2, (int[]){4, 3}, X);
   nn_scaler s = nn_standard_scaler_fit(&x);
