@@ -14,12 +14,16 @@ static const char *const NAMES[NN_ACT_COUNT] = {
     [NN_ACT_RELU] = "relu",             [NN_ACT_LEAKY_RELU] = "leaky_relu",
     [NN_ACT_ELU] = "elu",               [NN_ACT_SOFTPLUS] = "softplus",
     [NN_ACT_GELU] = "gelu",             [NN_ACT_GELU_TANH] = "gelu_tanh",
+    [NN_ACT_SILU] = "silu",             [NN_ACT_SELU] = "selu",
+    [NN_ACT_RELU6] = "relu6",
 };
 
 static const float SQRT_2_OVER_PI = 0.7978845608028654f; /* sqrt(2/pi), GELU tanh form */
 static const float GELU_CUBIC = 0.044715f;
 static const float INV_SQRT_2 = 0.7071067811865476f;    /* 1/sqrt 2: Phi(x) = (1 + erf(x/sqrt 2))/2 */
 static const float INV_SQRT_2PI = 0.3989422804014327f;  /* 1/sqrt(2 pi): phi(x) = e^(-x^2/2)/sqrt(2 pi) */
+static const float SELU_LAMBDA = 1.0507009873554805f;   /* Klambauer et al. 2017: the fixed point */
+static const float SELU_ALPHA = 1.6732632423543772f;    /* of mean 0, variance 1 */
 
 static void require_kind(const char *fn, nn_activation_kind kind) {
   NN_REQUIRE((int)kind >= 0 && kind < NN_ACT_COUNT, "%s: activation kind %d is not one of the %d kinds",
@@ -80,6 +84,11 @@ static void forward_cpu(const nn_activation *act, const float *x, float *y, long
   case NN_ACT_SOFTPLUS: for (long i = 0; i < n; i++) y[i] = softplus(x[i]); return;
   case NN_ACT_GELU: for (long i = 0; i < n; i++) y[i] = x[i] * Phi(x[i]); return;
   case NN_ACT_GELU_TANH: for (long i = 0; i < n; i++) y[i] = x[i] * gelu_tanh_gate(x[i]); return;
+  case NN_ACT_SILU: for (long i = 0; i < n; i++) y[i] = x[i] * nn_sigmoid(x[i]); return;
+  case NN_ACT_SELU:
+    for (long i = 0; i < n; i++) y[i] = SELU_LAMBDA * (x[i] > 0.f ? x[i] : SELU_ALPHA * expm1f(x[i]));
+    return;
+  case NN_ACT_RELU6: for (long i = 0; i < n; i++) y[i] = fminf(fmaxf(x[i], 0.f), 6.f); return;
   case NN_ACT_COUNT: break;
   }
   nn_panic("nn_activation_forward: activation kind %d is not one of the %d kinds", (int)act->kind,
@@ -145,6 +154,24 @@ static void gelu_tanh_backward_cpu(const float *x, const float *dy, float *dx, l
   }
 }
 
+/* silu'(x) = s + x s (1 - s) = s (1 + x (1 - s)),  s = sigmoid(x) */
+static void silu_backward_cpu(const float *x, const float *dy, float *dx, long n) {
+  for (long i = 0; i < n; i++) {
+    float s = nn_sigmoid(x[i]);
+    dx[i] += dy[i] * s * (1.f + x[i] * (1.f - s));
+  }
+}
+
+/* selu'(x) = lambda for x > 0, else lambda alpha e^x = y + lambda alpha */
+static void selu_backward_cpu(const float *x, const float *y, const float *dy, float *dx, long n) {
+  for (long i = 0; i < n; i++) dx[i] += x[i] > 0.f ? SELU_LAMBDA * dy[i] : dy[i] * (y[i] + SELU_LAMBDA * SELU_ALPHA);
+}
+
+/* relu6'(x) = 1 on (0, 6), 0 outside and at both kinks */
+static void relu6_backward_cpu(const float *x, const float *dy, float *dx, long n) {
+  for (long i = 0; i < n; i++) dx[i] += x[i] > 0.f && x[i] < 6.f ? dy[i] : 0.f;
+}
+
 static void backward_cpu(const nn_activation *act, const float *x, const float *y, const float *dy,
                          float *dx, long n) {
   switch (act->kind) {
@@ -156,6 +183,9 @@ static void backward_cpu(const nn_activation *act, const float *x, const float *
   case NN_ACT_SOFTPLUS: softplus_backward_cpu(x, dy, dx, n); return;
   case NN_ACT_GELU: gelu_backward_cpu(x, dy, dx, n); return;
   case NN_ACT_GELU_TANH: gelu_tanh_backward_cpu(x, dy, dx, n); return;
+  case NN_ACT_SILU: silu_backward_cpu(x, dy, dx, n); return;
+  case NN_ACT_SELU: selu_backward_cpu(x, y, dy, dx, n); return;
+  case NN_ACT_RELU6: relu6_backward_cpu(x, dy, dx, n); return;
   case NN_ACT_COUNT: break;
   }
   nn_panic("nn_activation_backward: activation kind %d is not one of the %d kinds", (int)act->kind,

@@ -18,9 +18,15 @@
  *   gelu         x Phi(x) = x/2 (1 + erf(x / sqrt 2))        Phi(x) + x phi(x)
  *   gelu_tanh    x/2 (1 + tanh(u)),                          1/2 (1 + t) + x/2 (1 - t^2) u'
  *                u = sqrt(2/pi) (x + 0.044715 x^3)           t = tanh u, u' = sqrt(2/pi)(1 + 3 0.044715 x^2)
+ *   silu         x sigmoid(x)  (Swish, SiLU)                 s (1 + x (1 - s)),  s = sigmoid(x)
+ *   selu         lambda (x > 0 ? x : alpha (e^x - 1))        x > 0 ? lambda : y + lambda alpha
+ *                lambda = 1.0507009873554805, alpha = 1.6732632423543772 (Klambauer et al. 2017,
+ *                the constants that keep activations at mean 0, variance 1; not settable)
+ *   relu6        min(max(x, 0), 6)  (MobileNet)              [0 < x < 6]
  *
  * Phi and phi are the standard normal CDF and density. At the kink x = 0 ReLU's
- * derivative is taken as 0 and LeakyReLU's as alpha, as PyTorch does. gelu_tanh
+ * derivative is taken as 0 and LeakyReLU's as alpha, as PyTorch does; ReLU6's is 0 at
+ * both kinks, 0 and 6 (PyTorch's hardtanh backward). gelu_tanh
  * is PyTorch's GELU(approximate='tanh') (GPT-2's); it differs from gelu by < 5e-4.
  * Both are computed without 1 + (something near -1), which for x << 0 would
  * lose every digit: Phi(x) = erfc(-x / sqrt 2) / 2 and (1 + tanh u)/2 = sigmoid(2u).
@@ -47,6 +53,9 @@ typedef enum {
   NN_ACT_SOFTPLUS,
   NN_ACT_GELU,      /* the exact, erf form */
   NN_ACT_GELU_TANH, /* the tanh approximation */
+  NN_ACT_SILU,      /* x sigmoid(x): Swish with beta 1 */
+  NN_ACT_SELU,      /* self-normalising: fixed lambda and alpha */
+  NN_ACT_RELU6,     /* ReLU capped at 6 */
   NN_ACT_COUNT      /* how many kinds there are; not a kind */
 } nn_activation_kind;
 

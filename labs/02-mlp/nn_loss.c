@@ -213,6 +213,33 @@ double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dl
   return binary_hinge_on(logits, y, dlogits, NULL);
 }
 
+/* t = 2y - 1, m = max(0, 1 - t z): mean m^2;  dz -= 2 t m / N */
+static double squared_hinge_cpu(const float *z, const int *y, int N, float *dz) {
+  double sum = 0;
+  for (int i = 0; i < N; i++) {
+    double t = 2 * y[i] - 1, m = 1 - t * z[i];
+    if (m <= 0) continue;
+    sum += m * m;
+    if (dz) dz[i] -= (float)(2 * t * m / N);
+  }
+  return sum / N;
+}
+
+static double squared_hinge_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
+  int N = require_binary("nn_squared_hinge_loss", logits, y, dlogits);
+  require_scratch("nn_squared_hinge_loss", logits, scratch);
+  float *dz = dlogits ? dlogits->data : NULL;
+  switch (logits->device) {
+  case NN_CPU: return squared_hinge_cpu(logits->data, y, N, dz);
+  case NN_GPU: return nn_squared_hinge_loss_cuda(logits->data, y, N, dz, scratch);
+  }
+  bad_device("nn_squared_hinge_loss", logits->device);
+}
+
+double nn_squared_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return squared_hinge_on(logits, y, dlogits, NULL);
+}
+
 /* s = 2y - 1, p_t = sigmoid(s z): l = -alpha_t (1 - p_t)^gamma log p_t,
  * dl/dz = alpha_t s (1 - p_t)^gamma [gamma p_t log p_t - (1 - p_t)] */
 static double focal_cpu(const float *z, const int *y, int N, double alpha, double gamma, float *dz) {
@@ -419,6 +446,11 @@ static double binary_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_t
   (void)l;
   return binary_hinge_on(z, t->labels, dz, scratch);
 }
+static double squared_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
+                                 nn_arena *scratch) {
+  (void)l;
+  return squared_hinge_on(z, t->labels, dz, scratch);
+}
 static double multi_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
                                nn_arena *scratch) {
   (void)l;
@@ -459,6 +491,7 @@ static const nn_loss LOSSES[NN_LOSS_COUNT] = {
     [NN_LOSS_HUBER] = {"huber", false, 0, huber_mean},
     [NN_LOSS_LOG_COSH] = {"log_cosh", false, 0, log_cosh_mean},
     [NN_LOSS_CATEGORICAL_CE] = {"categorical_ce", false, 2, categorical_ce_mean},
+    [NN_LOSS_SQUARED_HINGE] = {"squared_hinge", true, 1, squared_hinge_mean},
 };
 
 const nn_loss *nn_loss_of(nn_loss_kind kind) {

@@ -38,6 +38,7 @@ double nn_regression_loss_cuda(nn_regression_loss kind, const float *pred, const
                                double delta, float *dpred, nn_arena *scratch);
 double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch);
 double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch);
+double nn_squared_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch);
 double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz,
                           nn_arena *scratch);
 /* z: (N, C) */

@@ -21,6 +21,8 @@ static constexpr float SQRT_2_OVER_PI = 0.7978845608028654f; /* sqrt(2/pi), GELU
 static constexpr float GELU_CUBIC = 0.044715f;
 static constexpr float INV_SQRT_2 = 0.7071067811865476f;   /* Phi(x) = erfc(-x / sqrt 2) / 2 */
 static constexpr float INV_SQRT_2PI = 0.3989422804014327f; /* phi(x) = e^(-x^2/2) / sqrt(2 pi) */
+static constexpr float SELU_LAMBDA = 1.0507009873554805f;
+static constexpr float SELU_ALPHA = 1.6732632423543772f;
 
 /* n elements, BLOCK per block: n < 2^31 * 256 fits the grid's x dimension */
 static unsigned blocks_for(long n) { return (unsigned)((n + BLOCK - 1) / BLOCK); }
@@ -56,6 +58,9 @@ __device__ static float forward_one(nn_activation_kind K, float a, float x) {
   case NN_ACT_SOFTPLUS: return softplus(x);
   case NN_ACT_GELU: return x * Phi(x);
   case NN_ACT_GELU_TANH: return x * gelu_tanh_gate(x);
+  case NN_ACT_SILU: return x * sigmoid(x);
+  case NN_ACT_SELU: return SELU_LAMBDA * (x > 0.f ? x : SELU_ALPHA * expm1f(x));
+  case NN_ACT_RELU6: return fminf(fmaxf(x, 0.f), 6.f);
   default: return 0.f; /* NN_ACT_COUNT: the launcher never instantiates it */
   }
 }
@@ -82,6 +87,12 @@ __device__ static float derivative_one(nn_activation_kind K, float a, float x, f
     float s = gelu_tanh_gate(x), du = SQRT_2_OVER_PI * (1.f + 3.f * GELU_CUBIC * x * x);
     return s + 2.f * x * s * (1.f - s) * du;
   }
+  case NN_ACT_SILU: {
+    float s = sigmoid(x);
+    return s * (1.f + x * (1.f - s));
+  }
+  case NN_ACT_SELU: return x > 0.f ? SELU_LAMBDA : y + SELU_LAMBDA * SELU_ALPHA;
+  case NN_ACT_RELU6: return x > 0.f && x < 6.f ? 1.f : 0.f;
   default: return 0.f;
   }
 }
@@ -113,6 +124,9 @@ extern "C" void nn_activation_forward_cuda(nn_activation act, const float *x, fl
   case NN_ACT_SOFTPLUS: activation_forward_kernel<NN_ACT_SOFTPLUS><<<grid, BLOCK>>>(a, x, y, n); break;
   case NN_ACT_GELU: activation_forward_kernel<NN_ACT_GELU><<<grid, BLOCK>>>(a, x, y, n); break;
   case NN_ACT_GELU_TANH: activation_forward_kernel<NN_ACT_GELU_TANH><<<grid, BLOCK>>>(a, x, y, n); break;
+  case NN_ACT_SILU: activation_forward_kernel<NN_ACT_SILU><<<grid, BLOCK>>>(a, x, y, n); break;
+  case NN_ACT_SELU: activation_forward_kernel<NN_ACT_SELU><<<grid, BLOCK>>>(a, x, y, n); break;
+  case NN_ACT_RELU6: activation_forward_kernel<NN_ACT_RELU6><<<grid, BLOCK>>>(a, x, y, n); break;
   default: nn_panic("nn_activation_forward_cuda: activation kind %d is not one of the %d kinds", (int)act.kind,
                     (int)NN_ACT_COUNT);
   }
@@ -137,6 +151,9 @@ extern "C" void nn_activation_backward_cuda(nn_activation act, const float *x, c
   case NN_ACT_GELU_TANH:
     activation_backward_kernel<NN_ACT_GELU_TANH><<<grid, BLOCK>>>(a, x, y, dy, dx, n);
     break;
+  case NN_ACT_SILU: activation_backward_kernel<NN_ACT_SILU><<<grid, BLOCK>>>(a, x, y, dy, dx, n); break;
+  case NN_ACT_SELU: activation_backward_kernel<NN_ACT_SELU><<<grid, BLOCK>>>(a, x, y, dy, dx, n); break;
+  case NN_ACT_RELU6: activation_backward_kernel<NN_ACT_RELU6><<<grid, BLOCK>>>(a, x, y, dy, dx, n); break;
   default: nn_panic("nn_activation_backward_cuda: activation kind %d is not one of the %d kinds",
                     (int)act.kind, (int)NN_ACT_COUNT);
   }

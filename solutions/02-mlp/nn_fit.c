@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_batches.h"
 #include "nn_progress.h"
 #include "nn_rng.h"
 
@@ -62,7 +63,7 @@ static void train_epoch(nn_model *m, train_set *s, int batch, const nn_fit_optio
                         nn_progress *bar, double *loss, double *accuracy) {
   double loss_sum = 0;
   long correct = 0;
-  int batches = (s->N + batch - 1) / batch;
+  int batches = nn_batches_per_epoch(s->N, batch, false); /* the last batch may be smaller */
   for (int b = 0; b < batches; b++) {
     int start = b * batch, n = s->N - start < batch ? s->N - start : batch, right = 0;
     gather(s, start, n);

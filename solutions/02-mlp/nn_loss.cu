@@ -196,6 +196,18 @@ __global__ void binary_hinge_kernel(const float *z, const int *y, int N, float *
   block_add(part, sum);
 }
 
+/* t = 2y - 1, m = max(0, 1 - t z): l = m^2;  dz -= 2 t m / N */
+__global__ void squared_hinge_kernel(const float *z, const int *y, int N, float *dz, double *sum) {
+  double part = 0;
+  for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < N; i += (long)gridDim.x * blockDim.x) {
+    double t = 2 * y[i] - 1, m = 1 - t * z[i];
+    if (m <= 0) continue;
+    part += m * m;
+    if (dz) dz[i] -= (float)(2 * t * m / N);
+  }
+  block_add(part, sum);
+}
+
 /* s = 2y - 1, p_t = sigmoid(s z): l = -alpha_t (1 - p_t)^gamma log p_t,
  * dz += alpha_t s (1 - p_t)^gamma [gamma p_t log p_t - (1 - p_t)] / N */
 __global__ void focal_kernel(const float *z, const int *y, int N, double alpha, double gamma, float *dz,
@@ -222,6 +234,13 @@ extern "C" double nn_bce_loss_cuda(const float *z, const int *y, int N, float *d
 extern "C" double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
   scratch s = scratch_begin(arena, y, N);
   binary_hinge_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
+  NN_CUDA_CHECK(cudaGetLastError());
+  return scratch_end(s, NULL) / N;
+}
+
+extern "C" double nn_squared_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
+  scratch s = scratch_begin(arena, y, N);
+  squared_hinge_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;
 }

@@ -54,6 +54,9 @@
  *                l = max(0, 1 - t z)                    dl/dz = -t [1 - t z > 0]
  *                the linear SVM's loss; {0, 1} so the same label array serves BCE,
  *                focal and hinge. A -1 label aborts: pass 0 for the negative class.
+ * squared hinge  l = max(0, 1 - t z)^2                  dl/dz = -2 t max(0, 1 - t z)
+ *                (Keras' squared_hinge): smooth at the margin, so its gradient fades
+ *                as an example nears it instead of jumping from -t to 0.
  * focal (Lin et al. 2017, RetinaNet), p = sigmoid(z):
  *                p_t = p, alpha_t = alpha (y = 1);  p_t = 1 - p, alpha_t = 1 - alpha (y = 0)
  *                l = -alpha_t (1 - p_t)^gamma log p_t
@@ -98,6 +101,7 @@ double nn_log_cosh_loss(const nn_tensor *pred, const nn_tensor *target, nn_tenso
 /* ---- binary classification: logits (N) or (N, 1), y: N labels in {0, 1} */
 double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
 double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
+double nn_squared_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits);
 /* alpha in [0, 1], gamma >= 0; NN_FOCAL_ALPHA, NN_FOCAL_GAMMA for the paper's defaults */
 double nn_focal_loss(const nn_tensor *logits, const int *y, float alpha, float gamma,
                      nn_tensor *dlogits);
@@ -148,13 +152,14 @@ typedef enum {
   NN_LOSS_HUBER,         /* delta 1 */
   NN_LOSS_LOG_COSH,
   NN_LOSS_CATEGORICAL_CE, /* logits (N, C), targets Y (N, C): one-hot rows (nn_to_categorical) or soft ones */
+  NN_LOSS_SQUARED_HINGE, /* logits (N, 1), labels {0, 1} */
   NN_LOSS_COUNT          /* how many kinds there are; not a kind */
 } nn_loss_kind;
 
 /* The table's row for a kind. */
 const nn_loss *nn_loss_of(nn_loss_kind kind);
 /* "sparse_ce", "bce", "focal", "binary_hinge", "multi_hinge", "mse", "mae", "huber", "log_cosh",
- * "categorical_ce". */
+ * "categorical_ce", "squared_hinge". */
 const char *nn_loss_name(nn_loss_kind kind);
 nn_status nn_loss_parse(const char *name, nn_loss_kind *kind, nn_error *err);
 /* True for the losses that take int labels: the row's takes_labels. */

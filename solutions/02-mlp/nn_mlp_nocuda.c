@@ -38,6 +38,10 @@ double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz,
   (void)z, (void)y, (void)N, (void)dz, (void)scratch;
   NO_CUDA("nn_binary_hinge_loss_cuda");
 }
+double nn_squared_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *scratch) {
+  (void)z, (void)y, (void)N, (void)dz, (void)scratch;
+  NO_CUDA("nn_squared_hinge_loss_cuda");
+}
 double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz,
                           nn_arena *scratch) {
   (void)z, (void)y, (void)N, (void)alpha, (void)gamma, (void)dz, (void)scratch;

@@ -18,17 +18,22 @@
 #include "demo_data.h"
 #include "nn_activation_layer.h"
 #include "nn_augment.h"
+#include "nn_batches.h"
+#include "nn_csv.h"
 #include "nn_cuda.h"
 #include "nn_dense.h"
 #include "nn_fit.h"
 #include "nn_flatten.h"
 #include "nn_idx.h"
+#include "nn_linreg.h"
 #include "nn_metrics.h"
 #include "nn_model.h"
 #include "nn_perceptron.h"
 #include "nn_plot.h"
 #include "nn_progress.h"
 #include "nn_rng.h"
+#include "nn_scaler.h"
+#include "nn_split.h"
 
 #define OUT_DIR "build/ch02"
 
@@ -363,5 +368,134 @@ int cmd_optimizers(int argc, char **argv) {
                          &(nn_plot_style){"MNIST, 784-128-10 ReLU", "epoch", "train loss", true}, s, RUNS, &err),
            OUT_DIR "/optimizers.png", &err);
   demo_free_images(&d);
+  return 0;
+}
+
+/* ---- nn regression: where the course's notes begin deep learning, a number to predict */
+
+#define DIABETES "datasets/tabular/diabetes.csv.gz"
+
+/* Dense layers with ReLU between them on vectors of sizes[0]; no activation after the last:
+ * a regression output is any real number. */
+static nn_model *regressor(const char *name, const int *sizes, int n, nn_rng *rng) {
+  nn_model *m = nn_model_new(name, 1, (int[]){sizes[0]});
+  for (int i = 0; i + 1 < n; i++) {
+    char dname[32];
+    snprintf(dname, sizeof dname, "dense%d", i + 1);
+    bool last = i + 2 == n;
+    nn_model_add(m, &nn_dense_new(dname, sizes[i], sizes[i + 1], last ? NN_INIT_XAVIER : NN_INIT_HE, rng)->base);
+    if (!last) nn_model_add(m, nn_activation_layer_new(NULL, nn_activation_of(NN_ACT_RELU)));
+  }
+  return m;
+}
+
+static void print_scores(const char *model, const float *y, const float *yhat, int n) {
+  printf("   %-48s %9.1f %7.2f %7.2f %7.3f\n", model, nn_mse(y, yhat, n), nn_rmse(y, yhat, n), nn_mae(y, yhat, n),
+         nn_r2(y, yhat, n));
+}
+
+/* A model trained on standardised targets predicts in those units: back to the original ones. */
+static void predict_in_units(nn_model *m, const nn_tensor *X, const nn_scaler *y_scale, float *yhat) {
+  int n = X->shape[0];
+  nn_tensor out = nn_tensor_new(2, (int[]){n, 1}, NN_CPU);
+  nn_model_predict(m, X, &out, 256);
+  nn_scaler_inverse_transform(y_scale, &out, &out);
+  memcpy(yhat, out.data, sizeof *yhat * (size_t)n);
+  nn_tensor_free(&out);
+}
+
+static nn_history fit_regressor(nn_model *m, const nn_tensor *X, const nn_tensor *Y, int epochs, int batch) {
+  nn_fit_options fo = nn_fit_defaults();
+  fo.epochs = epochs, fo.batch_size = batch, fo.verbose = 0;
+  return nn_model_fit(m, X, NULL, Y, &fo);
+}
+
+int cmd_regression(int argc, char **argv) {
+  demo_options o;
+  if (!parse_options("regression", argc, argv, &o)) return 2;
+  nn_table t;
+  nn_error err = {0};
+  if (nn_csv_load(DIABETES, &(nn_csv_options){.target = "target"}, &t, &err) != NN_OK) {
+    fprintf(stderr, "nn: %s\n   (run nn from the repository root, where datasets/ is)\n", err.msg);
+    return 1;
+  }
+  int N = t.rows, D = t.features;
+  nn_rng rng = nn_rng_new(42);
+  nn_split s = nn_train_test_split(N, 0.2, NULL, 0, &rng);
+  nn_tensor X_train = nn_take_rows(&t.x, s.train, s.n_train), X_test = nn_take_rows(&t.x, s.test, s.n_test);
+  nn_tensor Y_train = nn_tensor_new(2, (int[]){s.n_train, 1}, NN_CPU), Y_test = nn_tensor_new(2, (int[]){s.n_test, 1}, NN_CPU);
+  for (int i = 0; i < s.n_train; i++) Y_train.data[i] = t.y.data[s.train[i]];
+  for (int i = 0; i < s.n_test; i++) Y_test.data[i] = t.y.data[s.test[i]];
+  nn_scaler x_scale = nn_standard_scaler_fit(&X_train), y_scale = nn_standard_scaler_fit(&Y_train);
+  nn_scaler_transform(&x_scale, &X_train, &X_train), nn_scaler_transform(&x_scale, &X_test, &X_test);
+  nn_tensor Ys_train = nn_tensor_new(2, Y_train.shape, NN_CPU); /* the targets the networks train on */
+  nn_scaler_transform(&y_scale, &Y_train, &Ys_train);
+  const float *y = Y_test.data;
+  int n = s.n_test;
+  float *mean = nn_xmalloc(sizeof(float) * (size_t)n * 4, "nn regression: predictions");
+  float *linear = mean + n, *gd = linear + n, *net = gd + n;
+
+  float lo = t.y.data[0], hi = t.y.data[0];
+  for (int i = 1; i < N; i++) lo = fminf(lo, t.y.data[i]), hi = fmaxf(hi, t.y.data[i]);
+  printf("== Regression on the diabetes data: %d patients x %d features; the target is the disease's\n"
+         "   progression a year later (%g to %g). Split 80/20 (seed 42): %d train / %d test; features\n"
+         "   standardised with the training rows' mean and std.\n", N, D, lo, hi, s.n_train, n);
+  printf("   %-48s %9s %7s %7s %7s\n", "model (test set)", "MSE", "RMSE", "MAE", "R^2");
+  double y_bar = y_scale.shift[0];
+  for (int i = 0; i < n; i++) mean[i] = (float)y_bar;
+  print_scores("the training mean, for every patient", y, mean, n);
+
+  nn_linreg ne;
+  if (nn_linreg_fit(&X_train, Y_train.data, 0, &ne, &err) != NN_OK) {
+    fprintf(stderr, "nn regression: %s\n", err.msg);
+    return 1;
+  }
+  nn_linreg_predict(&ne, &X_test, linear);
+  print_scores("linear, normal equations (closed form)", y, linear, n);
+
+  /* The same linear model, Dense(D -> 1), by full-batch gradient descent on the MSE */
+  int gd_epochs = o.epochs ? o.epochs : 2000;
+  nn_model *lin = regressor("linear", (int[]){D, 1}, 2, &rng);
+  nn_optim_config sgd = nn_optim_defaults(NN_SGD);
+  sgd.lr = 0.1f;
+  nn_model_compile(lin, NN_LOSS_MSE, NN_SGD, &sgd);
+  nn_history h_gd = fit_regressor(lin, &X_train, &Ys_train, gd_epochs, s.n_train); /* one batch: all rows */
+  predict_in_units(lin, &X_test, &y_scale, gd);
+  char label[64];
+  snprintf(label, sizeof label, "linear, gradient descent (%d full-batch steps)", gd_epochs);
+  print_scores(label, y, gd, n);
+  double gap = 0;
+  for (int i = 0; i < n; i++) gap = fmax(gap, fabs((double)gd[i] - linear[i]));
+
+  int net_epochs = o.epochs ? o.epochs : 200, batch = 32;
+  nn_model *mlp_r = regressor("mlp", (int[]){D, 32, 1}, 3, &rng);
+  nn_model_compile(mlp_r, NN_LOSS_MSE, NN_ADAM, NULL);
+  nn_history h_net = fit_regressor(mlp_r, &X_train, &Ys_train, net_epochs, batch);
+  predict_in_units(mlp_r, &X_test, &y_scale, net);
+  snprintf(label, sizeof label, "MLP %d-32-1 ReLU, Adam, %d epochs of batch %d", D, net_epochs, batch);
+  print_scores(label, y, net, n);
+
+  int steps = nn_batches_per_epoch(s.n_train, batch, false), last = s.n_train - (steps - 1) * batch;
+  printf("   Gradient descent walks down to the normal equations' answer: their test predictions\n"
+         "   differ by %.2f at most. An epoch of %d rows at batch %d is %d steps (the last of %d row%s).\n",
+         gap, s.n_train, batch, steps, last, last == 1 ? "" : "s");
+  printf("   R^2 is the share of the target's variance a model explains: 0 for the mean, 1 for a\n"
+         "   perfect fit. On %d patients the MLP has no more to find than the line does.\n", s.n_train);
+
+  make_out_dir();
+  float diag[2] = {lo, hi};
+  nn_series series[3] = {{"linear (normal equations)", y, linear, n, true},
+                         {"MLP 10-32-1", y, net, n, true},
+                         {"perfect: predicted = true", diag, diag, 2, false}};
+  say_plot(nn_plot_lines(OUT_DIR "/regression.png",
+                         &(nn_plot_style){"diabetes, test set: predicted vs true", "true progression",
+                                          "predicted", false},
+                         series, 3, &err),
+           OUT_DIR "/regression.png", &err);
+
+  nn_history_free(&h_gd), nn_history_free(&h_net), nn_model_free(lin), nn_model_free(mlp_r), nn_linreg_free(&ne);
+  nn_scaler_free(&x_scale), nn_scaler_free(&y_scale), free(mean);
+  nn_tensor_free(&X_train), nn_tensor_free(&X_test), nn_tensor_free(&Y_train), nn_tensor_free(&Y_test);
+  nn_tensor_free(&Ys_train), nn_split_free(&s), nn_table_free(&t);
   return 0;
 }

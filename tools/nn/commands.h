@@ -13,6 +13,7 @@ int cmd_mnist(int argc, char **argv);
 int cmd_fashion(int argc, char **argv);
 int cmd_activations(int argc, char **argv);
 int cmd_optimizers(int argc, char **argv);
+int cmd_regression(int argc, char **argv);
 int cmd_cnn(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 int cmd_gradcam(int argc, char **argv);

@@ -18,6 +18,7 @@
 #include "exam.h"
 #include "framework_defaults.h"
 #include "nn_activation.h"
+#include "nn_batches.h"
 #include "nn_loss.h"
 #include "nn_metrics.h"
 #include "nn_optim.h"
@@ -98,7 +99,8 @@ static nn_tensor tensor_of(int rows, int cols, const double *v) {
 
 /* ==== activation ==== */
 
-/* sigmoid, tanh, relu, leaky_relu (the framework's default slope), elu, softplus, gelu, gelu_tanh */
+/* sigmoid, tanh, relu, leaky_relu (the framework's default slope), elu, softplus, gelu, gelu_tanh,
+ * silu, selu, relu6 */
 enum { ACT_VARIANTS = NN_ACT_COUNT };
 
 /* The framework defaults that differ come from framework_defaults.h's table: LeakyReLU's slope
@@ -117,8 +119,10 @@ static double leaky_default(nn_framework fw) { return fw_default("leaky_relu_slo
 static void make_activation(nn_rng *r, nn_framework fw, exam_problem *p) {
   nn_activation_kind kind = (nn_activation_kind)nn_rng_below(r, NN_ACT_COUNT);
   nn_activation act = nn_activation_of(kind);
-  bool negative_side = kind == NN_ACT_RELU || kind == NN_ACT_LEAKY_RELU || kind == NN_ACT_ELU;
+  bool negative_side = kind == NN_ACT_RELU || kind == NN_ACT_LEAKY_RELU || kind == NN_ACT_ELU ||
+                       kind == NN_ACT_SELU || kind == NN_ACT_RELU6;
   double x = negative_side && nn_rng_below(r, 4) ? -nonzero_tenth(r, 0.1, 3, 0.1) : nonzero_tenth(r, -3, 3, 0.1);
+  if (kind == NN_ACT_RELU6 && nn_rng_below(r, 3) == 0) x = nonzero_tenth(r, 6.1, 9, 0.1); /* past the cap */
   const char *pretty[NN_ACT_COUNT] = {
       [NN_ACT_SIGMOID] = "sigmoid(x) = 1 / (1 + e^-x)",
       [NN_ACT_TANH] = "tanh(x)",
@@ -129,6 +133,9 @@ static void make_activation(nn_rng *r, nn_framework fw, exam_problem *p) {
       [NN_ACT_SOFTPLUS] = "softplus(x) = ln(1 + e^x)",
       [NN_ACT_GELU] = "GELU(x) = x Phi(x), exact (erf) form",
       [NN_ACT_GELU_TANH] = "GELU, tanh approximation: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+      [NN_ACT_SILU] = "SiLU(x) = x sigmoid(x) (Swish)",
+      [NN_ACT_SELU] = fw == NN_KERAS ? "keras.activations.selu" : "torch.nn.SELU()",
+      [NN_ACT_RELU6] = "ReLU6(x) = min(max(0, x), 6)",
   };
   if (kind == NN_ACT_LEAKY_RELU) act.alpha = (float)leaky_default(fw);
   double y = activation_of(act, x);
@@ -175,6 +182,17 @@ static void make_activation(nn_rng *r, nn_framework fw, exam_problem *p) {
     exam_step(p, "(PyTorch: nn.GELU(approximate='tanh'); Keras: gelu(x, approximate=True))");
     break;
   }
+  case NN_ACT_SILU:
+    exam_step(p, "sigmoid(%g) = 1 / (1 + e^%g) = %.5g", x, -x, 1 / (1 + exp(-x)));
+    exam_step(p, "x sigmoid(x) = %s * %.5g = %.5g", N(x), 1 / (1 + exp(-x)), y);
+    break;
+  case NN_ACT_SELU:
+    exam_step(p, "SELU(x) = lambda x for x > 0, lambda alpha (e^x - 1) otherwise, with the fixed "
+                 "lambda = 1.0507 and alpha = 1.6733 (the same in PyTorch and Keras)");
+    if (x > 0) exam_step(p, "x > 0, so f(x) = 1.0507 * %g = %.5g", x, y);
+    else exam_step(p, "1.0507 * 1.6733 * (e^%g - 1) = 1.7581 * %.5g = %.5g", x, exp(x) - 1, y);
+    break;
+  case NN_ACT_RELU6: exam_step(p, "min(max(0, %g), 6) = %g", x, y); break;
   default: break;
   }
   exam_answer_real(p, y);
@@ -546,6 +564,51 @@ static void make_optim_adaptive(nn_rng *r, nn_framework fw, exam_problem *p) {
 /* 0: adam t = 1, 1: adam t = 2, 2: adamw t = 1 */
 enum { ADAM_VARIANTS = 3 };
 
+/* ==== steps per epoch: nn_batches_per_epoch, the count every fit of the course runs */
+
+/* 0: N / B, the last batch kept; 1: drop_last; 2: the size of the last batch; 3: after a
+ * validation split (Keras' validation_split, the notes' 60,000 * 0.8 / 32 = 1,500) */
+enum { STEPS_VARIANTS = 4 };
+
+static void make_steps_per_epoch(nn_rng *r, nn_framework fw, exam_problem *p) {
+  static const int SIZES[] = {1000, 1797, 5000, 8000, 10000, 50000, 60000};
+  static const int BATCHES[] = {16, 32, 64, 100, 128, 256};
+  int N = SIZES[nn_rng_below(r, 7)], B = BATCHES[nn_rng_below(r, 6)], variant = (int)nn_rng_below(r, STEPS_VARIANTS);
+  const char *loader = fw == NN_KERAS ? "model.fit(x, y, batch_size=%d)" : "DataLoader(ds, batch_size=%d)";
+  char how[96];
+  snprintf(how, sizeof how, loader, B);
+  if (variant == 3) {
+    double split = nn_rng_below(r, 2) ? 0.2 : 0.1;
+    int train = (int)(N * (1 - split)); /* Keras takes the last split of the rows as they are */
+    int steps = nn_batches_per_epoch(train, B, false);
+    exam_ask(p, "%d examples, model.fit(x, y, batch_size=%d, validation_split=%g): how many steps (batches) does "
+             "one epoch of training take?", N, B, split);
+    exam_step(p, "validation_split=%g holds out the last %g of the rows: %d * %g = %d examples train", split, split, N,
+              1 - split, train);
+    exam_step(p, "steps = ceil(%d / %d) = %d (the last batch smaller when %d does not divide %d)", train, B, steps, B,
+              train);
+    exam_answer_int(p, steps);
+    return;
+  }
+  bool drop_last = variant == 1;
+  int steps = nn_batches_per_epoch(N, B, drop_last), last = N - (nn_batches_per_epoch(N, B, false) - 1) * B;
+  if (variant == 2) {
+    exam_ask(p, "%d examples, %s: how many examples are in the last batch of an epoch?", N, how);
+    exam_step(p, "%d = %d * %d + %d: %d full batches, then the rest", N, N / B, B, N % B, N / B);
+    exam_step(p, "the last batch has %d examples%s", last, N % B ? "" : " (B divides N: every batch is full)");
+    exam_answer_int(p, last);
+    return;
+  }
+  if (drop_last)
+    exam_ask(p, "%d examples, DataLoader(ds, batch_size=%d, drop_last=True): how many steps per epoch?", N, B);
+  else
+    exam_ask(p, "%d examples, %s: how many steps (batches) per epoch?", N, how);
+  exam_step(p, "%d / %d = %.4g", N, B, (double)N / B);
+  if (drop_last) exam_step(p, "drop_last skips the partial batch: floor = %d", steps);
+  else exam_step(p, "the partial batch of %d counts as a step: ceil = %d (PyTorch's drop_last=False, Keras)", last, steps);
+  exam_answer_int(p, steps);
+}
+
 static void make_optim_adam(nn_rng *r, nn_framework fw, exam_problem *p) {
   int variant = (int)nn_rng_below(r, ADAM_VARIANTS), steps = variant == 1 ? 2 : 1;
   double w0 = nonzero_tenth(r, -2, 2, 0.5), g[2] = {nonzero_tenth(r, -2, 2, 0.5), nonzero_tenth(r, -2, 2, 0.5)};
@@ -874,6 +937,8 @@ static const exam_family FAMILIES[] = {
     {"optimizer", "adaptive_step", "AdaGrad (two steps), RMSProp (one and two steps), framework defaults",
      ADAPTIVE_VARIANTS, make_optim_adaptive},
     {"optimizer", "adam_step", "Adam at t = 1 and t = 2 (bias correction), AdamW", ADAM_VARIANTS, make_optim_adam},
+    {"optimizer", "steps_per_epoch", "steps per epoch: the last partial batch, drop_last, a validation split",
+     STEPS_VARIANTS, make_steps_per_epoch},
     {"metrics", "binary_metrics", "precision, recall, F1, accuracy, specificity from a 2x2 confusion matrix",
      BINARY_METRIC_VARIANTS, make_metrics_binary},
     {"metrics", "multiclass_metrics", "macro P/R/F1, micro F1, one class's precision from a 3x3 matrix",

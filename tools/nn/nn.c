@@ -24,6 +24,7 @@ static const command COMMANDS[] = {
     {"fashion", 2, "the same MLP on the Fashion-MNIST sample", cmd_fashion},
     {"activations", 2, "sigmoid+SGD vs ReLU+SGD vs ReLU+Adam, loss curves in one picture", cmd_activations},
     {"optimizers", 2, "SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, AdamW on one MLP", cmd_optimizers},
+    {"regression", 2, "diabetes: a line by the normal equations and by gradient descent, and an MLP regressor", cmd_regression},
     {"cnn", 3, "the seeds' CNN on the MNIST sample, >= 98 %; its filters and feature maps (--epochs N, --no-augment)", cmd_cnn},
     {"augment", 3, "shift, flip, pad-and-crop; with and without them on 1,000 images: the train-test gap", cmd_augment},
     {"gradcam", 3, "Grad-CAM heat maps of a small CNN on MNIST digits: where it looked", cmd_gradcam},

@@ -95,7 +95,8 @@ static const struct {
   const char *torch; /* PyTorch's module */
 } ACTIVATIONS[] = {{"relu", "ReLU"},   {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"},         {"softmax", "Softmax"},
                    {"gelu", "GELU"},   {"leaky_relu", "LeakyReLU"}, {"elu", "ELU"},     {"selu", "SELU"},
-                   {"silu", "SiLU"},   {"swish", "SiLU"},      {"softplus", "Softplus"}, {"linear", "Identity"}};
+                   {"silu", "SiLU"},   {"swish", "SiLU"},      {"softplus", "Softplus"}, {"relu6", "ReLU6"},
+                   {"gelu_tanh", "GELU"}, {"linear", "Identity"}};
 enum { N_ACTIVATIONS = sizeof ACTIVATIONS / sizeof ACTIVATIONS[0] };
 
 static int activation_index(const char *w) {

@@ -3,6 +3,12 @@
 # block's stated tolerance, times skipped. Then a planted stale number must be caught:
 # the tool runs on a copy of a chapter whose quoted accuracy was changed.
 set -u
+# The blocks quote the default build (./build/nn, OpenBLAS): another build (NO_OPENBLAS=1,
+# DEBUG=1) sums in another order or runs slower, and is not what the chapters show.
+if [ "${NN_BUILD:-build}" != build ]; then
+  echo "the measured blocks quote ./build/nn; this run tests ${NN_BUILD}"
+  exit 77
+fi
 [ -x build/nn ] || { echo "build/nn is not built"; exit 1; }
 out=$(tools/measured --check 2>&1) || { echo "$out"; exit 1; }
 echo "$out"

@@ -36,6 +36,9 @@ static double f_ref(nn_activation act, double x) {
   case NN_ACT_SOFTPLUS: return log1p(exp(-fabs(x))) + fmax(x, 0);
   case NN_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
   case NN_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(sqrt(2 / PI) * (x + 0.044715 * x * x * x)));
+  case NN_ACT_SILU: return x / (1 + exp(-x));
+  case NN_ACT_SELU: return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * (exp(x) - 1));
+  case NN_ACT_RELU6: return fmin(fmax(x, 0), 6);
   case NN_ACT_COUNT: break;
   }
   cr_assert_fail("f_ref: kind %d", (int)act.kind);
@@ -78,6 +81,14 @@ Test(activation, forward_by_hand) {
       {NN_ACT_GELU, -1, -1.f, -0.15865525393145707, "-1 Phi(-1)"},
       {NN_ACT_GELU_TANH, -1, 1.f, 0.8411919906082768, "1/2 (1 + tanh(sqrt(2/pi) 1.044715))"},
       {NN_ACT_GELU_TANH, -1, -1.f, -0.15880800939172324, "-1/2 (1 - tanh(sqrt(2/pi) 1.044715))"},
+      {NN_ACT_SILU, -1, 1.f, 1 / (1 + 1 / e), "1 sigmoid(1) = 0.7310585786"},
+      {NN_ACT_SILU, -1, -2.f, -2 / (1 + e * e), "-2 sigmoid(-2) = -0.2384058440"},
+      {NN_ACT_SELU, -1, 1.f, 1.0507009873554805, "lambda 1"},
+      {NN_ACT_SELU, -1, -1.f, 1.0507009873554805 * 1.6732632423543772 * (1 / e - 1),
+       "lambda alpha (e^-1 - 1) = -1.1113307378"},
+      {NN_ACT_RELU6, -1, -1.f, 0.0, "min(max(-1, 0), 6)"},
+      {NN_ACT_RELU6, -1, 3.5f, 3.5, "min(max(3.5, 0), 6)"},
+      {NN_ACT_RELU6, -1, 7.f, 6.0, "min(max(7, 0), 6): capped"},
   };
   int n = (int)(sizeof cases / sizeof cases[0]);
   for (int k = 0; k < n; k++) {
@@ -111,8 +122,8 @@ Test(activation, forward_any_shape_and_in_place) {
 }
 
 /* The kinds' names in answers: an answer's name must not come from the code under test. */
-static const char *const KIND_NAMES[] = {"sigmoid", "tanh",     "relu", "leaky_relu",
-                                         "elu",     "softplus", "gelu", "gelu_tanh"};
+static const char *const KIND_NAMES[] = {"sigmoid", "tanh", "relu", "leaky_relu", "elu",  "softplus",
+                                         "gelu",    "gelu_tanh", "silu", "selu",    "relu6"};
 _Static_assert(sizeof KIND_NAMES / sizeof KIND_NAMES[0] == NN_ACT_COUNT, "a name for every activation kind");
 
 /* ---- gradient check: for x of shape (2, 3, 4) (drawn: (1..5, 1..5, 2..8)) and a random
@@ -179,6 +190,22 @@ GRADED_TEST(activation, gradcheck_elu) {
 GRADED_TEST(activation, gradcheck_softplus) { gradcheck(g, nn_activation_of(NN_ACT_SOFTPLUS), 28); }
 GRADED_TEST(activation, gradcheck_gelu) { gradcheck(g, nn_activation_of(NN_ACT_GELU), 29); }
 GRADED_TEST(activation, gradcheck_gelu_tanh) { gradcheck(g, nn_activation_of(NN_ACT_GELU_TANH), 30); }
+GRADED_TEST(activation, gradcheck_silu) { gradcheck(g, nn_activation_of(NN_ACT_SILU), 32); }
+GRADED_TEST(activation, gradcheck_selu) { gradcheck(g, nn_activation_of(NN_ACT_SELU), 33); }
+GRADED_TEST(activation, gradcheck_relu6) { gradcheck(g, nn_activation_of(NN_ACT_RELU6), 34); }
+
+/* ReLU6's two kinks take derivative 0, as PyTorch's hardtanh backward: at 0 and at 6. */
+Test(activation, relu6_is_flat_at_both_kinks_and_one_between) {
+  nn_activation act = nn_activation_of(NN_ACT_RELU6);
+  float xs[5] = {-1.f, 0.f, 3.f, 6.f, 7.f}, want[5] = {0, 0, 1, 0, 0};
+  nn_tensor x = vec(5, xs), y = nn_tensor_new(1, (int[]){5}, NN_CPU), dy = vec(5, (float[]){1, 1, 1, 1, 1});
+  nn_tensor dx = nn_tensor_new(1, (int[]){5}, NN_CPU);
+  nn_activation_forward(&act, &x, &y);
+  nn_activation_backward(&act, &x, &y, &dy, &dx);
+  for (int i = 0; i < 5; i++)
+    cr_assert_eq(dx.data[i], want[i], "relu6'(%g) = %g, expected %g", xs[i], dx.data[i], want[i]);
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
+}
 
 /* Backward adds: with dx = 0.5 beforehand, two calls give 0.5 + 2 g, g = one call on
  * dx = 0. x is (3, 4) in public, drawn (1..6, 1..9); g and dx are both answers. */

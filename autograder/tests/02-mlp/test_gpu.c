@@ -49,8 +49,8 @@ static void expect_loss_close(nn_grade *g, const char *what, double gpu, double 
 }
 
 /* Names in answers, which must not come from the code under test. */
-static const char *const ACT_NAMES[] = {"sigmoid", "tanh",     "relu", "leaky_relu",
-                                        "elu",     "softplus", "gelu", "gelu_tanh"};
+static const char *const ACT_NAMES[] = {"sigmoid", "tanh",      "relu", "leaky_relu", "elu",  "softplus",
+                                        "gelu",    "gelu_tanh", "silu", "selu",       "relu6"};
 _Static_assert(sizeof ACT_NAMES / sizeof ACT_NAMES[0] == NN_ACT_COUNT, "a name for every activation kind");
 static const char *const OPTIM_NAMES[] = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"};
 _Static_assert(sizeof OPTIM_NAMES / sizeof OPTIM_NAMES[0] == NN_ADAMW + 1, "a name for every optimizer kind");
@@ -218,6 +218,7 @@ GRADED_TEST(loss_gpu, binary_losses_match_cpu) {
     nn_tensor z = random_tensor(&rng, s == 0 ? 2 : 1, shapes[s], -6.f, 6.f);
     compare_labels(g, "BCE", nn_bce_loss, &z, y);
     compare_labels(g, "binary hinge", nn_binary_hinge_loss, &z, y);
+    compare_labels(g, "squared hinge", nn_squared_hinge_loss, &z, y);
     compare_labels(g, "focal (alpha 0.25, gamma 2)", focal_default, &z, y);
     compare_labels(g, "focal (alpha 0.7, gamma 0.5)", focal_fractional, &z, y);
     nn_tensor_free(&z);

@@ -81,6 +81,14 @@ static double ref_binary_hinge(const double *x, const ref_ctx *c) {
   for (int i = 0; i < c->N; i++) s += fmax(0, 1 - (2 * c->y[i] - 1) * x[i]);
   return s / c->N;
 }
+static double ref_squared_hinge(const double *x, const ref_ctx *c) {
+  double s = 0;
+  for (int i = 0; i < c->N; i++) {
+    double m = fmax(0, 1 - (2 * c->y[i] - 1) * x[i]);
+    s += m * m;
+  }
+  return s / c->N;
+}
 static double ref_focal(const double *x, const ref_ctx *c) {
   double s = 0;
   for (int i = 0; i < c->N; i++) {
@@ -325,6 +333,16 @@ Test(binary_hinge, by_hand) {
   nn_tensor z = vec(4, (float[]){2, 0.5f, -0.5f, 0.3f}), dz = zeros_like(&z);
   expect_loss(g, "binary hinge", nn_binary_hinge_loss(&z, (int[]){1, 1, 0, 0}, &dz), 0.575);
   expect_values(g, "dhinge/dz", dz.data, (double[]){0, -0.25, 0.25, 0.25}, 4);
+  nn_tensor_free(&z), nn_tensor_free(&dz);
+}
+
+/* The same z and y: m = max(0, 1 - t z) = [0, 0.5, 0.5, 1.3], mean m^2 = (0.25 + 0.25 + 1.69) / 4 = 0.5475;
+ * dz = -2 t m / 4 = [0, -0.25, 0.25, 0.65] */
+Test(squared_hinge, by_hand) {
+  nn_grade *g = nn_grade_here();
+  nn_tensor z = vec(4, (float[]){2, 0.5f, -0.5f, 0.3f}), dz = zeros_like(&z);
+  expect_loss(g, "squared hinge", nn_squared_hinge_loss(&z, (int[]){1, 1, 0, 0}, &dz), 0.5475);
+  expect_values(g, "dsquared_hinge/dz", dz.data, (double[]){0, -0.25, 0.25, 0.65}, 4);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -586,6 +604,15 @@ GRADED_TEST(binary_hinge, gradcheck) {
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
+GRADED_TEST(squared_hinge, gradcheck) {
+  int N, C, y[MAXN];
+  draw_sizes(g, &N, &C);
+  nn_tensor z = binary_logits(N, nn_grade_seed(g, 16), y, true), dz = zeros_like(&z);
+  double L = nn_squared_hinge_loss(&z, y, &dz);
+  gradcheck(g, "nn_squared_hinge_loss", ref_squared_hinge, &(ref_ctx){.N = N, .C = 1, .y = y}, &z, L, &dz);
+  nn_tensor_free(&z), nn_tensor_free(&dz);
+}
+
 GRADED_TEST(focal, gradcheck_default_and_fractional_gamma) {
   int N, C, y[MAXN];
   draw_sizes(g, &N, &C);
@@ -798,6 +825,7 @@ static double named_loss(nn_loss_kind k, const nn_tensor *pred, const nn_target 
   case NN_LOSS_HUBER: return nn_huber_loss(pred, t->Y, 1.f, dpred);
   case NN_LOSS_LOG_COSH: return nn_log_cosh_loss(pred, t->Y, dpred);
   case NN_LOSS_CATEGORICAL_CE: return nn_categorical_ce_loss(pred, t->Y, dpred);
+  case NN_LOSS_SQUARED_HINGE: return nn_squared_hinge_loss(pred, t->labels, dpred);
   case NN_LOSS_COUNT: break;
   }
   cr_assert_fail("no named function for loss kind %d", (int)k);

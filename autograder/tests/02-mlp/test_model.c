@@ -22,6 +22,7 @@
 #include "nn_flatten.h"
 #include "nn_gradcheck.h"
 #include "nn_idx.h"
+#include "nn_linreg.h"
 #include "nn_model.h"
 
 static nn_model *mnist_mlp(int hidden, nn_rng *rng) {
@@ -56,6 +57,32 @@ Test(model, adding_a_layer_that_does_not_fit_aborts, .signal = SIGABRT) {
   nn_rng rng = nn_rng_new(1);
   nn_model *m = nn_model_new("m", 1, (int[]){4});
   nn_model_add(m, &nn_dense_new("d1", 5, 3, NN_INIT_HE, &rng)->base); /* takes 5, gets 4 */
+}
+
+/* ---- regression: gradient descent on the MSE walks down to the normal equations' answer */
+
+Test(model, a_dense_layer_trained_on_mse_reaches_the_normal_equations) {
+  enum { N = 60, D = 3 };
+  nn_rng rng = nn_rng_new(12);
+  nn_tensor X = nn_tensor_new(2, (int[]){N, D}, NN_CPU), Y = nn_tensor_new(2, (int[]){N, 1}, NN_CPU);
+  nn_rng_fill_normal(&rng, X.data, N * D, 0.f, 1.f);
+  for (int i = 0; i < N; i++)
+    Y.data[i] = 0.5f + X.data[i * D] - 0.7f * X.data[i * D + 2] + nn_rng_normal(&rng, 0.f, 0.3f);
+  nn_linreg ne;
+  nn_error err = {0};
+  cr_assert_eq(nn_linreg_fit(&X, Y.data, 0, &ne, &err), NN_OK, "%s", err.msg);
+  nn_model *m = nn_model_new("linear", 1, (int[]){D});
+  nn_model_add(m, &nn_dense_new("d", D, 1, NN_INIT_XAVIER, &rng)->base);
+  nn_optim_config sgd = nn_optim_defaults(NN_SGD);
+  sgd.lr = 0.1f;
+  nn_model_compile(m, NN_LOSS_MSE, NN_SGD, &sgd);
+  for (int step = 0; step < 2000; step++) nn_model_train_batch(m, &X, NULL, &Y, NULL); /* full batch */
+  nn_dense *d = (nn_dense *)m->layers[0];
+  for (int j = 0; j < D; j++)
+    cr_assert(fabs(d->W.data[j] - ne.w[j]) < 1e-4, "w[%d]: gradient descent %.6f, normal equations %.6f", j,
+              d->W.data[j], ne.w[j]);
+  cr_assert(fabs(d->b.data[0] - ne.b) < 1e-4, "b: gradient descent %.6f, normal equations %.6f", d->b.data[0], ne.b);
+  nn_linreg_free(&ne), nn_model_free(m), nn_tensor_free(&X), nn_tensor_free(&Y);
 }
 
 /* ---- one-hot targets: categorical CE, and targets of the wrong kind */
