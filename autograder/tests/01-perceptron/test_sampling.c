@@ -1,6 +1,7 @@
 /* Resampling: class counts after under- and over-sampling, valid indices, no
  * duplicates when under-sampling, every original kept when over-sampling, determinism. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,4 +77,61 @@ Test(sampling, label_out_of_range_aborts, .signal = SIGABRT) {
   int y[3] = {0, 1, 2}, m;
   nn_rng rng = nn_rng_new(1);
   nn_undersample(y, 3, 2, &rng, &m);
+}
+
+/* ---- SMOTE */
+
+/* Class 1 (4 points on the corners of a unit square, far from class 0) grows to 10 rows:
+ * the originals first and unchanged, then 6 new rows of class 1, each on the segment
+ * between a class-1 point and one of its k = 2 nearest class-1 neighbours. */
+Test(smote, new_rows_lie_between_a_point_and_one_of_its_neighbours) {
+  enum { N0 = 10, N1 = 4, D = 2, K = 2 };
+  float data[(N0 + N1) * D];
+  int y[N0 + N1];
+  nn_rng rng = nn_rng_new(9);
+  for (int i = 0; i < N0; i++) data[2 * i] = 10.f + (float)i, data[2 * i + 1] = -5.f, y[i] = 0;
+  const float corners[N1][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+  for (int i = 0; i < N1; i++) data[2 * (N0 + i)] = corners[i][0], data[2 * (N0 + i) + 1] = corners[i][1], y[N0 + i] = 1;
+  nn_tensor X = nn_tensor_from(2, (int[]){N0 + N1, D}, data), X_out;
+  int *y_out;
+  nn_error err = {0};
+  cr_assert_eq(nn_smote(&X, y, 2, K, &rng, &X_out, &y_out, &err), NN_OK, "%s", err.msg);
+  cr_assert_eq(X_out.shape[0], 2 * N0, "two classes of %d rows: %d, got %d", N0, 2 * N0, X_out.shape[0]);
+  cr_assert_eq(memcmp(X_out.data, data, sizeof data), 0, "the originals come first, unchanged");
+  for (int r = N0 + N1; r < 2 * N0; r++) {
+    cr_assert_eq(y_out[r], 1, "row %d is class %d; only class 1 grows", r, y_out[r]);
+    float px = X_out.data[2 * r], py = X_out.data[2 * r + 1];
+    /* in the unit square, and on an edge of it: each corner's 2 nearest are its two edge
+     * neighbours (distance 1), never the opposite corner (distance sqrt 2) */
+    bool on_edge = (fabsf(px) < 1e-6f || fabsf(px - 1) < 1e-6f || fabsf(py) < 1e-6f || fabsf(py - 1) < 1e-6f);
+    cr_assert(px >= 0 && px <= 1 && py >= 0 && py <= 1 && on_edge,
+              "row %d = (%g, %g) is not on a segment from a corner to one of its 2 nearest corners", r, px, py);
+  }
+  free(y_out), nn_tensor_free(&X_out), nn_tensor_free(&X);
+}
+
+Test(smote, a_class_of_one_example_is_refused_by_name) {
+  nn_tensor X = nn_tensor_from(2, (int[]){4, 1}, (float[]){0, 1, 2, 9});
+  int y[4] = {0, 0, 0, 1}, *y_out = NULL;
+  nn_tensor X_out = {0};
+  nn_rng rng = nn_rng_new(1);
+  nn_error err = {0};
+  cr_assert_eq(nn_smote(&X, y, 2, 5, &rng, &X_out, &y_out, &err), NN_ERR_ARG);
+  cr_assert(strstr(err.msg, "class 1 has 1 example") && strstr(err.msg, "nn_oversample"), "%s", err.msg);
+  cr_assert_null(y_out, "nothing is allocated after an error");
+  nn_tensor_free(&X);
+}
+
+Test(smote, the_same_seed_gives_the_same_rows) {
+  nn_tensor X = nn_tensor_from(2, (int[]){7, 2}, (float[]){0, 0, 1, 2, 3, 1, 2, 2, 8, 8, 9, 7, 7, 9});
+  int y[7] = {0, 0, 0, 0, 1, 1, 1};
+  nn_tensor A, B;
+  int *ya, *yb;
+  nn_rng r1 = nn_rng_new(5), r2 = nn_rng_new(5);
+  nn_error err = {0};
+  cr_assert_eq(nn_smote(&X, y, 2, 5, &r1, &A, &ya, &err), NN_OK, "%s", err.msg);
+  cr_assert_eq(nn_smote(&X, y, 2, 5, &r2, &B, &yb, &err), NN_OK, "%s", err.msg);
+  cr_assert_eq(A.shape[0], 8);
+  cr_assert_eq(memcmp(A.data, B.data, nn_tensor_bytes(&A)), 0, "seed 5 twice gave different rows");
+  free(ya), free(yb), nn_tensor_free(&A), nn_tensor_free(&B), nn_tensor_free(&X);
 }
