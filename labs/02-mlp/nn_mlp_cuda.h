@@ -49,6 +49,10 @@ double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, int C, floa
 double nn_categorical_ce_loss_cuda(const float *z, const float *t, int N, int C, float *dz, int *bad_row,
                                    nn_arena *scratch);
 
+/* nn_regularizer.h's penalty over n weights w, l1 |w| + l2 w^2 summed in double; g += its
+ * gradient unless g is NULL. Its scratch (the sum) as the losses'. */
+double nn_regularize_cuda(const float *w, float *g, long n, float l1, float l2, nn_arena *scratch);
+
 /* ---- nn_dense.cu: y, dy: (N, out); b, db: (out) */
 void nn_dense_bias_add_cuda(float *y, const float *b, int N, int out);  /* y[n, j] += b[j] */
 void nn_dense_bias_grad_cuda(const float *dy, float *db, int N, int out); /* db[j] += sum_n dy[n, j] */

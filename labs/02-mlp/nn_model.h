@@ -56,6 +56,11 @@ typedef struct {
   nn_param *params; /* the (value, grad) pairs the optimizer moves: every layer's but the frozen ones' */
   int param_count;
 
+  /* set by the caller, 0 unless: L1 and L2 penalties on every trainable weight matrix (the
+   * params named "*.W": Dense's and the convolutions' kernels, not biases or BatchNorm), added
+   * to the loss that training and evaluate report (Keras' kernel_regularizer; nn_regularizer.h) */
+  float l1, l2;
+
   nn_tape *tape; /* the model's own steps (train, evaluate, predict), on its device */
   /* After a step on the model's tape: acts[0] is the batch, acts[i + 1] what layer i gave,
    * (n, ...) views into the tape's arena until its next step. grads[i] = dloss/dacts[i],

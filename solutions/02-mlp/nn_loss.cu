@@ -367,3 +367,23 @@ extern "C" double nn_multi_hinge_loss_cuda(const float *z, const int *y, int N, 
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;
 }
+
+/* ---- nn_regularizer.h's penalty: l1 |w| + l2 w^2, summed; g += l1 sign(w) + 2 l2 w */
+
+__global__ void regularize_kernel(const float *w, float *g, long n, float l1, float l2, double *sum) {
+  double part = 0;
+  for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+    double wi = w[i], sign = (wi > 0) - (wi < 0);
+    part += l1 * fabs(wi) + l2 * wi * wi;
+    if (g) g[i] += (float)(l1 * sign + 2 * l2 * wi);
+  }
+  block_add(part, sum);
+}
+
+extern "C" double nn_regularize_cuda(const float *w, float *g, long n, float l1, float l2, nn_arena *arena) {
+  if (n <= 0) return 0;
+  scratch s = scratch_begin(arena, NULL, 0);
+  regularize_kernel<<<blocks_for(n, BLOCK), BLOCK>>>(w, g, n, l1, l2, &s.head->sum);
+  NN_CUDA_CHECK(cudaGetLastError());
+  return scratch_end(s, NULL);
+}

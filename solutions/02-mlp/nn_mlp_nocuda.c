@@ -42,6 +42,10 @@ double nn_squared_hinge_loss_cuda(const float *z, const int *y, int N, float *dz
   (void)z, (void)y, (void)N, (void)dz, (void)scratch;
   NO_CUDA("nn_squared_hinge_loss_cuda");
 }
+double nn_regularize_cuda(const float *w, float *g, long n, float l1, float l2, nn_arena *scratch) {
+  (void)w, (void)g, (void)n, (void)l1, (void)l2, (void)scratch;
+  NO_CUDA("nn_regularize_cuda");
+}
 double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz,
                           nn_arena *scratch) {
   (void)z, (void)y, (void)N, (void)alpha, (void)gamma, (void)dz, (void)scratch;

@@ -6,6 +6,7 @@
 
 #include "nn_checkpoint.h"
 #include "nn_cuda.h"
+#include "nn_regularizer.h"
 #include "nn_summary.h"
 
 
@@ -260,6 +261,20 @@ static void zero_param_grads(nn_model *m) {
   }
 }
 
+/* The L1/L2 penalty of the trainable weight matrices ("*.W"); with add_grads, their grads get
+ * its gradient. One param at a time, so a step allocates nothing for it. */
+static double weight_penalty(nn_model *m, bool add_grads) {
+  if (m->l1 == 0.f && m->l2 == 0.f) return 0;
+  double sum = 0;
+  for (int i = 0; i < m->param_count; i++) {
+    const char *name = m->params[i].name;
+    size_t len = strlen(name);
+    if (len >= 2 && !strcmp(name + len - 2, ".W"))
+      sum += nn_regularize(&m->params[i], 1, m->l1, m->l2, add_grads, nn_tape_arena(m->tape));
+  }
+  return sum;
+}
+
 /* ANCHOR: train_batch */
 double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const nn_tensor *Y, int *correct) {
   NN_REQUIRE(m->compiled, "nn_model_gradients: %s is not compiled; call nn_model_compile first", m->name);
@@ -271,6 +286,7 @@ double nn_model_gradients(nn_model *m, const nn_tensor *x, const int *y, const n
   nn_tensor *z = forward_rows(m, x, 0, n, true);      /* every layer's call recorded on the tape */
   double loss = nn_tape_loss(m->tape, m->loss, z, &(nn_target){.labels = y, .Y = Y}); /* dloss/dz */
   nn_tape_backward(m->tape);                          /* the chain rule, last call first */
+  loss += weight_penalty(m, true);                    /* L1/L2 on the weights, when asked */
 
   if (correct) *correct = nn_loss_classifies(m->loss) ? count_correct(m, z, y, Y) : 0;
   return loss;
@@ -323,6 +339,7 @@ nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const n
     if (Y && Y->device != m->device) Yb = *nn_tape_input(m->tape, &Yb, false); /* onto the model's device */
     nn_target target = {.labels = y ? y + start : NULL, .Y = Y ? &Yb : NULL};
     loss_sum += m->loss->mean(m->loss, z, &target, NULL, nn_tape_arena(m->tape)) * n; /* no gradient wanted */
+    loss_sum += weight_penalty(m, false) * n; /* the penalty is part of the loss, per batch as in training */
     if (nn_loss_classifies(m->loss)) correct += count_correct(m, z, y ? y + start : NULL, &Yb);
   }
   return (nn_eval){loss_sum / N, nn_loss_classifies(m->loss) ? (double)correct / N : -1.0};

@@ -6,6 +6,7 @@ int cmd_tour(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_perceptron(int argc, char **argv);
 int cmd_logreg(int argc, char **argv);
+int cmd_imbalance(int argc, char **argv);
 int cmd_softmax(int argc, char **argv);
 int cmd_sentiment(int argc, char **argv);
 int cmd_xor(int argc, char **argv);

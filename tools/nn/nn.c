@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"info", -1, "what this build has: OpenBLAS, CUDA and a GPU, gnuplot", cmd_info},
     {"perceptron", 1, "the perceptron on AND, OR, XOR and a 2-D toy set", cmd_perceptron},
     {"logreg", 1, "breast cancer, perceptron vs logistic regression, CV, ROC", cmd_logreg},
+    {"imbalance", 1, "a rare class: none vs under-, over-sampling and SMOTE, its recall on a real test set", cmd_imbalance},
     {"softmax", 1, "softmax regression on iris and the 8x8 digits", cmd_softmax},
     {"sentiment", 1, "Korean movie reviews, bag-of-words vs TF-IDF (needs make data)", cmd_sentiment},
     {"xor", 2, "a 2-2-1 network learns XOR, which one perceptron cannot", cmd_xor},
