@@ -171,21 +171,6 @@ static double bce_cpu(const float *z, const int *y, int N, float *dz) {
   return sum / N;
 }
 
-static double bce_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
-  int N = require_binary("nn_bce_loss", logits, y, dlogits);
-  require_scratch("nn_bce_loss", logits, scratch);
-  float *dz = dlogits ? dlogits->data : NULL;
-  switch (logits->device) {
-  case NN_CPU: return bce_cpu(logits->data, y, N, dz);
-  case NN_GPU: return nn_bce_loss_cuda(logits->data, y, N, dz, scratch);
-  }
-  bad_device("nn_bce_loss", logits->device);
-}
-
-double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
-  return bce_on(logits, y, dlogits, NULL);
-}
-
 /* t = 2y - 1: mean max(0, 1 - t z); dz -= t [1 - t z > 0] / N */
 static double binary_hinge_cpu(const float *z, const int *y, int N, float *dz) {
   double sum = 0;
@@ -196,21 +181,6 @@ static double binary_hinge_cpu(const float *z, const int *y, int N, float *dz) {
     if (dz) dz[i] -= (float)(t / N);
   }
   return sum / N;
-}
-
-static double binary_hinge_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
-  int N = require_binary("nn_binary_hinge_loss", logits, y, dlogits);
-  require_scratch("nn_binary_hinge_loss", logits, scratch);
-  float *dz = dlogits ? dlogits->data : NULL;
-  switch (logits->device) {
-  case NN_CPU: return binary_hinge_cpu(logits->data, y, N, dz);
-  case NN_GPU: return nn_binary_hinge_loss_cuda(logits->data, y, N, dz, scratch);
-  }
-  bad_device("nn_binary_hinge_loss", logits->device);
-}
-
-double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
-  return binary_hinge_on(logits, y, dlogits, NULL);
 }
 
 /* t = 2y - 1, m = max(0, 1 - t z): mean m^2;  dz -= 2 t m / N */
@@ -225,19 +195,38 @@ static double squared_hinge_cpu(const float *z, const int *y, int N, float *dz) 
   return sum / N;
 }
 
-static double squared_hinge_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
-  int N = require_binary("nn_squared_hinge_loss", logits, y, dlogits);
-  require_scratch("nn_squared_hinge_loss", logits, scratch);
+/* The losses that read logits z (N) and labels y only, as (name, CPU loop, GPU launcher):
+ * one device switch serves them all. */
+typedef struct {
+  const char *fn;
+  double (*cpu)(const float *z, const int *y, int N, float *dz);
+  double (*gpu)(const float *z, const int *y, int N, float *dz, nn_arena *scratch);
+} binary_loss;
+
+static const binary_loss BCE = {"nn_bce_loss", bce_cpu, nn_bce_loss_cuda};
+static const binary_loss BINARY_HINGE = {"nn_binary_hinge_loss", binary_hinge_cpu, nn_binary_hinge_loss_cuda};
+static const binary_loss SQUARED_HINGE = {"nn_squared_hinge_loss", squared_hinge_cpu, nn_squared_hinge_loss_cuda};
+
+static double binary_on(const binary_loss *l, const nn_tensor *logits, const int *y, nn_tensor *dlogits,
+                        nn_arena *scratch) {
+  int N = require_binary(l->fn, logits, y, dlogits);
+  require_scratch(l->fn, logits, scratch);
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
-  case NN_CPU: return squared_hinge_cpu(logits->data, y, N, dz);
-  case NN_GPU: return nn_squared_hinge_loss_cuda(logits->data, y, N, dz, scratch);
+  case NN_CPU: return l->cpu(logits->data, y, N, dz);
+  case NN_GPU: return l->gpu(logits->data, y, N, dz, scratch);
   }
-  bad_device("nn_squared_hinge_loss", logits->device);
+  bad_device(l->fn, logits->device);
 }
 
+double nn_bce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return binary_on(&BCE, logits, y, dlogits, NULL);
+}
+double nn_binary_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return binary_on(&BINARY_HINGE, logits, y, dlogits, NULL);
+}
 double nn_squared_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
-  return squared_hinge_on(logits, y, dlogits, NULL);
+  return binary_on(&SQUARED_HINGE, logits, y, dlogits, NULL);
 }
 
 /* s = 2y - 1, p_t = sigmoid(s z): l = -alpha_t (1 - p_t)^gamma log p_t,
@@ -299,23 +288,6 @@ static double sparse_ce_cpu(const float *z, const int *y, int N, int C, float *d
     /* END SOLUTION */
   }
   return sum / N;
-}
-
-static double sparse_ce_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
-  require_classes("nn_sparse_ce_loss", logits, dlogits);
-  require_labels("nn_sparse_ce_loss", logits, y);
-  int N = logits->shape[0], C = logits->shape[1];
-  require_scratch("nn_sparse_ce_loss", logits, scratch);
-  float *dz = dlogits ? dlogits->data : NULL;
-  switch (logits->device) {
-  case NN_CPU: return sparse_ce_cpu(logits->data, y, N, C, dz);
-  case NN_GPU: return nn_sparse_ce_loss_cuda(logits->data, y, N, C, dz, scratch);
-  }
-  bad_device("nn_sparse_ce_loss", logits->device);
-}
-
-double nn_sparse_ce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
-  return sparse_ce_on(logits, y, dlogits, NULL);
 }
 
 /* l_i = logsumexp(z_i) - sum_c t_ic z_ic;  dz_i += (softmax(z_i) - t_i) / N */
@@ -409,21 +381,35 @@ static double multi_hinge_cpu(const float *z, const int *y, int N, int C, float 
   return sum / N;
 }
 
-static double multi_hinge_on(const nn_tensor *logits, const int *y, nn_tensor *dlogits, nn_arena *scratch) {
-  require_classes("nn_multi_hinge_loss", logits, dlogits);
-  require_labels("nn_multi_hinge_loss", logits, y);
+/* The losses that read logits z (N, C) and labels y in 0..C-1, as the binary ones above. */
+typedef struct {
+  const char *fn;
+  double (*cpu)(const float *z, const int *y, int N, int C, float *dz);
+  double (*gpu)(const float *z, const int *y, int N, int C, float *dz, nn_arena *scratch);
+} multiclass_loss;
+
+static const multiclass_loss SPARSE_CE = {"nn_sparse_ce_loss", sparse_ce_cpu, nn_sparse_ce_loss_cuda};
+static const multiclass_loss MULTI_HINGE = {"nn_multi_hinge_loss", multi_hinge_cpu, nn_multi_hinge_loss_cuda};
+
+static double multiclass_on(const multiclass_loss *l, const nn_tensor *logits, const int *y, nn_tensor *dlogits,
+                            nn_arena *scratch) {
+  require_classes(l->fn, logits, dlogits);
+  require_labels(l->fn, logits, y);
+  require_scratch(l->fn, logits, scratch);
   int N = logits->shape[0], C = logits->shape[1];
-  require_scratch("nn_multi_hinge_loss", logits, scratch);
   float *dz = dlogits ? dlogits->data : NULL;
   switch (logits->device) {
-  case NN_CPU: return multi_hinge_cpu(logits->data, y, N, C, dz);
-  case NN_GPU: return nn_multi_hinge_loss_cuda(logits->data, y, N, C, dz, scratch);
+  case NN_CPU: return l->cpu(logits->data, y, N, C, dz);
+  case NN_GPU: return l->gpu(logits->data, y, N, C, dz, scratch);
   }
-  bad_device("nn_multi_hinge_loss", logits->device);
+  bad_device(l->fn, logits->device);
 }
 
+double nn_sparse_ce_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
+  return multiclass_on(&SPARSE_CE, logits, y, dlogits, NULL);
+}
 double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlogits) {
-  return multi_hinge_on(logits, y, dlogits, NULL);
+  return multiclass_on(&MULTI_HINGE, logits, y, dlogits, NULL);
 }
 
 /* ---- the table: each row's mean() reads the target its loss takes */
@@ -431,11 +417,11 @@ double nn_multi_hinge_loss(const nn_tensor *logits, const int *y, nn_tensor *dlo
 static double sparse_ce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
                              nn_arena *scratch) {
   (void)l;
-  return sparse_ce_on(z, t->labels, dz, scratch);
+  return multiclass_on(&SPARSE_CE, z, t->labels, dz, scratch);
 }
 static double bce_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz, nn_arena *scratch) {
   (void)l;
-  return bce_on(z, t->labels, dz, scratch);
+  return binary_on(&BCE, z, t->labels, dz, scratch);
 }
 static double focal_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
                          nn_arena *scratch) {
@@ -445,17 +431,17 @@ static double focal_mean(const nn_loss *l, const nn_tensor *z, const nn_target *
 static double binary_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
                                 nn_arena *scratch) {
   (void)l;
-  return binary_hinge_on(z, t->labels, dz, scratch);
+  return binary_on(&BINARY_HINGE, z, t->labels, dz, scratch);
 }
 static double squared_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
                                  nn_arena *scratch) {
   (void)l;
-  return squared_hinge_on(z, t->labels, dz, scratch);
+  return binary_on(&SQUARED_HINGE, z, t->labels, dz, scratch);
 }
 static double multi_hinge_mean(const nn_loss *l, const nn_tensor *z, const nn_target *t, nn_tensor *dz,
                                nn_arena *scratch) {
   (void)l;
-  return multi_hinge_on(z, t->labels, dz, scratch);
+  return multiclass_on(&MULTI_HINGE, z, t->labels, dz, scratch);
 }
 static double mse_mean(const nn_loss *l, const nn_tensor *p, const nn_target *t, nn_tensor *dp, nn_arena *scratch) {
   (void)l;

@@ -224,25 +224,26 @@ __global__ void focal_kernel(const float *z, const int *y, int N, double alpha, 
   block_add(part, sum);
 }
 
-extern "C" double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
+/* bce, binary hinge and squared hinge take the same arguments: one launcher for their kernels */
+typedef void (*binary_kernel)(const float *z, const int *y, int N, float *dz, double *sum);
+
+static double launch_binary(binary_kernel kernel, const float *z, const int *y, int N, float *dz, nn_arena *arena) {
   scratch s = scratch_begin(arena, y, N);
-  bce_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
+  kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
   NN_CUDA_CHECK(cudaGetLastError());
   return scratch_end(s, NULL) / N;
+}
+
+extern "C" double nn_bce_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
+  return launch_binary(bce_kernel, z, y, N, dz, arena);
 }
 
 extern "C" double nn_binary_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
-  scratch s = scratch_begin(arena, y, N);
-  binary_hinge_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
-  NN_CUDA_CHECK(cudaGetLastError());
-  return scratch_end(s, NULL) / N;
+  return launch_binary(binary_hinge_kernel, z, y, N, dz, arena);
 }
 
 extern "C" double nn_squared_hinge_loss_cuda(const float *z, const int *y, int N, float *dz, nn_arena *arena) {
-  scratch s = scratch_begin(arena, y, N);
-  squared_hinge_kernel<<<blocks_for(N, BLOCK), BLOCK>>>(z, s.y, N, dz, &s.head->sum);
-  NN_CUDA_CHECK(cudaGetLastError());
-  return scratch_end(s, NULL) / N;
+  return launch_binary(squared_hinge_kernel, z, y, N, dz, arena);
 }
 
 extern "C" double nn_focal_loss_cuda(const float *z, const int *y, int N, double alpha, double gamma, float *dz,

@@ -339,10 +339,10 @@ nn_eval nn_model_evaluate(nn_model *m, const nn_tensor *X, const int *y, const n
     if (Y && Y->device != m->device) Yb = *nn_tape_input(m->tape, &Yb, false); /* onto the model's device */
     nn_target target = {.labels = y ? y + start : NULL, .Y = Y ? &Yb : NULL};
     loss_sum += m->loss->mean(m->loss, z, &target, NULL, nn_tape_arena(m->tape)) * n; /* no gradient wanted */
-    loss_sum += weight_penalty(m, false) * n; /* the penalty is part of the loss, per batch as in training */
     if (nn_loss_classifies(m->loss)) correct += count_correct(m, z, y ? y + start : NULL, &Yb);
   }
-  return (nn_eval){loss_sum / N, nn_loss_classifies(m->loss) ? (double)correct / N : -1.0};
+  double penalty = weight_penalty(m, false); /* part of the loss, as in training; the weights do not change */
+  return (nn_eval){loss_sum / N + penalty, nn_loss_classifies(m->loss) ? (double)correct / N : -1.0};
 }
 
 void nn_model_predict(nn_model *m, const nn_tensor *X, nn_tensor *out, int batch) {

@@ -359,16 +359,17 @@ int cmd_imbalance(int argc, char **argv) {
          "10th malignant one (%d rows); the test set keeps its real mix. Logistic regression, scaled.\n\n", kept);
   printf("   %-26s %5s %6s %9s   malignant: %s\n", "training set", "rows", "rare", "accuracy", "precision recall     F1");
   imbalance_row("as it is", &X_rare, y_rare, &d);
-  int m, *idx = nn_undersample(y_rare, kept, 2, &rng, &m);
-  nn_tensor Xu = nn_take_rows(&X_rare, idx, m);
-  int *yu = nn_take_labels(y_rare, kept, idx, m);
-  imbalance_row("random under-sampling", &Xu, yu, &d);
-  free(idx), free(yu), nn_tensor_free(&Xu);
-  idx = nn_oversample(y_rare, kept, 2, &rng, &m);
-  nn_tensor Xo = nn_take_rows(&X_rare, idx, m);
-  int *yo = nn_take_labels(y_rare, kept, idx, m);
-  imbalance_row("random over-sampling", &Xo, yo, &d);
-  free(idx), free(yo), nn_tensor_free(&Xo);
+  const struct {
+    const char *how;
+    int *(*resample)(const int *y, int n, int C, nn_rng *rng, int *m); /* row indices, from nn_sampling.h */
+  } samplers[] = {{"random under-sampling", nn_undersample}, {"random over-sampling", nn_oversample}};
+  for (int k = 0; k < 2; k++) {
+    int m, *idx = samplers[k].resample(y_rare, kept, 2, &rng, &m);
+    nn_tensor Xk = nn_take_rows(&X_rare, idx, m);
+    int *yk = nn_take_labels(y_rare, kept, idx, m);
+    imbalance_row(samplers[k].how, &Xk, yk, &d);
+    free(idx), free(yk), nn_tensor_free(&Xk);
+  }
   nn_tensor Xs;
   int *ys;
   nn_error err = {0};

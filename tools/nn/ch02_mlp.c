@@ -138,22 +138,28 @@ int cmd_xor(int argc, char **argv) {
 
 /* ---- nn mnist, nn fashion */
 
-/* Flatten, then Dense layers with `act` between them: sizes[0] inputs ... sizes[n-1] logits. */
-static nn_model *mlp(const char *name, const int *sizes, int n, nn_activation act, nn_rng *rng) {
-  nn_model *m = nn_model_new(name, 3, (int[]){1, 28, 28});
-  nn_model_add(m, nn_flatten_new("flatten"));
+/* Dense layers sizes[0] -> ... -> sizes[n-1] with `act` between them, none after the last
+ * (logits, or a regression's real number). */
+static void add_dense_stack(nn_model *m, const int *sizes, int n, nn_activation act, nn_rng *rng) {
   bool relu_like = act.kind != NN_ACT_SIGMOID && act.kind != NN_ACT_TANH;
   for (int i = 0; i + 1 < n; i++) {
     char dname[32], aname[32];
     snprintf(dname, sizeof dname, "dense%d", i + 1);
     bool last = i + 2 == n;
-    /* He for ReLU (keeps the variance of ReLU outputs), Xavier for sigmoid/tanh and the logits */
+    /* He for ReLU (keeps the variance of ReLU outputs), Xavier for sigmoid/tanh and the output */
     nn_init init = relu_like && !last ? NN_INIT_HE : NN_INIT_XAVIER;
     nn_model_add(m, &nn_dense_new(dname, sizes[i], sizes[i + 1], init, rng)->base);
     if (last) break;
     snprintf(aname, sizeof aname, "%s%d", nn_activation_name(act.kind), i + 1);
     nn_model_add(m, nn_activation_layer_new(aname, act));
   }
+}
+
+/* Flatten a 28 x 28 image, then the Dense stack: sizes[0] = 784 inputs ... sizes[n-1] logits. */
+static nn_model *mlp(const char *name, const int *sizes, int n, nn_activation act, nn_rng *rng) {
+  nn_model *m = nn_model_new(name, 3, (int[]){1, 28, 28});
+  nn_model_add(m, nn_flatten_new("flatten"));
+  add_dense_stack(m, sizes, n, act, rng);
   return m;
 }
 
@@ -375,17 +381,11 @@ int cmd_optimizers(int argc, char **argv) {
 
 #define DIABETES "datasets/tabular/diabetes.csv.gz"
 
-/* Dense layers with ReLU between them on vectors of sizes[0]; no activation after the last:
+/* The Dense stack with ReLU between on vectors of sizes[0]; no activation after the last:
  * a regression output is any real number. */
 static nn_model *regressor(const char *name, const int *sizes, int n, nn_rng *rng) {
   nn_model *m = nn_model_new(name, 1, (int[]){sizes[0]});
-  for (int i = 0; i + 1 < n; i++) {
-    char dname[32];
-    snprintf(dname, sizeof dname, "dense%d", i + 1);
-    bool last = i + 2 == n;
-    nn_model_add(m, &nn_dense_new(dname, sizes[i], sizes[i + 1], last ? NN_INIT_XAVIER : NN_INIT_HE, rng)->base);
-    if (!last) nn_model_add(m, nn_activation_layer_new(NULL, nn_activation_of(NN_ACT_RELU)));
-  }
+  add_dense_stack(m, sizes, n, nn_activation_of(NN_ACT_RELU), rng);
   return m;
 }
 
