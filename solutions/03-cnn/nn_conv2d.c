@@ -23,6 +23,7 @@ static conv_text describe(const nn_conv2d *c) {
   if (c->pad == NN_PAD_SAME) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", padding same");
   if (c->pad == NN_PAD_EXPLICIT) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", padding %d", c->padding);
   if (c->dilation != 1) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", dilation %d", c->dilation);
+  if (c->groups != 1) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", groups %d", c->groups);
   if (!c->has_bias) n += snprintf(t.s + n, sizeof t.s - (size_t)n, ", no bias");
   snprintf(t.s + n, sizeof t.s - (size_t)n, ")");
   return t;
@@ -110,7 +111,9 @@ typedef struct {
 } workspace;
 
 static long cols_floats(const nn_conv_geom *g) { return nn_conv_geom_rows(g) * nn_conv_geom_cols(g); }
-static long grad_floats(const nn_conv2d *c, const nn_conv_geom *g) { return (long)c->F * nn_conv_geom_rows(g) + c->F; }
+/* K/G: the rows of cols one group's filters see, C/G channels' windows (W's row length) */
+static long group_rows(const nn_conv2d *c, const nn_conv_geom *g) { return nn_conv_geom_rows(g) / c->groups; }
+static long grad_floats(const nn_conv2d *c, const nn_conv_geom *g) { return (long)c->F * group_rows(c, g) + c->F; }
 
 /* Whether a CPU forward on N images keeps their columns: backward then skips im2col, a fifth
  * of a small CNN's step, for memory the arena has anyway. A large batch of large images
@@ -142,12 +145,41 @@ static float *grads_of(const nn_conv2d *c, const workspace *ws, const nn_conv_ge
 }
 
 /* ---- the math. K = C*KH*KW rows of cols, P = Ho*Wo columns; the images of the batch
- * are independent, so they spread over the threads, each with its own cols */
+ * are independent, so they spread over the threads, each with its own cols. With G groups
+ * each image is G products of F/G filters on K/G rows of cols (G = 1: one product). */
+
+/* One group's slice of one image: its filters' rows of W (Fg, Kg) and b (Fg), its rows of
+ * cols (Kg, P) and of y_n (Fg, P). */
+typedef struct {
+  int Fg, Kg, P;
+  const float *W, *b; /* b: NULL without bias */
+  float *cols, *y;    /* forward: cols read; backward: y is dy_n, cols the windows */
+} group_slice;
+
+static group_slice slice_of(const nn_conv2d *c, const nn_conv_geom *g, int group, float *cols, float *y_n) {
+  const int Fg = c->F / c->groups, Kg = (int)group_rows(c, g), P = (int)nn_conv_geom_cols(g);
+  return (group_slice){.Fg = Fg, .Kg = Kg, .P = P, .W = c->W.data + (long)group * Fg * Kg,
+                       .b = c->has_bias ? c->b.data + (long)group * Fg : NULL, .cols = cols + (long)group * Kg * P,
+                       .y = y_n + (long)group * Fg * P};
+}
+
+/* y (Fg, P) = W (Fg, Kg) @ cols (Kg, P) + b */
+static void group_forward(const group_slice *s) {
+  const int F = s->Fg, K = s->Kg, P = s->P;
+  float *y_n = s->y;
+  /* BEGIN SOLUTION */
+  /* HINT: y_n (F, P) = W (F, K) @ cols (K, P) is one nn_sgemm(false, false, F, P, K, 1, s->W, s->cols, 0, y_n, NN_CPU); then add s->b[f] to every entry of row f (when s->b is not NULL) */
+  nn_sgemm(false, false, F, P, K, 1.f, s->W, s->cols, 0.f, y_n, NN_CPU);
+  if (s->b)
+    for (int f = 0; f < F; f++)
+      for (int p = 0; p < P; p++) y_n[(long)f * P + p] += s->b[f];
+  /* END SOLUTION */
+}
 
 /* x: (N, C, H, W) -> y: (N, F, Ho, Wo) */
 static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g,
                              const workspace *ws) {
-  const int N = x->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const int N = x->shape[0], F = c->F, K = (int)group_rows(c, g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P; /* one image */
   const double work = (double)N * F * K * P;                          /* multiply-adds */
 #pragma omp parallel for schedule(static) num_threads(ws->threads) if (work >= NN_PARALLEL_MIN_WORK)
@@ -156,20 +188,17 @@ static void conv_forward_cpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, con
     float *y_n = y->data + n * y_size;              /* (F, Ho*Wo) */
     float *cols = ws->kept ? ws->data + n * cols_floats(g) : cols_of(ws, g, nn_thread_index()); /* (K, P) */
     nn_im2col(x_n, g, cols);
-    /* BEGIN SOLUTION */
-    /* HINT: y_n (F, P) = W (F, K) @ cols (K, P) is one nn_sgemm(false, false, F, P, K, 1, W, cols, 0, y_n, NN_CPU); then add b[f] to every entry of row f (when c->has_bias) */
-    nn_sgemm(false, false, F, P, K, 1.f, c->W.data, cols, 0.f, y_n, NN_CPU);
-    if (c->has_bias)
-      for (int f = 0; f < F; f++)
-        for (int p = 0; p < P; p++) y_n[(long)f * P + p] += c->b.data[f];
-    /* END SOLUTION */
+    for (int group = 0; group < c->groups; group++) {
+      group_slice s = slice_of(c, g, group, cols, y_n);
+      group_forward(&s);
+    }
   }
 }
 
 /* dW += sum over threads of their partial dW (and db), in thread order: the same bits
  * every run for a given number of threads. */
 static void add_thread_grads(nn_conv2d *c, const nn_conv_geom *g, const workspace *ws) {
-  const long FK = (long)c->F * nn_conv_geom_rows(g);
+  const long FK = (long)c->F * group_rows(c, g);
   for (int t = 0; t < ws->threads; t++) {
     const float *dW_t = grads_of(c, ws, g, t), *db_t = dW_t + FK;
     for (long i = 0; i < FK; i++) c->dW.data[i] += dW_t[i];
@@ -187,10 +216,25 @@ static float row_sum(const float *v, int n) {
   return s;
 }
 
+/* For one group of one image, from dy (Fg, P) (s->y) and the windows cols (Kg, P):
+ *   dW (Fg, Kg) += dy @ cols^T,   db[f] += sum of row f of dy,   dcols (Kg, P) = W^T @ dy
+ * dW, db: this thread's share; dcols NULL when x needs no gradient. */
+static void group_backward(const group_slice *s, float *dW, float *db, float *dcols) {
+  const int F = s->Fg, K = s->Kg, P = s->P;
+  const float *dy_n = s->y, *cols = s->cols;
+  /* BEGIN SOLUTION */
+  /* HINT: dW and db here are this thread's share (never c->dW: two threads adding into one array lose updates). dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n (when db is not NULL); dcols = W^T @ dy_n (beta 0, when dcols is not NULL): nn_sgemm(true, false, K, P, F, ...) */
+  nn_sgemm(false, true, F, K, P, 1.f, dy_n, cols, 1.f, dW, NN_CPU);
+  if (db)
+    for (int f = 0; f < F; f++) db[f] += row_sum(dy_n + (long)f * P, P);
+  if (dcols) nn_sgemm(true, false, K, P, F, 1.f, s->W, dy_n, 0.f, dcols, NN_CPU);
+  /* END SOLUTION */
+}
+
 /* dy: (N, F, Ho, Wo); dx: (N, C, H, W) or NULL */
 static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *x, const float *kept, const nn_tensor *dy,
                               nn_tensor *dx, const nn_conv_geom *g, const workspace *ws) {
-  const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const int N = dy->shape[0], F = c->F, K = (int)group_rows(c, g), P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
   const double work = 2.0 * N * F * K * P; /* multiply-adds: dW's and dx's products */
   memset(grads_of(c, ws, g, 0), 0, sizeof(float) * ws->threads * grad_floats(c, g));
@@ -201,22 +245,20 @@ static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *x, const float *kep
     float *dx_n = dx ? dx->data + n * x_size : NULL; /* (C, H, W) */
     int t = nn_thread_index();
     float *dcols = cols_of(ws, g, t);               /* (K, P): this thread's own */
-    float *dW = grads_of(c, ws, g, t), *db = dW + (long)F * K; /* this thread's share of dW, db */
+    float *dW = grads_of(c, ws, g, t), *db = dW + (long)F * K; /* this thread's share of dW (F, K/G), db */
     const float *cols = dcols;                      /* (K, P): the windows of x_n */
     if (kept)
       cols = kept + n * cols_floats(g); /* kept by the forward */
     else
       nn_im2col(x_n, g, dcols); /* recomputed: the batch's columns were too large to keep */
-    /* BEGIN SOLUTION */
-    /* HINT: dW and db here are this thread's share (never c->dW: two threads adding into one array lose updates). dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n; dx_n: dcols = W^T @ dy_n (beta 0), then nn_col2im (cols may be the forward's, so write dcols, not cols) */
-    nn_sgemm(false, true, F, K, P, 1.f, dy_n, cols, 1.f, dW, NN_CPU);
-    if (c->has_bias)
-      for (int f = 0; f < F; f++) db[f] += row_sum(dy_n + (long)f * P, P);
-    if (dx_n) {
-      nn_sgemm(true, false, K, P, F, 1.f, c->W.data, dy_n, 0.f, dcols, NN_CPU);
-      nn_col2im(dcols, g, dx_n);
+    /* group by group; when cols is dcols, group g overwrites only its own rows, after using them */
+    for (int group = 0; group < c->groups; group++) {
+      group_slice s = slice_of(c, g, group, (float *)cols, (float *)dy_n);
+      const int Fg = s.Fg, Kg = s.Kg;
+      group_backward(&s, dW + (long)group * Fg * Kg, c->has_bias ? db + (long)group * Fg : NULL,
+                     dx_n ? dcols + (long)group * Kg * P : NULL);
     }
-    /* END SOLUTION */
+    if (dx_n) nn_col2im(dcols, g, dx_n); /* dx_n += the windows' gradients, back where they came from */
   }
   add_thread_grads(c, g, ws);
 }
@@ -226,28 +268,33 @@ static void conv_backward_cpu(nn_conv2d *c, const nn_tensor *x, const float *kep
 
 static void conv_forward_gpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g,
                              const workspace *ws) {
-  const int N = x->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const int N = x->shape[0], F = c->F, P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
   for (int n = 0; n < N; n++) {
     nn_im2col_cuda(x->data + n * x_size, g, ws->data);
-    nn_sgemm(false, false, F, P, K, 1.f, c->W.data, ws->data, 0.f, y->data + n * y_size, NN_GPU);
+    for (int group = 0; group < c->groups; group++) {
+      group_slice s = slice_of(c, g, group, ws->data, y->data + n * y_size);
+      nn_sgemm(false, false, s.Fg, P, s.Kg, 1.f, s.W, s.cols, 0.f, s.y, NN_GPU);
+    }
   }
   if (c->has_bias) nn_conv2d_bias_add_cuda(y->data, c->b.data, N, F, P); /* the whole batch at once */
 }
 
 static void conv_backward_gpu(nn_conv2d *c, const nn_tensor *x, const nn_tensor *dy, nn_tensor *dx,
                               const nn_conv_geom *g, const workspace *ws) {
-  const int N = dy->shape[0], F = c->F, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const int N = dy->shape[0], F = c->F, P = (int)nn_conv_geom_cols(g);
   const long x_size = (long)g->C * g->H * g->W, y_size = (long)F * P;
   if (c->has_bias) nn_conv2d_bias_grad_cuda(dy->data, c->db.data, N, F, P); /* db: one reduction for the batch */
   for (int n = 0; n < N; n++) {
-    const float *dy_n = dy->data + n * y_size;
+    float *dy_n = dy->data + n * y_size;
     nn_im2col_cuda(x->data + n * x_size, g, ws->data);
-    nn_sgemm(false, true, F, K, P, 1.f, dy_n, ws->data, 1.f, c->dW.data, NN_GPU); /* dW += dy_n cols^T */
-    if (dx) {
-      nn_sgemm(true, false, K, P, F, 1.f, c->W.data, dy_n, 0.f, ws->data, NN_GPU); /* dcols = W^T dy_n */
-      nn_col2im_cuda(ws->data, g, dx->data + n * x_size);                          /* dx_n += col2im(dcols) */
+    for (int group = 0; group < c->groups; group++) { /* group g overwrites only its own rows, after using them */
+      group_slice s = slice_of(c, g, group, ws->data, dy_n);
+      float *dW = c->dW.data + (long)group * s.Fg * s.Kg;
+      nn_sgemm(false, true, s.Fg, s.Kg, P, 1.f, s.y, s.cols, 1.f, dW, NN_GPU); /* dW += dy_n cols^T */
+      if (dx) nn_sgemm(true, false, s.Kg, P, s.Fg, 1.f, s.W, s.y, 0.f, s.cols, NN_GPU); /* dcols = W^T dy_n */
     }
+    if (dx) nn_col2im_cuda(ws->data, g, dx->data + n * x_size); /* dx_n += col2im(dcols) */
   }
 }
 
@@ -292,20 +339,22 @@ void nn_conv2d_forward_naive(const nn_conv2d *c, const nn_tensor *x, nn_tensor *
   nn_conv_geom g = check_input("nn_conv2d_forward_naive", c, x);
   check_output("nn_conv2d_forward_naive", c, "y", y, x, &g);
   const int N = x->shape[0], C = c->C, H = g.H, W = g.W, F = c->F, KH = c->KH, KW = c->KW;
-  const int s = c->stride, d = c->dilation;
+  const int s = c->stride, d = c->dilation, Cg = C / c->groups, Fg = F / c->groups;
   for (int n = 0; n < N; n++)
     for (int f = 0; f < F; f++)
       for (int oh = 0; oh < g.Ho; oh++)
         for (int ow = 0; ow < g.Wo; ow++) {
           float sum = c->has_bias ? c->b.data[f] : 0.f;
-          for (int ch = 0; ch < C; ch++)
+          for (int k = 0; k < Cg; k++) { /* filter f sees channel k of its group, f / Fg */
+            const int ch = f / Fg * Cg + k;
             for (int i = 0; i < KH; i++)
               for (int j = 0; j < KW; j++) {
                 int ih = oh * s - g.pad_h + i * d, iw = ow * s - g.pad_w + j * d;
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue; /* a zero of the padding */
-                sum += c->W.data[(((long)f * C + ch) * KH + i) * KW + j] *
+                sum += c->W.data[(((long)f * Cg + k) * KH + i) * KW + j] *
                        x->data[(((long)n * C + ch) * H + ih) * W + iw];
               }
+          }
           y->data[(((long)n * F + f) * g.Ho + oh) * g.Wo + ow] = sum;
         }
 }
@@ -354,11 +403,16 @@ nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *
   const char *nm = name ? name : "conv2d";
   int KH = cfg->kh > 0 && cfg->kw > 0 ? cfg->kh : cfg->kernel, KW = cfg->kh > 0 && cfg->kw > 0 ? cfg->kw : cfg->kernel;
   int stride = cfg->stride ? cfg->stride : 1, dilation = cfg->dilation ? cfg->dilation : 1;
+  int groups = cfg->groups ? cfg->groups : 1;
   NN_REQUIRE(cfg->in_channels >= 1 && cfg->filters >= 1 && KH >= 1 && KW >= 1,
              "nn_conv2d_new: %s: in_channels %d, filters %d, kernel %dx%d: each must be at least 1", nm,
              cfg->in_channels, cfg->filters, KH, KW);
   NN_REQUIRE(stride >= 1 && dilation >= 1, "nn_conv2d_new: %s: stride %d, dilation %d: each must be at least 1 "
              "(0 means 1)", nm, cfg->stride, cfg->dilation);
+  NN_REQUIRE(groups >= 1 && cfg->in_channels % groups == 0 && cfg->filters % groups == 0,
+             "nn_conv2d_new: %s: groups %d must be at least 1 (0 means 1) and divide both in_channels %d and "
+             "filters %d (depthwise: groups = in_channels, filters a multiple of it)", nm, cfg->groups,
+             cfg->in_channels, cfg->filters);
   NN_REQUIRE(cfg->pad == NN_PAD_VALID || cfg->pad == NN_PAD_SAME || cfg->pad == NN_PAD_EXPLICIT,
              "nn_conv2d_new: %s: pad %d is none of NN_PAD_VALID, NN_PAD_SAME, NN_PAD_EXPLICIT", nm, (int)cfg->pad);
   NN_REQUIRE(cfg->pad != NN_PAD_EXPLICIT || cfg->padding >= 0, "nn_conv2d_new: %s: padding %d must be 0 or more",
@@ -373,14 +427,14 @@ nn_conv2d *nn_conv2d_new(const char *name, const nn_conv2d_config *cfg, nn_rng *
   snprintf(c->W_name, sizeof c->W_name, "%s.W", c->base.name);
   snprintf(c->b_name, sizeof c->b_name, "%s.b", c->base.name);
   c->C = cfg->in_channels, c->F = cfg->filters, c->KH = KH, c->KW = KW;
-  c->stride = stride, c->dilation = dilation, c->pad = cfg->pad;
+  c->stride = stride, c->dilation = dilation, c->groups = groups, c->pad = cfg->pad;
   c->padding = cfg->pad == NN_PAD_EXPLICIT ? cfg->padding : 0;
   c->keep_floats = NN_CONV2D_KEEP_FLOATS;
   c->has_bias = !cfg->no_bias;
-  const int shape[4] = {c->F, c->C, KH, KW};
+  const int shape[4] = {c->F, c->C / groups, KH, KW};
   c->W = nn_tensor_new(4, shape, NN_CPU), c->dW = nn_tensor_new(4, shape, NN_CPU);
   if (c->has_bias) c->b = nn_tensor_new(1, &c->F, NN_CPU), c->db = nn_tensor_new(1, &c->F, NN_CPU);
-  long fan_in = (long)c->C * KH * KW, fan_out = (long)c->F * KH * KW;
+  long fan_in = (long)c->C / groups * KH * KW, fan_out = (long)c->F * KH * KW; /* PyTorch's, from W's shape */
   if (cfg->xavier) {
     float a = sqrtf(6.f / (float)(fan_in + fan_out));
     nn_rng_fill_uniform(rng, c->W.data, nn_numel(&c->W), -a, a);

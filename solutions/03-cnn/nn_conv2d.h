@@ -18,6 +18,21 @@
  *   dcols = W^T @ dy_n    (C*KH*KW, Ho*Wo)    dx_n += col2im(dcols)
  *
  * Parameters: F*C*KH*KW + F, e.g. Conv2d(1 -> 32, 3x3) has 3*3*1*32 + 32 = 320.
+ *
+ * Groups (PyTorch's groups=G): the C input channels and F filters split into G groups
+ * of C/G and F/G; filter f sees only the C/G channels of its group, so W is
+ * (F, C/G, KH, KW) and the parameters drop G-fold: F*(C/G)*KH*KW + F. im2col's rows are
+ * ordered (c, i, j), c outermost, so group g's rows of cols are one block of K/G rows,
+ * and its filters one block of F/G rows of W and of y_n: a grouped conv is G smaller
+ * products on the same cols,
+ *
+ *   y_n[g] (F/G, P) = W[g] (F/G, K/G) @ cols[g] (K/G, P),   K = C*KH*KW, P = Ho*Wo.
+ *
+ * G = C is depthwise (one KxK filter per channel, F = C*m for a depth multiplier m);
+ * a depthwise conv followed by a 1x1 conv is MobileNet's depthwise-separable conv,
+ * 9C + C*F weights instead of 9*C*F for a 3x3 (nn_residual.h: the inverted block).
+ * 1x1 convolutions (KH = KW = 1) are a Dense layer applied at every pixel: they mix
+ * channels, never neighbours, and are how bottlenecks shrink and grow the channel count.
  * Initialisation: He (W ~ N(0, 2 / fan_in), fan_in = C*KH*KW) for ReLU networks,
  * or Glorot (U(-a, a), a = sqrt(6 / (fan_in + fan_out)), fan_out = F*KH*KW); b = 0.
  *
@@ -62,17 +77,18 @@ typedef struct {
   nn_pad_mode pad; /* NN_PAD_VALID (0), NN_PAD_SAME (stride 1), NN_PAD_EXPLICIT */
   int padding;     /* p >= 0 zeros on each side, with NN_PAD_EXPLICIT */
   int dilation;    /* d; 0 means 1 */
+  int groups;      /* G dividing in_channels and filters; 0 means 1; G = in_channels: depthwise */
   bool no_bias;    /* PyTorch bias=False, Keras use_bias=False */
   bool xavier;     /* Glorot uniform instead of He normal */
 } nn_conv2d_config;
 
 typedef struct {
   nn_layer base;
-  int C, F, KH, KW, stride, dilation;
+  int C, F, KH, KW, stride, dilation, groups;
   nn_pad_mode pad;
   int padding;
   bool has_bias;
-  nn_tensor W, b, dW, db; /* W, dW: (F, C, KH, KW); b, db: (F), empty when has_bias is false */
+  nn_tensor W, b, dW, db; /* W, dW: (F, C/G, KH, KW); b, db: (F), empty when has_bias is false */
   double keep_floats;     /* a CPU forward keeps its columns up to this many (NN_CONV2D_KEEP_FLOATS; 0: never) */
   char W_name[48], b_name[48]; /* "conv1.W", "conv1.b": the params' names */
 } nn_conv2d;

@@ -3,6 +3,8 @@
  * code follows them line for line and writes each one out, worked, for `nn exam`. */
 #include "nn_conv_shapes.h"
 
+#include "nn_batchnorm_shapes.h"
+
 #include <limits.h>
 #include <string.h>
 
@@ -260,5 +262,114 @@ nn_status nn_calc_separable_conv2d(const nn_shape *in, int multiplier, const nn_
   else
     nn_formula(c->formula, "%d*%d*%d*%d + (%d*%d + 1)*%d = %ld + %ld = %ld", k, k, C, multiplier, C, multiplier, F, depth,
                point, c->params);
+  return NN_OK;
+}
+
+/* ---- residual blocks (nn_residual.h): the sum of their convolutions and BatchNorms */
+
+const char *nn_block_kind_name(nn_block_kind kind) {
+  switch (kind) {
+  case NN_BLOCK_BASIC: return "BasicBlock";
+  case NN_BLOCK_BOTTLENECK: return "Bottleneck";
+  case NN_BLOCK_INVERTED: return "InvertedResidual";
+  }
+  return "?";
+}
+
+int nn_block_default_width(nn_block_kind kind, int in_channels, int out_channels) {
+  switch (kind) {
+  case NN_BLOCK_BASIC: return out_channels;                                 /* both 3x3s are out wide */
+  case NN_BLOCK_BOTTLENECK: return out_channels / 4 > 0 ? out_channels / 4 : 1; /* ResNet-50's expansion 4 */
+  case NN_BLOCK_INVERTED: return in_channels > INT_MAX / 6 ? INT_MAX : 6 * in_channels; /* MobileNetV2's t = 6 */
+  }
+  return out_channels;
+}
+
+/* The running sum of a block's layers: each conv (no bias) or BatchNorm adds its counts and
+ * a term "a + b + ..." to the formula. */
+typedef struct {
+  nn_calc total;
+  nn_shape at;        /* the main branch's shape so far */
+  int terms;
+  const char *prefix; /* before the next conv's term: "proj " for the shortcut's */
+} block_sum;
+
+static void add_counts(block_sum *b, const nn_calc *part, const char *what) {
+  b->total.params += part->params, b->total.trainable += part->trainable;
+  b->total.non_trainable += part->non_trainable, b->total.buffers += part->buffers;
+  size_t n = strlen(b->total.formula);
+  if (n + 32 < sizeof b->total.formula)
+    snprintf(b->total.formula + n, sizeof b->total.formula - n, "%s%s %ld", b->terms++ ? " + " : "", what,
+             part->params);
+}
+
+/* A conv without bias from shape `from` (k x k, stride s, groups g; 3x3 pads by 1), then its
+ * BatchNorm; b->at becomes its output. */
+static nn_status add_conv_bn(block_sum *b, const nn_shape *from, int out, int k, int s, int g, nn_framework fw,
+                             nn_error *err) {
+  nn_conv_opts o = nn_conv_opts_default(out, k);
+  o.stride = s, o.groups = g, o.no_bias = true;
+  if (k > 1) { /* PyTorch padding=1; Keras padding="same": ceil(L / s) both */
+    if (fw == NN_KERAS) o.pad = NN_PAD_SAME;
+    else o.pad = NN_PAD_EXPLICIT, o.padding = k / 2;
+  }
+  nn_calc conv, bn;
+  nn_status st = nn_calc_conv2d(from, &o, fw, &conv, err);
+  if (st == NN_OK) st = nn_calc_batchnorm(&conv.out, fw, &bn, err);
+  if (st != NN_OK) return st;
+  char what[32];
+  snprintf(what, sizeof what, "%s%s%dx%d", b->prefix ? b->prefix : "", g > 1 ? "dw " : "", k, k);
+  add_counts(b, &conv, what);
+  add_counts(b, &bn, "bn");
+  b->at = conv.out;
+  return NN_OK;
+}
+
+nn_status nn_calc_block(const nn_shape *in, nn_block_kind kind, int out_channels, int stride, int width,
+                        nn_framework fw, nn_calc *c, nn_error *err) {
+  const char *who = nn_block_kind_name(kind);
+  *c = (nn_calc){0};
+  nn_status st = nn_shape_check(who, in, fw, err);
+  if (st != NN_OK) return st;
+  if (!in->channels_first || in->ndim != 3)
+    return nn_fail(err, NN_ERR_ARG, "%s needs an image (C, H, W); got %s", who, shape_str(in, fw));
+  if (kind != NN_BLOCK_BASIC && kind != NN_BLOCK_BOTTLENECK && kind != NN_BLOCK_INVERTED)
+    return nn_fail(err, NN_ERR_ARG, "block kind %d is none of basic, bottleneck, inverted", (int)kind);
+  if (out_channels < 1 || stride < 1 || width < 0)
+    return nn_fail(err, NN_ERR_ARG, "%s: out channels %d and stride %d must be at least 1, width %d at least 0 "
+                   "(0: the kind's default)", who, out_channels, stride, width);
+  const int C = in->dim[0], w = width ? width : nn_block_default_width(kind, C, out_channels);
+  block_sum b = {.at = *in};
+  const nn_shape x = *in;
+  switch (kind) {
+  case NN_BLOCK_BASIC:
+    if ((st = add_conv_bn(&b, &b.at, out_channels, 3, stride, 1, fw, err)) != NN_OK) return st;
+    st = add_conv_bn(&b, &b.at, out_channels, 3, 1, 1, fw, err);
+    break;
+  case NN_BLOCK_BOTTLENECK:
+    if ((st = add_conv_bn(&b, &b.at, w, 1, 1, 1, fw, err)) != NN_OK) return st;
+    if ((st = add_conv_bn(&b, &b.at, w, 3, stride, 1, fw, err)) != NN_OK) return st;
+    st = add_conv_bn(&b, &b.at, out_channels, 1, 1, 1, fw, err);
+    break;
+  case NN_BLOCK_INVERTED:
+    if (w != C && (st = add_conv_bn(&b, &b.at, w, 1, 1, 1, fw, err)) != NN_OK) return st;
+    if ((st = add_conv_bn(&b, &b.at, w, 3, stride, w, fw, err)) != NN_OK) return st;
+    st = add_conv_bn(&b, &b.at, out_channels, 1, 1, 1, fw, err);
+    break;
+  }
+  if (st != NN_OK) return st;
+  const nn_shape out = b.at;
+  bool reshaped = C != out_channels || stride != 1;
+  if (reshaped && kind != NN_BLOCK_INVERTED) { /* the projection shortcut: 1x1 stride s, BN */
+    b.prefix = "proj ";
+    if ((st = add_conv_bn(&b, &x, out_channels, 1, stride, 1, fw, err)) != NN_OK) return st;
+  }
+  *c = b.total;
+  c->out = out;
+  size_t n = strlen(c->formula);
+  if (n + 24 < sizeof c->formula) snprintf(c->formula + n, sizeof c->formula - n, " = %ld", c->params);
+  nn_formula(c->shape_formula, "ceil(%d / %d) = %d, ceil(%d / %d) = %d (the 3x3 pads 1, stride %d); %s shortcut",
+             in->dim[1], stride, out.dim[1], in->dim[2], stride, out.dim[2], stride,
+             !reshaped ? "identity" : kind == NN_BLOCK_INVERTED ? "no" : "a projection");
   return NN_OK;
 }

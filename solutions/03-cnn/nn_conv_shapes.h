@@ -88,4 +88,22 @@ nn_status nn_calc_separable_conv2d(const nn_shape *in, int multiplier, const nn_
 nn_status nn_calc_conv_transpose2d(const nn_shape *in, const nn_conv_opts *o, nn_framework fw,
                                    nn_calc *c, nn_error *err);
 
+/* The residual blocks of nn_residual.h, counted from their convolutions and BatchNorms
+ * (nn_calc_conv2d, nn_calc_batchnorm) on (C_in, H, W):
+ *   basic       3x3 s in->out, BN, 3x3 out->out, BN (+ 1x1 s in->out, BN when the shape changes)
+ *   bottleneck  1x1 in->w, BN, 3x3 s w->w, BN, 1x1 w->out, BN (+ the projection); w 0: out/4
+ *   inverted    1x1 in->w, BN (none when w == in), 3x3 s depthwise w, BN, 1x1 w->out, BN;
+ *               no projection; w 0: 6 in
+ * all convolutions without bias, padding 1 on the 3x3; out = (out, ceil(H/s), ceil(W/s)). */
+typedef enum { NN_BLOCK_BASIC = 0, NN_BLOCK_BOTTLENECK, NN_BLOCK_INVERTED } nn_block_kind;
+
+/* "BasicBlock", "Bottleneck", "InvertedResidual" */
+const char *nn_block_kind_name(nn_block_kind kind);
+
+/* The width a block of this kind uses when its config gives 0 (out / 4, 6 * in, or out). */
+int nn_block_default_width(nn_block_kind kind, int in_channels, int out_channels);
+
+nn_status nn_calc_block(const nn_shape *in, nn_block_kind kind, int out_channels, int stride, int width,
+                        nn_framework fw, nn_calc *c, nn_error *err);
+
 #endif

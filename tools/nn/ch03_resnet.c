@@ -50,8 +50,10 @@ static nn_model *small_resnet(nn_rng *rng) {
   nn_model_add(m, &nn_conv2d_new("stem", &stem, rng)->base);
   nn_model_add(m, &nn_batchnorm_new("stem_bn", 16)->base);
   nn_model_add(m, nn_activation_layer_new("stem_relu", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_residual_new("block1", &(nn_residual_config){16, 32, 2}, rng)->base);
-  nn_model_add(m, &nn_residual_new("block2", &(nn_residual_config){32, 64, 2}, rng)->base);
+  const nn_residual_config block1 = {.in_channels = 16, .out_channels = 32, .stride = 2};
+  const nn_residual_config block2 = {.in_channels = 32, .out_channels = 64, .stride = 2};
+  nn_model_add(m, &nn_residual_new("block1", &block1, rng)->base);
+  nn_model_add(m, &nn_residual_new("block2", &block2, rng)->base);
   nn_model_add(m, nn_flatten_new("flatten"));
   nn_model_add(m, &nn_dense_new("fc", 64 * 7 * 7, 10, NN_INIT_XAVIER, rng)->base);
   return m;

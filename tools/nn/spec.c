@@ -211,6 +211,17 @@ static void init_rnn(nn_spec_layer *l) {
   l->rnn = nn_rnn_opts_default(k, 0);
 }
 
+static void init_block(nn_spec_layer *l) {
+  l->conv = nn_conv_opts_default(0, 0);
+  l->block = !strcmp(l->name, "bottleneck") ? NN_BLOCK_BOTTLENECK
+             : !strcmp(l->name, "invertedresidual") ? NN_BLOCK_INVERTED : NN_BLOCK_BASIC;
+}
+
+/* torchvision's class names; Keras has no such layer (keras.applications builds them of layers) */
+static const char *type_block(const nn_spec_layer *l, nn_framework fw __attribute__((unused))) {
+  return nn_block_kind_name(l->block);
+}
+
 static const char *type_rnn(const nn_spec_layer *l, nn_framework fw) {
   if (fw == NN_KERAS && l->rnn.bidirectional) return "Bidirectional";
   if (l->rnn.kind == NN_RNN_LSTM) return "LSTM";
@@ -244,6 +255,7 @@ CALC(calc_embedding) { return nn_calc_embedding(in, l->vocab, l->units, fw, c, e
 CALC(calc_rnn) { return nn_calc_rnn(in, &l->rnn, fw, c, err); }
 CALC(calc_mha) { return nn_calc_mha(in, NULL, &l->mha, fw, c, err); } /* self-attention: key = value = query */
 CALC(calc_transformer) { return nn_calc_transformer_encoder(in, l->nhead, l->ff, fw, c, err); }
+CALC(calc_block) { return nn_calc_block(in, l->block, l->units, l->conv.stride, l->width, fw, c, err); }
 CALC(calc_elementwise) { return nn_calc_elementwise(l->name, in, fw, c, err); }
 
 /* ---- the table: one row per kind of layer */
@@ -286,6 +298,10 @@ static const nn_spec_kind KINDS[] = {
      .options = {KERNEL, STRIDE, PADDING, {"output_padding", OPT_INT, AT(conv.output_padding), 0, false}, DILATION,
                  GROUPS, CONV_BIAS, ACTIVATION},
      .kernel_example = "convtranspose2d 16 kernel=3", .calc = calc_convt2d},
+    /* the residual blocks of nn_residual.h, counted layer by layer (nn_calc_block) */
+    {.words = "basicblock bottleneck invertedresidual", .type = type_block, .init = init_block,
+     .args = "OUT channels (e.g. bottleneck 256 stride=2)", .pos = {AT(units)},
+     .options = {STRIDE, {"width", OPT_INT, AT(width), 0, false}}, .calc = calc_block},
     {.words = "maxpool1d", .keras = "MaxPooling1D", .pytorch = "MaxPool1d", .init = init_maxpool,
      .args = "the pool size (e.g. maxpool2d 2)", .pos = {AT(pool.kernel)},
      .options = {POOL_STRIDE, POOL_PADDING, {"dilation", OPT_INT, AT(pool.dilation), 0, false}, POOL_CEIL},

@@ -39,6 +39,8 @@ typedef struct {
   bool bias;              /* dense: bias=0 clears it */
   nn_conv_opts conv;      /* convolutions; conv.filters = FILTERS */
   int multiplier;         /* depthwise / separable depth_multiplier */
+  nn_block_kind block;    /* basicblock, bottleneck, invertedresidual: OUT in units, conv.stride */
+  int width;              /* their 3x3's channels; 0: the kind's default */
   nn_pool_opts pool;      /* pooling */
   nn_rnn_opts rnn;        /* simple_rnn, lstm, gru */
   nn_mha_opts mha;        /* mha */

@@ -27,8 +27,9 @@ static nn_conv2d *make(nn_conv2d_config cfg, uint64_t seed) {
   nn_rng rng = nn_rng_new(seed);
   nn_conv2d *c = nn_conv2d_new("conv1", &cfg, &rng);
   int KH = cfg.kh > 0 && cfg.kw > 0 ? cfg.kh : cfg.kernel, KW = cfg.kh > 0 && cfg.kw > 0 ? cfg.kw : cfg.kernel;
-  nn_rng_fill_normal(&rng, c->W.data, (long)cfg.filters * cfg.in_channels * KH * KW, 0.f,
-                     sqrtf(2.f / (float)(cfg.in_channels * KH * KW)));
+  int groups = cfg.groups ? cfg.groups : 1;
+  nn_rng_fill_normal(&rng, c->W.data, (long)cfg.filters * cfg.in_channels / groups * KH * KW, 0.f,
+                     sqrtf(2.f / (float)(cfg.in_channels / groups * KH * KW)));
   if (!cfg.no_bias) nn_rng_fill_normal(&rng, c->b.data, cfg.filters, 0.f, 1.f);
   return c;
 }
@@ -54,11 +55,14 @@ typedef struct {
   int N, C, H, W, F, kh, kw, stride;
   nn_pad_mode pad;
   int padding, dilation;
+  int groups; /* 0 means 1 */
 } conv_case;
+
+static int groups_of(const conv_case *k) { return k->groups ? k->groups : 1; }
 
 static nn_conv2d_config config_of(const conv_case *k) {
   return (nn_conv2d_config){.in_channels = k->C, .filters = k->F, .kh = k->kh, .kw = k->kw, .stride = k->stride,
-                            .pad = k->pad, .padding = k->padding, .dilation = k->dilation};
+                            .pad = k->pad, .padding = k->padding, .dilation = k->dilation, .groups = k->groups};
 }
 
 /* One axis by nn_conv2d.h's formulas: the zeros before the image, and the output length. */
@@ -102,19 +106,20 @@ static conv_case draw_case(nn_grade *g, int max_N, int max_C, int max_F, int max
 static double *conv_by_definition(const conv_case *t, const float *x, const float *W, const float *b) {
   const int Ho = out_len(t, t->H, t->kh), Wo = out_len(t, t->W, t->kw);
   const int ph = pad_before(t, t->kh), pw = pad_before(t, t->kw), s = t->stride, d = t->dilation;
+  const int Cg = t->C / groups_of(t), Fg = t->F / groups_of(t); /* filter f sees channels of group f / Fg */
   double *y = calloc((size_t)t->N * t->F * Ho * Wo, sizeof *y);
   for (int n = 0; n < t->N; n++)
     for (int f = 0; f < t->F; f++)
       for (int oh = 0; oh < Ho; oh++)
         for (int ow = 0; ow < Wo; ow++) {
           double sum = b ? b[f] : 0;
-          for (int c = 0; c < t->C; c++)
+          for (int c = 0; c < Cg; c++)
             for (int i = 0; i < t->kh; i++)
               for (int j = 0; j < t->kw; j++) {
-                int ih = oh * s - ph + i * d, iw = ow * s - pw + j * d;
+                int ih = oh * s - ph + i * d, iw = ow * s - pw + j * d, ch = f / Fg * Cg + c;
                 if (ih >= 0 && ih < t->H && iw >= 0 && iw < t->W)
-                  sum += (double)W[((f * t->C + c) * t->kh + i) * t->kw + j] *
-                         x[(((long)n * t->C + c) * t->H + ih) * t->W + iw];
+                  sum += (double)W[((f * Cg + c) * t->kh + i) * t->kw + j] *
+                         x[(((long)n * t->C + ch) * t->H + ih) * t->W + iw];
               }
           y[(((long)n * t->F + f) * Ho + oh) * Wo + ow] = sum;
         }
@@ -142,8 +147,9 @@ static void check_forward(nn_grade *g, const conv_case *t, uint64_t seed) {
     if (worst < 0 && !(fabs(y.data[i] - want[i]) <= 1e-4 * (1 + fabs(want[i])))) worst = i;
   }
   char geometry[200];
-  snprintf(geometry, sizeof geometry, "x %s, %d filters, kernel %dx%d, stride %d, pad %s %d, dilation %d",
-           nn_shape_str(&x).s, t->F, t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad), t->padding, t->dilation);
+  snprintf(geometry, sizeof geometry, "x %s, %d filters, kernel %dx%d, stride %d, pad %s %d, dilation %d, groups %d",
+           nn_shape_str(&x).s, t->F, t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad), t->padding, t->dilation,
+           groups_of(t));
   expect(g, worst < 0, "%s: y[%ld] = %g by im2col + GEMM, expected %.7g (the sum over the window, plus b)",
          geometry, worst, y.data[worst < 0 ? 0 : worst], want[worst < 0 ? 0 : worst]);
   expect(g, max_err < 1e-4, "%s: y[%ld] = %g by im2col + GEMM but %g by the naive loops (max error %.3g)", geometry,
@@ -268,13 +274,13 @@ GRADED_TEST(im2col, by_hand_with_padding_1) {
 
 /* The seven cases of the public variant, or four drawn ones. */
 static const conv_case GEMM_CASES[] = {
-    {2, 3, 7, 9, 4, 3, 3, 1, NN_PAD_VALID, 0, 1},    /* plain 3x3, odd sizes */
-    {2, 3, 9, 7, 4, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1}, /* stride 2, padding 1 */
-    {1, 3, 11, 10, 4, 3, 3, 1, NN_PAD_EXPLICIT, 2, 2}, /* dilation 2 */
-    {2, 2, 8, 7, 5, 4, 4, 1, NN_PAD_SAME, 0, 1},     /* even kernel, 'same': the extra zero below/right */
-    {1, 3, 13, 9, 4, 5, 3, 2, NN_PAD_EXPLICIT, 1, 2}, /* 5x3 kernel, stride 2, padding 1, dilation 2 */
-    {3, 4, 5, 5, 3, 1, 1, 1, NN_PAD_VALID, 0, 1},    /* 1x1: a per-pixel Dense */
-    {2, 1, 6, 6, 2, 3, 3, 3, NN_PAD_EXPLICIT, 1, 1}, /* stride 3 */
+    {2, 3, 7, 9, 4, 3, 3, 1, NN_PAD_VALID, 0, 1, 1},    /* plain 3x3, odd sizes */
+    {2, 3, 9, 7, 4, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1, 1}, /* stride 2, padding 1 */
+    {1, 3, 11, 10, 4, 3, 3, 1, NN_PAD_EXPLICIT, 2, 2, 1}, /* dilation 2 */
+    {2, 2, 8, 7, 5, 4, 4, 1, NN_PAD_SAME, 0, 1, 1},     /* even kernel, 'same': the extra zero below/right */
+    {1, 3, 13, 9, 4, 5, 3, 2, NN_PAD_EXPLICIT, 1, 2, 1}, /* 5x3 kernel, stride 2, padding 1, dilation 2 */
+    {3, 4, 5, 5, 3, 1, 1, 1, NN_PAD_VALID, 0, 1, 1},    /* 1x1: a per-pixel Dense */
+    {2, 1, 6, 6, 2, 3, 3, 3, NN_PAD_EXPLICIT, 1, 1, 1}, /* stride 3 */
 };
 
 GRADED_TEST(im2col, gemm_matches_the_naive_conv) {
@@ -321,7 +327,7 @@ static nn_tensor answered_copy(nn_grade *g, const char *what, const nn_tensor *t
 }
 
 GRADED_TEST(conv2d, backward_accumulates) {
-  conv_case t = {2, 2, 6, 5, 3, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1};
+  conv_case t = {2, 2, 6, 5, 3, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1, 1};
   if (!nn_grade_public(g)) t = draw_case(g, 3, 3, 4, 4, 5);
   nn_conv2d *c = make(config_of(&t), nn_grade_seed(g, 5));
   nn_tensor x = nn_tensor_randn(4, (int[]){t.N, t.C, t.H, t.W}, nn_grade_seed(g, 6)), y = output_for(g, c, &x);
@@ -364,12 +370,14 @@ static void gradcheck(nn_grade *g, const conv_case *t, bool no_bias, uint64_t se
   nn_conv2d *c = make(cfg, seed);
   nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, seed + 1);
   nn_gradcheck r = graded_gradcheck(g, &c->base, &x, 0.1, seed + 2, false);
-  long want = nn_numel(&x) + (long)t->F * t->C * t->kh * t->kw + (no_bias ? 0 : t->F);
+  long weights = (long)t->F * (t->C / groups_of(t)) * t->kh * t->kw; /* W: (F, C/G, kh, kw) */
+  long want = nn_numel(&x) + weights + (no_bias ? 0 : t->F);
   expect(g, r.checked == want, "checked %ld elements, expected x (%ld) + W (%ld)%s", r.checked, nn_numel(&x),
-         (long)t->F * t->C * t->kh * t->kw, no_bias ? "" : " + b");
-  expect(g, r.max_rel < 1e-3, "kernel %dx%d, stride %d, pad %s %d, dilation %d on x %s: %s[%ld]: analytic %g, "
-         "numeric %g (relative error %.2g)", t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad), t->padding,
-         t->dilation, nn_shape_str(&x).s, r.name, r.index, r.analytic, r.numeric, r.max_rel);
+         weights, no_bias ? "" : " + b");
+  expect(g, r.max_rel < 1e-3, "kernel %dx%d, stride %d, pad %s %d, dilation %d, groups %d on x %s: %s[%ld]: "
+         "analytic %g, numeric %g (relative error %.2g)", t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad),
+         t->padding, t->dilation, groups_of(t), nn_shape_str(&x).s, r.name, r.index, r.analytic, r.numeric,
+         r.max_rel);
   nn_tensor_free(&x);
   free_layer(c);
 }
@@ -387,32 +395,144 @@ static conv_case draw_sizes(nn_grade *g, conv_case t, int max_N, int min_H, int 
 
 GRADED_TEST(conv2d, gradcheck_stride_1_padding_1) {
   int k = nn_grade_size(g, 3, 2, 4);
-  conv_case t = draw_sizes(g, (conv_case){2, 2, 5, 5, 3, k, k, 1, NN_PAD_EXPLICIT, 1, 1}, 2, k - 1, k - 1, 7);
+  conv_case t = draw_sizes(g, (conv_case){2, 2, 5, 5, 3, k, k, 1, NN_PAD_EXPLICIT, 1, 1, 1}, 2, k - 1, k - 1, 7);
   gradcheck(g, &t, false, nn_grade_seed(g, 11));
 }
 
 GRADED_TEST(conv2d, gradcheck_stride_2) {
   int kh = nn_grade_size(g, 3, 1, 4), kw = nn_grade_size(g, 3, 1, 4);
-  conv_case t = draw_sizes(g, (conv_case){2, 2, 7, 6, 2, kh, kw, 2, NN_PAD_VALID, 0, 1}, 2, kh, kw, 8);
+  conv_case t = draw_sizes(g, (conv_case){2, 2, 7, 6, 2, kh, kw, 2, NN_PAD_VALID, 0, 1, 1}, 2, kh, kw, 8);
   gradcheck(g, &t, false, nn_grade_seed(g, 21));
 }
 
 GRADED_TEST(conv2d, gradcheck_dilation_2_padding_2) {
   int kh = nn_grade_size(g, 3, 2, 3), kw = nn_grade_size(g, 3, 2, 3); /* spans 3 or 5: any H >= 1 fits */
-  conv_case t = draw_sizes(g, (conv_case){1, 2, 7, 7, 2, kh, kw, 1, NN_PAD_EXPLICIT, 2, 2}, 2, 1, 1, 8);
+  conv_case t = draw_sizes(g, (conv_case){1, 2, 7, 7, 2, kh, kw, 1, NN_PAD_EXPLICIT, 2, 2, 1}, 2, 1, 1, 8);
   gradcheck(g, &t, false, nn_grade_seed(g, 31));
 }
 
+/* ---- grouped and depthwise convolution (groups = G): filter f sees only the C/G channels of
+ * its group f / (F/G). Cases: 2 groups; depthwise (G = C = F); depthwise with multiplier 2
+ * (F = 2C), MobileNet's 3x3 stride-2 depthwise step; G = C with a 1x1 kernel (a per-channel scale). */
+static const conv_case GROUPED_CASES[] = {
+    {2, 4, 6, 7, 6, 3, 3, 1, NN_PAD_EXPLICIT, 1, 1, 2},
+    {2, 3, 6, 6, 3, 3, 3, 1, NN_PAD_SAME, 0, 1, 3},
+    {1, 3, 7, 8, 6, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1, 3},
+    {2, 4, 5, 5, 4, 1, 1, 1, NN_PAD_VALID, 0, 1, 4},
+    {2, 4, 8, 8, 4, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1, 4},
+};
+
+/* A drawn grouped case: G groups of C/G channels and F/G filters, the rest as draw_case's. */
+static conv_case draw_grouped(nn_grade *g, int max_N) {
+  conv_case t = draw_case(g, max_N, 1, 1, 3, 4);
+  t.groups = nn_grade_size(g, 1, 1, 4);
+  t.C = t.groups * nn_grade_size(g, 1, 1, 2);
+  t.F = t.groups * nn_grade_size(g, 1, 1, 2);
+  return t;
+}
+
+GRADED_TEST(conv2d, grouped_and_depthwise_match_the_definition) {
+  int n_cases = nn_grade_public(g) ? (int)(sizeof GROUPED_CASES / sizeof GROUPED_CASES[0]) : 3;
+  for (int k = 0; k < n_cases; k++) {
+    conv_case t = nn_grade_public(g) ? GROUPED_CASES[k] : draw_grouped(g, 3);
+    check_forward(g, &t, nn_grade_seed(g, 500 + (uint64_t)k));
+  }
+}
+
+GRADED_TEST(conv2d, gradcheck_grouped_and_depthwise) {
+  int n_cases = nn_grade_public(g) ? (int)(sizeof GROUPED_CASES / sizeof GROUPED_CASES[0]) : 2;
+  for (int k = 0; k < n_cases; k++) {
+    conv_case t = nn_grade_public(g) ? GROUPED_CASES[k] : draw_grouped(g, 2);
+    gradcheck(g, &t, k == 1, nn_grade_seed(g, 600 + (uint64_t)k));
+  }
+}
+
+/* A grouped conv is G convolutions side by side: group k's filters on group k's channels.
+ * Built here from G ungrouped layers on channel slices, it must give the same y and dW. */
+Test(conv2d, grouped_is_separate_convolutions_side_by_side) {
+  const int N = 2, C = 6, H = 5, W = 6, F = 4, G = 2, Cg = C / G, Fg = F / G, P = 5 * 6;
+  nn_conv2d *grouped = make((nn_conv2d_config){.in_channels = C, .filters = F, .kernel = 3, .pad = NN_PAD_SAME,
+                                               .groups = G}, 71);
+  cr_assert(grouped->W.shape[1] == Cg, "a grouped W is (F, C/G, KH, KW) = (4, 3, 3, 3), got %s",
+            nn_shape_str(&grouped->W).s);
+  nn_tensor x = nn_tensor_randn(4, (int[]){N, C, H, W}, 72), y = nn_tensor_new(4, (int[]){N, F, H, W}, NN_CPU);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  nn_call call = call_on(ws);
+  nn_conv2d_forward(grouped, &call, &x, &y);
+  for (int k = 0; k < G; k++) {
+    nn_conv2d *part = make((nn_conv2d_config){.in_channels = Cg, .filters = Fg, .kernel = 3, .pad = NN_PAD_SAME}, 1);
+    memcpy(part->W.data, grouped->W.data + (long)k * Fg * Cg * 9, sizeof(float) * Fg * Cg * 9);
+    memcpy(part->b.data, grouped->b.data + k * Fg, sizeof(float) * Fg);
+    nn_tensor xk = nn_tensor_new(4, (int[]){N, Cg, H, W}, NN_CPU), yk = nn_tensor_new(4, (int[]){N, Fg, H, W}, NN_CPU);
+    for (int n = 0; n < N; n++)
+      memcpy(xk.data + (long)n * Cg * P, x.data + ((long)n * C + k * Cg) * P, sizeof(float) * Cg * P);
+    nn_call call_k = call_on(ws);
+    nn_conv2d_forward(part, &call_k, &xk, &yk);
+    for (int n = 0; n < N; n++)
+      for (long i = 0; i < (long)Fg * P; i++) {
+        float got = y.data[((long)n * F + k * Fg) * P + i], want = yk.data[(long)n * Fg * P + i];
+        cr_assert(fabsf(got - want) <= 1e-5f * (1 + fabsf(want)), "image %d, group %d, entry %ld: grouped %g, the "
+                  "group's own conv %g", n, k, i, got, want);
+      }
+    nn_tensor_free(&xk), nn_tensor_free(&yk);
+    free_layer(part);
+  }
+  nn_arena_free(ws);
+  nn_tensor_free(&x), nn_tensor_free(&y);
+  free_layer(grouped);
+}
+
+/* The layer's parameters against the calculator `nn summary` and `nn exam` use: grouped,
+ * depthwise (multiplier m) and the two halves of a separable conv. */
+Test(conv2d, grouped_and_depthwise_parameter_counts_match_the_calculator) {
+  nn_rng rng = nn_rng_new(5);
+  nn_shape in = nn_shape_image(32, 14, 14);
+  nn_calc calc;
+  nn_error err;
+  struct { int F, G; } cases[] = {{64, 1}, {64, 4}, {32, 32}, {64, 32}};
+  for (int k = 0; k < 4; k++) {
+    nn_conv2d *c = nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 32, .filters = cases[k].F, .kernel = 3,
+                                                             .groups = cases[k].G}, &rng);
+    long params = nn_numel(&c->W) + nn_numel(&c->b);
+    nn_conv_opts o = nn_conv_opts_default(cases[k].F, 3);
+    o.groups = cases[k].G;
+    cr_assert(nn_calc_conv2d(&in, &o, NN_PYTORCH, &calc, &err) == NN_OK, "%s", err.msg);
+    cr_assert(params == calc.params, "Conv2d(32 -> %d, 3x3, groups %d): the layer has %ld params, nn_calc_conv2d "
+              "says %ld (%s)", cases[k].F, cases[k].G, params, calc.params, calc.formula);
+    if (cases[k].G == 32) { /* depthwise, multiplier F / C */
+      cr_assert(nn_calc_depthwise_conv2d(&in, cases[k].F / 32, &o, NN_PYTORCH, &calc, &err) == NN_OK, "%s", err.msg);
+      cr_assert(params == calc.params, "depthwise multiplier %d: the layer has %ld params, the calculator %ld",
+                cases[k].F / 32, params, calc.params);
+    }
+    free_layer(c);
+  }
+  /* SeparableConv2D(64, 3) on 32 channels = depthwise 3x3 without bias + pointwise 1x1 with bias */
+  nn_conv2d *dw = nn_conv2d_new("dw", &(nn_conv2d_config){.in_channels = 32, .filters = 32, .kernel = 3,
+                                                          .groups = 32, .no_bias = true}, &rng);
+  nn_conv2d *pw = nn_conv2d_new("pw", &(nn_conv2d_config){.in_channels = 32, .filters = 64, .kernel = 1}, &rng);
+  long params = nn_numel(&dw->W) + nn_numel(&pw->W) + nn_numel(&pw->b);
+  nn_conv_opts o = nn_conv_opts_default(64, 3);
+  cr_assert(nn_calc_separable_conv2d(&in, 1, &o, NN_KERAS, &calc, &err) == NN_OK, "%s", err.msg);
+  cr_assert(params == calc.params && params == 9 * 32 + 32 * 64 + 64, "depthwise + pointwise: %ld params, the "
+            "calculator %lld, by hand 9*32 + 32*64 + 64 = 2400", params, (long long)calc.params);
+  free_layer(dw), free_layer(pw);
+}
+
+Test(conv2d, groups_that_do_not_divide_the_channels_abort, .signal = SIGABRT) {
+  nn_rng rng = nn_rng_new(1);
+  nn_conv2d_new("conv1", &(nn_conv2d_config){.in_channels = 6, .filters = 8, .kernel = 3, .groups = 4}, &rng);
+}
+
 GRADED_TEST(conv2d, gradcheck_same_3x2_kernel_no_bias) {
-  conv_case t = draw_sizes(g, (conv_case){2, 1, 5, 4, 3, 3, 2, 1, NN_PAD_SAME, 0, 1}, 2, 1, 1, 7);
+  conv_case t = draw_sizes(g, (conv_case){2, 1, 5, 4, 3, 3, 2, 1, NN_PAD_SAME, 0, 1, 1}, 2, 1, 1, 7);
   gradcheck(g, &t, true, nn_grade_seed(g, 41));
 }
 
 Test(conv2d, same_padding_keeps_h_and_w) {
   const conv_case cases[] = {
-      {1, 2, 7, 6, 3, 3, 3, 1, NN_PAD_SAME, 0, 1},
-      {1, 2, 7, 6, 3, 4, 4, 1, NN_PAD_SAME, 0, 1}, /* even: 1 zero above/left, 2 below/right */
-      {1, 2, 9, 8, 3, 5, 2, 1, NN_PAD_SAME, 0, 2}, /* dilation 2 */
+      {1, 2, 7, 6, 3, 3, 3, 1, NN_PAD_SAME, 0, 1, 1},
+      {1, 2, 7, 6, 3, 4, 4, 1, NN_PAD_SAME, 0, 1, 1}, /* even: 1 zero above/left, 2 below/right */
+      {1, 2, 9, 8, 3, 5, 2, 1, NN_PAD_SAME, 0, 2, 1}, /* dilation 2 */
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     const conv_case *t = &cases[k];

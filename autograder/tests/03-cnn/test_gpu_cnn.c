@@ -57,17 +57,20 @@ typedef struct {
   int padding, dilation;
   bool no_bias;
   const char *what;
+  int groups; /* 0 means 1 */
 } conv_case;
 
 static const conv_case CASES[] = {
-    {2, 3, 7, 9, 4, 3, 3, 1, NN_PAD_VALID, 0, 1, false, "3x3, valid, odd sizes"},
-    {2, 3, 9, 7, 4, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1, false, "3x3, stride 2, padding 1"},
-    {1, 3, 11, 10, 4, 3, 3, 1, NN_PAD_EXPLICIT, 2, 2, false, "3x3, padding 2, dilation 2"},
-    {2, 2, 8, 7, 5, 4, 4, 1, NN_PAD_SAME, 0, 1, false, "4x4, 'same' (the extra zero below/right)"},
-    {1, 3, 13, 9, 4, 5, 3, 2, NN_PAD_EXPLICIT, 1, 2, true, "5x3, stride 2, padding 1, dilation 2, no bias"},
-    {3, 4, 5, 5, 3, 1, 1, 1, NN_PAD_VALID, 0, 1, true, "1x1, no bias"},
-    {2, 1, 6, 6, 2, 3, 3, 3, NN_PAD_EXPLICIT, 1, 1, false, "3x3, stride 3, padding 1"},
-    {3, 5, 17, 19, 33, 3, 3, 1, NN_PAD_SAME, 0, 1, false, "3x3 'same', 33 filters, 17x19"},
+    {2, 3, 7, 9, 4, 3, 3, 1, NN_PAD_VALID, 0, 1, false, "3x3, valid, odd sizes", 1},
+    {2, 3, 9, 7, 4, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1, false, "3x3, stride 2, padding 1", 1},
+    {1, 3, 11, 10, 4, 3, 3, 1, NN_PAD_EXPLICIT, 2, 2, false, "3x3, padding 2, dilation 2", 1},
+    {2, 2, 8, 7, 5, 4, 4, 1, NN_PAD_SAME, 0, 1, false, "4x4, 'same' (the extra zero below/right)", 1},
+    {1, 3, 13, 9, 4, 5, 3, 2, NN_PAD_EXPLICIT, 1, 2, true, "5x3, stride 2, padding 1, dilation 2, no bias", 1},
+    {3, 4, 5, 5, 3, 1, 1, 1, NN_PAD_VALID, 0, 1, true, "1x1, no bias", 1},
+    {2, 1, 6, 6, 2, 3, 3, 3, NN_PAD_EXPLICIT, 1, 1, false, "3x3, stride 3, padding 1", 1},
+    {3, 5, 17, 19, 33, 3, 3, 1, NN_PAD_SAME, 0, 1, false, "3x3 'same', 33 filters, 17x19", 1},
+    {2, 4, 6, 7, 6, 3, 3, 1, NN_PAD_EXPLICIT, 1, 1, false, "3x3, padding 1, 2 groups", 2},
+    {2, 8, 9, 9, 16, 3, 3, 2, NN_PAD_EXPLICIT, 1, 1, true, "depthwise 3x3, multiplier 2, stride 2, no bias", 8},
 };
 enum { NCASES = sizeof CASES / sizeof CASES[0], NDRAWN = 4 };
 
@@ -84,6 +87,7 @@ static conv_case case_of(nn_grade *g, int k) {
   t.kh = nn_grade_size(g, 1, 1, 5), t.kw = nn_grade_size(g, 1, 1, 5), t.dilation = nn_grade_size(g, 1, 1, 2);
   int mode = nn_grade_size(g, 0, 0, 2), stride = nn_grade_size(g, 1, 1, 3), padding = nn_grade_size(g, 0, 0, 2);
   t.no_bias = nn_grade_size(g, 0, 0, 1);
+  if (nn_grade_size(g, 0, 0, 1)) t.groups = t.C, t.F = t.C * nn_grade_size(g, 1, 1, 3); /* depthwise */
   t.pad = mode == 0 ? NN_PAD_VALID : mode == 1 ? NN_PAD_EXPLICIT : NN_PAD_SAME;
   t.stride = t.pad == NN_PAD_SAME ? 1 : stride;
   int span_h = t.dilation * (t.kh - 1) + 1, span_w = t.dilation * (t.kw - 1) + 1;
@@ -99,14 +103,16 @@ static conv_case case_of(nn_grade *g, int k) {
 /* "5x3, stride 2, padding 1, dilation 2, no bias", or the drawn case spelled out. */
 static const char *case_text(const conv_case *t, char *buf, size_t n) {
   if (strcmp(t->what, "a drawn geometry") != 0) return t->what;
-  snprintf(buf, n, "%dx%d, stride %d, pad %s %d, dilation %d, %d filters%s", t->kh, t->kw, t->stride,
-           nn_pad_mode_name(t->pad), t->padding, t->dilation, t->F, t->no_bias ? ", no bias" : "");
+  snprintf(buf, n, "%dx%d, stride %d, pad %s %d, dilation %d, %d filters, groups %d%s", t->kh, t->kw, t->stride,
+           nn_pad_mode_name(t->pad), t->padding, t->dilation, t->F, t->groups ? t->groups : 1,
+           t->no_bias ? ", no bias" : "");
   return buf;
 }
 
 static nn_conv2d_config config_of(const conv_case *k) {
   return (nn_conv2d_config){.in_channels = k->C, .filters = k->F, .kh = k->kh, .kw = k->kw, .stride = k->stride,
-                            .pad = k->pad, .padding = k->padding, .dilation = k->dilation, .no_bias = k->no_bias};
+                            .pad = k->pad, .padding = k->padding, .dilation = k->dilation, .no_bias = k->no_bias,
+                            .groups = k->groups};
 }
 
 /* The geometry the layer of case k would use: padding resolved by nn_conv2d_geom. */
@@ -182,7 +188,7 @@ static conv_pair conv_pair_new(const conv_case *k, uint64_t seed) {
   nn_rng r1 = nn_rng_new(seed), r2 = nn_rng_new(seed), data = nn_rng_new(seed + 1000);
   nn_conv2d_config cfg = config_of(k);
   conv_pair p = {.cpu = nn_conv2d_new("conv1", &cfg, &r1), .gpu = nn_conv2d_new("conv1", &cfg, &r2)};
-  long wn = (long)k->F * k->C * k->kh * k->kw;
+  long wn = nn_numel(&p.cpu->W); /* (F, C/groups, kh, kw) */
   nn_rng_fill_uniform(&data, p.cpu->W.data, wn, -0.5f, 0.5f); /* the test's weights, whatever the constructor drew */
   memcpy(p.gpu->W.data, p.cpu->W.data, (size_t)wn * sizeof(float));
   nn_rng_fill_uniform(&data, p.cpu->dW.data, wn, -1.f, 1.f); /* grads that hold something: backward adds */
@@ -290,7 +296,7 @@ GRADED_TEST(conv2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
  * largest) and the seeds. */
 GRADED_TEST(conv2d_gpu, workspace_grows_and_follows_the_layer) {
   NEED_GPU();
-  const conv_case small = {1, 3, 6, 6, 4, 3, 3, 1, NN_PAD_EXPLICIT, 1, 1, false, "small"};
+  const conv_case small = {1, 3, 6, 6, 4, 3, 3, 1, NN_PAD_EXPLICIT, 1, 1, false, "small", 1};
   conv_pair p = conv_pair_new(&small, nn_grade_seed(g, 90));
   nn_rng rng = nn_rng_new(nn_grade_seed(g, 91));
   int shapes[3][4] = {{1, 3, 6, 6}, {3, 3, 15, 13}, {2, 3, 9, 9}}; /* grows, then a smaller one */
@@ -819,7 +825,8 @@ Test(batchnorm_gpu, x_on_the_gpu_and_gamma_on_the_cpu_aborts, .signal = SIGABRT)
 
 static nn_residual *residual_block(int in, int out, int stride, uint64_t seed) {
   nn_rng rng = nn_rng_new(seed);
-  nn_residual *r = nn_residual_new("block1", &(nn_residual_config){in, out, stride}, &rng);
+  nn_residual_config cfg = {.in_channels = in, .out_channels = out, .stride = stride};
+  nn_residual *r = nn_residual_new("block1", &cfg, &rng);
   nn_conv2d *convs[3] = {r->conv1, r->conv2, r->proj}; /* the test's weights, whatever the constructor drew */
   for (int i = 0; i < 3; i++)
     if (convs[i]) nn_rng_fill_normal(&rng, convs[i]->W.data, nn_numel(&convs[i]->W), 0.f, 0.3f);
@@ -879,8 +886,8 @@ static void compare_residual_step(nn_grade *g, const char *block, nn_residual *r
   nn_residual_forward(rc, &cc, x, &y);
   nn_residual_forward(rg, &gc, &gx, &gy);
   const nn_residual_saved *gs = gc.saved; /* the block's record: its internal activations */
-  int devices[3] = {gs->a1.device, gs->sum.device, gs->b2.device};
-  answer(g, "the devices of the block's a1, sum, b2", devices, 3);
+  int devices[3] = {gs->act[0].device, gs->sum.device, gs->act[rg->n_main - 1].device};
+  answer(g, "the devices of the block's first activation, sum, branch output", devices, 3);
   expect(g, devices[0] == (int)dev && devices[1] == (int)dev && devices[2] == (int)dev,
          "%s: the block's internal activations must be on its weights' device", name);
   snprintf(what, sizeof what, "%s: y", name);
@@ -979,8 +986,10 @@ static nn_model *small_resnet(uint64_t seed) {
   nn_model_add(m, &nn_conv2d_new("stem", &stem, &rng)->base);
   nn_model_add(m, &nn_batchnorm_new("stem_bn", 8)->base);
   nn_model_add(m, nn_activation_layer_new("stem_relu", nn_activation_of(NN_ACT_RELU)));
-  nn_model_add(m, &nn_residual_new("block1", &(nn_residual_config){8, 8, 1}, &rng)->base);
-  nn_model_add(m, &nn_residual_new("block2", &(nn_residual_config){8, 16, 2}, &rng)->base);
+  nn_model_add(m, &nn_residual_new("block1", &(nn_residual_config){.in_channels = 8, .out_channels = 8,
+                                                                   .stride = 1}, &rng)->base);
+  nn_model_add(m, &nn_residual_new("block2", &(nn_residual_config){.in_channels = 8, .out_channels = 16,
+                                                                   .stride = 2}, &rng)->base);
   nn_model_add(m, nn_flatten_new("flatten"));
   nn_model_add(m, &nn_dense_new("fc", 16 * 6 * 6, 10, NN_INIT_XAVIER, &rng)->base);
   nn_optim_config cfg = nn_optim_defaults(NN_MOMENTUM);

@@ -29,7 +29,8 @@
  * bends within h and finite differences are wrong for reasons that are no bug.) */
 static nn_residual *make(int in, int out, int stride, uint64_t seed) {
   nn_rng rng = nn_rng_new(seed);
-  nn_residual *r = nn_residual_new("block1", &(nn_residual_config){in, out, stride}, &rng);
+  nn_residual_config cfg = {.in_channels = in, .out_channels = out, .stride = stride};
+  nn_residual *r = nn_residual_new("block1", &cfg, &rng);
   nn_rng_fill_normal(&rng, r->conv1->W.data, (long)out * in * 9, 0.f, sqrtf(2.f / (float)(in * 9)));
   nn_rng_fill_normal(&rng, r->conv2->W.data, (long)out * out * 9, 0.f, sqrtf(2.f / (float)(out * 9)));
   if (r->proj)
@@ -241,6 +242,144 @@ GRADED_TEST(residual, gradcheck_projection_training, .timeout = 20) { check_draw
 GRADED_TEST(residual, gradcheck_identity_eval, .timeout = 20) { check_drawn_block(g, false, 2, 2, 4, false, 23); }
 GRADED_TEST(residual, gradcheck_projection_eval, .timeout = 20) { check_drawn_block(g, true, 2, 3, 5, false, 24); }
 
+/* ---- the bottleneck (ResNet-50) and the inverted residual (MobileNetV2) */
+
+/* A block of any kind named "block1", every BatchNorm moved off its defaults, and (softplus)
+ * every ReLU and ReLU6 made softplus for finite differences (see softplus_block). */
+static nn_residual *kind_block(nn_block_kind kind, int in, int out, int stride, int width, bool softplus,
+                               uint64_t seed) {
+  nn_rng rng = nn_rng_new(seed);
+  nn_residual_config cfg = {.in_channels = in, .out_channels = out, .stride = stride, .kind = kind, .width = width};
+  nn_residual *r = nn_residual_new("block1", &cfg, &rng);
+  nn_batchnorm *bns[4] = {r->bn1, r->bn2, r->bn3, r->proj_bn};
+  for (int i = 0; i < 4; i++) {
+    if (!bns[i]) continue;
+    nn_rng_fill_uniform(&rng, bns[i]->gamma.data, bns[i]->C, 0.5f, 1.5f);
+    nn_rng_fill_normal(&rng, bns[i]->beta.data, bns[i]->C, 0.f, 0.5f);
+    nn_rng_fill_normal(&rng, bns[i]->running_mean.data, bns[i]->C, 0.f, 0.5f);
+    nn_rng_fill_uniform(&rng, bns[i]->running_var.data, bns[i]->C, 0.5f, 2.f);
+  }
+  nn_layer *acts[3] = {r->relu1, r->relu_mid, r->relu2};
+  for (int i = 0; i < 3 && softplus; i++)
+    if (acts[i]) ((nn_activation_layer *)acts[i])->act = nn_activation_of(NN_ACT_SOFTPLUS);
+  return r;
+}
+
+/* The layer's count against torchvision's and against nn_calc_block (the calculator of
+ * `nn summary`), from the formulas; then the sublayers each kind must have. */
+Test(residual, bottleneck_and_inverted_counts_match_torchvision_and_the_calculator) {
+  /* torch, the blocks built of nn.Conv2d(bias=False) + nn.BatchNorm2d as torchvision builds them:
+   *   Bottleneck 256 -> 256, width 64: 256*64 + 128 + 9*64*64 + 128 + 64*256 + 512 = 70,400
+   *   Bottleneck 64 -> 256 (ResNet-50's first), width 64, + the projection 64*256 + 512 = 75,008
+   *   InvertedResidual 24 -> 24, width 144 (t = 6): 24*144 + 288 + 9*144 + 288 + 144*24 + 48 = 8,832
+   *   InvertedResidual 32 -> 16, t = 1 (MobileNetV2's first): no expansion, 9*32 + 64 + 32*16 + 32 = 896 */
+  struct { nn_block_kind kind; int in, out, stride, width; long params; } known[] = {
+      {NN_BLOCK_BOTTLENECK, 256, 256, 1, 0, 70400}, {NN_BLOCK_BOTTLENECK, 64, 256, 1, 64, 75008},
+      {NN_BLOCK_INVERTED, 24, 24, 1, 0, 8832},      {NN_BLOCK_INVERTED, 32, 16, 1, 32, 896}};
+  for (int k = 0; k < 4; k++) {
+    nn_residual *r = kind_block(known[k].kind, known[k].in, known[k].out, known[k].stride, known[k].width, false, 1);
+    cr_assert_eq(nn_layer_param_count(&r->base), known[k].params, "%s(%d -> %d, width %d): %ld params, torchvision "
+                 "%ld", nn_block_kind_name(known[k].kind), known[k].in, known[k].out, r->width,
+                 nn_layer_param_count(&r->base), known[k].params);
+    free_layer(r);
+  }
+  /* drawn sizes: the layer's tensors against the calculator's formulas, in both conventions' trainable count */
+  nn_rng rng = nn_rng_new(7);
+  for (int k = 0; k < 30; k++) {
+    nn_block_kind kind = (nn_block_kind)(k % 3);
+    int in = 1 + (int)nn_rng_below(&rng, 12), out = 1 + (int)nn_rng_below(&rng, 12);
+    int stride = 1 + (int)nn_rng_below(&rng, 2), width = (int)nn_rng_below(&rng, 3) * (1 + (int)nn_rng_below(&rng, 8));
+    if (k % 5 == 0) out = in, stride = 1; /* the identity shortcut too */
+    nn_residual *r = kind_block(kind, in, out, stride, width, false, 2);
+    nn_calc calc;
+    nn_error err;
+    nn_shape x = nn_shape_image(in, 9, 8);
+    for (int fw = 0; fw < 2; fw++) {
+      nn_framework f = fw ? NN_KERAS : NN_PYTORCH;
+      cr_assert(nn_calc_block(&x, kind, out, stride, width, f, &calc, &err) == NN_OK, "%s", err.msg);
+      cr_assert_eq(calc.trainable, nn_layer_param_count(&r->base), "%s(%d -> %d, stride %d, width %d): the layer has "
+                   "%ld params, the calculator %ld trainable (%s)", nn_block_kind_name(kind), in, out, stride, width,
+                   nn_layer_param_count(&r->base), calc.trainable, calc.formula);
+    }
+    int shape[3] = {in, 9, 8}, o[3];
+    r->base.ops->out_shape(&r->base, shape, 3, o);
+    cr_assert(o[0] == calc.out.dim[0] && o[1] == calc.out.dim[1] && o[2] == calc.out.dim[2], "%s stride %d on "
+              "(%d, 9, 8): the layer gives (%d, %d, %d), the calculator %s", nn_block_kind_name(kind), stride, in,
+              o[0], o[1], o[2], nn_shape_format(&calc.out, NN_PYTORCH).s);
+    free_layer(r);
+  }
+}
+
+Test(residual, each_kind_has_its_sublayers) {
+  nn_residual *b = kind_block(NN_BLOCK_BOTTLENECK, 8, 16, 2, 0, false, 3);
+  cr_assert(b->width == 4 && b->conv1->KH == 1 && b->conv2->KH == 3 && b->conv2->stride == 2 && b->conv3->KH == 1 &&
+            b->conv3->F == 16 && b->proj && b->relu_mid && b->relu2 && b->n_main == 8,
+            "Bottleneck(8 -> 16, stride 2): width 16/4 = 4; 1x1, 3x3 stride 2, 1x1 to 16, a projection, "
+            "8 sublayers in the main branch (got width %d, %d)", b->width, b->n_main);
+  nn_param p[NN_MAX_LAYER_PARAMS];
+  int n = b->base.ops->params(&b->base, p, NN_MAX_LAYER_PARAMS);
+  cr_assert(n == 12 && !strcmp(p[6].name, "block1.conv3.W") && !strcmp(p[9].name, "block1.proj.W"),
+            "%d params; the 7th %s, the 10th %s", n, p[6].name, p[9].name);
+  nn_residual *v = kind_block(NN_BLOCK_INVERTED, 8, 8, 1, 0, false, 3), *w = kind_block(NN_BLOCK_INVERTED, 8, 12, 2,
+                                                                                          0, false, 3);
+  cr_assert(v->width == 48 && v->conv2->groups == 48 && v->identity && !v->proj && !v->relu2 &&
+            ((nn_activation_layer *)v->relu1)->act.kind == NN_ACT_RELU6, "InvertedResidual(8 -> 8): width 6*8, "
+            "a depthwise 3x3, identity shortcut, no ReLU after the sum, ReLU6 inside");
+  cr_assert(!w->identity && !w->proj, "InvertedResidual(8 -> 12, stride 2) has no shortcut at all");
+  free_layer(b), free_layer(v), free_layer(w);
+}
+
+/* Gradcheck (finite differences, public) or every gradient answered against the reference's
+ * (drawn: the channels, width, N and H drawn) of a block of `kind`. */
+static void check_kind_block(nn_grade *g, nn_block_kind kind, int in, int out, int stride, int width, bool training,
+                             uint64_t seed) {
+  int N = 2, H = 4;
+  if (!nn_grade_public(g)) {
+    in = nn_grade_size(g, in, 1, 4);
+    out = in == out ? in : nn_grade_size(g, out, 1, 5);
+    width = nn_grade_size(g, width, 1, 6), N = nn_grade_size(g, 2, 2, 3), H = nn_grade_size(g, H, 3, 6);
+    seed = nn_grade_seed(g, seed);
+  }
+  nn_residual *r = kind_block(kind, in, out, stride, width, true, seed);
+  nn_tensor x = nn_tensor_randn(4, (int[]){N, in, H, H}, seed + 2);
+  if (nn_grade_public(g)) {
+    /* h = 1e-2 and 4e-2 relative, not the basic block's 2e-2: three BatchNorms in float, and a
+     * depthwise weight that scales a whole channel of the expanded activations, leave the
+     * reference's own central differences up to 3.2e-2 off on these blocks (measured over
+     * h = 2e-3 .. 2e-2: smaller h drowns in float rounding, larger in the curvature). A wrong
+     * wiring (a shortcut's dsum lost, a stage skipped, the order reversed) is off by order 1. */
+    nn_gradcheck c = graded_gradcheck(g, &r->base, &x, 1e-2, seed + 3, training);
+    expect(g, c.max_rel < 4e-2, "%s(%d -> %d, stride %d, width %d), %s mode: %s[%ld]: analytic %g, numeric %g (rel "
+           "%g)", nn_block_kind_name(kind), in, out, stride, r->width, training ? "training" : "eval", c.name,
+           c.index, c.analytic, c.numeric, c.max_rel);
+    expect(g, c.checked == nn_numel(&x) + nn_layer_param_count(&r->base), "checked %ld values, expected x's %ld "
+           "and %ld params", c.checked, nn_numel(&x), nn_layer_param_count(&r->base));
+  } else {
+    nn_tensor y = output_for(g, r, &x), dy = nn_tensor_randn(4, y.shape, seed + 3), dx = nn_tensor_new(4, x.shape,
+                                                                                                       NN_CPU);
+    nn_param p[NN_MAX_LAYER_PARAMS];
+    int n = r->base.ops->params(&r->base, p, NN_MAX_LAYER_PARAMS);
+    for (int i = 0; i < n; i++) nn_tensor_fill(p[i].grad, 0.f);
+    nn_arena *ws = nn_arena_new(NN_CPU);
+    nn_call c = call_on(ws, training);
+    nn_residual_forward(r, &c, &x, &y);
+    nn_residual_backward(r, &c, &dy, &dx);
+    answer_gradient(g, "dx (your backward)", &dx);
+    for (int i = 0; i < n; i++) answer_gradient(g, p[i].name, p[i].grad);
+    nn_arena_free(ws);
+    nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
+  }
+  nn_tensor_free(&x), free_layer(r);
+}
+
+GRADED_TEST(residual, gradcheck_bottleneck_and_inverted_blocks, .timeout = 30) {
+  check_kind_block(g, NN_BLOCK_BOTTLENECK, 3, 4, 2, 2, true, 31); /* 1x1, 3x3 stride 2, 1x1, projection */
+  check_kind_block(g, NN_BLOCK_BOTTLENECK, 4, 4, 1, 2, false, 32); /* identity, eval */
+  check_kind_block(g, NN_BLOCK_INVERTED, 3, 3, 1, 6, true, 33);    /* expand, depthwise, project, + x */
+  check_kind_block(g, NN_BLOCK_INVERTED, 2, 3, 2, 4, true, 34);    /* stride 2: no shortcut */
+  check_kind_block(g, NN_BLOCK_INVERTED, 2, 3, 2, 4, false, 35);   /* the same, eval */
+}
+
 GRADED_TEST(residual, backward_accumulates_into_dx_and_the_params) {
   /* dx starting at 1 ends at 1 + the gradient; the params' grads double over two backward passes.
    * Drawn: a projection block's channels, x's size, the seeds. */
@@ -308,9 +447,9 @@ Test(residual, a_smaller_batch_reuses_the_activations) {
   nn_call c = residual_step(r, ws, &x4, &y4);
   nn_residual_saved *s = c.saved;
   cr_assert_not_null(s, "the forward kept no record in its call");
-  cr_assert(s->a1.shape[0] == 4 && s->sum.shape[0] == 4 && s->conv1.x == &x4 && s->relu2.y == &y4, "the record of a "
-            "batch of 4 holds %d rows of a1, %d of sum; its conv1 call's x and relu2 call's y must be the block's",
-            s->a1.shape[0], s->sum.shape[0]);
+  cr_assert(s->act[0].shape[0] == 4 && s->sum.shape[0] == 4 && s->main[0].x == &x4 && s->relu2.y == &y4,
+            "the record of a batch of 4 holds %d rows of act[0] (conv1's output), %d of sum; its conv1 call's x and "
+            "relu2 call's y must be the block's", s->act[0].shape[0], s->sum.shape[0]);
   nn_arena_reset(ws);
   long first = nn_arena_allocations(ws);
   cr_assert(first > 1, "the first step of a batch of 4 fits the arena's first block (%ld allocations): the test "
@@ -321,7 +460,7 @@ Test(residual, a_smaller_batch_reuses_the_activations) {
                nn_arena_allocations(ws) - first);
   c = residual_step(r, ws, &x2, &y2);
   s = c.saved;
-  cr_assert_eq(s->a1.shape[0], 2, "the record holds %d rows, expected the batch's 2", s->a1.shape[0]);
+  cr_assert_eq(s->act[0].shape[0], 2, "the record holds %d rows, expected the batch's 2", s->act[0].shape[0]);
   cr_assert_eq(s->sum.shape[0], 2, "the record's sum holds %d rows, expected the batch's 2", s->sum.shape[0]);
   nn_arena_reset(ws);
   cr_assert_eq(nn_arena_allocations(ws), first, "a step of a smaller batch after one of 4 allocated %ld more blocks",
@@ -333,8 +472,10 @@ Test(residual, a_smaller_batch_reuses_the_activations) {
 Test(residual, summary_row_and_out_shape_in_a_model) {
   nn_rng rng = nn_rng_new(11);
   nn_model *m = nn_model_new("resnet", 3, (int[]){64, 8, 8});
-  nn_model_add(m, &nn_residual_new("block1", &(nn_residual_config){64, 64, 1}, &rng)->base);
-  nn_model_add(m, &nn_residual_new("block2", &(nn_residual_config){64, 128, 2}, &rng)->base);
+  nn_model_add(m, &nn_residual_new("block1", &(nn_residual_config){.in_channels = 64, .out_channels = 64,
+                                                                   .stride = 1}, &rng)->base);
+  nn_model_add(m, &nn_residual_new("block2", &(nn_residual_config){.in_channels = 64, .out_channels = 128,
+                                                                   .stride = 2}, &rng)->base);
   int out[NN_MAX_DIMS];
   cr_assert_eq(nn_model_out_shape(m, out), 3);
   cr_assert(out[0] == 128 && out[1] == 4 && out[2] == 4, "out shape (%d, %d, %d), expected (128, 4, 4)", out[0],

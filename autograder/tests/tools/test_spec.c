@@ -138,6 +138,33 @@ Test(spec, errors_name_the_file_and_line) {
   expect_parse_error("input 1 28 28\nmaxpool2d 2 stride=-1\n", "m.txt:2: ", "stride=-1: expected a whole number >= 1");
 }
 
+/* The residual blocks' words: ResNet-50's first stage is torchvision's layer1, 215,808 params
+ * (75,008 + 70,400 + 70,400); the inverted block at stride 2 halves H and W and has no shortcut. */
+Test(spec, residual_block_words_count_like_torchvision) {
+  nn_model_spec spec;
+  nn_error err = {0};
+  calc_ok(parse("input 64 56 56\nbottleneck 256 width=64\nbottleneck 256\nbottleneck 256\n", &spec, &err), &err,
+          "parse");
+  nn_spec_totals t;
+  calc_ok(nn_model_spec_calc(&spec, TORCH, NULL, &t, &err), &err, "calc torch");
+  cr_assert_eq(t.params, 215808, "ResNet-50 layer1: %ld params, torchvision 215,808", t.params);
+  calc_expect_shape(&t.out, 3, 256, 56, 56, "the bottlenecks keep 56 x 56");
+  nn_model_spec_free(&spec);
+  calc_ok(parse("input 24 56 56\ninvertedresidual 32 stride=2 width=144\nbasicblock 64 stride=2\n", &spec, &err),
+          &err, "parse");
+  calc_ok(nn_model_spec_calc(&spec, TORCH, NULL, &t, &err), &err, "calc torch");
+  long inverted = 24 * 144 + 9 * 144 + 144 * 32 + 2 * (2 * 144 + 32); /* 10,000 */
+  long basic = 9 * 32 * 64 + 9 * 64 * 64 + 32 * 64 + 3 * 2 * 64;     /* with the projection */
+  cr_assert_eq(t.params, inverted + basic, "%ld params, expected %ld + %ld", t.params, inverted, basic);
+  calc_expect_shape(&t.out, 3, 64, 14, 14, "two stride-2 blocks: 56 -> 28 -> 14");
+  nn_model_spec_free(&spec);
+  expect_parse_error("input 8 9 9\nbottleneck 16 groups=2\n", "m.txt:2: ", "bottleneck takes: stride, width");
+  calc_ok(parse("input 8 9 9\nbasicblock 0\n", &spec, &err), &err, "parse"); /* parses; the count refuses it */
+  cr_assert_neq(nn_model_spec_calc(&spec, TORCH, NULL, &t, &err), NN_OK, "basicblock 0 was counted");
+  cr_assert(strstr(err.msg, "BasicBlock: out channels 0") && strstr(err.msg, "must be at least 1"), "%s", err.msg);
+  nn_model_spec_free(&spec);
+}
+
 Test(spec, a_byte_order_mark_is_skipped) {
   nn_model_spec spec;
   nn_error err = {0};
