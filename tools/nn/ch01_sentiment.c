@@ -60,10 +60,11 @@ int cmd_sentiment(int argc, char **argv) {
   const char *dir = nsmc_dir();
   nn_nsmc train, test;
   nn_error err = {0};
-  if (nn_nsmc_load(dir, "train", &train, &err) != NN_OK) {
+  nn_status st = nn_nsmc_load(dir, "train", &train, &err);
+  if (st != NN_OK) {
     fprintf(stderr, "nn sentiment: %s\n   (NSMC is not bundled: `make data` fetches it, or set NN_NSMC_DIR)\n",
             err.msg);
-    return 1;
+    return st == NN_ERR_IO ? NN_EXIT_NO_DATA : 1; /* absent (or unreadable) vs a broken file */
   }
   if (nn_nsmc_load(dir, "test", &test, &err) != NN_OK) {
     fprintf(stderr, "nn sentiment: %s\n", err.msg);
