@@ -5,9 +5,10 @@
  *   nn exam --answers ...   its key with worked solutions (--format lines: one answer a line)
  *   nn exam --list          the families and how many kinds of question each asks
  *
- * The same seed, topic, framework and count give the same sheet. Every answer is
- * computed by the library's own code (exam_values.c, exam_shapes.c); this file
- * picks the problems, asks, reads, checks and keeps the score.
+ * The same seed, topic, framework and count give the same sheet. The answers come
+ * from exam_values.c (in double, checked against the library's float32 code) and
+ * exam_shapes.c (the library's shape calculators); this file picks the problems,
+ * asks, reads, checks and keeps the score.
  *
  * Asked in a terminal, a line that is not an answer is asked again; with stdin
  * from a file or a pipe each line is one answer, and each problem ends with a
@@ -198,7 +199,7 @@ static bool parse_answer(const char *text, const exam_answer *want, exam_answer 
   return true;
 }
 
-static bool answer_correct(const exam_answer *want, const exam_answer *got) {
+bool exam_answer_correct(const exam_answer *want, const exam_answer *got) {
   if (got->n != want->n) return false;
   for (int i = 0; i < want->n; i++) {
     double e = want->v[i], g = got->v[i];
@@ -364,7 +365,7 @@ static int run_session(const exam_options *o, const exam_problem *probs) {
     int t = 0;
     while (t < N_TOPICS - 1 && strcmp(TOPICS[t], p->topic)) t++;
     total[t]++;
-    bool ok = have && answer_correct(&p->answer, &got);
+    bool ok = have && exam_answer_correct(&p->answer, &got);
     char gots[256] = "";
     if (have) exam_answer_str(&got, gots, sizeof gots);
     else snprintf(gots, sizeof gots, "%.200s", line);

@@ -1,9 +1,12 @@
 /* exam.h: what `nn exam`'s driver (exam.c) and its problem families share.
  *
- * A family makes one problem from a random generator: the question, the answer
- * (computed with the library's own code: the shape calculators, nn_activation, nn_loss,
- * nn_optim, nn_metrics) and the worked solution, step by step. The driver picks
- * families, asks, checks and scores; it knows nothing of any formula.
+ * A family makes one problem from a random generator: the question, the answer and
+ * the worked solution, step by step. Shapes and counts come from the library's shape
+ * calculators; a real answer is computed in double, from the formula its steps show,
+ * and checked against the library's float32 code (nn_activation, nn_loss, nn_optim,
+ * nn_roc_auc), never taken from it (the metrics of a confusion matrix come from
+ * nn_metrics, which divides integer counts in double). The driver picks families,
+ * asks, checks and scores; it knows nothing of any formula.
  *
  *   exam_values.c   activation, loss, optimizer, metrics, rl, positional encoding
  *   exam_shapes.c   conv, pool, rnn, attention: output shapes and parameter counts,
@@ -11,6 +14,8 @@
  */
 #ifndef NN_EXAM_H
 #define NN_EXAM_H
+
+#include <stdbool.h>
 
 #include "nn_rng.h"
 #include "nn_shapes.h" /* nn_framework: NN_KERAS, NN_PYTORCH */
@@ -64,6 +69,9 @@ void exam_answer_real(exam_problem *p, double v);
 void exam_answer_vector(exam_problem *p, int n, const double *v);
 /* "(64, 13, 13)", "0.81757", "0.090031, 0.24473, 0.66524": how keys and messages write it */
 void exam_answer_str(const exam_answer *a, char *buf, int size);
+/* got is right for want, by the rules above. Near 0 the absolute 1e-4 decides: for a key of
+ * 1.25e-07, 0 and 1.25e-07 are both right, 2e-04 is not. */
+bool exam_answer_correct(const exam_answer *want, const exam_answer *got);
 
 /* ---- for the families: nice numbers */
 int exam_int(nn_rng *r, int lo, int hi);          /* uniform in [lo, hi] */

@@ -2,14 +2,18 @@
  * losses, one optimizer step, metrics, attention weights, positional encodings and
  * reinforcement-learning updates.
  *
- * Every answer is what the library computes: nn_activation_forward and
- * nn_softmax_forward, the nn_*_loss functions, nn_optim_step on a one-element
- * parameter, nn_confusion_matrix / nn_class_report_from_cm / nn_prf_from_cm /
- * nn_roc_auc. The worked steps show the formula with rounded intermediates, for
- * a student to follow by hand. Two families compute here, because their chapter
- * does not exist yet: the sinusoidal positional encoding (chapter 05, Transformer)
- * and the Q-learning / TD / return updates (chapter 07, RL); they move to the
- * library's code when those chapters land.
+ * Every key is computed in double from the formula its worked steps show, and the
+ * steps print that same number. The library computes the same in float32
+ * (nn_activation_forward, nn_softmax_forward, the nn_*_loss functions, nn_optim_step
+ * on a one-element parameter, nn_roc_auc), and each key is checked against it: they
+ * must agree within a tenth of the answer tolerance, or the drill and the library
+ * have drifted apart and nn exam aborts, naming the family. The float32 result is
+ * never the key: its round-off can flip the sign of an answer near 0 (RMSProp from
+ * w = 1 with g = 0.8 lands at 1.25e-07; float32 gave -4.8e-07). The metrics keys
+ * come from nn_class_report_from_cm / nn_prf_from_cm, which divide integer counts
+ * in double. Two families compute here only, because their chapter does not exist
+ * yet: the sinusoidal positional encoding (chapter 05, Transformer) and the
+ * Q-learning / TD / return updates (chapter 07, RL).
  */
 #include <math.h>
 #include <stdio.h>
@@ -71,7 +75,7 @@ static double nonzero_tenth(nn_rng *r, double lo, double hi, double min_abs) {
   return v;
 }
 
-/* ---- the library, on a handful of numbers */
+/* ---- the library, in float32, on a handful of numbers: the keys' cross-check */
 
 static double activation_of(nn_activation act, double x) {
   float xf = (float)x;
@@ -83,7 +87,7 @@ static double activation_of(nn_activation act, double x) {
 }
 
 static void softmax_of(int n, const double *z, double *p) {
-  float zf[EXAM_MAX_VALUES];
+  float zf[EXAM_MAX_VALUES] = {0};
   for (int i = 0; i < n; i++) zf[i] = (float)z[i];
   nn_tensor t = nn_tensor_from(2, (int[]){1, n}, zf), y = nn_tensor_new(2, (int[]){1, n}, NN_CPU);
   nn_softmax_forward(&t, &y);
@@ -95,6 +99,63 @@ static nn_tensor tensor_of(int rows, int cols, const double *v) {
   float f[32];
   for (int i = 0; i < rows * cols; i++) f[i] = (float)v[i];
   return rows == 1 ? nn_tensor_from(1, (int[]){cols}, f) : nn_tensor_from(2, (int[]){rows, cols}, f);
+}
+
+/* The key (double) against the library's float32 result: within a tenth of what the answer
+ * check accepts (exam.h), so a float32 answer would be marked right with room to spare. A
+ * larger gap is a drill that no longer computes what the library does: a bug, so it aborts. */
+static void check_library(const exam_problem *p, double key, double lib) {
+  double tol = 0.1 * fmax(EXAM_ABS_TOL, EXAM_REL_TOL * fabs(key));
+  NN_REQUIRE(fabs(lib - key) <= tol,
+             "nn exam %s: the key %.9g (double) and the library's %.9g (float32) differ by more than %g",
+             p->family, key, lib, tol);
+}
+
+/* ---- the keys, in double: the formulas the worked steps show */
+
+/* SELU's fixed point (Klambauer et al. 2017), as nn_activation.c's float constants */
+static const double SELU_LAMBDA = 1.0507009873554804934, SELU_ALPHA = 1.6732632423543772848;
+static const double PI = 3.14159265358979323846;
+
+/* f(x) of one activation; alpha: LeakyReLU's slope, ELU's alpha */
+static double activation_value(nn_activation_kind kind, double alpha, double x) {
+  switch (kind) {
+  case NN_ACT_SIGMOID: return 1 / (1 + exp(-x));
+  case NN_ACT_TANH: return tanh(x);
+  case NN_ACT_RELU: return x > 0 ? x : 0;
+  case NN_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+  case NN_ACT_ELU: return x > 0 ? x : alpha * expm1(x);
+  case NN_ACT_SOFTPLUS: return log1p(exp(-fabs(x))) + fmax(x, 0); /* ln(1 + e^x), e^x never large */
+  case NN_ACT_GELU: return x * 0.5 * erfc(-x / sqrt(2));            /* x Phi(x) */
+  case NN_ACT_GELU_TANH: return x / 2 * (1 + tanh(sqrt(2 / PI) * (x + 0.044715 * x * x * x)));
+  case NN_ACT_SILU: return x / (1 + exp(-x));
+  case NN_ACT_SELU: return SELU_LAMBDA * (x > 0 ? x : SELU_ALPHA * expm1(x));
+  case NN_ACT_RELU6: return fmin(fmax(x, 0), 6);
+  case NN_ACT_COUNT: break;
+  }
+  nn_panic("nn exam: activation kind %d is not one of the %d kinds", (int)kind, (int)NN_ACT_COUNT);
+}
+
+/* p = e^(z - max z) / sum e^(z - max z) */
+static void softmax_value(int n, const double *z, double *p) {
+  double m = z[0], s = 0;
+  for (int i = 1; i < n; i++) m = fmax(m, z[i]);
+  for (int i = 0; i < n; i++) p[i] = exp(z[i] - m), s += p[i];
+  for (int i = 0; i < n; i++) p[i] /= s;
+}
+
+/* softmax_value, checked element by element against nn_softmax_forward */
+static void softmax_checked(const exam_problem *p, int n, const double *z, double *prob) {
+  double lib[EXAM_MAX_VALUES];
+  softmax_value(n, z, prob);
+  softmax_of(n, z, lib);
+  for (int i = 0; i < n; i++) check_library(p, prob[i], lib[i]);
+}
+
+static double mean_of(int n, const double *v) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += v[i];
+  return s / n;
 }
 
 /* ==== activation ==== */
@@ -137,8 +198,10 @@ static void make_activation(nn_rng *r, nn_framework fw, exam_problem *p) {
       [NN_ACT_SELU] = fw == NN_KERAS ? "keras.activations.selu" : "torch.nn.SELU()",
       [NN_ACT_RELU6] = "ReLU6(x) = min(max(0, x), 6)",
   };
-  if (kind == NN_ACT_LEAKY_RELU) act.alpha = (float)leaky_default(fw);
-  double y = activation_of(act, x);
+  double alpha = kind == NN_ACT_LEAKY_RELU ? leaky_default(fw) : act.alpha; /* ELU's 1 */
+  if (kind == NN_ACT_LEAKY_RELU) act.alpha = (float)alpha;
+  double y = activation_value(kind, alpha, x);
+  check_library(p, y, activation_of(act, x));
   exam_ask(p, "What is %s at x = %g?", pretty[kind], x);
   switch (kind) {
   case NN_ACT_SIGMOID:
@@ -209,8 +272,9 @@ static void make_leaky_default(nn_rng *r, nn_framework fw, exam_problem *p) {
   int variant = (int)nn_rng_below(r, LEAKY_VARIANTS);
   if (variant == 2) {
     const nn_framework_default *d = default_entry("leaky_relu_fn_slope");
-    act.alpha = (float)fw_default("leaky_relu_fn_slope", fw);
-    double slope = -activation_of(act, -1.0);
+    double slope = fw_default("leaky_relu_fn_slope", fw);
+    act.alpha = (float)slope;
+    check_library(p, slope, -activation_of(act, -1.0));
     exam_ask(p, "%s: what is the slope for x < 0?", fw == NN_KERAS ? "layers.Dense(64, activation='leaky_relu')"
                                                                  : "torch.nn.functional.leaky_relu(x) with no slope given");
     exam_step(p, "%s", fw == NN_KERAS ? d->keras_api : d->pytorch_api);
@@ -221,7 +285,8 @@ static void make_leaky_default(nn_rng *r, nn_framework fw, exam_problem *p) {
   }
   if (variant == 0) {
     exam_ask(p, "%s, created with no arguments: what is its slope for x < 0?", layer);
-    double slope = -activation_of(act, -1.0);
+    double slope = leaky_default(fw);
+    check_library(p, slope, -activation_of(act, -1.0));
     exam_step(p, "f(-1) = %g, so the slope is %g", -slope, slope);
     exam_step(p, "%s: negative_slope = %g; %s: %g. The same model ported without stating it changes.",
               fw_name(fw), leaky_default(fw), fw_name(other(fw)), leaky_default(other(fw)));
@@ -229,7 +294,8 @@ static void make_leaky_default(nn_rng *r, nn_framework fw, exam_problem *p) {
     return;
   }
   double x = -(double)exam_int(r, 1, 10);
-  double y = activation_of(act, x);
+  double y = activation_value(NN_ACT_LEAKY_RELU, leaky_default(fw), x);
+  check_library(p, y, activation_of(act, x));
   exam_ask(p, "%s, created with no arguments, is applied to x = %g. What is the output?", layer, x);
   exam_step(p, "%s's default negative slope is %g (%s's is %g)", fw_name(fw), leaky_default(fw), fw_name(other(fw)),
             leaky_default(other(fw)));
@@ -256,14 +322,14 @@ static void make_softmax(nn_rng *r, nn_framework fw, exam_problem *p) {
   double z[4], prob[4];
   if (variant == 0) {
     distinct_tenths(r, 3, -2, 3, z);
-    softmax_of(3, z, prob);
+    softmax_checked(p, 3, z, prob);
     exam_ask(p, "Softmax of the logits z = %s: give the 3 probabilities.", list_g(3, z).s);
     softmax_steps(p, 3, z, prob);
     exam_answer_vector(p, 3, prob);
   } else if (variant == 1) {
     for (int i = 0; i < 4; i++) z[i] = exam_int(r, -2, 3);
     int k = exam_int(r, 0, 3);
-    softmax_of(4, z, prob);
+    softmax_checked(p, 4, z, prob);
     exam_ask(p, "A classifier gives the logits z = %s for classes 0..3. What probability does softmax give "
              "class %d?", list_g(4, z).s, k);
     softmax_steps(p, 4, z, prob);
@@ -274,7 +340,7 @@ static void make_softmax(nn_rng *r, nn_framework fw, exam_problem *p) {
     double T = exam_pick(r, 2, temps10) / 10.0, zt[3];
     distinct_tenths(r, 3, -2, 2, z);
     for (int i = 0; i < 3; i++) zt[i] = z[i] / T;
-    softmax_of(3, zt, prob);
+    softmax_checked(p, 3, zt, prob);
     exam_ask(p, "Softmax with temperature T = %g, p = softmax(z / T), of the logits z = %s: give the 3 "
              "probabilities.", T, list_g(3, z).s);
     exam_step(p, "z / T = %s (T < 1 sharpens, T > 1 flattens)", list_g(3, zt).s);
@@ -299,16 +365,17 @@ static void make_regression_loss(nn_rng *r, nn_framework fw, exam_problem *p) {
   nn_tensor tp = tensor_of(1, n, yhat), tt = tensor_of(1, n, y);
   static const char *names[] = {"mean squared error (MSE)", "mean absolute error (MAE)",
                                 "Huber loss with delta = 1 (mean over the elements)"};
-  double L = variant == 0   ? nn_mse_loss(&tp, &tt, NULL)
-             : variant == 1 ? nn_mae_loss(&tp, &tt, NULL)
-                            : nn_huber_loss(&tp, &tt, 1.f, NULL);
-  nn_tensor_free(&tp), nn_tensor_free(&tt);
-  exam_ask(p, "Predictions %s, targets %s. What is the %s?", list_g(n, yhat).s, list_g(n, y).s, names[variant]);
-  exam_step(p, "r = prediction - target = %s", list_g(n, res).s);
   for (int i = 0; i < n; i++) {
     double a = fabs(res[i]);
     per[i] = variant == 0 ? a * a : variant == 1 ? a : a <= 1 ? a * a / 2 : a - 0.5;
   }
+  double L = mean_of(n, per);
+  check_library(p, L, variant == 0   ? nn_mse_loss(&tp, &tt, NULL)
+                      : variant == 1 ? nn_mae_loss(&tp, &tt, NULL)
+                                     : nn_huber_loss(&tp, &tt, 1.f, NULL));
+  nn_tensor_free(&tp), nn_tensor_free(&tt);
+  exam_ask(p, "Predictions %s, targets %s. What is the %s?", list_g(n, yhat).s, list_g(n, y).s, names[variant]);
+  exam_step(p, "r = prediction - target = %s", list_g(n, res).s);
   if (variant == 0) exam_step(p, "r^2 = %s", list_4(n, per).s);
   if (variant == 1) exam_step(p, "|r| = %s", list_4(n, per).s);
   if (variant == 2) {
@@ -332,11 +399,12 @@ static void make_bce(nn_rng *r, nn_framework fw, exam_problem *p) {
     given[i] = from_logits ? nonzero_tenth(r, -2, 2, 0.1) : exam_tenths(r, 0.1, 0.9);
     /* the library's BCE takes logits: z = ln(p / (1 - p)) is the logit of a probability */
     z[i] = from_logits ? given[i] : log(given[i] / (1 - given[i]));
-    prob[i] = 1 / (1 + exp(-z[i]));
+    prob[i] = from_logits ? 1 / (1 + exp(-z[i])) : given[i];
     per[i] = -(y[i] ? log(prob[i]) : log(1 - prob[i]));
   }
+  double L = mean_of(n, per);
   nn_tensor tz = tensor_of(1, n, z);
-  double L = nn_bce_loss(&tz, y, NULL);
+  check_library(p, L, nn_bce_loss(&tz, y, NULL));
   nn_tensor_free(&tz);
   double yd[3] = {y[0], y[1], y[2]};
   if (from_logits)
@@ -359,11 +427,21 @@ static void make_bce(nn_rng *r, nn_framework fw, exam_problem *p) {
 /* 0: one row of logits, 1: the mean over two rows, 2: from probabilities, 3: label smoothing 0.1 */
 enum { CE_VARIANTS = 4 };
 
-static void ce_row_steps(exam_problem *p, const double *z, int label) {
+/* logsumexp(z) - z_label of 3 logits, with its steps */
+static double ce_row_steps(exam_problem *p, const double *z, int label) {
   double m = fmax(z[0], fmax(z[1], z[2])), s = 0;
   for (int c = 0; c < 3; c++) s += exp(z[c] - m);
+  double ce = m + log(s) - z[label];
   exam_step(p, "logsumexp(z) = m + ln sum e^(z - m) = %g + ln %.5g = %.5g", m, s, m + log(s));
-  exam_step(p, "CE = logsumexp(z) - z_y = %.5g - %s = %.5g", m + log(s), N(z[label]), m + log(s) - z[label]);
+  exam_step(p, "CE = logsumexp(z) - z_y = %.5g - %s = %.5g", m + log(s), N(z[label]), ce);
+  return ce;
+}
+
+/* -sum_c t_c log softmax(z)_c = logsumexp(z) - sum_c t_c z_c, of 3 logits (t sums to 1) */
+static double soft_ce(const double *z, const double *t) {
+  double m = fmax(z[0], fmax(z[1], z[2])), s = 0, tz = 0;
+  for (int c = 0; c < 3; c++) s += exp(z[c] - m), tz += t[c] * z[c];
+  return m + log(s) - tz;
 }
 
 static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
@@ -377,7 +455,7 @@ static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
     for (int i = 0; i < rows; i++) y[i] = (int)nn_rng_below(r, 3);
     nn_tensor t = tensor_of(rows, 3, z);
     if (rows == 1) nn_tensor_reshape(&t, 2, (int[]){1, 3});
-    double L = nn_sparse_ce_loss(&t, y, NULL);
+    double lib = nn_sparse_ce_loss(&t, y, NULL), ce[2];
     nn_tensor_free(&t);
     if (rows == 1)
       exam_ask(p, "Logits z = %s over 3 classes, true class y = %d (counting from 0). What is the "
@@ -388,8 +466,10 @@ static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
     exam_step(p, "CE = -ln softmax(z)_y = logsumexp(z) - z_y");
     for (int i = 0; i < rows; i++) {
       if (rows > 1) exam_step(p, "example %d:", i + 1);
-      ce_row_steps(p, z + 3 * i, y[i]);
+      ce[i] = ce_row_steps(p, z + 3 * i, y[i]);
     }
+    double L = mean_of(rows, ce);
+    check_library(p, L, lib);
     if (rows > 1) exam_step(p, "mean of the two = %.5g", L);
     exam_answer_real(p, L);
     return;
@@ -401,7 +481,8 @@ static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
   nn_tensor t = tensor_of(1, 3, z);
   nn_tensor_reshape(&t, 2, (int[]){1, 3});
   if (variant == 2) {
-    double L = nn_sparse_ce_loss(&t, &label, NULL);
+    double L = -log(prob[label]);
+    check_library(p, L, nn_sparse_ce_loss(&t, &label, NULL));
     exam_ask(p, "A model outputs the probabilities p = %s (after softmax) and the true class is %d "
              "(counting from 0). What is the cross-entropy loss (natural log)?", list_g(3, prob).s, label);
     exam_step(p, "CE = -ln p_y: only the probability of the true class counts");
@@ -412,7 +493,8 @@ static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
     for (int c = 0; c < 3; c++) target[c] = (c == label ? 1 - eps : 0) + eps / 3;
     nn_tensor tt = tensor_of(1, 3, target);
     nn_tensor_reshape(&tt, 2, (int[]){1, 3});
-    double L = nn_categorical_ce_loss(&t, &tt, NULL);
+    double L = -(target[0] * log(prob[0]) + target[1] * log(prob[1]) + target[2] * log(prob[2]));
+    check_library(p, L, nn_categorical_ce_loss(&t, &tt, NULL));
     /* Keras' CategoricalCrossentropy takes probabilities (from_logits=False); PyTorch's
      * CrossEntropyLoss takes logits, so in its wording the question gives the logits ln p. */
     if (fw == NN_KERAS)
@@ -430,8 +512,9 @@ static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
     if (fw != NN_KERAS) { /* the classic slip: probabilities into a loss that applies softmax itself */
       nn_tensor probs = tensor_of(1, 3, prob);
       nn_tensor_reshape(&probs, 2, (int[]){1, 3});
-      exam_step(p, "(fed p instead of z, CrossEntropyLoss would softmax it a second time and give %.5g)",
-                nn_categorical_ce_loss(&probs, &tt, NULL));
+      double twice = soft_ce(prob, target);
+      check_library(p, twice, nn_categorical_ce_loss(&probs, &tt, NULL));
+      exam_step(p, "(fed p instead of z, CrossEntropyLoss would softmax it a second time and give %.5g)", twice);
       nn_tensor_free(&probs);
     }
     nn_tensor_free(&tt);
@@ -440,10 +523,11 @@ static void make_ce(nn_rng *r, nn_framework fw, exam_problem *p) {
   nn_tensor_free(&t);
 }
 
-/* ==== optimizer: nn_optim_step on one weight ==== */
+/* ==== optimizer: one weight, a step or two ==== */
 
-/* w after each of `steps` steps from w0 with the grads g[]; state0 > 0 presets adagrad's
- * accumulator G (Keras starts it at 0.1, PyTorch and the library at 0). */
+/* nn_optim_step in float32: w after each of `steps` steps from w0 with the grads g[];
+ * state0 > 0 presets adagrad's accumulator G (Keras starts it at 0.1, PyTorch and the
+ * library at 0). */
 static void optim_run(nn_optim_kind kind, const nn_optim_config *cfg, double w0, int steps, const double *g,
                       double state0, double *w_after) {
   float wf = (float)w0, zero = 0.f;
@@ -458,6 +542,51 @@ static void optim_run(nn_optim_kind kind, const nn_optim_config *cfg, double w0,
   }
   nn_optim_free(&o);
   nn_tensor_free(&w), nn_tensor_free(&dw);
+}
+
+/* An optimizer's settings, in double: 0.1 is 0.1, not the float 0.100000001 */
+typedef struct {
+  double lr, momentum, rho, beta1, beta2, eps, weight_decay;
+  double G0; /* AdaGrad's accumulator at the start */
+} optim_rule;
+
+/* The library's update rules (nn_optim.c) in double, on one weight: w after each of `steps`
+ * steps from w0 with the grads g[]. weight_decay is the L2 form, g + wd w, except in AdamW,
+ * which shrinks w by lr wd w before its Adam step. Each w is checked against optim_run's.
+ *   sgd       w -= lr g
+ *   momentum  v = mu v + g;  w -= lr v           nesterov: w -= lr (g + mu v)
+ *   adagrad   G += g^2;  w -= lr g / (sqrt(G) + eps)
+ *   rmsprop   s = rho s + (1 - rho) g^2;  w -= lr g / (sqrt(s) + eps)
+ *   adam      m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2;
+ *             w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) */
+static void optim_steps(const exam_problem *p, nn_optim_kind kind, optim_rule c, double w0, int steps,
+                        const double *g, double *w_after) {
+  double w = w0, m = 0, v = kind == NN_ADAGRAD ? c.G0 : 0;
+  for (int t = 1; t <= steps; t++) {
+    double gt = kind == NN_ADAMW ? g[t - 1] : g[t - 1] + c.weight_decay * w;
+    switch (kind) {
+    case NN_SGD: w -= c.lr * gt; break;
+    case NN_MOMENTUM: m = c.momentum * m + gt, w -= c.lr * m; break;
+    case NN_NESTEROV: m = c.momentum * m + gt, w -= c.lr * (gt + c.momentum * m); break;
+    case NN_ADAGRAD: v += gt * gt, w -= c.lr * gt / (sqrt(v) + c.eps); break;
+    case NN_RMSPROP: v = c.rho * v + (1 - c.rho) * gt * gt, w -= c.lr * gt / (sqrt(v) + c.eps); break;
+    case NN_ADAM:
+    case NN_ADAMW: {
+      if (kind == NN_ADAMW) w -= c.lr * c.weight_decay * w;
+      m = c.beta1 * m + (1 - c.beta1) * gt, v = c.beta2 * v + (1 - c.beta2) * gt * gt;
+      double mhat = m / (1 - pow(c.beta1, t)), vhat = v / (1 - pow(c.beta2, t));
+      w -= c.lr * mhat / (sqrt(vhat) + c.eps);
+      break;
+    }
+    }
+    w_after[t - 1] = w;
+  }
+  nn_optim_config f = nn_optim_defaults(kind);
+  f.lr = (float)c.lr, f.momentum = (float)c.momentum, f.alpha = (float)c.rho, f.beta1 = (float)c.beta1;
+  f.beta2 = (float)c.beta2, f.eps = (float)c.eps, f.weight_decay = (float)c.weight_decay;
+  double lib[2];
+  optim_run(kind, &f, w0, steps, g, c.G0, lib);
+  for (int s = 0; s < steps; s++) check_library(p, w_after[s], lib[s]);
 }
 
 static void ask_grads(exam_problem *p, int steps, double w0, const double *g) {
@@ -475,9 +604,8 @@ static void make_optim_sgd(nn_rng *r, nn_framework fw, exam_problem *p) {
   double w0 = nonzero_tenth(r, -2, 2, 0.1), g[2] = {nonzero_tenth(r, -2, 2, 0.5), nonzero_tenth(r, -2, 2, 0.5)};
   double w[2];
   static const nn_optim_kind kinds[] = {NN_SGD, NN_SGD, NN_MOMENTUM, NN_NESTEROV};
-  nn_optim_config c = nn_optim_defaults(kinds[variant]);
-  c.lr = 0.1f, c.momentum = 0.9f, c.weight_decay = variant == 1 ? 0.1f : 0.f;
-  optim_run(kinds[variant], &c, w0, steps, g, 0, w);
+  optim_steps(p, kinds[variant], (optim_rule){.lr = 0.1, .momentum = 0.9, .weight_decay = variant == 1 ? 0.1 : 0},
+              w0, steps, g, w);
   const char *k = fw == NN_KERAS ? "keras.optimizers.SGD" : "torch.optim.SGD";
   switch (variant) {
   case 0:
@@ -523,35 +651,31 @@ static void make_optim_adaptive(nn_rng *r, nn_framework fw, exam_problem *p) {
   double w[2];
   bool keras = fw == NN_KERAS;
   if (variant == 0) {
-    nn_optim_config c = nn_optim_defaults(NN_ADAGRAD);
     double G0 = fw_default("adagrad_initial_accumulator", fw), eps = fw_default("adagrad_eps", fw);
-    c.lr = 0.1f, c.eps = (float)eps;
-    optim_run(NN_ADAGRAD, &c, w0, 2, g, G0, w);
+    optim_steps(p, NN_ADAGRAD, (optim_rule){.lr = 0.1, .eps = eps, .G0 = G0}, w0, 2, g, w);
     exam_ask(p, "AdaGrad (%s) with learning rate 0.1 and the framework's other defaults (the accumulator G "
              "starts at %g, eps = %g).", keras ? "keras.optimizers.Adagrad" : "torch.optim.Adagrad", G0, eps);
     ask_grads(p, 2, w0, g);
     double G1 = G0 + g[0] * g[0], G2 = G1 + g[1] * g[1];
     exam_step(p, "G <- G + g^2, w <- w - lr g / (sqrt(G) + eps)");
-    exam_step(p, "step 1: G = %g + %s^2 = %.5g, w = %g - 0.1 * %s / %.5g = %.5g", G0, N(g[0]), G1, w0, N(g[0]), sqrt(G1),
-              w[0]);
-    exam_step(p, "step 2: G = %.5g + %s^2 = %.5g, w = %.5g - 0.1 * %s / %.5g = %.5g", G1, N(g[1]), G2, w[0], N(g[1]),
-              sqrt(G2), w[1]);
+    exam_step(p, "step 1: G = %g + %s^2 = %.5g, w = %g - 0.1 * %s / (%.5g + %g) = %.5g", G0, N(g[0]), G1, w0, N(g[0]),
+              sqrt(G1), eps, w[0]);
+    exam_step(p, "step 2: G = %.5g + %s^2 = %.5g, w = %.5g - 0.1 * %s / (%.5g + %g) = %.5g", G1, N(g[1]), G2, w[0],
+              N(g[1]), sqrt(G2), eps, w[1]);
     exam_step(p, "(%s)", default_entry("adagrad_initial_accumulator")->explain);
   } else {
-    nn_optim_config c = nn_optim_defaults(NN_RMSPROP);
-    double rho = fw_default("rmsprop_rho", fw);
-    c.lr = 0.1f, c.alpha = (float)rho, c.eps = (float)fw_default("rmsprop_eps", fw);
-    optim_run(NN_RMSPROP, &c, w0, steps, g, 0, w);
+    double rho = fw_default("rmsprop_rho", fw), eps = fw_default("rmsprop_eps", fw);
+    optim_steps(p, NN_RMSPROP, (optim_rule){.lr = 0.1, .rho = rho, .eps = eps}, w0, steps, g, w);
     exam_ask(p, "RMSProp (%s) with learning rate 0.1 and the framework's default decay %s = %g; s starts at 0.",
              keras ? "keras.optimizers.RMSprop" : "torch.optim.RMSprop", keras ? "rho" : "alpha", rho);
     ask_grads(p, steps, w0, g);
     exam_step(p, "s <- rho s + (1 - rho) g^2, w <- w - lr g / (sqrt(s) + eps), rho = %g", rho);
     double s1 = (1 - rho) * g[0] * g[0], s2 = rho * s1 + (1 - rho) * g[1] * g[1];
-    exam_step(p, "step 1: s = %g * %s^2 = %.5g, sqrt(s) = %.5g, w = %g - 0.1 * %s / %.5g = %.5g", 1 - rho, N(g[0]), s1,
-              sqrt(s1), w0, N(g[0]), sqrt(s1), w[0]);
+    exam_step(p, "step 1: s = %g * %s^2 = %.5g, sqrt(s) = %.5g, w = %g - 0.1 * %s / (%.5g + %g) = %.5g", 1 - rho,
+              N(g[0]), s1, sqrt(s1), w0, N(g[0]), sqrt(s1), eps, w[0]);
     if (steps == 2)
-      exam_step(p, "step 2: s = %g * %.5g + %g * %s^2 = %.5g, w = %.5g - 0.1 * %s / %.5g = %.5g", rho, s1, 1 - rho,
-                N(g[1]), s2, w[0], N(g[1]), sqrt(s2), w[1]);
+      exam_step(p, "step 2: s = %g * %.5g + %g * %s^2 = %.5g, w = %.5g - 0.1 * %s / (%.5g + %g) = %.5g", rho, s1,
+                1 - rho, N(g[1]), s2, w[0], N(g[1]), sqrt(s2), eps, w[1]);
     exam_step(p, "(the first step is 1 / sqrt(1 - rho) = %.4g times lr: RMSProp has no bias correction)",
               1 / sqrt(1 - rho));
     exam_step(p, "(%s)", default_entry("rmsprop_rho")->explain);
@@ -614,10 +738,9 @@ static void make_optim_adam(nn_rng *r, nn_framework fw, exam_problem *p) {
   double w0 = nonzero_tenth(r, -2, 2, 0.5), g[2] = {nonzero_tenth(r, -2, 2, 0.5), nonzero_tenth(r, -2, 2, 0.5)};
   double w[2], eps = fw_default("adam_eps", fw);
   bool keras = fw == NN_KERAS;
-  nn_optim_kind kind = variant == 2 ? NN_ADAMW : NN_ADAM;
-  nn_optim_config c = nn_optim_defaults(kind);
-  c.lr = 0.1f, c.beta1 = 0.9f, c.beta2 = 0.999f, c.eps = (float)eps, c.weight_decay = variant == 2 ? 0.1f : 0.f;
-  optim_run(kind, &c, w0, steps, g, 0, w);
+  optim_steps(p, variant == 2 ? NN_ADAMW : NN_ADAM,
+              (optim_rule){.lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = eps, .weight_decay = variant == 2 ? 0.1 : 0},
+              w0, steps, g, w);
   if (variant == 2)
     exam_ask(p, "AdamW (%s) with learning rate 0.1, weight_decay 0.1 (the default is %g), betas 0.9 / 0.999, "
              "eps %g, moments starting at 0.", keras ? "keras.optimizers.AdamW" : "torch.optim.AdamW",
@@ -633,8 +756,8 @@ static void make_optim_adam(nn_rng *r, nn_framework fw, exam_problem *p) {
   if (variant == 2) exam_step(p, "AdamW decays first, outside the moments: w = %g - 0.1 * 0.1 * %s = %.5g", w0, N(w0), wd);
   exam_step(p, "t = 1: m = %.5g, v = %.5g, mhat = %.5g / 0.1 = %g, vhat = %.5g / 0.001 = %.5g", m1, v1, m1, g[0], v1,
             g[0] * g[0]);
-  exam_step(p, "       w = %.5g - 0.1 * %s / %g = %.5g (bias correction: the first step is lr * sign(g))", wd, N(g[0]),
-            fabs(g[0]), w[0]);
+  exam_step(p, "       w = %.5g - 0.1 * %s / (%g + %g) = %.5g (bias correction: the first step is lr * sign(g))", wd,
+            N(g[0]), fabs(g[0]), eps, w[0]);
   if (steps == 2) {
     double m2 = 0.9 * m1 + 0.1 * g[1], v2 = 0.999 * v1 + 0.001 * g[1] * g[1];
     double mh = m2 / (1 - 0.81), vh = v2 / (1 - 0.999 * 0.999);
@@ -642,7 +765,7 @@ static void make_optim_adam(nn_rng *r, nn_framework fw, exam_problem *p) {
               N(g[1]), v2);
     exam_step(p, "       mhat = %.5g / 0.19 = %.5g, vhat = %.5g / 0.001999 = %.5g, sqrt(vhat) = %.5g", m2, mh, v2, vh,
               sqrt(vh));
-    exam_step(p, "       w = %.5g - 0.1 * %s / %.5g = %.5g", w[0], N(mh), sqrt(vh), w[1]);
+    exam_step(p, "       w = %.5g - 0.1 * %s / (%.5g + %g) = %.5g", w[0], N(mh), sqrt(vh), eps, w[1]);
   }
   exam_step(p, "(eps: %s)", default_entry("adam_eps")->explain);
   exam_answer_real(p, w[steps - 1]);
@@ -767,8 +890,7 @@ static void make_roc_auc(nn_rng *r, nn_framework fw, exam_problem *p) {
   }
   float sf[8];
   for (int i = 0; i < n; i++) sf[i] = (float)s[i];
-  double auc = nn_roc_auc(y, sf, n);
-  double yd[8] = {0};
+  double lib = nn_roc_auc(y, sf, n), yd[8] = {0};
   for (int i = 0; i < n; i++) yd[i] = y[i];
   exam_ask(p, "Scores %s for labels %s (1 = positive). What is the ROC-AUC?", list_g(n, s).s, list_g(n, yd).s);
   exam_step(p, "AUC = P(a random positive scores above a random negative), a tie counting 1/2");
@@ -781,6 +903,8 @@ static void make_roc_auc(nn_rng *r, nn_framework fw, exam_problem *p) {
     exam_step(p, "positive with score %g is above %g of the %d negatives", s[i], w, N);
     wins += w;
   }
+  double auc = wins / (P * N);
+  check_library(p, auc, lib);
   exam_step(p, "AUC = %g / (%d * %d) = %.5g", wins, P, N, auc);
   exam_answer_real(p, auc);
 }
@@ -804,7 +928,7 @@ static void make_attention_weights(nn_rng *r, nn_framework fw, exam_problem *p) 
     for (int i = 0; i < d; i++) dot += q[i] * k[j][i];
     score[j] = dot / sqrt((double)d);
   }
-  softmax_of(3, score, w); /* the library's softmax; the dot products are here until chapter 05 */
+  softmax_checked(p, 3, score, w); /* the dot products are here until chapter 05 */
   exam_ask(p, "Scaled dot-product attention, one query q = %s and three keys k1 = %s, k2 = %s, k3 = %s (d_k = 4)",
            list_g(4, q).s, list_g(4, k[0]).s, list_g(4, k[1]).s, list_g(4, k[2]).s);
   if (variant == 0) exam_ask(p, ". Give the 3 attention weights softmax(q k^T / sqrt(d_k)).");
