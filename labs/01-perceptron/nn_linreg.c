@@ -11,12 +11,10 @@ static void normal_equations(const nn_tensor *X, const float *y, double *G, doub
   memset(G, 0, sizeof *G * (size_t)P * P);
   memset(r, 0, sizeof *r * (size_t)P);
   for (int i = 0; i < N; i++) {
-    const float *x = X->data + (long)i * D;
-    for (int j = 0; j < P; j++) {
-      double a_j = j < D ? x[j] : 1.0;
-      r[j] += a_j * y[i];
-      for (int k = 0; k <= j; k++) G[j * P + k] += a_j * (k < D ? x[k] : 1.0);
-    }
+    const float *x = X->data + (long)i * D; /* row i of A is (x[0], ..., x[D-1], 1) */
+    /* TODO(lab 01-perceptron): write this part of normal_equations. */
+    /* HINT: row i adds a_ij y_i to r[j] and a_ij a_ik to G[j][k] (G[j * P + k]) for every j and every k <= j, where a_ij is x[j] for j < D and 1 for j = D (the bias column); the loop after this one copies the lower triangle up */
+    NN_LAB_STUB("01-perceptron", "normal_equations");
   }
   for (int j = 0; j < P; j++) /* the upper triangle mirrors the lower */
     for (int k = j + 1; k < P; k++) G[j * P + k] = G[k * P + j];

@@ -94,6 +94,8 @@ static double squared_distance(const float *a, const float *b, int D) {
 static void nearest(const nn_tensor *X, const int *members, int count, int i, int k, int *near) {
   int D = X->shape[1];
   const float *xi = X->data + (long)i * D;
+  /* BEGIN SOLUTION */
+  /* HINT: pass r = 0 .. k-1 picks near[r]: among members[0..count) that are not i and not already in near[0..r), the one of least squared_distance to xi (ties: the first in members, i.e. a strict <) */
   for (int r = 0; r < k; r++) {
     int best = -1;
     double best_d = 0;
@@ -107,6 +109,7 @@ static void nearest(const nn_tensor *X, const int *members, int count, int i, in
     }
     near[r] = best;
   }
+  /* END SOLUTION */
 }
 
 nn_status nn_smote(const nn_tensor *X, const int *y, int C, int k, nn_rng *rng, nn_tensor *X_out, int **y_out,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graded.h"
 #include "nn_sampling.h"
 
 /* 60 of class 0, 25 of class 1, none of class 2, 15 of class 3 (C = 4, n = 100), shuffled. */
@@ -108,6 +109,83 @@ Test(smote, new_rows_lie_between_a_point_and_one_of_its_neighbours) {
               "row %d = (%g, %g) is not on a segment from a corner to one of its 2 nearest corners", r, px, py);
   }
   free(y_out), nn_tensor_free(&X_out), nn_tensor_free(&X);
+}
+
+/* Whether p lies on the segment x_i + u (x_j - x_i), u in [0, 1], for some member i of the
+ * class and one of i's k nearest other members j (by the test's own search, in double). */
+static bool on_a_neighbour_segment(const float *X, int D, const int *members, int count, int k, const float *p) {
+  for (int a = 0; a < count; a++) {
+    const float *xi = X + (long)members[a] * D;
+    double d_i[64]; /* squared distance from i to each member */
+    for (int b = 0; b < count; b++) {
+      d_i[b] = 0;
+      for (int d = 0; d < D; d++) d_i[b] += ((double)X[(long)members[b] * D + d] - xi[d]) * ((double)X[(long)members[b] * D + d] - xi[d]);
+    }
+    for (int b = 0; b < count; b++) {
+      if (b == a) continue;
+      int closer = 0; /* members nearer to i than b (ties: lower index first), i itself left out */
+      for (int c = 0; c < count; c++)
+        if (c != a && c != b && (d_i[c] < d_i[b] || (d_i[c] == d_i[b] && c < b))) closer++;
+      if (closer >= k) continue; /* b is not among i's k nearest */
+      const float *xj = X + (long)members[b] * D;
+      double u = -1, best = 0; /* the u that puts x_i + u (x_j - x_i) nearest p */
+      for (int d = 0; d < D; d++) best += ((double)xj[d] - xi[d]) * ((double)xj[d] - xi[d]);
+      if (best == 0) continue;
+      double dot = 0;
+      for (int d = 0; d < D; d++) dot += ((double)p[d] - xi[d]) * ((double)xj[d] - xi[d]);
+      u = dot / best;
+      if (u < -1e-6 || u > 1 + 1e-6) continue;
+      double miss = 0;
+      for (int d = 0; d < D; d++) {
+        double q = xi[d] + u * ((double)xj[d] - xi[d]) - p[d];
+        miss += q * q;
+      }
+      if (miss <= 1e-9 * (1 + best)) return true;
+    }
+  }
+  return false;
+}
+
+/* Graded (the lab's nearest): every new row lies between a member of its class and one of
+ * that member's k nearest others. Public: the unit square's corners (k = 2: the two edge
+ * neighbours, never the opposite corner); drawn: two classes of random points in D = 2..3,
+ * the minority of 3..8 rows, k 1..3. A wrong neighbour search draws rows across the class or
+ * towards a far point: off every such segment. */
+GRADED_TEST(smote, new_rows_lie_between_a_row_and_one_of_its_k_nearest) {
+  int D = nn_grade_size(g, 2, 2, 3), n0 = nn_grade_size(g, 10, 9, 16), n1 = nn_grade_size(g, 4, 3, 8);
+  int k = nn_grade_size(g, 2, 1, 3), n = n0 + n1;
+  nn_tensor X = nn_tensor_new(2, (int[]){n, D}, NN_CPU);
+  int *y = malloc(sizeof *y * (size_t)n), members[8];
+  nn_rng data = nn_rng_new(nn_grade_seed(g, 21));
+  nn_rng_fill_normal(&data, X.data, (long)n * D, 0.f, 1.f);
+  for (int i = 0; i < n; i++) y[i] = i >= n0, X.data[(long)i * D] += i < n0 ? 10.f : 0.f; /* class 0 far away */
+  if (nn_grade_public(g)) {
+    const float corners[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+    for (int i = 0; i < 4; i++) X.data[(long)(n0 + i) * D] = corners[i][0], X.data[(long)(n0 + i) * D + 1] = corners[i][1];
+  }
+  for (int i = 0; i < n1; i++) members[i] = n0 + i;
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 22));
+  nn_tensor X_out = {0};
+  int *y_out = NULL;
+  nn_error err = {0};
+  int status = nn_smote(&X, y, 2, k, &rng, &X_out, &y_out, &err);
+  answer(g, "nn_smote's status (0: NN_OK)", &status, 1);
+  expect(g, status == NN_OK, "nn_smote refused two classes of %d and %d rows: %s", n0, n1, err.msg);
+  nn_tensor out = nn_tensor_new(2, (int[]){2 * n0, D}, NN_CPU); /* the rows nn_smote must give */
+  if (status == NN_OK && X_out.ndim == 2 && X_out.shape[0] == 2 * n0 && X_out.shape[1] == D)
+    memcpy(out.data, X_out.data, nn_tensor_bytes(&out));
+  answer(g, "the rows of X_out", out.data, nn_numel(&out));
+  expect(g, memcmp(out.data, X.data, nn_tensor_bytes(&X)) == 0, "the first %d rows of X_out must be X, unchanged", n);
+  for (int r = n; r < 2 * n0; r++) {
+    const float *p = out.data + (long)r * D;
+    expect(g, on_a_neighbour_segment(X.data, D, members, n1, k, p), "new row %d = (%g, %g%s) is on no segment from a "
+           "class-1 row to one of its k = %d nearest class-1 rows", r, p[0], p[1], D > 2 ? ", ..." : "", k);
+    int copy = -1; /* a row counted among its own neighbours gives x_i + u (x_i - x_i) = x_i: a copy */
+    for (int i = 0; i < n1 && copy < 0; i++)
+      if (memcmp(p, X.data + (long)members[i] * D, sizeof(float) * (size_t)D) == 0) copy = members[i];
+    expect(g, copy < 0, "new row %d is a copy of row %d: is a row among its own nearest neighbours?", r, copy);
+  }
+  free(y), free(y_out), nn_tensor_free(&X), nn_tensor_free(&X_out), nn_tensor_free(&out);
 }
 
 Test(smote, a_class_of_one_example_is_refused_by_name) {

@@ -3,7 +3,9 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
+#include <string.h>
 
+#include "graded.h"
 #include "nn_dense.h"
 #include "nn_model.h"
 #include "nn_regularizer.h"
@@ -22,6 +24,36 @@ Test(regularizer, penalty_and_gradient_by_hand) {
   cr_assert(fabs(nn_regularize(&p, 1, 0.1f, 0.01f, false, NULL) - 0.2925) < 1e-7, "without grads, the same penalty");
   cr_assert_eq(g.data[0], (float)0.11, "add_grads false leaves the grads alone");
   nn_tensor_free(&w), nn_tensor_free(&g);
+}
+
+/* Graded (the lab's regularize_cpu): the penalty and the gradient it ADDS, on grads that start
+ * at 1. Public: w = (0.5, -2, 0), l1 = 0.1, l2 = 0.01 as above (grad 1 + (0.11, -0.14, 0));
+ * drawn: n, w (some exactly 0), l1 and l2 in [0, 0.5]. Expected values computed here, in double. */
+GRADED_TEST(regularizer, l1_l2_penalty_and_the_gradient_it_adds) {
+  int n = nn_grade_size(g, 3, 2, 40);
+  float l1 = (float)nn_grade_size(g, 10, 0, 50) / 100.f, l2 = (float)nn_grade_size(g, 1, 0, 50) / 100.f;
+  nn_tensor w = nn_tensor_new(1, (int[]){n}, NN_CPU), grad = nn_tensor_new(1, (int[]){n}, NN_CPU);
+  if (nn_grade_public(g)) {
+    memcpy(w.data, (float[]){0.5f, -2.f, 0.f}, 3 * sizeof(float));
+  } else {
+    nn_rng rng = nn_rng_new(nn_grade_seed(g, 8));
+    nn_rng_fill_normal(&rng, w.data, n, 0.f, 1.f);
+    for (int i = 0; i < n; i += 5) w.data[i] = 0.f; /* sign(0) = 0 */
+  }
+  nn_tensor_fill(&grad, 1.f); /* the penalty's gradient is added to what is there */
+  nn_param p = {"d.W", &w, &grad};
+  double pen = nn_regularize(&p, 1, l1, l2, true, NULL);
+  answer(g, "penalty", &pen, 1);
+  answer(g, "grad (1 + the penalty's)", grad.data, n);
+  double want = 0;
+  for (int i = 0; i < n; i++) {
+    double wi = w.data[i], sign = (wi > 0) - (wi < 0), gi = 1 + l1 * sign + 2 * l2 * wi;
+    want += l1 * fabs(wi) + l2 * wi * wi;
+    expect_near(g, grad.data[i], gi, 1e-6 * (1 + fabs(gi)), "w[%d] = %g, l1 = %g, l2 = %g: grad %g, expected 1 + l1 "
+                "sign(w) + 2 l2 w = %.7g (added to the grad's 1)", i, wi, l1, l2, grad.data[i], gi);
+  }
+  expect_near(g, pen, want, 1e-6 * (1 + want), "penalty %.9g, expected l1 sum|w| + l2 sum w^2 = %.9g", pen, want);
+  nn_tensor_free(&w), nn_tensor_free(&grad);
 }
 
 Test(regularizer, gradient_matches_finite_differences) {
