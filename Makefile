@@ -408,7 +408,8 @@ labs:
 	@tools/mklabs
 
 # labs/ regenerates to what is committed, every graded test passes on solutions/
-# and fails on the stubs (tools/check-labs).
+# and fails on the stubs, and every bug planted in a lab region (MUTANTS) fails one
+# (tools/check-labs, tools/mutants).
 check-labs:
 	@tools/check-labs
 

@@ -97,6 +97,13 @@ static void finish(nn_grade *g, grade_outcome outcome, const char *fmt, ...) {
 
 bool nn_grade_near(double got, double want, double tol) { return fabs(got - want) <= tol; }
 
+void nn_grade_note(nn_grade *g, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(g->note, sizeof g->note, fmt, ap);
+  va_end(ap);
+}
+
 /* The feedback is the message; make test also says where the expectation is (the grader's
  * feedback does not: a student reads the message, not the test's line numbers). */
 void nn_grade_fail(nn_grade *g, const char *file, int line, const char *fmt, ...) {
@@ -209,7 +216,7 @@ static void answer_raw(nn_grade *g, frame_kind kind, const char *what, void *v, 
 void nn_grade_checker_end(nn_grade *g) {
   frame_header h;
   size_t got = read_all(g->in_fd, &h, sizeof h);
-  if (got == sizeof h && h.magic == FRAME_MAGIC && h.kind == FRAME_DONE) finish(g, GRADE_PASSED, "%s", "");
+  if (got == sizeof h && h.magic == FRAME_MAGIC && h.kind == FRAME_DONE) finish(g, GRADE_PASSED, "%s", g->note);
   if (got == 0)
     finish(g, GRADE_FAILED, "%s", "your code's process ended (crashed?) after its last answer, before the test did");
   finish(g, GRADE_FAILED, "%s", "your code's process sent more than the test asks for");

@@ -56,6 +56,9 @@ bool nn_grade_public(const nn_grade *g);
 int nn_grade_size(nn_grade *g, int public_value, int lo, int hi);
 /* public_seed in variant 0; otherwise a seed mixed from it and the variant's. */
 uint64_t nn_grade_seed(nn_grade *g, uint64_t public_seed);
+/* What a passed test reports beside its points, e.g. nn_grade_note(g, "test accuracy %.2f %%",
+ * 100 * acc): the grade report's feedback for it. From the checker's values (answers included). */
+void nn_grade_note(nn_grade *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* true in the checker. Work whose only use is an answer (training a model) can be skipped
  * there: `if (!nn_grade_is_checker(g)) { fit...; predict... }  answer(...)`. */
 bool nn_grade_is_checker(const nn_grade *g);

@@ -45,6 +45,7 @@ struct nn_grade {
   uint64_t draws;   /* how many sizes and seeds were drawn so far */
   int in_fd, out_fd; /* worker: inputs in, answers out; checker: answers in, inputs out */
   int answers;       /* answers so far, for messages */
+  char note[200];    /* what a pass reports (nn_grade_note): "test accuracy 97.35 %" */
   /* Where a failure or a skip goes: Criterion's assert in make test; the verdict line in
    * the checker (both end the run and do not return). */
   void (*finish)(nn_grade *g, grade_outcome outcome, const char *message);

@@ -91,7 +91,8 @@ typedef struct {
   long mem_mb, output_kb;
   uint64_t seed;
   bool require_gpu, require_data;
-  int uid, gid; /* nobody when the grader is root, else -1 */
+  bool first_failure; /* stop at the first failed test (the mutation stage: one failure kills a mutant) */
+  int uid, gid;       /* nobody when the grader is root, else -1 */
 } options;
 
 /* ---- errors that are the instructor's: collected, printed, exit 2 */
@@ -404,7 +405,7 @@ static result judge(const options *o, const graded_test *t, const run_outcome *r
   if (r->timed_out) {
     snprintf(fb, sizeof fb, "timed out after %g s (an endless loop?)", wall_s);
   } else if (strcmp(r->verdict_word, "PASSED") == 0) {
-    if (!trouble[0]) res.v = PASSED;
+    if (!trouble[0]) res.v = PASSED, snprintf(fb, sizeof fb, "%s", r->why); /* the test's note, if any */
     else snprintf(fb, sizeof fb, "the test passed, but then: %s", trouble);
   } else if (strcmp(r->verdict_word, "SKIPPED") == 0) {
     bool gpu_skip = strncmp(r->why, "gpu:", 4) == 0, data_skip = strncmp(r->why, "needs ", 6) == 0;
@@ -460,6 +461,8 @@ static bool write_results(const char *path, const graded_test *tests, const resu
       snprintf(text, cap, "SKIPPED (0 of 0 points; it counts neither for nor against you): %s\n\n%s", r->feedback,
                r->output);
     else if (r->v == FAILED)
+      snprintf(text, cap, "%s\n\n%s", r->feedback, r->output);
+    else if (r->feedback[0]) /* a pass's note: the accuracy it reached */
       snprintf(text, cap, "%s\n\n%s", r->feedback, r->output);
     else
       snprintf(text, cap, "%s", r->output);
@@ -519,8 +522,13 @@ static void print_row(int width, const graded_test *t, const result *r) {
   char pts[32], id[300];
   snprintf(pts, sizeof pts, "%g/%g", r->v == PASSED ? t->points : 0, r->v == SKIPPED ? 0 : t->points);
   snprintf(id, sizeof id, "%s::%s", t->suite, t->name);
-  printf("  %-*s  %7s  %-7s  %5.1fs  %s\n", width, id, pts, VERDICT_NAME[r->v], r->seconds,
-         r->v == PASSED ? "" : r->feedback);
+  printf("  %-*s  %7s  %-7s  %5.1fs  %s\n", width, id, pts, VERDICT_NAME[r->v], r->seconds, r->feedback);
+}
+
+static double total_points(const graded_test *tests, int n) {
+  double sum = 0;
+  for (int i = 0; i < n; i++) sum += tests[i].points;
+  return sum;
 }
 
 static int finish(const options *o, const graded_test *tests, const result *res, int n, double seconds,
@@ -538,7 +546,12 @@ static int finish(const options *o, const graded_test *tests, const result *res,
            skipped ? " (skipped tests count 0 of 0 points: they need a GPU or a data set this machine lacks)" : "",
            notes);
   bool wrote = write_results(o->results_path, tests, res, n, seconds, summary);
-  printf("\nscore: %g/%g%s\n", score, max_score, wrote ? "" : " (results.json NOT written)");
+  if (skipped) /* the header counted every test's points: say where the difference went */
+    printf("\nscore: %g/%g (%g of the %g points belong to the %d skipped tests: they need a GPU or a data set this "
+           "machine lacks, and count 0 of 0)%s\n", score, max_score, total_points(tests, n) - max_score,
+           total_points(tests, n), skipped, wrote ? "" : " (results.json NOT written)");
+  else
+    printf("\nscore: %g/%g%s\n", score, max_score, wrote ? "" : " (results.json NOT written)");
   if (wrote) printf("wrote %s\n", o->results_path);
   printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   return wrote ? 0 : 2;
@@ -551,6 +564,7 @@ static void usage(void) {
           "             [--checker PROG] [--hidden-checker PROG] [--tests-dir autograder/tests]\n"
           "             [--hidden-dir autograder/hidden] [--time-limit 20] [--total-limit 900]\n"
           "             [--mem-limit-mb 2048] [--output-limit-kb 256] [--seed N] [--require-gpu] [--require-data]\n"
+          "             [--first-failure]\n"
           "       grade --describe-object FILE\n");
   exit(2);
 }
@@ -567,6 +581,10 @@ static options parse_args(int argc, char **argv) {
     }
     if (strcmp(a, "--require-data") == 0) {
       o.require_data = true;
+      continue;
+    }
+    if (strcmp(a, "--first-failure") == 0) {
+      o.first_failure = true;
       continue;
     }
     if (i + 1 >= argc) usage();
@@ -701,8 +719,15 @@ int main(int argc, char **argv) {
     }
   } else {
     double deadline = start + o.total_limit;
+    bool failed = false;
     for (int i = 0; i < n; i++) {
-      res[i] = grade_test(&o, &tests[i], &b, work, deadline);
+      if (o.first_failure && failed) { /* tools/mutants: one failed test is all it asks */
+        res[i] = (result){.v = SKIPPED};
+        copy_str(res[i].feedback, sizeof res[i].feedback, "not run: --first-failure stops after the first failed test");
+      } else {
+        res[i] = grade_test(&o, &tests[i], &b, work, deadline);
+        failed |= res[i].v == FAILED;
+      }
       print_row(width, &tests[i], &res[i]);
     }
   }

@@ -68,6 +68,8 @@ void graded_expect_accuracy(nn_grade *g, const graded_split *test, int *predicti
          test->n, 100 * band, first_last_loss[0], first_last_loss[1]);
   expect(g, first_last_loss[1] < first_last_loss[0], "the training loss did not fall: %g -> %g", first_last_loss[0],
          first_last_loss[1]);
+  nn_grade_note(g, "test accuracy %.2f%% on %d images (needs %g%%); train loss %.3f -> %.3f", 100 * acc, test->n,
+                100 * band, first_last_loss[0], first_last_loss[1]);
 }
 
 void graded_split_free(graded_split *s) {

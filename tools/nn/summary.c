@@ -1,6 +1,7 @@
-/* nn summary SPEC_FILE [--framework keras|pytorch]: a model's per-layer output shapes and
- * parameter counts, as Keras' model.summary() or torchinfo would print them, from a
- * text spec (one layer per line; the format is in spec.h and docs/models/). */
+/* nn summary SPEC_FILE [--framework pytorch|keras]: a model's per-layer output shapes and
+ * parameter counts, as torchinfo or Keras' model.summary() would print them, from a
+ * text spec (one layer per line; the format is in spec.h and docs/models/). PyTorch's
+ * conventions by default, (N, C, H, W) as the course's tensors and `nn exam`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 /* To stdout with status 0 when asked for (--help), else to stderr with status 2. */
 static int usage_to(FILE *out) {
   fprintf(out,
-          "usage: nn summary SPEC_FILE [--framework keras|pytorch]\n"
+          "usage: nn summary SPEC_FILE [--framework pytorch|keras]   (default pytorch: (N, C, H, W))\n"
           "  SPEC_FILE: one layer per line, '#' comments, e.g.\n"
           "    input 1 28 28\n"
           "    conv2d 32 kernel=3 activation=relu\n"
@@ -25,7 +26,7 @@ static int summary_usage(void) { return usage_to(stderr); }
 
 int cmd_summary(int argc, char **argv) {
   const char *path = NULL;
-  nn_framework fw = NN_KERAS;
+  nn_framework fw = NN_PYTORCH; /* the course's layout, as nn exam's default */
   nn_error err = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = NULL;

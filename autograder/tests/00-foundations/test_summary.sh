@@ -6,7 +6,7 @@ nn=${NN_BUILD:-build}/nn
 [ -x "$nn" ] || { echo "$nn is not built"; exit 1; }
 fail() { echo "$out"; echo "$1"; exit 1; }
 
-out=$("$nn" summary docs/models/cnn_mnist.txt 2>&1) || fail "nn summary docs/models/cnn_mnist.txt failed"
+out=$("$nn" summary docs/models/cnn_mnist.txt --framework keras 2>&1) || fail "nn summary --framework keras failed"
 for want in "Total params: 34,826" "Trainable params: 34,826" "Non-trainable params: 0" \
             "(None, 26, 26, 32)" "(None, 5, 5, 64)" "(None, 1600)"; do
   echo "$out" | grep -qF "$want" || fail "cnn_mnist (keras): no '$want'"
@@ -14,15 +14,15 @@ done
 for n in 320 18,496 16,010; do
   echo "$out" | grep -qE "[[:space:]]$n[[:space:]]" || fail "cnn_mnist: no layer with $n params"
 done
-out=$("$nn" summary docs/models/cnn_mnist.txt --framework pytorch 2>&1) || fail "--framework pytorch failed"
-echo "$out" | grep -qF "Total params: 34,826" || fail "cnn_mnist (pytorch): total is not 34,826"
-echo "$out" | grep -qF "(N, 32, 26, 26)" || fail "cnn_mnist (pytorch): shapes are not (N, C, H, W)"
+out=$("$nn" summary docs/models/cnn_mnist.txt 2>&1) || fail "nn summary docs/models/cnn_mnist.txt failed"
+echo "$out" | grep -qF "Total params: 34,826" || fail "cnn_mnist (the default, pytorch): total is not 34,826"
+echo "$out" | grep -qF "(N, 32, 26, 26)" || fail "cnn_mnist: the default shapes are not the course's (N, C, H, W)"
 
 out=$("$nn" summary docs/models/mlp_mnist.txt 2>&1) || fail "mlp_mnist failed"
 echo "$out" | grep -qF "Total params: 407,050" || fail "mlp_mnist: total is not 401,920 + 5,130 = 407,050"
-out=$("$nn" summary docs/models/lstm.txt 2>&1) || fail "lstm (keras) failed"
+out=$("$nn" summary docs/models/lstm.txt -f keras 2>&1) || fail "lstm (keras) failed"
 echo "$out" | grep -qE "LSTM.* 314,368 " || fail "lstm: Keras' LSTM(256) on 50 inputs is not 314,368"
-out=$("$nn" summary docs/models/lstm.txt --framework=torch 2>&1) || fail "lstm (pytorch) failed"
+out=$("$nn" summary docs/models/lstm.txt 2>&1) || fail "lstm (pytorch, the default) failed"
 echo "$out" | grep -qE "LSTM.* 315,392 " || fail "lstm: PyTorch's LSTM(256) on 50 inputs is not 315,392"
 
 tmp=$(mktemp -d) || exit 1

@@ -340,6 +340,7 @@ GRADED_TEST(logistic, breast_cancer_test_accuracy_at_least_94) {
    * float rounding differs from ours is not failed by one borderline tumour */
   expect(g, acc >= 0.94, "breast cancer test accuracy %.1f %% (%d test rows), expected >= 94 %% "
          "(final training loss %g)", 100 * acc, test.n, history[EPOCHS - 1]);
+  nn_grade_note(g, "test accuracy %.1f%% on %d rows (needs 94%%)", 100 * acc, test.n);
   free(pred);
   graded_split_free(&train), graded_split_free(&test);
 }

@@ -304,6 +304,7 @@ static void expect_floor(nn_grade *g, result r, const char *what, double floor) 
          "vocabulary %d)", what, r.accuracy, r.n, floor, r.f1, r.D);
   expect(g, r.f1 >= floor, "%s: test F1 %.4f on %d reviews, expected at least %.2f (accuracy %.4f)", what, r.f1, r.n,
          floor, r.accuracy);
+  nn_grade_note(g, "%s: test accuracy %.4f, F1 %.4f on %d reviews (needs %.2f)", what, r.accuracy, r.f1, r.n, floor);
 }
 
 static bool listed(char list[][TOKEN_MAX], int k, const char *token) {

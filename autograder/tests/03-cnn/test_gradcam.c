@@ -92,6 +92,7 @@ static void check_drawn_cam(nn_grade *g) {
                 "/ (h w) = %g (%d maps of %dx%d)", t.c, i, m->grads[1].data[i], t.c, i / hw, want, t.K, t.H, t.W);
   }
   nn_tensor small = nn_tensor_new(2, (int[]){t.H, t.W}, NN_CPU);
+  nn_tensor_fill(&small, 5.f); /* nn_gradcam_map overwrites its map (nn_gradcam.h): the 5s must not show */
   nn_gradcam_map(&m->acts[1], &m->grads[1], &small);
   answer(g, "the map of nn_gradcam_map", small.data, hw);
   double lo = INFINITY, hi = -INFINITY, mean = 0;
@@ -135,6 +136,7 @@ GRADED_TEST(gradcam, the_cam_of_conv_gap_dense_by_hand) {
                 m->grads[1].data[i], i / 4, want);
   }
   nn_tensor small = nn_tensor_new(2, (int[]){2, 2}, NN_CPU);
+  nn_tensor_fill(&small, 5.f); /* nn_gradcam_map overwrites its map (nn_gradcam.h): the 5s must not show */
   nn_gradcam_map(&m->acts[1], &m->grads[1], &small);
   answer(g, "the map of nn_gradcam_map", small.data, 4);
   const float raw[4] = {0.25f, 0.5f, 0.75f, 1.f};

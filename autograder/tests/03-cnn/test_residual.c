@@ -372,7 +372,7 @@ static void check_kind_block(nn_grade *g, nn_block_kind kind, int in, int out, i
   nn_tensor_free(&x), free_layer(r);
 }
 
-GRADED_TEST(residual, gradcheck_bottleneck_and_inverted_blocks, .timeout = 30) {
+GRADED_TEST(residual, gradcheck_bottleneck_and_inverted_blocks, .timeout = 20) {
   check_kind_block(g, NN_BLOCK_BOTTLENECK, 3, 4, 2, 2, true, 31); /* 1x1, 3x3 stride 2, 1x1, projection */
   check_kind_block(g, NN_BLOCK_BOTTLENECK, 4, 4, 1, 2, false, 32); /* identity, eval */
   check_kind_block(g, NN_BLOCK_INVERTED, 3, 3, 1, 6, true, 33);    /* expand, depthwise, project, + x */
