@@ -400,12 +400,17 @@ grade: $(GRADE_CC) $(KIT)/stamp $(CHECKERS)
 FORCE:
 endif
 
-.PHONY: data clean labs check-labs handout gradescope
+.PHONY: data clean labs check-labs handout gradescope hint
 data:
 	@tools/fetch-data
 
 labs:
 	@tools/mklabs
+
+# A lab region's second, more concrete hint: make hint CH=03 REGION=maxpool_backward_plane
+# (without REGION: the regions that have one).
+hint:
+	@tools/hint $(or $(CH),$(error make hint needs CH=NN, e.g. make hint CH=03 REGION=group_forward)) $(REGION)
 
 # labs/ regenerates to what is committed, every graded test passes on solutions/
 # and fails on the stubs, and every bug planted in a lab region (MUTANTS) fails one

@@ -403,7 +403,9 @@ static result judge(const options *o, const graded_test *t, const run_outcome *r
   char fb[2048] = "", trouble[800];
   worker_trouble(o, r, trouble, sizeof trouble);
   if (r->timed_out) {
-    snprintf(fb, sizeof fb, "timed out after %g s (an endless loop?)", wall_s);
+    snprintf(fb, sizeof fb, "timed out after %g s: an endless loop, or a machine too busy to finish in time (grade "
+             "it again when it is quieter, or with a longer limit: make grade CH=%.2s GRADE_FLAGS='--time-limit %g')",
+             wall_s, o->chapter, 3 * wall_s);
   } else if (strcmp(r->verdict_word, "PASSED") == 0) {
     if (!trouble[0]) res.v = PASSED, snprintf(fb, sizeof fb, "%s", r->why); /* the test's note, if any */
     else snprintf(fb, sizeof fb, "the test passed, but then: %s", trouble);
@@ -702,8 +704,10 @@ int main(int argc, char **argv) {
   build_result b = build_submission(&bs);
   printf("Your files:\n%s", b.taken);
   char notes[1024];
-  snprintf(notes, sizeof notes, "Sizes drawn at grading from seed %llu (grade --seed %llu repeats them).%s%s",
-           (unsigned long long)o.seed, (unsigned long long)o.seed,
+  snprintf(notes, sizeof notes, "Sizes drawn at grading from seed %llu (grade --seed %llu repeats them).\n"
+           "Stuck on a region? The HINT beside its stub gives the shapes and the formula; `make hint CH=%.2s` lists "
+           "the regions with a second, more concrete hint.%s%s",
+           (unsigned long long)o.seed, (unsigned long long)o.seed, o.chapter,
            o.checker ? "" : "\nSELF-CHECK: this release has no reference, so each test judged itself; the "
                             "course's grader compares your answers with the reference's.",
            b.ok && !b.landlock ? "\nThe build ran without Landlock (this kernel lacks it): its includes were checked instead." : "");

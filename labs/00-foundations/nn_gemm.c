@@ -132,7 +132,7 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
 static void micro_kernel(int kc, const float *restrict a, const float *restrict b,
                          float ab[restrict MR][NR]) {
   /* TODO(lab 00-foundations): write this part of micro_kernel. */
-  /* HINT: vfloat acc[MR][2] = {0}; each p: acc[i][h] += a[i] * (b[h*VL : +VL] as a vfloat) */
+  /* HINT: the MR x NR block of C is the sum over p of an outer product: column p of the packed A (MR values, a[i] = op(A)[i][p]) times row p of the packed B (NR = 2 VL values). Keep the block in MR x 2 vector registers (vfloat), and store it in ab once at the end */
   NN_LAB_STUB("00-foundations", "micro_kernel");
 }
 

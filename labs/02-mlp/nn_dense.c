@@ -32,7 +32,7 @@ static bool same_rows(const nn_tensor *x, const nn_tensor *y) {
 
 static void dense_forward_cpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int N) {
   /* TODO(lab 02-mlp): write this part of dense_forward_cpu. */
-  /* HINT: y = x W^T is nn_sgemm(false, true, N, out, in, 1, x, W, 0, y, ...); then add b to every row */
+  /* HINT: y (N, out) = x (N, in) @ W^T (in, out): one matrix product (nn_sgemm); W is stored (out, in), so which operand is transposed? Then b on every row of y */
   NN_LAB_STUB("02-mlp", "dense_forward_cpu");
 }
 

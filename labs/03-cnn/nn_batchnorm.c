@@ -127,7 +127,7 @@ static void backward_train_cpu(nn_batchnorm *bn, const nn_batchnorm_saved *saved
     double sum_dy, sum_dy_xhat;
     channel_sums(xhat, dy, v, c, &sum_dy, &sum_dy_xhat);
     /* TODO(lab 03-cnn): write this part of backward_train_cpu. */
-    /* HINT: dgamma[c] += sum(dy*xhat), dbeta[c] += sum(dy); when dx: dx[i] += gamma*inv_std/M * (M*dy[i] - sum(dy) - xhat[i]*sum(dy*xhat)) */
+    /* HINT: gamma scaled xhat and beta was added, so their gradients are sums over the channel's M values (sum_dy_xhat, sum_dy are ready). dx (when not NULL) has three paths: x moved xhat directly, and through the batch's mean and its variance; chapter 03 section 7 adds them up. Add into dgamma, dbeta and dx: never overwrite */
     NN_LAB_STUB("03-cnn", "backward_train_cpu");
   }
 }

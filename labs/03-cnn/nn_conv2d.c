@@ -168,7 +168,7 @@ static void group_forward(const group_slice *s) {
   const int F = s->Fg, K = s->Kg, P = s->P;
   float *y_n = s->y;
   /* TODO(lab 03-cnn): write this part of group_forward. */
-  /* HINT: y_n (F, P) = W (F, K) @ cols (K, P) is one nn_sgemm(false, false, F, P, K, 1, s->W, s->cols, 0, y_n, NN_CPU); then add s->b[f] to every entry of row f (when s->b is not NULL) */
+  /* HINT: y_n (F, P) = W (F, K) @ cols (K, P): one matrix product (nn_sgemm, nn_gemm.h; do W and cols need a transpose, given how each is stored?), then filter f's bias on every entry of its row f (when s->b is not NULL) */
   NN_LAB_STUB("03-cnn", "group_forward");
 }
 
@@ -219,7 +219,7 @@ static void group_backward(const group_slice *s, float *dW, float *db, float *dc
   const int F = s->Fg, K = s->Kg, P = s->P;
   const float *dy_n = s->y, *cols = s->cols;
   /* TODO(lab 03-cnn): write this part of group_backward. */
-  /* HINT: dW and db here are this thread's share (never c->dW: two threads adding into one array lose updates). dW += dy_n @ cols^T: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU); db[f] += sum of row f of dy_n (when db is not NULL); dcols = W^T @ dy_n (beta 0, when dcols is not NULL): nn_sgemm(true, false, K, P, F, ...) */
+  /* HINT: the forward was y_n = W @ cols + b, so by the shapes: dW (F, K) += dy_n (F, P) @ cols^T, db[f] += the sum of dy_n's row f, dcols (K, P) = W^T @ dy_n (written, not added: the caller's col2im adds it into dx). Each only when its pointer is not NULL. dW and db are this thread's own share: why must it never be c->dW? */
   NN_LAB_STUB("03-cnn", "group_backward");
 }
 
@@ -266,7 +266,9 @@ static void conv_forward_gpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, con
     nn_im2col_cuda(x->data + n * x_size, g, ws->data);
     for (int group = 0; group < c->groups; group++) {
       group_slice s = slice_of(c, g, group, ws->data, y->data + n * y_size);
-      nn_sgemm(false, false, s.Fg, P, s.Kg, 1.f, s.W, s.cols, 0.f, s.y, NN_GPU);
+      /* TODO(lab 03-cnn): write this part of conv_forward_gpu. */
+      /* HINT: group_forward's product, on device pointers (NN_GPU: cuBLAS); the bias is added after the loop, for the whole batch at once */
+      NN_LAB_STUB("03-cnn", "conv_forward_gpu");
     }
   }
   if (c->has_bias) nn_conv2d_bias_add_cuda(y->data, c->b.data, N, F, P); /* the whole batch at once */
@@ -283,8 +285,9 @@ static void conv_backward_gpu(nn_conv2d *c, const nn_tensor *x, const nn_tensor 
     for (int group = 0; group < c->groups; group++) { /* group g overwrites only its own rows, after using them */
       group_slice s = slice_of(c, g, group, ws->data, dy_n);
       float *dW = c->dW.data + (long)group * s.Fg * s.Kg;
-      nn_sgemm(false, true, s.Fg, s.Kg, P, 1.f, s.y, s.cols, 1.f, dW, NN_GPU); /* dW += dy_n cols^T */
-      if (dx) nn_sgemm(true, false, s.Kg, P, s.Fg, 1.f, s.W, s.y, 0.f, s.cols, NN_GPU); /* dcols = W^T dy_n */
+      /* TODO(lab 03-cnn): write this part of conv_backward_gpu. */
+      /* HINT: group_backward's dW and dcols products, on device pointers (NN_GPU); one stream runs them in order, so here dW is the layer's own; dcols may overwrite this group's rows of cols once dW has used them */
+      NN_LAB_STUB("03-cnn", "conv_backward_gpu");
     }
     if (dx) nn_col2im_cuda(ws->data, g, dx->data + n * x_size); /* dx_n += col2im(dcols) */
   }

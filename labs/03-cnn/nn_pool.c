@@ -118,7 +118,7 @@ static void maxpool_forward_plane(const window *g, const float *x, float *y, int
 
 static void maxpool_backward_plane(const window *g, const float *dy, const int *argmax, float *dx) {
   /* TODO(lab 03-cnn): write this part of maxpool_backward_plane. */
-  /* HINT: only the maximum of window (i, j) moved y[i, j]: dx[argmax[i*Wo + j]] += dy[i*Wo + j]; overlapping windows add up */
+  /* HINT: y[o] was the maximum of window o, so only that one input moved it, and the forward recorded which: argmax[o], an index into this (H, W) plane. Windows may overlap and share their maximum: what must happen to its gradient then? */
   NN_LAB_STUB("03-cnn", "maxpool_backward_plane");
 }
 

@@ -32,7 +32,8 @@ static bool same_rows(const nn_tensor *x, const nn_tensor *y) {
 
 static void dense_forward_cpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int N) {
   /* BEGIN SOLUTION */
-  /* HINT: y = x W^T is nn_sgemm(false, true, N, out, in, 1, x, W, 0, y, ...); then add b to every row */
+  /* HINT: y (N, out) = x (N, in) @ W^T (in, out): one matrix product (nn_sgemm); W is stored (out, in), so which operand is transposed? Then b on every row of y */
+  /* HINT2: nn_sgemm(false, true, N, out, in, 1, x->data, d->W.data, 0, y->data, NN_CPU): W transposed, beta 0 overwrites y; then y[n*out + j] += b[j] for every row n */
   nn_sgemm(false, true, N, d->out, d->in, 1.f, x->data, d->W.data, 0.f, y->data, NN_CPU);
   for (int n = 0; n < N; n++)
     for (int j = 0; j < d->out; j++) y->data[(long)n * d->out + j] += d->b.data[j];

@@ -145,7 +145,8 @@ static void backward_train_cpu(nn_batchnorm *bn, const nn_batchnorm_saved *saved
     double sum_dy, sum_dy_xhat;
     channel_sums(xhat, dy, v, c, &sum_dy, &sum_dy_xhat);
     /* BEGIN SOLUTION */
-    /* HINT: dgamma[c] += sum(dy*xhat), dbeta[c] += sum(dy); when dx: dx[i] += gamma*inv_std/M * (M*dy[i] - sum(dy) - xhat[i]*sum(dy*xhat)) */
+    /* HINT: gamma scaled xhat and beta was added, so their gradients are sums over the channel's M values (sum_dy_xhat, sum_dy are ready). dx (when not NULL) has three paths: x moved xhat directly, and through the batch's mean and its variance; chapter 03 section 7 adds them up. Add into dgamma, dbeta and dx: never overwrite */
+    /* HINT2: dgamma[c] += sum_dy_xhat; dbeta[c] += sum_dy; dx[i] += gamma[c] * inv_std[c] / M * (M * dy[i] - sum_dy - xhat[i] * sum_dy_xhat) for every i of channel c */
     bn->dgamma.data[c] += (float)sum_dy_xhat;
     bn->dbeta.data[c] += (float)sum_dy;
     if (!dx) continue;

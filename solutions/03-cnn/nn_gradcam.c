@@ -11,6 +11,7 @@
 static void weighted_maps(const float *A, const float *dA, int K, int hw, float *cam) {
   /* BEGIN SOLUTION */
   /* HINT: alpha_k = mean of dA's map k over its hw cells; cam += alpha_k * A's map k; then cam = max(cam, 0) */
+  /* HINT2: start from cam = 0 (the map is overwritten, not added to); for each map k: alpha_k = (sum of dA_k's hw cells) / hw, then cam[i] += alpha_k * A_k[i]; at the end cam[i] = max(cam[i], 0) */
   for (int i = 0; i < hw; i++) cam[i] = 0.f;
   for (int k = 0; k < K; k++) {
     const float *A_k = A + (long)k * hw, *dA_k = dA + (long)k * hw;

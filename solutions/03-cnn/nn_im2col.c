@@ -55,6 +55,7 @@ void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
         float *row = cols + (((long)c * g->KH + i) * g->KW + j) * Ho * Wo; /* row (c, i, j): (Ho, Wo) */
         /* BEGIN SOLUTION */
         /* HINT: for every (oh, ow): ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d; row[oh*Wo + ow] is x_c[ih*W + iw], or 0 when (ih, iw) is outside the H x W image */
+        /* HINT2: for each oh: if ih is outside [0, H) the whole output row is 0; else out[ow] = x_c[ih*W + iw] for the ow whose iw = ow*s - pad_w + j*d is in [0, W) (valid_range gives them as [lo, hi)), and 0 for the others */
         int lo, hi; /* the outputs ow in [lo, hi) read inside the image; the others, padding */
         valid_range(g->pad_w - j * d, s, W, Wo, &lo, &hi);
         for (int oh = 0; oh < Ho; oh++) {

@@ -118,7 +118,8 @@ static void maxpool_forward_plane(const window *g, const float *x, float *y, int
 
 static void maxpool_backward_plane(const window *g, const float *dy, const int *argmax, float *dx) {
   /* BEGIN SOLUTION */
-  /* HINT: only the maximum of window (i, j) moved y[i, j]: dx[argmax[i*Wo + j]] += dy[i*Wo + j]; overlapping windows add up */
+  /* HINT: y[o] was the maximum of window o, so only that one input moved it, and the forward recorded which: argmax[o], an index into this (H, W) plane. Windows may overlap and share their maximum: what must happen to its gradient then? */
+  /* HINT2: for every output o of the plane (Ho * Wo of them): dx[argmax[o]] += dy[o]. Add (+=): with overlapping windows one input can be the maximum of two */
   for (int o = 0; o < g->Ho * g->Wo; o++) dx[argmax[o]] += dy[o];
   /* END SOLUTION */
 }
