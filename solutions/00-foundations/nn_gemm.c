@@ -136,7 +136,7 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
                          float ab[restrict MR][NR]) {
   /* BEGIN SOLUTION */
   /* HINT: the MR x NR block of C is the sum over p of an outer product: column p of the packed A (MR values, a[i] = op(A)[i][p]) times row p of the packed B (NR = 2 VL values). Keep the block in MR x 2 vector registers (vfloat), and store it in ab once at the end */
-  /* HINT2: vfloat acc[MR][2] = {0}; for each p: load b[0..VL) and b[VL..2VL) (memcpy into two vfloats), then acc[i][0] += a[i] * b_lo and acc[i][1] += a[i] * b_hi for each i; advance a by MR and b by NR; memcpy(ab, acc, sizeof acc) */
+  /* HINT2: an MR x 2 array of vfloat accumulators starting at 0; for each p: two unaligned vector loads of b's row (memcpy into two vfloats), then for each row i, a[i] times each of them added into that row's two accumulators; step a by MR and b by NR; at the end copy the accumulators into ab */
   vfloat acc[MR][2] = {0}; /* acc[i][h] = ab[i][h*VL : +VL] */
   for (int p = 0; p < kc; p++, a += MR, b += NR) {
     vfloat b_lo, b_hi; /* op(B)[p][0:VL] and op(B)[p][VL:2VL]; memcpy = an unaligned load */
