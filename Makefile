@@ -55,7 +55,7 @@ ifneq ($(filter grade grade-prepare,$(MAKECMDGOALS)),)
     $(error CH=$(CH): no chapter $(CH) in solutions/ or labs/; chapters: $(sort $(notdir $(wildcard solutions/* labs/*))))
   endif
   ifeq ($(DEBUG),1)
-    $(info make grade ignores DEBUG=1: student code runs under a memory limit (RLIMIT_AS), which AddressSanitizer cannot)
+    $(info make grade ignores DEBUG=1: it re-runs a test that crashed under AddressSanitizer itself, and names the file and line)
     override DEBUG :=
   endif
   ifneq ($(SUBMISSION),)
@@ -92,7 +92,8 @@ endif
 ifneq ($(filter-out solutions/%,$(SRC_DIRS)),)
   CFLAGS   += -Wno-unused-function -Wno-unused-parameter -Wno-unused-variable -Wno-unused-but-set-variable
 endif
-LIB_DIR := $(filter %/00-foundations/,$(SRC_DIRS))
+# Chapter 00's folder: the first (LAB_DIR may give it any name).
+LIB_DIR := $(firstword $(SRC_DIRS))
 LIB_DIR := $(LIB_DIR:%/=%)
 
 # A chapter uses only itself and the chapters before it, and the build enforces it: a file

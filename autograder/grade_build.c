@@ -121,9 +121,34 @@ static void summary_free(obj_summary *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* A run-at-start/exit section counts under its base name: a constructor with a priority,
+ * __attribute__((constructor(101))), goes into ".init_array.00101", which runs all the same.
+ * In an AddressSanitizer build (asan), the compiler's own module constructor and destructor,
+ * one entry (8 bytes) each in ".init_array.00099" / ".fini_array.00099", are not the
+ * student's: they are left out (a student's constructor(99) beside them makes 16 bytes). */
+static void add_start_exit_section(obj_summary *s, const char *name, long size, bool asan) {
+  for (int k = 0; START_EXIT_SECTIONS[k]; k++) {
+    const char *base = START_EXIT_SECTIONS[k];
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || (name[n] != '\0' && name[n] != '.')) continue;
+    if (asan && size == 8 && (strcmp(name, ".init_array.00099") == 0 || strcmp(name, ".fini_array.00099") == 0))
+      return;
+    for (int i = 0; i < s->n_sections; i++)
+      if (strcmp(s->sections[i], base) == 0) {
+        s->section_size[i] += size;
+        return;
+      }
+    if (s->n_sections < 16) {
+      snprintf(s->sections[s->n_sections], sizeof s->sections[0], "%.63s", base);
+      s->section_size[s->n_sections++] = size;
+    }
+    return;
+  }
+}
+
 /* `readelf -W -S -s` output -> summary. Section lines: "  [ 5] .init_array  INIT_ARRAY  addr off size ...";
  * symbol lines: "  9: 0000000000000000  54 FUNC  GLOBAL DEFAULT  1 nn_numel". */
-static void parse_readelf(const char *text, obj_summary *s) {
+static void parse_readelf(const char *text, obj_summary *s, bool asan) {
   for (const char *p = text; p && *p;) {
     const char *eol = strchr(p, '\n');
     size_t len = eol ? (size_t)(eol - p) : strlen(p);
@@ -133,11 +158,7 @@ static void parse_readelf(const char *text, obj_summary *s) {
     const char *bracket = strchr(line, ']'), *first = line + strspn(line, " ");
     char name[512], type[64], bind[64], vis[64], ndx[64], addr[64], off[64], size[64];
     if (*first == '[' && bracket && sscanf(bracket + 1, " %511s %63s %63s %63s %63s", name, type, addr, off, size) == 5) {
-      for (int k = 0; START_EXIT_SECTIONS[k]; k++)
-        if (strcmp(name, START_EXIT_SECTIONS[k]) == 0 && s->n_sections < 16) {
-          snprintf(s->sections[s->n_sections], sizeof s->sections[0], "%.63s", name);
-          s->section_size[s->n_sections++] = strtol(size, NULL, 16);
-        }
+      add_start_exit_section(s, name, strtol(size, NULL, 16), asan);
       continue;
     }
     int num;
@@ -199,7 +220,7 @@ int describe_object(const char *path) {
     return 2;
   }
   obj_summary s = {0};
-  parse_readelf(text, &s);
+  parse_readelf(text, &s, false);
   for (int i = 0; i < s.n_defines; i++) printf("define %s\n", s.defines[i]);
   for (int i = 0; i < s.n_refs; i++) printf("ref %s\n", s.refs[i]);
   for (int i = 0; i < s.n_sections; i++) printf("section %s %ld\n", s.sections[i], s.section_size[i]);
@@ -210,7 +231,8 @@ int describe_object(const char *path) {
 
 /* Symbols any lab file may use besides the library's and its reference's: the C library's
  * memory, string, number and printing basics, libm, OpenMP, and the compiler's helpers. */
-static bool generally_allowed(const char *name) {
+static bool generally_allowed(const char *name, bool asan) {
+  if (asan && strncmp(name, "__asan_", 7) == 0) return true; /* the sanitizer's checks, in an ASan build only */
   static const char *const LIBC[] = {
       "malloc", "calloc", "realloc", "free", "aligned_alloc", "posix_memalign", "memcpy", "memmove", "memset",
       "memcmp", "memchr", "strlen", "strnlen", "strcmp", "strncmp", "strcpy", "strncpy", "strcat", "strncat",
@@ -248,7 +270,7 @@ static bool generally_allowed(const char *name) {
 
 /* The object check: "" if obj may be linked, else why not (for the student). */
 static void check_object(const char *file, const obj_summary *obj, const obj_summary *ref,
-                         const obj_summary *library, const obj_summary *siblings, char *why, size_t n) {
+                         const obj_summary *library, const obj_summary *siblings, bool asan, char *why, size_t n) {
   why[0] = '\0';
   if (obj->ifunc[0]) {
     snprintf(why, n, "%s: %s is an ifunc (code that runs while the program loads): not in a lab", file, obj->ifunc);
@@ -272,7 +294,7 @@ static void check_object(const char *file, const obj_summary *obj, const obj_sum
   }
   for (int i = 0; i < obj->n_refs; i++) {
     const char *r = obj->refs[i];
-    bool ok = has_name(ref->refs, ref->n_refs, r) || generally_allowed(r) ||
+    bool ok = has_name(ref->refs, ref->n_refs, r) || generally_allowed(r, asan) ||
               (strncmp(r, "nn_", 3) == 0 && (has_name(library->defines, library->n_defines, r) ||
                                              has_name(siblings->defines, siblings->n_defines, r)));
     if (!ok) {
@@ -364,8 +386,12 @@ static bool run_build_tool(const build_spec *s, const char *const *argv, const c
   return *ended && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0;
 }
 
-/* Compiles work/labs/CHAPTER/name to work/obj/name.o; false and res->feedback on failure. */
-static bool compile_one(const build_spec *s, const char *name, char *const *roots, build_result *res) {
+/* The extra compiler options of an AddressSanitizer build: its report names file and line. */
+static const char *const ASAN_FLAGS[] = {"-g", "-fsanitize=address", "-fno-omit-frame-pointer", NULL};
+
+/* Compiles work/labs/CHAPTER/name to work/obj/name.o (asan: work/obj-asan/name.o, with
+ * ASAN_FLAGS); false and res->feedback on failure. */
+static bool compile_one(const build_spec *s, const char *name, char *const *roots, build_result *res, bool asan) {
   char cmd_path[PATH_MAX];
   snprintf(cmd_path, sizeof cmd_path, "%s/%s", s->kit, ends_with(name, ".cu") ? "nvcc" : "cc");
   int n_cmd = 0;
@@ -377,11 +403,12 @@ static bool compile_one(const build_spec *s, const char *name, char *const *root
   }
   char src[PATH_MAX], obj[PATH_MAX], dep[PATH_MAX];
   snprintf(src, sizeof src, "labs/%s/%s", s->chapter, name); /* the path messages and panics name */
-  snprintf(obj, sizeof obj, "obj/%s.o", name);
-  snprintf(dep, sizeof dep, "obj/%s.d", name);
+  snprintf(obj, sizeof obj, "%s/%s.o", asan ? "obj-asan" : "obj", name);
+  snprintf(dep, sizeof dep, "%s/%s.d", asan ? "obj-asan" : "obj", name);
   const char *argv[MAX_ARGS];
   int a = 0;
   for (int i = 0; i < n_cmd; i++) argv[a++] = cmd[i];
+  for (int i = 0; asan && ASAN_FLAGS[i]; i++) argv[a++] = ASAN_FLAGS[i];
   const char *tail[] = {"-c", src, "-o", obj, "-MD", "-MF", dep, NULL};
   for (int i = 0; tail[i]; i++) argv[a++] = tail[i];
   argv[a] = NULL;
@@ -420,9 +447,9 @@ static bool compile_one(const build_spec *s, const char *name, char *const *root
 
 /* Checks work/obj/name.o against the kit's summary of the reference. */
 static bool check_one(const build_spec *s, const char *name, const obj_summary *library,
-                      const obj_summary *siblings, build_result *res) {
+                      const obj_summary *siblings, build_result *res, bool asan) {
   char obj[PATH_MAX], ref_path[PATH_MAX], why[700];
-  snprintf(obj, sizeof obj, "obj/%s.o", name);
+  snprintf(obj, sizeof obj, "%s/%s.o", asan ? "obj-asan" : "obj", name);
   snprintf(ref_path, sizeof ref_path, "%s/symbols/%s", s->kit, name);
   char *text = run_readelf(obj, s->uid, s->gid, s->work);
   if (!text) {
@@ -430,9 +457,9 @@ static bool check_one(const build_spec *s, const char *name, const obj_summary *
     return false;
   }
   obj_summary got = {0}, ref = {0};
-  parse_readelf(text, &got);
+  parse_readelf(text, &got, asan);
   parse_summary_file(ref_path, &ref);
-  check_object(name, &got, &ref, library, siblings, why, sizeof why);
+  check_object(name, &got, &ref, library, siblings, asan, why, sizeof why);
   if (why[0]) snprintf(res->feedback, sizeof res->feedback, "rejected: %s", why);
   summary_free(&got), summary_free(&ref);
   free(text);
@@ -441,7 +468,7 @@ static bool check_one(const build_spec *s, const char *name, const obj_summary *
 
 /* Links the kit's link line (kit/LINK_NAME) with the objects into work/bin/OUT_NAME. */
 static bool link_worker(const build_spec *s, const char *link_name, const char *out_name, char *const *stubs,
-                        build_result *res, char *out_path) {
+                        build_result *res, char *out_path, bool asan) {
   char cmd_path[PATH_MAX];
   snprintf(cmd_path, sizeof cmd_path, "%s/%s", s->kit, link_name);
   if (access(cmd_path, F_OK) != 0) return true; /* no hidden tests */
@@ -452,11 +479,13 @@ static bool link_worker(const build_spec *s, const char *link_name, const char *
   snprintf(out, sizeof out, "bin/%s", out_name);
   int a = 0;
   for (int i = 0; cmd && i < n_cmd && a < MAX_ARGS - MAX_STUBS - 2; i++) {
+    if (i == 1 && asan) argv[a++] = "-fsanitize=address"; /* after the compiler driver */
     if (strcmp(cmd[i], "@OUT@") == 0)
       argv[a++] = out;
     else if (strcmp(cmd[i], "@STUDENT@") == 0)
       for (int k = 0; stubs[k] && k < MAX_STUBS; k++) {
-        snprintf(objs[k], sizeof objs[k], "obj/%s.o", stubs[k]);
+        snprintf(objs[k], sizeof objs[k], "%s/%s.o", asan && !ends_with(stubs[k], ".cu") ? "obj-asan" : "obj",
+                 stubs[k]);
         argv[a++] = objs[k];
       }
     else
@@ -540,6 +569,42 @@ static bool take_files(const build_spec *s, char *const *stubs, build_result *re
   return true;
 }
 
+/* Reads the kit's summaries: the library's nn_ functions, and what the stub files define. */
+static void kit_summaries(const build_spec *s, char *const *stubs, obj_summary *library, obj_summary *siblings) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/library", s->kit);
+  parse_summary_file(path, library);
+  for (int i = 0; stubs[i]; i++) {
+    snprintf(path, sizeof path, "%s/symbols/%s", s->kit, stubs[i]);
+    parse_summary_file(path, siblings);
+  }
+}
+
+build_result build_asan_workers(const build_spec *s) {
+  build_result res = {0};
+  char **stubs = stub_files(s), path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/roots", s->kit);
+  char **roots = read_lines(path, NULL);
+  snprintf(path, sizeof path, "%s/obj-asan", s->work);
+  bool ok = stubs && (mkdir(path, 0755) == 0 || errno == EEXIST) &&
+            (s->uid < 0 || chown(path, (uid_t)s->uid, (gid_t)s->gid) == 0);
+  if (!ok) snprintf(res.feedback, sizeof res.feedback, "the grader could not make %s: %s", path, strerror(errno));
+  obj_summary library = {0}, siblings = {0};
+  if (ok) kit_summaries(s, stubs, &library, &siblings);
+  /* The same files as the worker's, compiled again with ASAN_FLAGS and checked again: only
+   * the compiler's own __asan_ calls and module constructor are new. (.cu files: as they were.) */
+  for (int i = 0; ok && stubs[i]; i++)
+    if (!ends_with(stubs[i], ".cu"))
+      ok = compile_one(s, stubs[i], roots, &res, true) && check_one(s, stubs[i], &library, &siblings, &res, true);
+  if (ok) ok = link_worker(s, "link", "worker-asan", stubs, &res, res.worker, true);
+  if (ok) ok = link_worker(s, "link-hidden", "worker-asan-hidden", stubs, &res, res.hidden_worker, true);
+  res.ok = ok;
+  summary_free(&library), summary_free(&siblings);
+  free_lines(stubs);
+  free_lines(roots);
+  return res;
+}
+
 build_result build_submission(const build_spec *s) {
   build_result res = {0};
   char **stubs = stub_files(s);
@@ -571,16 +636,12 @@ build_result build_submission(const build_spec *s) {
     proc_free(&p);
   }
   obj_summary library = {0}, siblings = {0};
-  snprintf(path, sizeof path, "%s/library", s->kit);
-  parse_summary_file(path, &library);
-  for (int i = 0; stubs[i]; i++) {
-    snprintf(path, sizeof path, "%s/symbols/%s", s->kit, stubs[i]);
-    parse_summary_file(path, &siblings);
-  }
+  kit_summaries(s, stubs, &library, &siblings);
   bool ok = true;
-  for (int i = 0; stubs[i] && ok; i++) ok = compile_one(s, stubs[i], roots, &res) && check_one(s, stubs[i], &library, &siblings, &res);
-  if (ok) ok = link_worker(s, "link", "worker", stubs, &res, res.worker);
-  if (ok) ok = link_worker(s, "link-hidden", "worker-hidden", stubs, &res, res.hidden_worker);
+  for (int i = 0; stubs[i] && ok; i++)
+    ok = compile_one(s, stubs[i], roots, &res, false) && check_one(s, stubs[i], &library, &siblings, &res, false);
+  if (ok) ok = link_worker(s, "link", "worker", stubs, &res, res.worker, false);
+  if (ok) ok = link_worker(s, "link-hidden", "worker-hidden", stubs, &res, res.hidden_worker, false);
   res.ok = ok;
   summary_free(&library), summary_free(&siblings);
 done:

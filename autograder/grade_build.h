@@ -40,6 +40,12 @@ typedef struct {
 
 build_result build_submission(const build_spec *s);
 
+/* After build_submission worked: the same files built again under AddressSanitizer (-g
+ * -fsanitize=address), checked and linked into work/bin/worker-asan (and worker-asan-hidden),
+ * named in .worker / .hidden_worker. The grader re-runs a test that crashed with it, so that
+ * the feedback can name the lab file and line; its verdict still comes from the first run. */
+build_result build_asan_workers(const build_spec *s);
+
 /* `grade --describe-object FILE`: the summary the kit keeps of a reference object or
  * library (its lines are "define NAME", "ref NAME", "section NAME SIZE"), on stdout. */
 int describe_object(const char *path);

@@ -80,8 +80,8 @@ static const char *VERDICT_NAME[] = {"passed", "FAILED", "skipped"};
 typedef struct {
   verdict v;
   double seconds;
-  char feedback[900];
-  char output[OUTPUT_KEEP + 8];
+  char feedback[1400];
+  char output[OUTPUT_KEEP + 1024]; /* the worker's output, and a located crash's stack */
 } result;
 
 typedef struct {
@@ -246,11 +246,17 @@ typedef struct {
   char panic[600], oom[300], signal_line[300], sandbox[300];
   char checker_err[600];
   double seconds;
+  char *full_out; /* all the worker printed (up to 64 KB), when asked for: an ASan report */
 } run_outcome;
 
-static const char *const *worker_env(const char *work, bool self_check) {
+/* AddressSanitizer's settings for a crash's re-run: it may open no file under seccomp, so it
+ * prints module offsets (symbolize=0) that the grader turns into file:line with addr2line; no
+ * leak check (it needs ptrace); allocations capped as the memory limit caps the first run. */
+static char asan_options[256];
+
+static const char *const *worker_env(const char *work, bool self_check, bool asan) {
   static char home[PATH_MAX + 8], tmp[PATH_MAX + 16], threads[32];
-  static const char *env[8];
+  static const char *env[10];
   const char *omp = getenv("OMP_NUM_THREADS");
   /* One thread unless the caller chose: a graded test is small, and libnn's OpenMP threads
    * spinning against the checker (or a busy machine) made a 5 s test take 60. */
@@ -263,7 +269,9 @@ static const char *const *worker_env(const char *work, bool self_check) {
   env[3] = tmp;
   env[4] = threads;
   env[5] = self_check ? "NN_GRADE=self-check" : "NN_GRADE=worker";
-  env[6] = NULL;
+  env[6] = asan ? "NN_GRADE_ASAN=1" : NULL; /* the harness leaves SIGSEGV to the sanitizer */
+  env[7] = asan ? asan_options : NULL;
+  env[8] = NULL;
   return env;
 }
 
@@ -280,7 +288,7 @@ static void last_words(const char *out, char *buf, size_t n) {
 }
 
 static run_outcome run_once(const options *o, const graded_test *t, const char *worker, const char *checker,
-                            const char *work, int variant, uint64_t seed, double wall_s) {
+                            const char *work, int variant, uint64_t seed, double wall_s, bool asan) {
   run_outcome r = {0};
   char id[300], var[16], sd[32];
   snprintf(id, sizeof id, "%s::%s", t->suite, t->name);
@@ -301,10 +309,12 @@ static run_outcome run_once(const options *o, const graded_test *t, const char *
                              }};
   const char *wargv[] = {worker, self_check ? "--self-check" : "--worker", id, "--variant", var, "--seed", sd,
                          t->gpu ? "--gpu" : NULL, NULL};
-  proc_spec wspec = {.argv = wargv, .cwd = self_check ? NULL : work, .env = worker_env(work, self_check),
-                     .uid = o->uid, .gid = o->gid, .keep = OUTPUT_KEEP, .separate_stderr = false,
+  /* ASan reserves terabytes of address space for its shadow: no RLIMIT_AS for it (asan_options
+   * caps its allocations instead). */
+  proc_spec wspec = {.argv = wargv, .cwd = self_check ? NULL : work, .env = worker_env(work, self_check, asan),
+                     .uid = o->uid, .gid = o->gid, .keep = asan ? 64 << 10 : OUTPUT_KEEP, .separate_stderr = false,
                      .fds = {inputs[0], answers[1]},
-                     .lim = {.mem_mb = o->mem_mb, .data_only = t->gpu, .output_kb = o->output_kb,
+                     .lim = {.mem_mb = asan ? 0 : o->mem_mb, .data_only = t->gpu, .output_kb = o->output_kb,
                              .cpu_s = (long)(o->time_limit * (cpus > 0 ? cpus : 1)) + 1,
                              .nproc = proc_nproc_limit(o->uid, EXTRA_PROCS)}};
   proc c = {0}, w = {0};
@@ -336,6 +346,7 @@ static run_outcome run_once(const options *o, const graded_test *t, const char *
   r.worker_ended = w_ok && !r.killed_worker;
   const char *out = w.out ? w.out : "";
   clean_text(r.worker_out, sizeof r.worker_out, out, strlen(out), false);
+  if (asan) r.full_out = strdup(out);
   /* Why it ended is said last: read it from the tail of what it printed (the head, when all
    * of it was kept), so that pages of the student's own prints do not hide it. */
   const char *end = w.out_total <= w.out_len ? out : w.tail;
@@ -628,9 +639,157 @@ static uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+/* ---- a crash, located: the same run again with the submission built under AddressSanitizer */
+
+/* ASan's report, parsed: what it found and the module offsets of the stack's frames in the
+ * worker program ("    #0 0x55d0c3a1b2c3  (/tmp/nn-grade-x/bin/worker-asan+0x1b2c3)"). */
+typedef struct {
+  char kind[96];    /* "heap-buffer-overflow", "SEGV", "stack-overflow", ... */
+  char access[64];  /* "a WRITE of 4 bytes", "a READ", or "" */
+  char offsets[12][24];
+  int n_frames;
+} asan_report;
+
+static bool parse_asan(const char *text, const char *worker, asan_report *a) {
+  memset(a, 0, sizeof *a);
+  const char *err = strstr(text, "ERROR: AddressSanitizer: ");
+  if (!err) return false;
+  sscanf(err + strlen("ERROR: AddressSanitizer: "), "%95[A-Za-z-]", a->kind);
+  static const char *const ACCESS[] = {"READ", "WRITE"};
+  for (int k = 0; k < 2 && !a->access[0]; k++) {
+    char sized[32], bare[48];
+    snprintf(sized, sizeof sized, "%s of size ", ACCESS[k]);
+    snprintf(bare, sizeof bare, "a %s memory access", ACCESS[k]); /* a SEGV's "caused by a WRITE memory access" */
+    const char *at = strstr(err, sized);
+    if (at) snprintf(a->access, sizeof a->access, "a %s of %d bytes", ACCESS[k], atoi(at + strlen(sized)));
+    else if (strstr(err, bare)) snprintf(a->access, sizeof a->access, "a %s", ACCESS[k]);
+  }
+  /* The first stack: the frames until the first blank line after "#0". */
+  const char *p = strstr(err, "#0 ");
+  char module[PATH_MAX + 32];
+  snprintf(module, sizeof module, "(%s+0x", worker);
+  while (p && a->n_frames < 12) {
+    const char *eol = strchr(p, '\n');
+    size_t len = eol ? (size_t)(eol - p) : strlen(p);
+    const char *at = memmem(p, len, module, strlen(module));
+    if (at) sscanf(at + strlen(module) - 2, "%23[0-9a-fx]", a->offsets[a->n_frames++]);
+    if (!eol) break;
+    p = eol + 1;
+    while (*p == ' ') p++;
+    if (*p != '#') break;
+  }
+  return true;
+}
+
+/* addr2line on the worker (the student's program, so as the student's user under Landlock):
+ * for each offset, its inlined chain of "function\nfile:line" pairs, innermost first. */
+static char *symbolize(const options *o, const char *worker, const char *work, const asan_report *a) {
+  const char *argv[20] = {"/usr/bin/addr2line", "-e", worker, "-f", "-i", "-a"};
+  int n = 6;
+  for (int i = 0; i < a->n_frames; i++) argv[n++] = a->offsets[i];
+  argv[n] = NULL;
+  const char *env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL}, *writes[] = {"/dev/null", NULL};
+  const char *reads[] = {"/usr", "/lib", "/lib64", "/etc", work, NULL};
+  proc_spec spec = {.argv = argv, .cwd = work, .env = env, .uid = o->uid, .gid = o->gid, .keep = 64 << 10,
+                    .landlock_read = reads, .landlock_write = writes, .fds = {-1, -1},
+                    .lim = {.mem_mb = 1024, .output_kb = 1024, .cpu_s = 20, .nproc = proc_nproc_limit(o->uid, 4)}};
+  proc p;
+  bool ok = proc_run(&p, &spec, 30) && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0;
+  char *out = ok && p.out ? strdup(p.out) : NULL;
+  proc_free(&p);
+  return out;
+}
+
+/* From addr2line's answer: the stack as "function file:line" lines (the work folder's path cut
+ * off), and the innermost frame in the student's lab files. */
+static void read_stack(const char *lines, const char *work, const char *chapter, char *stack, size_t n,
+                       char *mine, size_t m) {
+  stack[0] = mine[0] = '\0';
+  char lab[160], fn[256] = "", line[PATH_MAX + 64];
+  snprintf(lab, sizeof lab, "labs/%s/", chapter);
+  int depth = 0;
+  for (const char *p = lines; p && *p;) {
+    const char *eol = strchr(p, '\n');
+    size_t len = eol ? (size_t)(eol - p) : strlen(p);
+    snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), p);
+    p = eol ? eol + 1 : NULL;
+    if (strncmp(line, "0x", 2) == 0) continue; /* -a: the address a chain is for */
+    char *note = strstr(line, " (discriminator");
+    if (note) *note = '\0';
+    if (!strchr(line, ':') || strstr(line, "??")) {
+      snprintf(fn, sizeof fn, "%s", line);
+      continue;
+    }
+    const char *file = line, *in_work = strstr(line, work);
+    if (in_work) file = in_work + strlen(work) + (in_work[strlen(work)] == '/');
+    const char *mine_at = strstr(file, lab);
+    /* the library's own files are named by function only: its sources are not the lab's */
+    size_t used = strlen(stack);
+    if (depth < 8)
+      snprintf(stack + used, n - used, "  #%d %s %s\n", depth, fn[0] ? fn : "?", mine_at ? mine_at : "(libnn or the test)");
+    depth++;
+    if (mine_at && !mine[0]) snprintf(mine, m, "%s in %s", mine_at, fn[0] ? fn : "?");
+    fn[0] = '\0';
+  }
+}
+
+static struct {
+  bool tried;
+  build_result b;
+} asan_build;
+
+static void locate_crash(const options *o, const graded_test *t, const build_spec *bs, const char *checker,
+                         const char *work, int variant, uint64_t seed, result *res) {
+  if (!asan_build.tried) asan_build.b = build_asan_workers(bs), asan_build.tried = true;
+  char found[700] = "", repro[700];
+  char own_lab[160]; /* a student's own lab folder needs no LAB_DIR */
+  snprintf(own_lab, sizeof own_lab, "labs/%s", o->chapter);
+  const char *lab_dir = strncmp(o->submission, own_lab, strlen(own_lab)) == 0 &&
+                                (!o->submission[strlen(own_lab)] || !strcmp(o->submission + strlen(own_lab), "/"))
+                            ? ""
+                            : o->submission;
+  snprintf(repro, sizeof repro, " To see it yourself: make LAB=%s%s%s DEBUG=1 build/debug/tests/%s/%s && "
+           "build/debug/tests/%s/%s --filter '%s/%s'", o->chapter, lab_dir[0] ? " LAB_DIR=" : "", lab_dir,
+           o->chapter, t->file, o->chapter, t->file, t->suite, t->name);
+  const char *worker = t->hidden ? asan_build.b.hidden_worker : asan_build.b.worker;
+  if (!asan_build.b.ok || !worker[0]) {
+    snprintf(found, sizeof found, ". AddressSanitizer could not build your files to locate it: %.300s.",
+             asan_build.b.feedback);
+  } else {
+    run_outcome r = run_once(o, t, worker, checker, work, variant, seed, o->time_limit, true);
+    asan_report a;
+    if (r.full_out && parse_asan(r.full_out, worker, &a)) {
+      char *lines = a.n_frames ? symbolize(o, worker, work, &a) : NULL;
+      char stack[1000] = "", mine[400] = "";
+      if (lines) read_stack(lines, work, o->chapter, stack, sizeof stack, mine, sizeof mine);
+      char access[80] = "";
+      if (a.access[0]) snprintf(access, sizeof access, " (%s)", a.access);
+      if (mine[0])
+        snprintf(found, sizeof found, ". AddressSanitizer, running the test again, found %s%s at %s.", a.kind, access,
+                 mine);
+      else
+        snprintf(found, sizeof found, ". AddressSanitizer, running the test again, found %s%s outside your lab "
+                 "files: see the stack below.", a.kind, access);
+      if (stack[0]) {
+        size_t used = strlen(res->output);
+        snprintf(res->output + used, sizeof res->output - used, "%sAddressSanitizer's stack, innermost first:\n%s",
+                 used ? "\n" : "", stack);
+      }
+      free(lines);
+    } else {
+      snprintf(found, sizeof found, ". AddressSanitizer, running the test again, saw no bad memory access (%s): "
+               "the crash is not an out-of-range index or a freed pointer, or it depends on the run",
+               r.timed_out ? "it timed out" : "it ended without a report");
+    }
+    free(r.full_out);
+  }
+  size_t used = strlen(res->feedback);
+  snprintf(res->feedback + used, sizeof res->feedback - used, "%s%s", found, repro);
+}
+
 /* Variant 0, then (if it passed) variant 1 with sizes drawn from the grade's seed. */
-static result grade_test(const options *o, const graded_test *t, const build_result *b, const char *work,
-                         double deadline) {
+static result grade_test(const options *o, const graded_test *t, const build_result *b, const build_spec *bs,
+                         const char *work, double deadline) {
   const char *worker = t->hidden ? b->hidden_worker : b->worker;
   const char *checker = t->hidden ? o->hidden_checker : o->checker;
   char id[300];
@@ -647,13 +806,17 @@ static result grade_test(const options *o, const graded_test *t, const build_res
                "the tests before it", o->total_limit);
       break;
     }
-    run_outcome r = run_once(o, t, worker, checker, work, variant, variant ? seed : 0, wall);
+    run_outcome r = run_once(o, t, worker, checker, work, variant, variant ? seed : 0, wall, false);
     result this = judge(o, t, &r, wall);
+    /* A crash: where? The test again under AddressSanitizer (not for the mutation stage, which
+     * needs only the verdict, nor on a GPU, which ASan and CUDA do not share). */
+    if (this.v == FAILED && r.signal_line[0] && !r.timed_out && !o->first_failure && !t->gpu)
+      locate_crash(o, t, bs, checker, work, variant, variant ? seed : 0, &this);
     spent += this.seconds;
     if (variant == 1 && this.v == FAILED) {
       char fb[sizeof res.feedback];
       snprintf(fb, sizeof fb, "passed with the public sizes, but fails with sizes drawn at grading (variant seed %llu): "
-               "%.780s", (unsigned long long)seed, this.feedback);
+               "%.1280s", (unsigned long long)seed, this.feedback);
       copy_str(this.feedback, sizeof this.feedback, fb);
     }
     res = this;
@@ -667,6 +830,9 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "--describe-object") == 0) return describe_object(argv[2]);
   options o = parse_args(argc, argv);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  snprintf(asan_options, sizeof asan_options, "ASAN_OPTIONS=symbolize=0:detect_leaks=0:print_legend=0:"
+           "allocator_may_return_null=1:max_allocation_size_mb=%ld:malloc_context_size=0:"
+           "detect_stack_use_after_return=0", o.mem_mb);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) perror("grade: PR_SET_CHILD_SUBREAPER");
   if (geteuid() == 0) { /* as root, student code runs as nobody */
     struct passwd *pw = getpwnam("nobody");
@@ -729,7 +895,7 @@ int main(int argc, char **argv) {
         res[i] = (result){.v = SKIPPED};
         copy_str(res[i].feedback, sizeof res[i].feedback, "not run: --first-failure stops after the first failed test");
       } else {
-        res[i] = grade_test(&o, &tests[i], &b, work, deadline);
+        res[i] = grade_test(&o, &tests[i], &b, &bs, work, deadline);
         failed |= res[i].v == FAILED;
       }
       print_row(width, &tests[i], &res[i]);
