@@ -2,6 +2,7 @@
 #include "nn_cnn_models.h"
 
 #include "nn_activation_layer.h"
+#include "nn_batchnorm.h"
 #include "nn_conv2d.h"
 #include "nn_dense.h"
 #include "nn_dropout.h"
@@ -24,4 +25,14 @@ nn_model *nn_mnist_cnn(int f1, int f2, float dropout, nn_rng *rng) {
   if (dropout > 0) nn_model_add(m, &nn_dropout_new("dropout", dropout, DROPOUT_SEED)->base);
   nn_model_add(m, &nn_dense_new("dense", f2 * 5 * 5, 10, NN_INIT_XAVIER, rng)->base);
   return m;
+}
+
+void nn_add_resnet_stem(nn_model *m, int in_channels, int filters, nn_rng *rng) {
+  NN_REQUIRE(m && rng && in_channels >= 1 && filters >= 1, "nn_add_resnet_stem: %d -> %d channels; expected a "
+             "model, an rng and at least 1 channel in and out", in_channels, filters);
+  nn_conv2d_config conv = {.in_channels = in_channels, .filters = filters, .kernel = 3, .pad = NN_PAD_EXPLICIT,
+                           .padding = 1, .no_bias = true};
+  nn_model_add(m, &nn_conv2d_new("stem", &conv, rng)->base);
+  nn_model_add(m, &nn_batchnorm_new("stem_bn", filters)->base);
+  nn_model_add(m, nn_activation_layer_new("stem_relu", nn_activation_of(NN_ACT_RELU)));
 }

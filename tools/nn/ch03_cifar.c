@@ -30,12 +30,10 @@
 #include <string.h>
 
 #include "commands.h"
-#include "nn_activation_layer.h"
 #include "nn_augment.h"
-#include "nn_batchnorm.h"
 #include "nn_callbacks.h"
 #include "nn_cifar.h"
-#include "nn_conv2d.h"
+#include "nn_cnn_models.h"
 #include "nn_cuda.h"
 #include "nn_dense.h"
 #include "nn_fit.h"
@@ -49,11 +47,7 @@
 
 static nn_model *cifar_resnet(nn_rng *rng) {
   nn_model *m = nn_model_new("cifar_resnet", 3, (int[]){3, 32, 32});
-  nn_conv2d_config stem = {.in_channels = 3, .filters = 16, .kernel = 3, .pad = NN_PAD_EXPLICIT, .padding = 1,
-                           .no_bias = true};
-  nn_model_add(m, &nn_conv2d_new("stem", &stem, rng)->base);
-  nn_model_add(m, &nn_batchnorm_new("stem_bn", 16)->base);
-  nn_model_add(m, nn_activation_layer_new("stem_relu", nn_activation_of(NN_ACT_RELU)));
+  nn_add_resnet_stem(m, 3, 16, rng);
   nn_model_add(m, &nn_residual_new("block1", &(nn_residual_config){.in_channels = 16, .out_channels = 16,
                                                                     .stride = 1}, rng)->base);
   nn_model_add(m, &nn_residual_new("block2", &(nn_residual_config){.in_channels = 16, .out_channels = 32,

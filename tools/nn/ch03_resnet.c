@@ -26,11 +26,9 @@
 #include <sys/stat.h>
 
 #include "commands.h"
-#include "nn_activation_layer.h"
 #include "nn_augment.h"
-#include "nn_batchnorm.h"
 #include "nn_callbacks.h"
-#include "nn_conv2d.h"
+#include "nn_cnn_models.h"
 #include "nn_dense.h"
 #include "nn_fit.h"
 #include "nn_flatten.h"
@@ -45,11 +43,7 @@
 
 static nn_model *small_resnet(nn_rng *rng) {
   nn_model *m = nn_model_new("resnet", 3, (int[]){1, 28, 28});
-  nn_conv2d_config stem = {.in_channels = 1, .filters = 16, .kernel = 3, .pad = NN_PAD_EXPLICIT, .padding = 1,
-                           .no_bias = true};
-  nn_model_add(m, &nn_conv2d_new("stem", &stem, rng)->base);
-  nn_model_add(m, &nn_batchnorm_new("stem_bn", 16)->base);
-  nn_model_add(m, nn_activation_layer_new("stem_relu", nn_activation_of(NN_ACT_RELU)));
+  nn_add_resnet_stem(m, 1, 16, rng);
   const nn_residual_config block1 = {.in_channels = 16, .out_channels = 32, .stride = 2};
   const nn_residual_config block2 = {.in_channels = 32, .out_channels = 64, .stride = 2};
   nn_model_add(m, &nn_residual_new("block1", &block1, rng)->base);
