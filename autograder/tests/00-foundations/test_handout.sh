@@ -8,9 +8,12 @@ chmod 755 "$tmp"   # make grade runs the tests as the user nobody when root
 trap 'rm -rf "$tmp"' EXIT
 out=$(tools/handout "$tmp/release" 2>&1) || { echo "$out"; echo "tools/handout failed"; exit 1; }
 rel=$tmp/release
-for gone in solutions autograder/hidden autograder/selftest .ci; do
-  [ ! -e "$rel/$gone" ] || { echo "the student release contains $gone/"; exit 1; }
+for gone in solutions autograder/hidden autograder/selftest .ci tools/mutants; do
+  [ ! -e "$rel/$gone" ] || { echo "the student release contains $gone"; exit 1; }
 done
+# The planted bugs quote the solutions' lines (BEFORE ==> AFTER): never in a release.
+mutants=$(find "$rel" -name MUTANTS)
+[ -z "$mutants" ] || { echo "the student release contains the mutation stage's planted bugs: $mutants"; exit 1; }
 for kept in labs/00-foundations/nn_gemm.c chapters/00-foundations/README.md autograder/grader.c \
             datasets/mnist-10k/train-images-idx3-ubyte.gz Makefile README.md; do
   [ -f "$rel/$kept" ] || { echo "the student release lacks $kept"; exit 1; }
