@@ -234,39 +234,47 @@ void answer_longs(nn_grade *g, const char *what, long *v, long n) {
   free(wide);
 }
 
-void answer_close(nn_grade *g, const char *what, float *v, long n, double tol) {
+/* The checker's side of every answer_close: the worker's values against its own. */
+static void answer_close_at(nn_grade *g, const char *what, float *v, long n, int ndim, const int *shape,
+                            double tol) {
   if (g->mode != NN_GRADE_CHECKER) {
     answer_raw(g, FRAME_F32, what, v, n);
     return;
   }
-  float *mine = malloc((size_t)(n > 0 ? n : 1) * sizeof *mine);
+  double *mine = malloc((size_t)(n > 0 ? n : 1) * sizeof *mine);
   if (!mine) finish(g, GRADE_FAILED, "the checker has no memory for '%s' (%ld values)", what, n);
-  memcpy(mine, v, (size_t)n * sizeof *mine);
+  for (long i = 0; i < n; i++) mine[i] = v[i];
   answer_raw(g, FRAME_F32, what, v, n);
   for (long i = 0; i < n; i++) {
     double want = mine[i], got = v[i], scale = fabs(want) > 1 ? fabs(want) : 1;
     if (!(fabs(got - want) <= tol * scale)) {
+      nn_grade_text where = nn_grade_where(i, ndim, shape), why = nn_grade_diagnose(v, mine, NULL, n, ndim, shape);
       free(mine);
-      finish(g, GRADE_FAILED, "%s[%ld] = %.7g, expected %.7g (the reference's, on the same inputs; tolerance "
-             "%.2g)", what, i, got, want, tol * scale);
+      finish(g, GRADE_FAILED, "%s%s = %.7g, expected %.7g (the reference's, on the same inputs; tolerance %.2g)%s",
+             what, where.s, got, want, tol * scale, why.s);
     }
   }
   free(mine);
 }
 
-static long shape_count(const nn_tensor *t) {
+void answer_close(nn_grade *g, const char *what, float *v, long n, double tol) {
+  answer_close_at(g, what, v, n, 1, (int[]){(int)n}, tol);
+}
+
+static long shape_count(int ndim, const int *shape) {
   long n = 1;
-  for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
+  for (int d = 0; d < ndim; d++) n *= shape[d];
   return n;
 }
 
-/* A tensor's values on the host: itself, or a copy of a GPU tensor. */
+/* A tensor's values on the host: itself, or a copy of a GPU tensor. close: judged against the
+ * reference's with tol. */
 static void tensor_answer(nn_grade *g, const char *what, nn_tensor *t, double tol, bool close) {
   nn_tensor host = t->device == NN_CPU ? *t : nn_tensor_to(t, NN_CPU);
   if (close)
-    answer_close(g, what, host.data, shape_count(t), tol);
+    answer_close_at(g, what, host.data, shape_count(t->ndim, t->shape), t->ndim, t->shape, tol);
   else
-    answer_floats(g, what, host.data, shape_count(t));
+    answer_floats(g, what, host.data, shape_count(t->ndim, t->shape));
   if (t->device != NN_CPU) {
     if (g->mode == NN_GRADE_CHECKER) nn_tensor_copy(t, &host);
     nn_tensor_free(&host);
@@ -276,6 +284,141 @@ static void tensor_answer(nn_grade *g, const char *what, nn_tensor *t, double to
 void answer_tensor(nn_grade *g, const char *what, nn_tensor *t) { tensor_answer(g, what, t, 0, false); }
 void answer_tensor_close(nn_grade *g, const char *what, nn_tensor *t, double tol) {
   tensor_answer(g, what, t, tol, true);
+}
+
+/* ---- feedback that says where, and what kind of wrong */
+nn_grade_text nn_grade_where(long i, int ndim, const int *shape) {
+  return nn_grade_where_as(i, ndim, shape, ndim == 4 ? "(n, c, h, w)" : ndim == 2 ? "(row, col)" : "");
+}
+
+nn_grade_text nn_grade_where_as(long i, int ndim, const int *shape, const char *axes) {
+  nn_grade_text t;
+  axes = axes ? axes : "";
+  if (ndim < 1 || ndim > NN_MAX_DIMS || i < 0 || i >= shape_count(ndim, shape)) {
+    snprintf(t.s, sizeof t.s, "[%ld]", i);
+    return t;
+  }
+  long at[NN_MAX_DIMS];
+  for (int d = ndim - 1; d >= 0; d--) at[d] = i % shape[d], i /= shape[d];
+  size_t len = 0;
+  for (int d = 0; d < ndim; d++) len += (size_t)snprintf(t.s + len, sizeof t.s - len, "%s%ld", d ? ", " : "[", at[d]);
+  snprintf(t.s + len, sizeof t.s - len, "]%s%s", *axes ? " " : "", axes);
+  return t;
+}
+
+/* got agrees with want where want's rounding would: relative to want itself and to the
+ * array's largest |value| (a float sum of terms that cancel keeps only their scale's digits). */
+static bool agrees(double got, double want, double largest) {
+  return fabs(got - want) <= 1e-4 * fabs(want) + 1e-5 * largest;
+}
+
+/* Does got[i] agree with want[i + shift] wherever both exist, and differ from want[i] at one
+ * of those places at least (else the shift explains no miss)? */
+static bool shifted_by(const float *got, const double *want, long n, long shift, double largest) {
+  long lo = shift < 0 ? -shift : 0, hi = shift > 0 ? n - shift : n;
+  bool explains = false;
+  if (hi - lo < 2) return false;
+  for (long i = lo; i < hi; i++) {
+    if (!agrees(got[i], want[i + shift], largest)) return false;
+    explains |= !agrees(got[i], want[i], largest);
+  }
+  return explains;
+}
+
+/* Is got - base = k (want - base) for one k other than 0 (base: before, or 0 where NULL), with
+ * k from least squares over 2 or more nonzero (want - base)? */
+static bool multiple_of(const float *got, const double *want, const float *before, long n, double *k) {
+  double largest = 0, a_b = 0, b_b = 0;
+  long nonzero = 0;
+  for (long i = 0; i < n; i++) {
+    double base = before ? before[i] : 0, a = got[i] - base, b = want[i] - base;
+    largest = fmax(largest, fabs(b)), a_b += a * b, b_b += b * b, nonzero += b != 0;
+  }
+  *k = b_b > 0 ? a_b / b_b : 0;
+  bool fits = nonzero >= 2 && fabs(*k) > 1e-6;
+  for (long i = 0; i < n && fits; i++) {
+    double base = before ? before[i] : 0;
+    fits = agrees(got[i] - base, *k * (want[i] - base), fabs(*k) * largest);
+  }
+  return fits;
+}
+
+static int by_value(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Does got hold want's values, each as often, only at other places (sorted, they agree)? */
+static bool same_values_elsewhere(const float *got, const double *want, long n, double largest) {
+  double *a = malloc((size_t)(2 * n + 1) * sizeof *a), *b = a + n;
+  if (!a) return false;
+  for (long i = 0; i < n; i++) a[i] = got[i], b[i] = want[i];
+  qsort(a, (size_t)n, sizeof *a, by_value), qsort(b, (size_t)n, sizeof *b, by_value);
+  bool same = true;
+  for (long i = 0; i < n && same; i++) same = agrees(a[i], b[i], largest);
+  free(a);
+  return same;
+}
+
+nn_grade_text nn_grade_diagnose(const float *got, const double *want, const float *before, long n, int ndim,
+                                const int *shape) {
+  nn_grade_text t = {""};
+  double largest = 0, k = 0;
+  for (long i = 0; i < n; i++) {
+    if (!isfinite(got[i])) {
+      snprintf(t.s, sizeof t.s, "; it holds %g at %s", got[i], nn_grade_where(i, ndim, shape).s);
+      return t;
+    }
+    largest = fmax(largest, fabs(want[i]));
+  }
+  bool differ = false, unwritten = before != NULL, overwritten = before != NULL, zeros = true;
+  for (long i = 0; i < n; i++) {
+    differ |= !agrees(got[i], want[i], largest);
+    unwritten &= before && got[i] == before[i];
+    overwritten &= before && agrees(got[i], want[i] - before[i], largest);
+    zeros &= got[i] == 0.f;
+  }
+  if (!differ) return t; /* within this rounding: the caller's tolerance is tighter; no words */
+  /* got holds want's (rows, cols) transposed, laid out (cols, rows) */
+  int rows = ndim == 2 ? shape[0] : 0, cols = ndim == 2 ? shape[1] : 0;
+  bool transposed = rows > 1 && cols > 1 && (long)rows * cols == n;
+  for (long i = 0; i < n && transposed; i++) transposed = agrees(got[i], want[i % rows * cols + i / rows], largest);
+  long row = ndim >= 2 && shape[ndim - 1] > 1 && shape[ndim - 1] < n ? shape[ndim - 1] : 0;
+  char inverse[32] = ""; /* k = 0.25 reads better as 1/4 */
+
+  if (overwritten) /* first: where the call adds what got held (a second backward), both fit */
+    snprintf(t.s, sizeof t.s, "; it holds the expected value less what it held before the call: overwritten (=) "
+             "instead of accumulated (+=)?");
+  else if (unwritten)
+    snprintf(t.s, sizeof t.s, "; it still holds what it held before the call: never written?");
+  else if (before && multiple_of(got, want, before, n, &k)) {
+    if (fabs(k) < 1) snprintf(inverse, sizeof inverse, " (1/%.4g)", 1 / k);
+    if (fabs(k + 1) < 1e-3)
+      snprintf(t.s, sizeof t.s, "; what it added has its sign flipped");
+    else
+      snprintf(t.s, sizeof t.s, "; what it added is %.4g%s times the expected: a missing or extra normaliser such "
+               "as 1/N?", k, inverse);
+  } else if (zeros)
+    snprintf(t.s, sizeof t.s, "; all its values are 0: never written?");
+  else if (multiple_of(got, want, NULL, n, &k)) {
+    if (fabs(k) < 1) snprintf(inverse, sizeof inverse, " (1/%.4g)", 1 / k);
+    if (fabs(k + 1) < 1e-3)
+      snprintf(t.s, sizeof t.s, "; every value is the expected one with its sign flipped");
+    else
+      snprintf(t.s, sizeof t.s, "; every value is %.4g%s times the expected one: a missing or extra normaliser "
+               "such as 1/N?", k, inverse);
+  } else if (transposed)
+    snprintf(t.s, sizeof t.s, "; it is the expected (%d, %d) matrix transposed (read as (%d, %d), its [j, i] is the "
+             "expected [i, j]): an index order or a GEMM transpose flag?", rows, cols, cols, rows);
+  else if (shifted_by(got, want, n, 1, largest) || shifted_by(got, want, n, -1, largest))
+    snprintf(t.s, sizeof t.s, "; every value is the expected one of the element %s it: off by one?",
+             shifted_by(got, want, n, 1, largest) ? "after" : "before");
+  else if (row && (shifted_by(got, want, n, row, largest) || shifted_by(got, want, n, -row, largest)))
+    snprintf(t.s, sizeof t.s, "; every value is the expected one a row (of %ld) %s: off by one row?", row,
+             shifted_by(got, want, n, row, largest) ? "further on" : "back");
+  else if (same_values_elsewhere(got, want, n, largest))
+    snprintf(t.s, sizeof t.s, "; it holds the expected values, but at other places: an index computed wrong?");
+  return t;
 }
 
 /* ---- inputs: checker -> worker */
@@ -301,7 +444,7 @@ void input_tensor(nn_grade *g, const char *what, nn_tensor *t) {
     int shape[5] = {t->ndim};
     for (int d = 0; d < t->ndim; d++) shape[1 + d] = t->shape[d];
     send_frame(g, FRAME_I32, what, shape, 1 + t->ndim);
-    send_frame(g, FRAME_F32, what, t->data, shape_count(t));
+    send_frame(g, FRAME_F32, what, t->data, shape_count(t->ndim, t->shape));
     return;
   }
   void *shape_buf, *data;
@@ -309,7 +452,7 @@ void input_tensor(nn_grade *g, const char *what, nn_tensor *t) {
   worker_receive(g, FRAME_I32, what, &shape_buf, &n_shape, 5);
   int *shape = shape_buf;
   *t = nn_tensor_new(shape[0], shape + 1, NN_CPU);
-  worker_receive(g, FRAME_F32, what, &data, &n, shape_count(t));
+  worker_receive(g, FRAME_F32, what, &data, &n, shape_count(t->ndim, t->shape));
   memcpy(t->data, data, (size_t)n * sizeof(float));
   free(shape_buf), free(data);
 }

@@ -89,9 +89,31 @@ void answer_longs(nn_grade *g, const char *what, long *v, long n);
 void answer_tensor(nn_grade *g, const char *what, nn_tensor *t);
 /* The same as answer_floats, but the checker first compares the worker's values with its own
  * (the reference's, on the same inputs): |worker - reference| <= tol * max(1, |reference|),
- * elementwise; the first element out of tolerance fails the test, with its index. */
+ * elementwise; the first element out of tolerance fails the test, with its index and what
+ * kind of wrong the whole answer is, when it is a kind nn_grade_diagnose knows. */
 void answer_close(nn_grade *g, const char *what, float *v, long n, double tol);
+/* ... of a tensor: the index reads as one per axis, "dx[1, 2, 0, 3] (n, c, h, w)" (nn_grade_where). */
 void answer_tensor_close(nn_grade *g, const char *what, nn_tensor *t, double tol);
+
+/* ---- feedback that says where, and what kind of wrong
+ * Both are pure, and cheap enough for a failure message: expect(g, ok, "dx%s = %g, expected
+ * %g%s", nn_grade_where(i, 4, dx.shape).s, ..., nn_grade_diagnose(dx.data, want, NULL, n, 4,
+ * dx.shape).s) computes them only when the expectation fails. */
+typedef struct { char s[200]; } nn_grade_text;
+/* Element i of an array of ndim axes (row-major): "[1, 2, 0, 3] (n, c, h, w)" with 4 axes,
+ * "[3, 17] (row, col)" with 2, "[5]" with 1, the indices alone with 3. */
+nn_grade_text nn_grade_where(long i, int ndim, const int *shape);
+/* ... with the axes named by the caller: "(f, c, kh, kw)" for a convolution's W ("": none). */
+nn_grade_text nn_grade_where_as(long i, int ndim, const int *shape, const char *axes);
+/* What kind of wrong got is next to want (n values each, of that shape), as "; <words>" for the
+ * end of a message, or "" when no kind fits (or got is close to want): NaN or inf; never
+ * written or overwritten instead of accumulated (before: what got held before the call that
+ * should have added to it, with right code up to then; NULL when nothing was added to); all
+ * zeros; a constant multiple (sign flipped, 1/N missing or extra); transposed (2 axes); one
+ * element or one row off; the right values at the wrong places. Only words: the verdict is the
+ * caller's. */
+nn_grade_text nn_grade_diagnose(const float *got, const double *want, const float *before, long n, int ndim,
+                                const int *shape);
 
 /* ---- inputs: data only the checker may read
  * The checker (and make test) has *t loaded and sends it; the worker receives it into a new

@@ -2,6 +2,7 @@
 #include "gpu_compare.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 nn_tensor random_tensor(nn_rng *rng, int ndim, const int *shape, float lo, float hi) {
   nn_tensor t = nn_tensor_new(ndim, shape, NN_CPU);
@@ -35,9 +36,16 @@ void expect_close(nn_grade *grade, const char *what, nn_tensor *gpu, const nn_te
     if (err > worst) worst = err, at = i;
   }
   float got = g.data[at], want = cpu->data[at];
+  nn_grade_text why = {""}; /* what kind of wrong the whole GPU tensor is, for a failure only */
+  if (nn_grade_judges(grade) && !(worst <= tol) && n == nn_numel(&g)) {
+    double *cpu_values = malloc((size_t)n * sizeof *cpu_values);
+    for (long i = 0; i < n; i++) cpu_values[i] = cpu->data[i];
+    why = nn_grade_diagnose(g.data, cpu_values, NULL, n, cpu->ndim, cpu->shape);
+    free(cpu_values);
+  }
   nn_tensor_free(&g);
   expect(grade, worst <= tol,
-            "%s: GPU and CPU differ: max |GPU - CPU| = %.3g over %ld values; worst at [%ld]: GPU %.9g, CPU %.9g "
-            "(error %.3g, allowed %.0e relative to max(|CPU|, %g))",
-            what, max_err, n, at, got, want, worst, tol, floor);
+            "%s: GPU and CPU differ: max |GPU - CPU| = %.3g over %ld values; worst at %s: GPU %.9g, CPU %.9g "
+            "(error %.3g, allowed %.0e relative to max(|CPU|, %g))%s",
+            what, max_err, n, nn_grade_where(at, cpu->ndim, cpu->shape).s, got, want, worst, tol, floor, why.s);
 }

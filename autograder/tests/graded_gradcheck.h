@@ -7,7 +7,7 @@
  * forward. In make test this is nn_gradcheck_layer_with, unchanged.
  *
  *   nn_gradcheck r = graded_gradcheck(g, &d->base, &x, 1e-2, 42, false);
- *   expect(g, r.max_rel < 1e-3, "%s[%ld]: analytic %g, numeric %g", r.name, r.index, r.analytic, r.numeric);
+ *   expect(g, r.max_rel < 1e-3, "%s: analytic %g, numeric %g", nn_gradcheck_where(&r).s, r.analytic, r.numeric);
  */
 #ifndef GRADED_GRADCHECK_H
 #define GRADED_GRADCHECK_H

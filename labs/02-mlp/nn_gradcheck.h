@@ -21,10 +21,16 @@
 typedef struct {
   double max_rel;        /* the worst relative error */
   char name[64];         /* where: "x" or a parameter's name ("dense1.W") */
-  long index;            /* which element of it */
+  long index;            /* which element of it (flat) */
+  int ndim, shape[NN_MAX_DIMS]; /* the shape of that tensor, to say where as indices */
   double analytic, numeric;
   long checked;          /* how many elements were compared */
 } nn_gradcheck;
+
+/* Where the worst error was, as a name and an index per axis: "conv1.W[1, 0, 2, 2]".
+ * "element 46 of conv1.W" makes the reader unravel (F, C, KH, KW) by hand. */
+typedef struct { char s[128]; } nn_gradcheck_text;
+nn_gradcheck_text nn_gradcheck_where(const nn_gradcheck *r);
 
 /* Check layer l on input x (N, ...): every element of x and of every parameter, with
  * every forward in eval mode (dropout off, BatchNorm on its running statistics). */

@@ -27,16 +27,16 @@ static double loss(probe *p) {
   return L;
 }
 
-/* Compare grad[i] with the central difference of L in value[i], for every i. */
-static void compare(probe *p, const char *name, float *value, const float *grad, long n, double h,
-                    nn_gradcheck *worst) {
-  for (long i = 0; i < n; i++) {
-    float saved = value[i];
-    value[i] = saved + (float)h;
+/* Compare grad[i] with the central difference of L in value->data[i], for every i. */
+static void compare(probe *p, const char *name, nn_tensor *value, const float *grad, double h, nn_gradcheck *worst) {
+  float *v = value->data;
+  for (long i = 0; i < nn_numel(value); i++) {
+    float saved = v[i];
+    v[i] = saved + (float)h;
     double up = loss(p);
-    value[i] = saved - (float)h;
+    v[i] = saved - (float)h;
     double down = loss(p);
-    value[i] = saved;
+    v[i] = saved;
     double numeric = (up - down) / (2 * h), analytic = grad[i];
     double scale = fmax(fmax(fabs(analytic), fabs(numeric)), 1e-2);
     double rel = fabs(analytic - numeric) / scale;
@@ -44,8 +44,21 @@ static void compare(probe *p, const char *name, float *value, const float *grad,
     if (rel > worst->max_rel) {
       worst->max_rel = rel, worst->index = i, worst->analytic = analytic, worst->numeric = numeric;
       snprintf(worst->name, sizeof worst->name, "%s", name);
+      worst->ndim = value->ndim;
+      memcpy(worst->shape, value->shape, sizeof worst->shape);
     }
   }
+}
+
+/* The flat index unravelled, row-major: the last axis moves fastest. */
+nn_gradcheck_text nn_gradcheck_where(const nn_gradcheck *r) {
+  long at[NN_MAX_DIMS], rest = r->index;
+  for (int d = r->ndim - 1; d >= 0; d--) at[d] = rest % r->shape[d], rest /= r->shape[d];
+  nn_gradcheck_text t; /* a 63-byte name and 4 indices fit */
+  int len = snprintf(t.s, sizeof t.s, "%s[", r->name);
+  for (int d = 0; d < r->ndim; d++) len += snprintf(t.s + len, sizeof t.s - len, "%s%ld", d ? ", " : "", at[d]);
+  snprintf(t.s + len, sizeof t.s - len, "]");
+  return t;
 }
 
 nn_gradcheck nn_gradcheck_layer_with(nn_layer *l, const nn_tensor *x, double h, uint64_t seed, bool training,
@@ -72,10 +85,8 @@ nn_gradcheck nn_gradcheck_layer_with(nn_layer *l, const nn_tensor *x, double h, 
     for (int k = 0; k < count; k++) hook(ctx, params[k].name, params[k].grad->data, nn_numel(params[k].grad));
   }
   nn_gradcheck worst = {.max_rel = 0};
-  compare(&p, "x", p.x.data, dx.data, nn_numel(&p.x), h, &worst);
-  for (int k = 0; k < count; k++)
-    compare(&p, params[k].name, params[k].value->data, params[k].grad->data, nn_numel(params[k].value), h,
-            &worst);
+  compare(&p, "x", &p.x, dx.data, h, &worst);
+  for (int k = 0; k < count; k++) compare(&p, params[k].name, params[k].value, params[k].grad->data, h, &worst);
   nn_tensor_free(&p.x), nn_tensor_free(&p.y), nn_tensor_free(&p.r), nn_tensor_free(&dx);
   nn_arena_free(p.arena);
   return worst;

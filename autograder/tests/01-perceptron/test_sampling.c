@@ -188,6 +188,96 @@ GRADED_TEST(smote, new_rows_lie_between_a_row_and_one_of_its_k_nearest) {
   free(y), free(y_out), nn_tensor_free(&X), nn_tensor_free(&X_out), nn_tensor_free(&out);
 }
 
+/* Whether p lies on the segment from xa to xb (in double, as on_a_neighbour_segment), at
+ * least a fraction `margin` of it from either end (a row next to a point is on every segment
+ * from that point). */
+static bool on_the_segment(const float *xa, const float *xb, int D, const float *p, double margin) {
+  double len2 = 0, dot = 0, miss = 0;
+  for (int d = 0; d < D; d++) {
+    len2 += ((double)xb[d] - xa[d]) * ((double)xb[d] - xa[d]);
+    dot += ((double)p[d] - xa[d]) * ((double)xb[d] - xa[d]);
+  }
+  double u = dot / len2;
+  if (len2 == 0 || u < margin - 1e-6 || u > 1 - margin + 1e-6) return false;
+  for (int d = 0; d < D; d++) {
+    double q = xa[d] + u * ((double)xb[d] - xa[d]) - p[d];
+    miss += q * q;
+  }
+  return miss <= 1e-9 * (1 + len2);
+}
+
+/* Graded (the lab's nearest where random points cannot look: a tie, and every one of the k
+ * nearest). Class 1 is five points of an integer grid, scale s, no three on a line:
+ *   H (0, 0), A (4s, 0), B (0, 4s), A2 (6s, -s), B2 (-s, 6s).
+ * H's two nearest tie (A and B, 4s away); A's nearest is A2 (s sqrt 5), then H; B's is B2,
+ * then H; A2's is A, then H; B2's is B, then H. With k = 1 the segments are H-(the lower row
+ * of A and B), A-A2 and B-B2: a tie broken towards the higher row draws H towards the other,
+ * a segment no row may be on. With k = 2, H-A2, H-B2 and H-(the higher of A and B) are
+ * second-nearest draws, 4 in 10 of them (98 % of those more than 1 % of the way from either
+ * end), and a search that hands back the nearest k times never draws one. Drawn: s, the
+ * offset, the rows class 1 takes and which plays which part. Each run makes n0 - 5 >= 40 new
+ * rows: a right search draws no second-nearest in 40 with chance 0.61^40, 3e-9. */
+GRADED_TEST(smote, draws_towards_each_of_the_k_nearest_ties_to_the_lower_row) {
+  enum { D = 2, N1 = 5, H = 0, A = 1, B = 2, A2 = 3, B2 = 4 };
+  const int s = nn_grade_size(g, 1, 1, 3), n0 = nn_grade_size(g, 45, 45, 60), n = n0 + N1;
+  const float ox = (float)nn_grade_size(g, 0, -5, 5), oy = (float)nn_grade_size(g, 0, -5, 5);
+  const float at[N1][D] = {{0, 0}, {4.f * s, 0}, {0, 4.f * s}, {6.f * s, (float)-s}, {(float)-s, 6.f * s}};
+  int row_of[N1] = {1, 2, 3, 4, 5}, *y = malloc(sizeof *y * (size_t)n), members[N1];
+  int order[128]; /* which rows class 1 takes: the first N1 of a shuffle of 0..n-1, in row order */
+  for (int i = 0; i < n; i++) order[i] = i;
+  if (!nn_grade_public(g)) {
+    nn_rng pick = nn_rng_new(nn_grade_seed(g, 23));
+    nn_rng_shuffle(&pick, order, n);
+    nn_rng_shuffle(&pick, row_of, N1); /* which role each of them plays */
+    int rows[N1];
+    for (int r = 0; r < N1; r++) rows[r] = order[r];
+    for (int a = 0; a < N1; a++) /* sort the rows: row_of[role] becomes a rank, then a row */
+      for (int b = a + 1; b < N1; b++)
+        if (rows[b] < rows[a]) { int t = rows[a]; rows[a] = rows[b]; rows[b] = t; }
+    for (int r = 0; r < N1; r++) row_of[r] = rows[row_of[r] - 1];
+  }
+  nn_tensor X = nn_tensor_new(2, (int[]){n, D}, NN_CPU);
+  for (int i = 0; i < n; i++) y[i] = 0, X.data[(long)i * D] = 100.f + (float)i, X.data[(long)i * D + 1] = -50.f;
+  for (int r = 0; r < N1; r++) {
+    y[row_of[r]] = 1;
+    X.data[(long)row_of[r] * D] = ox + at[r][0], X.data[(long)row_of[r] * D + 1] = oy + at[r][1];
+  }
+  for (int i = 0, m = 0; i < n; i++)
+    if (y[i] == 1) members[m++] = i;
+  const int high = row_of[A] > row_of[B] ? A : B; /* the tie's loser: H must never be drawn to it at k = 1 */
+  const int second[3][2] = {{H, A2}, {H, B2}, {H, high}}; /* k = 2's second-nearest segments */
+  for (int k = 1; k <= 2; k++) {
+    nn_rng rng = nn_rng_new(nn_grade_seed(g, 24 + k));
+    nn_tensor X_out = {0};
+    int *y_out = NULL;
+    nn_error err = {0};
+    int status = nn_smote(&X, y, 2, k, &rng, &X_out, &y_out, &err);
+    answer(g, "nn_smote's status (0: NN_OK)", &status, 1);
+    expect(g, status == NN_OK, "k = %d: nn_smote refused two classes of %d and %d rows: %s", k, n0, N1, err.msg);
+    nn_tensor out = nn_tensor_new(2, (int[]){2 * n0, D}, NN_CPU);
+    if (status == NN_OK && X_out.ndim == 2 && X_out.shape[0] == 2 * n0 && X_out.shape[1] == D)
+      memcpy(out.data, X_out.data, nn_tensor_bytes(&out));
+    answer(g, "the rows of X_out", out.data, nn_numel(&out));
+    int seconds = 0;
+    for (int r = n; r < 2 * n0; r++) {
+      const float *p = out.data + (long)r * D;
+      expect(g, on_a_neighbour_segment(X.data, D, members, N1, k, p), "k = %d: new row %d = (%g, %g) is on no "
+             "segment from a class-1 row to one of its %d nearest (H = row %d at (%g, %g) is as near to row %d as to "
+             "row %d: a tie goes to the lower row, %d)", k, r, p[0], p[1], k, row_of[H], ox, oy, row_of[A], row_of[B],
+             row_of[A] < row_of[B] ? row_of[A] : row_of[B]);
+      for (int q = 0; q < 3; q++)
+        seconds += on_the_segment(X.data + (long)row_of[second[q][0]] * D, X.data + (long)row_of[second[q][1]] * D,
+                                  D, p, 0.01);
+    }
+    if (k == 2)
+      expect(g, seconds > 0, "k = 2: none of the %d new rows lies towards a second-nearest neighbour (from row %d to "
+             "%d, %d or %d): does the search pick the same nearest row k times?", 2 * n0 - n, row_of[H],
+             row_of[A2], row_of[B2], row_of[high]);
+    free(y_out), nn_tensor_free(&X_out), nn_tensor_free(&out);
+  }
+  free(y), nn_tensor_free(&X);
+}
+
 Test(smote, a_class_of_one_example_is_refused_by_name) {
   nn_tensor X = nn_tensor_from(2, (int[]){4, 1}, (float[]){0, 1, 2, 9});
   int y[4] = {0, 0, 0, 1}, *y_out = NULL;

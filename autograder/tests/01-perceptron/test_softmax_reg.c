@@ -57,12 +57,11 @@ GRADED_TEST(softmax_xent, uniform_logits_give_log_C) {
   double L = xent_answered(g, z, y, n, C, dz);
   expect_near(g, L, log(C), 1e-6, "cross-entropy of uniform logits over C = %d is %.9g, expected "
               "ln %d = %.9g", C, L, C, log(C));
-  for (int i = 0; i < n; i++)
-    for (int c = 0; c < C; c++) {
-      double want = (1.0 / C - (c == y[i])) / n;
-      expect_near(g, dz[i * C + c], want, 1e-6, "dz[%d][%d] = %g, expected (softmax - onehot)/n = %g (n = %d, "
-                  "C = %d)", i, c, dz[i * C + c], want, n, C);
-    }
+  double want[MAX_N * MAX_C];
+  for (int k = 0; k < n * C; k++) want[k] = (1.0 / C - (k % C == y[k / C])) / n;
+  for (int k = 0; k < n * C; k++) /* a failure says what kind of wrong dz is, as a whole */
+    expect_near(g, dz[k], want[k], 1e-6, "dz[%d][%d] = %g, expected (softmax - onehot)/n = %g (n = %d, C = %d)%s",
+                k / C, k % C, dz[k], want[k], n, C, nn_grade_diagnose(dz, want, NULL, n * C, 2, (int[]){n, C}).s);
 }
 
 /* z = [1, 2, 3], y = 2: L = ln(e + e^2 + e^3) - 3; dz = softmax(z) - [0, 0, 1], added to dz.
@@ -94,15 +93,15 @@ GRADED_TEST(softmax_xent, by_hand_adds_into_dz) {
   for (int i = 0; i < n; i++) want_L += xent_row_double(z + i * C, y[i], C, p) / n;
   expect_near(g, L, want_L, 1e-6, "cross-entropy of %d random rows of C = %d logits is %.9g, expected %.9g", n, C, L,
               want_L);
+  double want[MAX_N * MAX_C];
   for (int i = 0; i < n; i++) {
     xent_row_double(z + i * C, y[i], C, p);
-    for (int c = 0; c < C; c++) {
-      double want = dz0[i * C + c] + (p[c] - (c == y[i])) / n;
-      expect_near(g, dz[i * C + c], want, 1e-6, "dz[%d][%d] = %.7g (n = %d, C = %d, y = %d): it held %.7g, plus "
-                  "(softmax - onehot)/n gives %.7g (dz is added to, not overwritten)", i, c, dz[i * C + c], n, C,
-                  y[i], dz0[i * C + c], want);
-    }
+    for (int c = 0; c < C; c++) want[i * C + c] = dz0[i * C + c] + (p[c] - (c == y[i])) / n;
   }
+  for (int k = 0; k < n * C; k++) /* dz0: what dz held before the call, for the feedback's diagnosis */
+    expect_near(g, dz[k], want[k], 1e-6, "dz[%d][%d] = %.7g (n = %d, C = %d, y = %d): it held %.7g, plus "
+                "(softmax - onehot)/n gives %.7g (dz is added to, not overwritten)%s", k / C, k % C, dz[k], n, C,
+                y[k / C], dz0[k], want[k], nn_grade_diagnose(dz, want, dz0, n * C, 2, (int[]){n, C}).s);
 }
 
 /* e^100 overflows a float: subtract the row's max first. The drawn variant: n in 1..8

@@ -153,8 +153,8 @@ static void gradcheck(nn_grade *g, nn_activation act, uint64_t seed) {
   answer(g, "y (your forward)", y.data, n);
   for (int i = 0; i < n; i++) {
     double want = f_ref(act, x.data[i]);
-    expect(g, rel_error(y.data[i], want) < 1e-5, "%s forward at x[%d] = %.7g: got %.9g, expected %.9g", name, i,
-           x.data[i], y.data[i], want);
+    expect(g, rel_error(y.data[i], want) < 1e-5, "%s forward at x%s = %.7g: got %.9g, expected %.9g", name,
+           nn_grade_where(i, 3, shape).s, x.data[i], y.data[i], want);
   }
   nn_activation_backward(&act, &x, &y, &dy, &dx);
   answer(g, "dx (your backward)", dx.data, n);
@@ -163,9 +163,9 @@ static void gradcheck(nn_grade *g, nn_activation act, uint64_t seed) {
     double xi = x.data[i];
     double numeric = dy.data[i] * (f_ref(act, xi + h) - f_ref(act, xi - h)) / (2 * h);
     expect(g, rel_error(dx.data[i], numeric) < 1e-4,
-           "%s backward, element %d of (%d, %d, %d) (x = %.7g, dy = %.7g): analytic dx %.9g, numeric %.9g "
-           "(relative error %.2g)", name, i, shape[0], shape[1], shape[2], x.data[i], dy.data[i], dx.data[i],
-           numeric, rel_error(dx.data[i], numeric));
+           "%s backward, dx%s of (%d, %d, %d) (x = %.7g, dy = %.7g): analytic %.9g, numeric %.9g "
+           "(relative error %.2g)", name, nn_grade_where(i, 3, shape).s, shape[0], shape[1], shape[2], x.data[i],
+           dy.data[i], dx.data[i], numeric, rel_error(dx.data[i], numeric));
   }
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
 }
@@ -207,6 +207,37 @@ Test(activation, relu6_is_flat_at_both_kinks_and_one_between) {
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
 }
 
+/* Graded: ReLU's kink takes derivative 0, as PyTorch's and TensorFlow's, so a unit that is
+ * exactly 0 (a ReLU of a ReLU, a zero-padded input) passes no gradient: dx = dy [x > 0],
+ * 0 at x = 0 and at x = -0, dy at the smallest positive float. The gradcheck keeps x off
+ * the kink, so only this test sees it. x: (4, 5) in public, drawn (1..6, 2..9), a third of it
+ * exactly 0 or -0 (where: drawn), a third +/-1e-45 or 1, the rest random; dx starts at 0. */
+GRADED_TEST(activation, relu_kink_takes_derivative_0) {
+  int shape[2] = {nn_grade_size(g, 4, 1, 6), nn_grade_size(g, 5, 2, 9)}, n = shape[0] * shape[1];
+  nn_activation act = nn_activation_of(NN_ACT_RELU);
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 35));
+  nn_tensor x = nn_tensor_new(2, shape, NN_CPU), y = nn_tensor_new(2, shape, NN_CPU);
+  nn_tensor dy = nn_tensor_new(2, shape, NN_CPU), dx = nn_tensor_new(2, shape, NN_CPU);
+  const float special[6] = {0.f, -0.f, 0.f, 1e-45f, -1e-45f, 1.f};
+  nn_rng_fill_uniform(&rng, x.data, n, -2.f, 2.f);
+  nn_rng_fill_normal(&rng, dy.data, n, 0.f, 1.f);
+  for (int i = 0; i < n; i++) {
+    uint32_t pick = nn_rng_below(&rng, 9); /* 0..2: 0 or -0 (a third); 3..5: +/-1e-45 or 1; 6..8: random */
+    if (pick < 6) x.data[i] = special[pick];
+  }
+  x.data[0] = 0.f, dy.data[0] = 1.f, x.data[n - 1] = 1.f, dy.data[n - 1] = 1.f; /* a kink and a slope, always */
+  nn_activation_forward(&act, &x, &y);
+  nn_activation_backward(&act, &x, &y, &dy, &dx);
+  answer(g, "dx (your ReLU backward)", dx.data, n);
+  for (int i = 0; i < n; i++) {
+    float want = x.data[i] > 0.f ? dy.data[i] : 0.f;
+    expect(g, dx.data[i] == want, "relu backward, dx%s = %.7g at x = %g (dy = %.7g): expected %.7g%s",
+           nn_grade_where(i, 2, shape).s, dx.data[i], x.data[i], dy.data[i], want,
+           x.data[i] == 0.f ? " (relu'(0) is 0: the gradient stops at the kink, as in PyTorch)" : "");
+  }
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
+}
+
 /* Backward adds: with dx = 0.5 beforehand, two calls give 0.5 + 2 g, g = one call on
  * dx = 0. x is (3, 4) in public, drawn (1..6, 1..9); g and dx are both answers. */
 GRADED_TEST(activation, backward_accumulates) {
@@ -215,6 +246,8 @@ GRADED_TEST(activation, backward_accumulates) {
   nn_tensor x = nn_tensor_new(2, shape, NN_CPU), y = nn_tensor_new(2, shape, NN_CPU);
   nn_tensor dy = nn_tensor_new(2, shape, NN_CPU), once = nn_tensor_new(2, shape, NN_CPU);
   nn_tensor dx = nn_tensor_new(2, shape, NN_CPU);
+  double want[6 * 9];
+  float before[6 * 9];
   for (int k = 0; k < NN_ACT_COUNT; k++) {
     nn_activation act = nn_activation_of((nn_activation_kind)k);
     nn_rng_fill_uniform(&rng, x.data, n, -3.f, 3.f);
@@ -230,11 +263,14 @@ GRADED_TEST(activation, backward_accumulates) {
     answer(g, what, once.data, n);
     snprintf(what, sizeof what, "%s: dx after two calls on dx = 0.5", KIND_NAMES[k]);
     answer(g, what, dx.data, n);
+    /* for the feedback: what right code leaves after two calls, and after the first */
+    for (int i = 0; i < n; i++) want[i] = 0.5 + 2.0 * once.data[i], before[i] = 0.5f + once.data[i];
     for (int i = 0; i < n; i++)
       expect_near(g, dx.data[i], 0.5f + 2 * once.data[i], 1e-5,
-                  "%s: dx[%d] = %.7g after two calls on dx = 0.5, expected 0.5 + 2 x %.7g "
-                  "(backward adds into dx, never overwrites it)",
-                  nn_activation_name(act.kind), i, dx.data[i], once.data[i]);
+                  "%s: dx%s = %.7g after two calls on dx = 0.5, expected 0.5 + 2 x %.7g "
+                  "(backward adds into dx, never overwrites it)%s", nn_activation_name(act.kind),
+                  nn_grade_where(i, 2, shape).s, dx.data[i], once.data[i],
+                  nn_grade_diagnose(dx.data, want, before, n, 2, shape).s);
   }
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&once), nn_tensor_free(&dx);
 }

@@ -115,29 +115,41 @@ GRADED_TEST(dense, backward_by_hand) {
   double *want = calloc((size_t)(2 * out * in + out + 2 * N * in), sizeof *want);
   double *dW = want, *dW_terms = dW + out * in, *db = dW_terms + out * in, *dxw = db + out, *dx_terms = dxw + N * in;
   backward_sums(&x, &W, &dy, dW, db, dxw, dW_terms, dx_terms);
+  /* a failure says where (nn_grade_where) and, from the whole array, what kind of wrong it is */
   for (int i = 0; i < out * in; i++)
-    expect(g, near_sum(g, d->dW.data[i], dW[i], dW_terms[i]), "dW[%d][%d] = %g, expected sum_n dy[n][%d] x[n][%d] = %g",
-           i / in, i % in, d->dW.data[i], i / in, i % in, dW[i]);
+    expect(g, near_sum(g, d->dW.data[i], dW[i], dW_terms[i]), "dW%s = %g, expected sum_n dy[n][%d] x[n][%d] = %g%s",
+           nn_grade_where(i, 2, d->dW.shape).s, d->dW.data[i], i / in, i % in, dW[i],
+           nn_grade_diagnose(d->dW.data, dW, NULL, out * in, 2, d->dW.shape).s);
   for (int j = 0; j < out; j++)
-    expect(g, near_sum(g, d->db.data[j], db[j], N), "db[%d] = %g, expected sum_n dy[n][%d] = %g", j, d->db.data[j], j,
-           db[j]);
+    expect(g, near_sum(g, d->db.data[j], db[j], N), "db[%d] = %g, expected sum_n dy[n][%d] = %g%s", j, d->db.data[j], j,
+           db[j], nn_grade_diagnose(d->db.data, db, NULL, out, 1, d->db.shape).s);
   for (int i = 0; i < N * in; i++)
-    expect(g, near_sum(g, dx.data[i], dxw[i], dx_terms[i]), "dx[%d][%d] = %g, expected sum_j dy[%d][j] W[j][%d] = %g",
-           i / in, i % in, dx.data[i], i / in, i % in, dxw[i]);
+    expect(g, near_sum(g, dx.data[i], dxw[i], dx_terms[i]), "dx%s = %g, expected sum_j dy[%d][j] W[j][%d] = %g%s",
+           nn_grade_where(i, 2, dx.shape).s, dx.data[i], i / in, i % in, dxw[i],
+           nn_grade_diagnose(dx.data, dxw, NULL, N * in, 2, dx.shape).s);
   /* In public these are the hand values above: the sums give them to the last bit. */
+  float *dW_once = malloc((size_t)(out * in + N * in) * sizeof *dW_once), *dx_once = dW_once + out * in;
+  memcpy(dW_once, d->dW.data, nn_tensor_bytes(&d->dW)), memcpy(dx_once, dx.data, nn_tensor_bytes(&dx));
   nn_dense_backward(d, &c, &dy, &dx); /* backward adds: a second call doubles everything */
   answer(g, "dW after a second backward", d->dW.data, out * in);
   answer(g, "dx after a second backward", dx.data, N * in);
+  for (int i = 0; i < out * in; i++) dW[i] *= 2, dW_terms[i] *= 2; /* what two backwards add up to */
+  for (int i = 0; i < N * in; i++) dxw[i] *= 2, dx_terms[i] *= 2;
   if (nn_grade_public(g)) {
-    expect_near(g, d->dW.data[3], -8.f, 1e-6f, "a second backward must add: dW[1][1] = %g, expected -8", d->dW.data[3]);
-    expect_near(g, dx.data[0], 10.f, 1e-6f, "a second backward must add: dx[0] = %g, expected 10", dx.data[0]);
+    expect_near(g, d->dW.data[3], -8.f, 1e-6f, "a second backward must add: dW[1, 1] (row, col) = %g, expected -8%s",
+                d->dW.data[3], nn_grade_diagnose(d->dW.data, dW, dW_once, out * in, 2, d->dW.shape).s);
+    expect_near(g, dx.data[0], 10.f, 1e-6f, "a second backward must add: dx[0, 0] (row, col) = %g, expected 10%s",
+                dx.data[0], nn_grade_diagnose(dx.data, dxw, dx_once, N * in, 2, dx.shape).s);
   }
   for (int i = 0; i < out * in; i++)
-    expect(g, near_sum(g, d->dW.data[i], 2 * dW[i], 2 * dW_terms[i]), "a second backward must add: dW[%d][%d] = %g, "
-           "expected 2 x %g", i / in, i % in, d->dW.data[i], dW[i]);
+    expect(g, near_sum(g, d->dW.data[i], dW[i], dW_terms[i]), "a second backward must add: dW%s = %g, expected 2 x "
+           "%g%s", nn_grade_where(i, 2, d->dW.shape).s, d->dW.data[i], dW[i] / 2,
+           nn_grade_diagnose(d->dW.data, dW, dW_once, out * in, 2, d->dW.shape).s);
   for (int i = 0; i < N * in; i++)
-    expect(g, near_sum(g, dx.data[i], 2 * dxw[i], 2 * dx_terms[i]), "a second backward must add: dx[%d][%d] = %g, "
-           "expected 2 x %g", i / in, i % in, dx.data[i], dxw[i]);
+    expect(g, near_sum(g, dx.data[i], dxw[i], dx_terms[i]), "a second backward must add: dx%s = %g, expected 2 x "
+           "%g%s", nn_grade_where(i, 2, dx.shape).s, dx.data[i], dxw[i] / 2,
+           nn_grade_diagnose(dx.data, dxw, dx_once, N * in, 2, dx.shape).s);
+  free(dW_once);
   free(want);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&W);
   d->base.ops->free(&d->base);
@@ -162,8 +174,28 @@ GRADED_TEST(dense, gradcheck) {
   nn_gradcheck r = graded_gradcheck(g, &d->base, &x, h, nn_grade_seed(g, 42), false);
   expect(g, r.checked == N * in + out * in + out, "checked %ld elements, expected x (%d) + W (%d) + b (%d)", r.checked,
          N * in, out * in, out);
-  expect(g, r.max_rel < 1e-3, "%s[%ld]: analytic %g, numeric %g (relative error %.2g; x (%d, %d), %d units)", r.name,
-         r.index, r.analytic, r.numeric, r.max_rel, N, in, out);
+  expect(g, r.max_rel < 1e-3, "%s: analytic %g, numeric %g (relative error %.2g; x (%d, %d), %d units)",
+         nn_gradcheck_where(&r).s, r.analytic, r.numeric, r.max_rel, N, in, out);
+  nn_tensor_free(&x);
+  d->base.ops->free(&d->base);
+}
+
+/* A gradcheck names its worst element with an index per axis: with 1 added to dW[1][2] (flat 6 of
+ * W (3, 4)) after the backward, the report is dense1.W[1, 2], not element 6. */
+static void spoil_dW_1_2(void *ctx, const char *name, float *grad, long n) {
+  (void)ctx;
+  if (strcmp(name, "dense1.W") == 0 && n == 12) grad[6] += 1.f;
+}
+
+Test(dense, gradcheck_names_the_worst_element_by_its_indices) {
+  nn_rng rng = nn_rng_new(4);
+  nn_dense *d = nn_dense_new("dense1", 4, 3, NN_INIT_HE, &rng);
+  nn_tensor x = nn_tensor_new(2, (int[]){2, 4}, NN_CPU);
+  nn_rng_fill_normal(&rng, x.data, 8, 0.f, 1.f);
+  nn_gradcheck r = nn_gradcheck_layer_with(&d->base, &x, 1e-2, 5, false, spoil_dW_1_2, NULL);
+  cr_assert_str_eq(nn_gradcheck_where(&r).s, "dense1.W[1, 2]", "the worst element is %s (flat %ld)",
+                   nn_gradcheck_where(&r).s, r.index);
+  cr_assert(r.ndim == 2 && r.shape[0] == 3 && r.shape[1] == 4, "W's shape is (3, 4), the report has %d axes", r.ndim);
   nn_tensor_free(&x);
   d->base.ops->free(&d->base);
 }

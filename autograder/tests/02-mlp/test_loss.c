@@ -9,10 +9,10 @@
  * the kinks: |r| >= 0.1 for MAE, |r| - delta >= 0.2 for Huber, every hinge margin >= 0.05
  * from 0.
  *
- * Graded (GRADED): sparse CE by hand and by gradcheck, categorical CE against sparse CE,
- * large logits, and accumulation for every loss. Each answers the losses and gradients the
- * code under test returned; what they are compared with is worked by hand (public sizes)
- * or computed here from the inputs in double (drawn sizes). */
+ * Graded (GRADED): sparse CE by hand and by gradcheck, categorical CE against sparse CE and by
+ * gradcheck on soft targets, large logits, and accumulation for every loss. Each answers the
+ * losses and gradients the code under test returned; what they are compared with is worked by
+ * hand (public sizes) or computed here from the inputs in double (drawn sizes). */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,9 +29,15 @@ static nn_tensor vec(int n, const float *v) { return nn_tensor_from(1, (int[]){n
 static nn_tensor mat(int r, int c, const float *v) { return nn_tensor_from(2, (int[]){r, c}, v); }
 static nn_tensor zeros_like(const nn_tensor *t) { return nn_tensor_new(t->ndim, t->shape, NN_CPU); }
 
-static void expect_values(nn_grade *g, const char *what, const float *got, const double *want, int n) {
-  for (int k = 0; k < n; k++)
-    expect(g, fabs(got[k] - want[k]) < 1e-6, "%s[%d] = %.7g, expected %.7g", what, k, got[k], want[k]);
+/* Every value of got (the answered gradient) within 1e-6 of want; before: what got held before
+ * the call added to it, or NULL. A failure says where, and what kind of wrong got is. */
+static void expect_values(nn_grade *g, const char *what, const nn_tensor *got, const double *want,
+                          const float *before) {
+  long n = nn_numel(got);
+  for (long k = 0; k < n; k++)
+    expect(g, fabs(got->data[k] - want[k]) < 1e-6, "%s, at %s: %.7g, expected %.7g%s", what,
+           nn_grade_where(k, got->ndim, got->shape).s, got->data[k], want[k],
+           nn_grade_diagnose(got->data, want, before, n, got->ndim, got->shape).s);
 }
 
 static void expect_loss(nn_grade *g, const char *what, double got, double want) {
@@ -139,7 +145,7 @@ Test(mse, by_hand) {
   nn_grade *g = nn_grade_here();
   nn_tensor p = vec(2, (float[]){1, 2}), t = vec(2, (float[]){0, 0}), dp = zeros_like(&p);
   expect_loss(g, "MSE of [1, 2] vs [0, 0]", nn_mse_loss(&p, &t, &dp), 2.5);
-  expect_values(g, "dMSE/dpred (2 r / M)", dp.data, (double[]){1, 2}, 2);
+  expect_values(g, "dMSE/dpred (2 r / M)", &dp, (double[]){1, 2}, NULL);
   /* (2, 2): r = [[1, -1], [0, 2]]: (1 + 1 + 0 + 4) / 4 = 1.5, the mean over all N D elements */
   nn_tensor P = mat(2, 2, (float[]){1, -1, 3, 2}), T = mat(2, 2, (float[]){0, 0, 3, 0});
   expect_loss(g, "MSE of a (2, 2) batch", nn_mse_loss(&P, &T, NULL), 1.5);
@@ -151,7 +157,7 @@ Test(mae, by_hand) {
   nn_grade *g = nn_grade_here();
   nn_tensor p = vec(3, (float[]){1, -2, 5}), t = vec(3, (float[]){0, 0, 5}), dp = zeros_like(&p);
   expect_loss(g, "MAE of r = [1, -2, 0]", nn_mae_loss(&p, &t, &dp), 1);
-  expect_values(g, "dMAE/dpred (sign(r) / M, 0 at r = 0)", dp.data, (double[]){1. / 3, -1. / 3, 0}, 3);
+  expect_values(g, "dMAE/dpred (sign(r) / M, 0 at r = 0)", &dp, (double[]){1. / 3, -1. / 3, 0}, NULL);
   nn_tensor_free(&p), nn_tensor_free(&t), nn_tensor_free(&dp);
 }
 
@@ -161,8 +167,8 @@ Test(huber, by_hand) {
   nn_grade *g = nn_grade_here();
   nn_tensor p = vec(2, (float[]){0.5f, -3}), t = vec(2, (float[]){0, 0}), dp = zeros_like(&p);
   expect_loss(g, "Huber (delta 1) of r = [0.5, -3]", nn_huber_loss(&p, &t, 1.f, &dp), (0.125 + 2.5) / 2);
-  expect_values(g, "dHuber/dpred (r inside delta, delta sign(r) outside, / M)", dp.data,
-                (double[]){0.25, -0.5}, 2);
+  expect_values(g, "dHuber/dpred (r inside delta, delta sign(r) outside, / M)", &dp, (double[]){0.25, -0.5},
+                NULL);
   nn_tensor_free(&p), nn_tensor_free(&t), nn_tensor_free(&dp);
 }
 
@@ -173,7 +179,7 @@ Test(log_cosh, by_hand_and_far_out) {
   double L = nn_log_cosh_loss(&p, &t, &dp);
   cr_assert(isfinite(L), "log-cosh with r = 1000 is %g: cosh(1000) overflows; use |r| + log1p(e^-2|r|) - ln 2", L);
   expect_loss(g, "log-cosh of r = [0, 1, 1000]", L, (0 + log(cosh(1.0)) + 1000 - log(2.0)) / 3);
-  expect_values(g, "dlogcosh/dpred (tanh(r) / M)", dp.data, (double[]){0, tanh(1.0) / 3, 1. / 3}, 3);
+  expect_values(g, "dlogcosh/dpred (tanh(r) / M)", &dp, (double[]){0, tanh(1.0) / 3, 1. / 3}, NULL);
   nn_tensor_free(&p), nn_tensor_free(&t), nn_tensor_free(&dp);
 }
 
@@ -184,7 +190,7 @@ Test(bce, by_hand_on_n_by_1) {
   double s2 = 1 / (1 + exp(-2.0));
   expect_loss(g, "BCE of z = [0, 2], y = [1, 0]", nn_bce_loss(&z, (int[]){1, 0}, &dz),
               (log(2.0) + log1p(exp(2.0))) / 2);
-  expect_values(g, "dBCE/dz", dz.data, (double[]){-0.25, s2 / 2}, 2);
+  expect_values(g, "dBCE/dz", &dz, (double[]){-0.25, s2 / 2}, NULL);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -213,7 +219,7 @@ GRADED_TEST(sparse_ce, uniform_logits_give_log_C) {
   else
     for (int i = 0; i < N; i++)
       for (int c = 0; c < C; c++) want[i * C + c] = (1.0 / C - (c == y[i])) / N;
-  expect_values(g, "dCE/dz = (softmax - onehot) / N", dz.data, want, N * C);
+  expect_values(g, "dCE/dz = (softmax - onehot) / N", &dz, want, NULL);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -251,7 +257,7 @@ GRADED_TEST(sparse_ce, by_hand_adds_into_dz) {
     }
   }
   expect_loss(g, nn_grade_public(g) ? "sparse CE of z = [1, 2, 3], y = 0" : "sparse CE of random logits", L, want_L);
-  expect_values(g, "dz (what it held, plus (softmax - onehot) / N)", dz.data, want, N * C);
+  expect_values(g, "dz (what it held, plus (softmax - onehot) / N)", &dz, want, before);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -281,8 +287,8 @@ GRADED_TEST(categorical_ce, one_hot_matches_sparse_and_soft_by_hand) {
   answer(g, "the sparse CE dz", d2.data, N * C);
   expect_loss(g, "categorical CE with one-hot rows vs sparse CE", a, b);
   for (int k = 0; k < N * C; k++)
-    expect(g, fabs(d1.data[k] - d2.data[k]) < 1e-7, "dz[%d]: categorical %.7g, sparse %.7g", k, d1.data[k],
-           d2.data[k]);
+    expect(g, fabs(d1.data[k] - d2.data[k]) < 1e-7, "dz%s: categorical %.7g, sparse %.7g",
+           nn_grade_where(k, 2, d1.shape).s, d1.data[k], d2.data[k]);
   /* the prediction equal to the target */
   nn_tensor u = nn_tensor_new(2, (int[]){1, C2}, NN_CPU), soft = zeros_like(&u), du = zeros_like(&u);
   double want_L, want[MAXC];
@@ -305,7 +311,7 @@ GRADED_TEST(categorical_ce, one_hot_matches_sparse_and_soft_by_hand) {
   answer(g, "its dz", du.data, C2);
   expect_loss(g, nn_grade_public(g) ? "categorical CE of z = [0, 0], t = [0.5, 0.5]"
                                     : "categorical CE of z = log t + k (the entropy of t)", L, want_L);
-  expect_values(g, "dz for a prediction equal to its target", du.data, want, C2);
+  expect_values(g, "dz for a prediction equal to its target", &du, want, NULL);
   nn_tensor_free(&z), nn_tensor_free(&t), nn_tensor_free(&d1), nn_tensor_free(&d2);
   nn_tensor_free(&u), nn_tensor_free(&soft), nn_tensor_free(&du);
 }
@@ -321,8 +327,8 @@ Test(multi_hinge, cs231n_by_hand) {
   cr_assert(fabs(L - 15.8 / 3) < 1e-5, "multi-class hinge of CS231n's example = %.7g, expected 15.8/3 = %.7g", L,
             15.8 / 3);
   double t = 1. / 3;
-  expect_values(g, "dhinge/dz ([margin > 0] on j, minus their count on y, / N)", dz.data,
-                (double[]){-t, t, 0, 0, 0, 0, t, t, -2 * t}, 9);
+  expect_values(g, "dhinge/dz ([margin > 0] on j, minus their count on y, / N)", &dz,
+                (double[]){-t, t, 0, 0, 0, 0, t, t, -2 * t}, NULL);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -332,7 +338,7 @@ Test(binary_hinge, by_hand) {
   nn_grade *g = nn_grade_here();
   nn_tensor z = vec(4, (float[]){2, 0.5f, -0.5f, 0.3f}), dz = zeros_like(&z);
   expect_loss(g, "binary hinge", nn_binary_hinge_loss(&z, (int[]){1, 1, 0, 0}, &dz), 0.575);
-  expect_values(g, "dhinge/dz", dz.data, (double[]){0, -0.25, 0.25, 0.25}, 4);
+  expect_values(g, "dhinge/dz", &dz, (double[]){0, -0.25, 0.25, 0.25}, NULL);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -342,7 +348,7 @@ Test(squared_hinge, by_hand) {
   nn_grade *g = nn_grade_here();
   nn_tensor z = vec(4, (float[]){2, 0.5f, -0.5f, 0.3f}), dz = zeros_like(&z);
   expect_loss(g, "squared hinge", nn_squared_hinge_loss(&z, (int[]){1, 1, 0, 0}, &dz), 0.5475);
-  expect_values(g, "dsquared_hinge/dz", dz.data, (double[]){0, -0.25, 0.25, 0.65}, 4);
+  expect_values(g, "dsquared_hinge/dz", &dz, (double[]){0, -0.25, 0.25, 0.65}, NULL);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -354,7 +360,7 @@ Test(focal, by_hand_at_zero) {
   double L = nn_focal_loss(&z, (int[]){1, 0}, NN_FOCAL_ALPHA, NN_FOCAL_GAMMA, &dz);
   expect_loss(g, "focal loss of z = [0, 0], y = [1, 0]", L, (0.25 + 0.75) * 0.25 * log(2.0) / 2);
   double d = 0.25 * (-log(2.0) - 0.5);
-  expect_values(g, "dfocal/dz", dz.data, (double[]){0.25 * d / 2, -0.75 * d / 2}, 2);
+  expect_values(g, "dfocal/dz", &dz, (double[]){0.25 * d / 2, -0.75 * d / 2}, NULL);
   nn_tensor_free(&z), nn_tensor_free(&dz);
 }
 
@@ -429,7 +435,7 @@ GRADED_TEST(losses, large_logits_are_finite) {
   answer(g, "the sparse CE dz", dz.data, N * C);
   expect(g, isfinite(L) && fabs(L - want_ce) < tol, "sparse CE with logits of %d = %g, expected %.9g "
          "(subtract the row max before e^)", B, L, want_ce);
-  expect_values(g, what, dz.data, want_dz, N * C);
+  expect_values(g, what, &dz, want_dz, NULL);
   nn_tensor dc = zeros_like(&z);
   L = nn_categorical_ce_loss(&z, &t, &dc);
   answer(g, "the categorical CE loss", &L, 1);
@@ -437,7 +443,7 @@ GRADED_TEST(losses, large_logits_are_finite) {
   expect(g, isfinite(L) && fabs(L - want_ce) < tol, "categorical CE with logits of %d = %g, expected %.9g", B, L,
          want_ce);
   snprintf(what, sizeof what, "dcategorical/dz at logits of %d", B);
-  expect_values(g, what, dc.data, want_dz, N * C);
+  expect_values(g, what, &dc, want_dz, NULL);
 
   L = nn_bce_loss(&b, wrong, &db);
   answer(g, "the BCE loss of wrong logits", &L, 1);
@@ -489,6 +495,7 @@ static void gradcheck(nn_grade *g, const char *op, ref_loss f, const ref_ctx *c,
   double want = f(xd, c);
   expect(g, fabs(loss - want) < 1e-6 * fmax(1, fabs(want)), "%s returned %.9g, the definition gives %.9g (x is %s)",
          op, loss, want, nn_shape_str(x).s);
+  double numeric[MAXN * MAXC];
   for (int k = 0; k < n; k++) {
     double keep = xd[k];
     xd[k] = keep + h;
@@ -496,11 +503,12 @@ static void gradcheck(nn_grade *g, const char *op, ref_loss f, const ref_ctx *c,
     xd[k] = keep - h;
     double down = f(xd, c);
     xd[k] = keep;
-    double numeric = (up - down) / (2 * h), analytic = dx->data[k];
-    expect(g, rel_error(analytic, numeric) < 1e-3,
-           "%s: d/dx[%d] of %s: analytic %.7g, numeric %.7g (relative error %.2g)", op, k, nn_shape_str(x).s,
-           analytic, numeric, rel_error(analytic, numeric));
+    numeric[k] = (up - down) / (2 * h);
   }
+  for (int k = 0; k < n; k++) /* a failure says where, and what kind of wrong the whole gradient is */
+    expect(g, rel_error(dx->data[k], numeric[k]) < 1e-3, "%s: d/dx%s of %s: analytic %.7g, numeric %.7g (relative "
+           "error %.2g)%s", op, nn_grade_where(k, dx->ndim, dx->shape).s, nn_shape_str(x).s, dx->data[k], numeric[k],
+           rel_error(dx->data[k], numeric[k]), nn_grade_diagnose(dx->data, numeric, NULL, n, dx->ndim, dx->shape).s);
 }
 
 /* A regression problem, (N, C): targets ~ N(0, 1), pred = target + r with
@@ -756,11 +764,14 @@ GRADED_TEST(losses, gradients_accumulate_and_null_skips_them) {
     answer(g, what, twice.data, n);
     expect(g, L0 == L1, "%s: %.9g with a NULL gradient, %.9g with one; they must agree", NAMES[w], L0, L1);
     float norm = 0;
+    double want[MAXN * MAXC]; /* two calls: twice one call's; before the second, one call's */
+    for (long k = 0; k < n; k++) want[k] = 2.0 * once.data[k];
     for (long k = 0; k < n; k++) {
       norm += fabsf(once.data[k]);
       expect(g, fabsf(twice.data[k] - 2 * once.data[k]) <= 1e-6f * fmaxf(1.f, fabsf(once.data[k])),
-             "%s: grad[%ld] = %g after two calls, expected 2 x %g: add into the gradient (+=), never "
-             "overwrite it", NAMES[w], k, twice.data[k], once.data[k]);
+             "%s: grad%s = %g after two calls, expected 2 x %g: add into the gradient (+=), never overwrite it%s",
+             NAMES[w], nn_grade_where(k, twice.ndim, twice.shape).s, twice.data[k], once.data[k],
+             nn_grade_diagnose(twice.data, want, once.data, n, twice.ndim, twice.shape).s);
     }
     expect(g, norm > 0, "%s: the gradient is all zero on this problem", NAMES[w]);
     nn_tensor_free(&once), nn_tensor_free(&twice);

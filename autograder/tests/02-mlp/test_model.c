@@ -384,9 +384,9 @@ GRADED_TEST(model, gradients_through_the_whole_chain_match_finite_differences) {
       double down = nn_model_evaluate(m, &x, y, NULL, N).loss;
       w[i] = keep;
       double numeric = (up - down) / (2 * h), analytic = grad[i];
-      expect(g, fabs(numeric - analytic) <= 2e-3 + 2e-2 * fabs(numeric), "%s[%d]: backward gives %g, finite "
-             "differences %g (Dense(%d -> %d) tanh Dense(-> %d), %d rows)", params[p].name, i, analytic, numeric, in,
-             hid, C, N);
+      expect(g, fabs(numeric - analytic) <= 2e-3 + 2e-2 * fabs(numeric), "%s%s: backward gives %g, finite "
+             "differences %g (Dense(%d -> %d) tanh Dense(-> %d), %d rows)", params[p].name,
+             nn_grade_where(i, params[p].value->ndim, params[p].value->shape).s, analytic, numeric, in, hid, C, N);
     }
   }
   nn_tensor_free(&x), nn_model_free(m);
@@ -649,7 +649,7 @@ Test(activation_layer, gradcheck_of_every_kind_through_the_layer_ops) {
   for (int k = 0; k < NN_ACT_COUNT; k++) {
     nn_layer *l = nn_activation_layer_new(NULL, nn_activation_of((nn_activation_kind)k));
     nn_gradcheck r = nn_gradcheck_layer(l, &x, 1e-3, 5);
-    cr_assert_lt(r.max_rel, 1e-3, "%s: %s[%ld] backward %g, finite differences %g", l->name, r.name, r.index,
+    cr_assert_lt(r.max_rel, 1e-3, "%s: %s backward %g, finite differences %g", l->name, nn_gradcheck_where(&r).s,
                  r.analytic, r.numeric);
     l->ops->free(l);
   }

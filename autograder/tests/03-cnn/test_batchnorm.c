@@ -105,6 +105,27 @@ static bn_stats stats_of(const nn_tensor *x) {
 
 static void stats_free(bn_stats *b) { free(b->mean), free(b->var), free(b->xhat); }
 
+/* Where element i of t is, its axes named as BatchNorm's: (n, c) or (n, c, h, w). */
+static nn_grade_text where_in(const nn_tensor *t, long i) {
+  return nn_grade_where_as(i, t->ndim, t->shape, t->ndim == 2 ? "(n, c)" : "(n, c, h, w)");
+}
+
+/* Words for a wrong training-mode y of x: is it the normalisation with the unbiased variance
+ * (the sum of squares over M - 1), the classic slip? Else "". Only for a failure's message. */
+static const char *unbiased_words(const nn_batchnorm *bn, const nn_tensor *x, const float *y) {
+  bn_stats b = stats_of(x);
+  bool same = b.M > 1;
+  for (long i = 0; i < nn_numel(x) && same; i++) {
+    int c = (int)(i / b.S % b.C);
+    double inv_std = 1 / sqrt(b.var[c] * b.M / (b.M - 1) + bn->eps);
+    double want = bn->gamma.data[c] * (x->data[i] - b.mean[c]) * inv_std + bn->beta.data[c];
+    same = fabs(y[i] - want) <= 2e-5 * (1 + fabs(want));
+  }
+  stats_free(&b);
+  return same ? "; y is the normalisation with the unbiased variance: you divided by M - 1 (unbiased); BatchNorm "
+                "normalises with the biased variance (divide by M)" : "";
+}
+
 /* The drawn forward: y = gamma xhat + beta with the batch's statistics, and the running ones
  * moved 0.1 of the way to the batch's mean and UNBIASED variance (from drawn values). */
 static void check_drawn_forward(nn_grade *g) {
@@ -125,13 +146,19 @@ static void check_drawn_forward(nn_grade *g) {
   answer(g, "running_mean", bn->running_mean.data, C);
   answer(g, "running_var", bn->running_var.data, C);
   bn_stats b = stats_of(&x);
+  double *want = malloc((size_t)nn_numel(&y) * sizeof *want);
   for (long i = 0; i < nn_numel(&y); i++) {
     int c = (int)(i / b.S % C);
-    double want = bn->gamma.data[c] * b.xhat[i] + bn->beta.data[c];
-    expect_near(g, y.data[i], want, 2e-5 * (1 + fabs(want)), "x %s, channel %d: y[%ld] = %g, expected gamma xhat + "
-                "beta = %.7g (batch mean %.6g, variance %.6g, biased)", nn_shape_str(&x).s, c, i, y.data[i], want,
-                b.mean[c], b.var[c]);
+    want[i] = bn->gamma.data[c] * b.xhat[i] + bn->beta.data[c];
   }
+  for (long i = 0; i < nn_numel(&y); i++) {
+    int c = (int)(i / b.S % C);
+    expect_near(g, y.data[i], want[i], 2e-5 * (1 + fabs(want[i])), "x %s, channel %d: y%s = %g, expected gamma xhat "
+                "+ beta = %.7g (batch mean %.6g, variance %.6g, biased)%s%s", nn_shape_str(&x).s, c, where_in(&y, i).s,
+                y.data[i], want[i], b.mean[c], b.var[c], unbiased_words(bn, &x, y.data),
+                nn_grade_diagnose(y.data, want, NULL, nn_numel(&y), ndim, y.shape).s);
+  }
+  free(want);
   for (int c = 0; c < C; c++) {
     double mean = 0.9 * rm0[c] + 0.1 * b.mean[c], var = 0.9 * rv0[c] + 0.1 * b.var[c] * b.M / (b.M - 1);
     expect_near(g, bn->running_mean.data[c], mean, 1e-5 * (1 + fabs(mean)), "running_mean[%d] = %g, expected 0.9 * "
@@ -164,8 +191,10 @@ GRADED_TEST(batchnorm, forward_by_hand_one_channel_of_4) {
   answer(g, "y", y.data, 4);
   answer(g, "running_mean", bn->running_mean.data, 1);
   answer(g, "running_var", bn->running_var.data, 1);
-  const float want[4] = {-1.6832707f, 0.1055765f, 1.8944237f, 3.6832709f};
-  for (int i = 0; i < 4; i++) expect_near(g, y.data[i], want[i], 1e-5, "y[%d] = %g, expected %g", i, y.data[i], want[i]);
+  const double want[4] = {-1.6832707, 0.1055765, 1.8944237, 3.6832709};
+  for (int i = 0; i < 4; i++)
+    expect_near(g, y.data[i], want[i], 1e-5, "y%s = %g, expected %g%s%s", where_in(&y, i).s, y.data[i], want[i],
+                unbiased_words(bn, &x, y.data), nn_grade_diagnose(y.data, want, NULL, 4, 2, y.shape).s);
   expect_near(g, bn->running_mean.data[0], 0.25f, 1e-6, "running_mean %g, expected 0.25", bn->running_mean.data[0]);
   expect_near(g, bn->running_var.data[0], 1.0666667f, 1e-6,
               "running_var %g, expected 0.9 + 0.1 * 5/3 = 1.0666667 (the UNBIASED batch variance)",
@@ -196,14 +225,18 @@ static void check_drawn_backward(nn_grade *g) {
     sum_dy[i / b.S % C] += dy.data[i];
     sum_dy_xhat[i / b.S % C] += dy.data[i] * b.xhat[i];
   }
+  double *want = malloc((size_t)nn_numel(&dx) * sizeof *want);
   for (long i = 0; i < nn_numel(&dx); i++) {
     int c = (int)(i / b.S % C);
     double k = bn->gamma.data[c] / sqrt(b.var[c] + 1e-5) / (double)b.M;
-    double want = k * ((double)b.M * dy.data[i] - sum_dy[c] - b.xhat[i] * sum_dy_xhat[c]);
-    expect_near(g, dx.data[i], want, 2e-5 * (1 + fabs(want)), "x %s, channel %d: dx[%ld] = %g, expected gamma inv_std "
-                "/ M (M dy - sum(dy) - xhat sum(dy xhat)) = %.7g (M = %ld)", nn_shape_str(&x).s, c, i, dx.data[i],
-                want, b.M);
+    want[i] = k * ((double)b.M * dy.data[i] - sum_dy[c] - b.xhat[i] * sum_dy_xhat[c]);
   }
+  for (long i = 0; i < nn_numel(&dx); i++)
+    expect_near(g, dx.data[i], want[i], 2e-5 * (1 + fabs(want[i])), "x %s, channel %ld: dx%s = %g, expected gamma "
+                "inv_std / M (M dy - sum(dy) - xhat sum(dy xhat)) = %.7g (M = %ld)%s", nn_shape_str(&x).s,
+                i / b.S % C, where_in(&dx, i).s, dx.data[i], want[i], b.M,
+                nn_grade_diagnose(dx.data, want, NULL, nn_numel(&dx), ndim, dx.shape).s);
+  free(want);
   for (int c = 0; c < C; c++) {
     expect_near(g, bn->dgamma.data[c], sum_dy_xhat[c], 1e-5 * (1 + fabs(sum_dy_xhat[c])), "dgamma[%d] = %g, "
                 "expected sum(dy xhat) = %.7g", c, bn->dgamma.data[c], sum_dy_xhat[c]);
@@ -237,7 +270,8 @@ GRADED_TEST(batchnorm, backward_by_hand_one_channel_of_4) {
   answer(g, "dgamma", bn->dgamma.data, 1);
   answer(g, "dbeta", bn->dbeta.data, 1);
   const float want[4] = {0.5366606f, -0.7155367f, -0.1788869f, 0.3577630f};
-  for (int i = 0; i < 4; i++) expect_near(g, dx.data[i], want[i], 1e-5, "dx[%d] = %g, expected %g", i, dx.data[i], want[i]);
+  for (int i = 0; i < 4; i++)
+    expect_near(g, dx.data[i], want[i], 1e-5, "dx%s = %g, expected %g", where_in(&dx, i).s, dx.data[i], want[i]);
   expect_near(g, bn->dgamma.data[0], -1.3416355f, 1e-5, "dgamma %g, expected -1.341641", bn->dgamma.data[0]);
   expect_near(g, bn->dbeta.data[0], 1.f, 1e-6, "dbeta %g, expected 1", bn->dbeta.data[0]);
   nn_arena_free(ws);
@@ -354,8 +388,8 @@ static void check_gradients(nn_grade *g, int ndim, const int *shape, bool traini
   }
   nn_tensor x = nn_grade_public(g) ? nn_tensor_randn(ndim, shape, seed + 2) : spread_input(ndim, shape, seed + 2, 3.f);
   nn_gradcheck r = graded_gradcheck(g, &bn->base, &x, 1e-2, seed + 3, training);
-  expect(g, r.max_rel < 2e-3, "%s mode %s: %s[%ld]: analytic %g, numeric %g (rel %g)",
-         training ? "training" : "eval", nn_shape_str(&x).s, r.name, r.index, r.analytic, r.numeric, r.max_rel);
+  expect(g, r.max_rel < 2e-3, "%s mode %s: %s: analytic %g, numeric %g (rel %g)", training ? "training" : "eval",
+         nn_shape_str(&x).s, nn_gradcheck_where(&r).s, r.analytic, r.numeric, r.max_rel);
   expect(g, r.checked == nn_numel(&x) + 2 * shape[1], "checked %ld values, expected x's %ld and 2 x %d", r.checked,
          nn_numel(&x), shape[1]);
   nn_tensor_free(&x), free_layer(bn);
@@ -403,12 +437,14 @@ GRADED_TEST(batchnorm, backward_accumulates) {
   answer(g, "dx after two backwards", dx.data, nn_numel(&dx));
   answer(g, "dgamma after two backwards", bn->dgamma.data, C);
   answer(g, "dbeta after two backwards", bn->dbeta.data, C);
-  double norm = 0;
-  for (long i = 0; i < nn_numel(&dx); i++) norm += fabs(dx1.data[i]);
+  double norm = 0, *want = malloc((size_t)nn_numel(&dx) * sizeof *want); /* twice one pass's */
+  for (long i = 0; i < nn_numel(&dx); i++) norm += fabs(dx1.data[i]), want[i] = 2.0 * dx1.data[i];
   expect(g, norm > 0, "dx is all zeros after one backward");
   for (long i = 0; i < nn_numel(&dx); i++)
-    expect_near(g, dx.data[i], 2 * dx1.data[i], 1e-5 * (1 + fabsf(dx1.data[i])), "dx[%ld] = %g after two passes, "
-                "expected 2 * %g", i, dx.data[i], dx1.data[i]);
+    expect_near(g, dx.data[i], 2 * dx1.data[i], 1e-5 * (1 + fabsf(dx1.data[i])), "dx%s = %g after two passes, "
+                "expected 2 * %g%s", where_in(&dx, i).s, dx.data[i], dx1.data[i],
+                nn_grade_diagnose(dx.data, want, dx1.data, nn_numel(&dx), 4, dx.shape).s);
+  free(want);
   for (int c = 0; c < C; c++) {
     expect_near(g, bn->dgamma.data[c], 2 * dg1.data[c], 1e-5 * (1 + fabsf(dg1.data[c])), "dgamma[%d] = %g after two "
                 "passes, expected 2 * %g: it did not accumulate", c, bn->dgamma.data[c], dg1.data[c]);

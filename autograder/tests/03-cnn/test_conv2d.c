@@ -126,8 +126,24 @@ static double *conv_by_definition(const conv_case *t, const float *x, const floa
   return y;
 }
 
+/* Words for a wrong y (n values) of case t: is it the convolution with each group's W (Fg, K)
+ * read as (K, Fg), the product's A transposed? Else "". Only for a message: it costs a convolution. */
+static const char *transposed_W_words(const conv_case *t, const float *x, const float *W, const float *b,
+                                      const float *y, long n) {
+  const int Fg = t->F / groups_of(t), K = t->C / groups_of(t) * t->kh * t->kw;
+  float *Wt = malloc((size_t)t->F * K * sizeof *Wt);
+  for (int f = 0; f < t->F; f++) /* group f / Fg's block of W, read the other way round */
+    for (int k = 0; k < K; k++) Wt[(long)f * K + k] = W[(long)(f / Fg) * Fg * K + (long)k * Fg + f % Fg];
+  double *yt = conv_by_definition(t, x, Wt, b);
+  bool same = true;
+  for (long i = 0; i < n && same; i++) same = fabs(y[i] - yt[i]) <= 1e-4 * (1 + fabs(yt[i]));
+  free(Wt), free(yt);
+  return same ? "; it is the convolution with W's (F, C*KH*KW) matrix read as (C*KH*KW, F): W transposed in the "
+                "product?" : "";
+}
+
 /* Case t on x drawn from seed: the layer's y (im2col + GEMM) and its naive y, both answered;
- * each against the definition, and against each other. */
+ * each against the definition, and against each other. A failure says where, as (n, c, h, w). */
 static void check_forward(nn_grade *g, const conv_case *t, uint64_t seed) {
   nn_conv2d *c = make(config_of(t), seed);
   nn_tensor x = nn_tensor_randn(4, (int[]){t->N, t->C, t->H, t->W}, seed + 1);
@@ -150,10 +166,13 @@ static void check_forward(nn_grade *g, const conv_case *t, uint64_t seed) {
   snprintf(geometry, sizeof geometry, "x %s, %d filters, kernel %dx%d, stride %d, pad %s %d, dilation %d, groups %d",
            nn_shape_str(&x).s, t->F, t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad), t->padding, t->dilation,
            groups_of(t));
-  expect(g, worst < 0, "%s: y[%ld] = %g by im2col + GEMM, expected %.7g (the sum over the window, plus b)",
-         geometry, worst, y.data[worst < 0 ? 0 : worst], want[worst < 0 ? 0 : worst]);
-  expect(g, max_err < 1e-4, "%s: y[%ld] = %g by im2col + GEMM but %g by the naive loops (max error %.3g)", geometry,
-         at, y.data[at], y_naive.data[at], max_err);
+  const float *b = c->has_bias ? c->b.data : NULL;
+  expect(g, worst < 0, "%s: y%s = %g by im2col + GEMM, expected %.7g (the sum over the window, plus b)%s%s",
+         geometry, nn_grade_where(worst, 4, y.shape).s, y.data[worst < 0 ? 0 : worst], want[worst < 0 ? 0 : worst],
+         nn_grade_diagnose(y.data, want, NULL, nn_numel(&y), 4, y.shape).s,
+         transposed_W_words(t, x.data, c->W.data, b, y.data, nn_numel(&y)));
+  expect(g, max_err < 1e-4, "%s: y%s = %g by im2col + GEMM but %g by the naive loops (max error %.3g)", geometry,
+         nn_grade_where(at, 4, y.shape).s, y.data[at], y_naive.data[at], max_err);
   free(want);
   nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y_naive);
@@ -343,16 +362,20 @@ GRADED_TEST(conv2d, backward_accumulates) {
   answer(g, "dW after two backwards", c->dW.data, nn_numel(&c->dW));
   answer(g, "db after two backwards", c->db.data, nn_numel(&c->db));
   answer(g, "dx after two backwards", dx.data, nn_numel(&dx));
-  const struct { const char *name; const nn_tensor *once, *twice; } grads[] = {
-      {"dW", &dW1, &c->dW}, {"db", &db1, &c->db}, {"dx", &dx1, &dx}};
+  const struct { const char *name, *axes; const nn_tensor *once, *twice; } grads[] = {
+      {"dW", "(f, c, kh, kw)", &dW1, &c->dW}, {"db", "", &db1, &c->db}, {"dx", "(n, c, h, w)", &dx1, &dx}};
   for (int k = 0; k < 3; k++) {
-    double norm = 0;
-    for (long i = 0; i < nn_numel(grads[k].once); i++) norm += fabs(grads[k].once->data[i]);
+    const nn_tensor *once = grads[k].once, *twice = grads[k].twice;
+    long n = nn_numel(once);
+    double norm = 0, *want = malloc((size_t)n * sizeof *want); /* twice what one backward gave */
+    for (long i = 0; i < n; i++) norm += fabs(once->data[i]), want[i] = 2.0 * once->data[i];
     expect(g, norm > 0, "%s is all zeros after one backward", grads[k].name);
-    for (long i = 0; i < nn_numel(grads[k].once); i++)
-      expect_near(g, grads[k].twice->data[i], 2 * grads[k].once->data[i], 1e-5f * (1 + fabsf(grads[k].once->data[i])),
-                  "a second backward must add: %s[%ld] = %g, expected 2 x %g", grads[k].name, i,
-                  grads[k].twice->data[i], grads[k].once->data[i]);
+    for (long i = 0; i < n; i++)
+      expect_near(g, twice->data[i], 2 * once->data[i], 1e-5f * (1 + fabsf(once->data[i])),
+                  "a second backward must add: %s%s = %g, expected 2 x %g%s", grads[k].name,
+                  nn_grade_where_as(i, twice->ndim, twice->shape, grads[k].axes).s, twice->data[i], once->data[i],
+                  nn_grade_diagnose(twice->data, want, once->data, n, twice->ndim, twice->shape).s);
+    free(want);
   }
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   nn_tensor_free(&dW1), nn_tensor_free(&db1), nn_tensor_free(&dx1);
@@ -374,9 +397,9 @@ static void gradcheck(nn_grade *g, const conv_case *t, bool no_bias, uint64_t se
   long want = nn_numel(&x) + weights + (no_bias ? 0 : t->F);
   expect(g, r.checked == want, "checked %ld elements, expected x (%ld) + W (%ld)%s", r.checked, nn_numel(&x),
          weights, no_bias ? "" : " + b");
-  expect(g, r.max_rel < 1e-3, "kernel %dx%d, stride %d, pad %s %d, dilation %d, groups %d on x %s: %s[%ld]: "
+  expect(g, r.max_rel < 1e-3, "kernel %dx%d, stride %d, pad %s %d, dilation %d, groups %d on x %s: %s: "
          "analytic %g, numeric %g (relative error %.2g)", t->kh, t->kw, t->stride, nn_pad_mode_name(t->pad),
-         t->padding, t->dilation, groups_of(t), nn_shape_str(&x).s, r.name, r.index, r.analytic, r.numeric,
+         t->padding, t->dilation, groups_of(t), nn_shape_str(&x).s, nn_gradcheck_where(&r).s, r.analytic, r.numeric,
          r.max_rel);
   nn_tensor_free(&x);
   free_layer(c);

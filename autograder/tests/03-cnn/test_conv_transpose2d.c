@@ -276,11 +276,12 @@ static void gradcheck(const convt_case *c, bool no_bias, uint64_t seed) {
   long want = nn_numel(&x) + nn_numel(&t->W) + (no_bias ? 0 : c->C_out);
   cr_assert_eq(r.checked, want, "checked %ld elements, expected x (%ld) + W (%ld)%s", r.checked, nn_numel(&x),
                nn_numel(&t->W), no_bias ? "" : " + b");
-  cr_log_info("gradcheck %s on %s: worst relative error %.2g (%s[%ld])", t->base.name, nn_shape_str(&x).s, r.max_rel,
-              r.name, r.index);
+  cr_log_info("gradcheck %s on %s: worst relative error %.2g (%s)", t->base.name, nn_shape_str(&x).s, r.max_rel,
+              nn_gradcheck_where(&r).s);
   cr_assert(r.max_rel < 1e-3, "kernel %dx%d, stride %d, padding %d, output_padding %d, dilation %d on x %s: "
-            "%s[%ld]: analytic %g, numeric %g (relative error %.2g)", c->kh, c->kw, c->stride, c->padding,
-            c->output_padding, c->dilation, nn_shape_str(&x).s, r.name, r.index, r.analytic, r.numeric, r.max_rel);
+            "%s: analytic %g, numeric %g (relative error %.2g)", c->kh, c->kw, c->stride, c->padding,
+            c->output_padding, c->dilation, nn_shape_str(&x).s, nn_gradcheck_where(&r).s, r.analytic, r.numeric,
+            r.max_rel);
   nn_tensor_free(&x);
   free_layer(t);
 }

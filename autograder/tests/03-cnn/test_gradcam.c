@@ -314,7 +314,7 @@ GRADED_TEST(gradcam, the_cam_of_a_cnn_spans_0_to_1_at_the_input_size) {
       if (nn_grade_public(g))
         answer(g, "the cam of nn_gradcam", cam.data, (long)H * W);
       else
-        answer_close(g, "the cam of nn_gradcam", cam.data, (long)H * W, 1e-3);
+        answer_tensor_close(g, "the cam of nn_gradcam", &cam, 1e-3);
       float lo = INFINITY, hi = -INFINITY;
       for (int i = 0; i < H * W; i++) lo = fminf(lo, cam.data[i]), hi = fmaxf(hi, cam.data[i]);
       expect(g, lo == 0.f && (hi == 1.f || hi == 0.f), "class %d, layer %d: cam spans [%g, %g]; expected [0, 1] (or "

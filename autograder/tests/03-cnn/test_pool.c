@@ -46,11 +46,25 @@ static nn_tensor backward(nn_layer *l, const nn_call *c, const nn_tensor *x, con
   return dx;
 }
 
-/* t (the code under test's) answered as `what`, then each element against want. */
+/* n floats as doubles, for nn_grade_diagnose (the caller frees them). */
+static double *as_doubles(const float *v, long n) {
+  double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
+  for (long i = 0; i < n; i++) d[i] = v[i];
+  return d;
+}
+
+/* t (the code under test's) answered as `what`, then each element against want; a failure
+ * says where, as (n, c, h, w), and what kind of wrong t is. */
 static void expect_values(nn_grade *g, const char *what, nn_tensor *t, const float *want, float tol) {
-  answer(g, what, t->data, nn_numel(t));
-  for (long i = 0; i < nn_numel(t); i++)
-    expect_near(g, t->data[i], want[i], tol, "%s[%ld] = %g, expected %g", what, i, t->data[i], want[i]);
+  long n = nn_numel(t);
+  answer(g, what, t->data, n);
+  double *w = as_doubles(want, n);
+  const char *at = strchr(what, ' ') ? ", at " : ""; /* "dx[0, 1, 0, 2] (n, c, h, w)", "dx (...), at [0, 1, 0, 2]" */
+  for (long i = 0; i < n; i++)
+    expect_near(g, t->data[i], want[i], tol, "%s%s%s = %g, expected %g%s", what, at,
+                nn_grade_where(i, t->ndim, t->shape).s, t->data[i], want[i],
+                nn_grade_diagnose(t->data, w, NULL, n, t->ndim, t->shape).s);
+  free(w);
 }
 
 /* ---- the drawn variants: random planes, a drawn window, y and dx routed by the test */
@@ -117,13 +131,16 @@ static void check_maxpool(nn_grade *g, const pool_case *t, nn_tensor *x, uint64_
   char name[160];
   snprintf(name, sizeof name, "MaxPool2d(kernel %d, stride %d, padding %d) on x %s", t->k, t->s, t->p,
            nn_shape_str(x).s);
+  double *y_d = as_doubles(want_y, nn_numel(&y)), *dx_d = as_doubles(want_dx, nn_numel(x));
   for (long i = 0; i < nn_numel(&y); i++)
-    expect(g, y.data[i] == want_y[i], "%s: y[%ld] = %g, expected %g, the window's max%s", name, i, y.data[i],
-           want_y[i], rule);
+    expect(g, y.data[i] == want_y[i], "%s: y%s = %g, expected %g, the window's max%s%s", name,
+           nn_grade_where(i, 4, y.shape).s, y.data[i], want_y[i], rule,
+           nn_grade_diagnose(y.data, y_d, NULL, nn_numel(&y), 4, y.shape).s);
   for (long i = 0; i < nn_numel(x); i++)
-    expect_near(g, dx.data[i], want_dx[i], 1e-5 * (1 + fabsf(want_dx[i])), "%s: dx[%ld] = %g, expected %g (dy of "
-                "every window whose max it is, added)%s", name, i, dx.data[i], want_dx[i], rule);
-  free(want_y), free(want_dx);
+    expect_near(g, dx.data[i], want_dx[i], 1e-5 * (1 + fabsf(want_dx[i])), "%s: dx%s = %g, expected %g (dy of "
+                "every window whose max it is, added)%s%s", name, nn_grade_where(i, 4, dx.shape).s, dx.data[i],
+                want_dx[i], rule, nn_grade_diagnose(dx.data, dx_d, NULL, nn_numel(x), 4, dx.shape).s);
+  free(want_y), free(want_dx), free(y_d), free(dx_d);
   nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx);
   nn_arena_free(ws);
   p->base.ops->free(&p->base);
@@ -363,8 +380,8 @@ static void gradcheck(nn_grade *g, nn_layer *l, const nn_tensor *x) {
   nn_gradcheck r = graded_gradcheck(g, l, x, 1e-2, 42, false);
   expect(g, r.checked == nn_numel(x), "%s: checked %ld elements, expected every element of x (%ld); no params",
          l->name, r.checked, nn_numel(x));
-  expect(g, r.max_rel < 1e-3, "%s on x %s: %s[%ld]: analytic %g, numeric %g (relative error %.2g)", l->name,
-         nn_shape_str(x).s, r.name, r.index, r.analytic, r.numeric, r.max_rel);
+  expect(g, r.max_rel < 1e-3, "%s on x %s: %s: analytic %g, numeric %g (relative error %.2g)", l->name,
+         nn_shape_str(x).s, nn_gradcheck_where(&r).s, r.analytic, r.numeric, r.max_rel);
 }
 
 GRADED_TEST(maxpool, gradcheck) {

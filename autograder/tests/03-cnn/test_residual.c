@@ -143,7 +143,8 @@ GRADED_TEST(residual, identity_block_with_zero_convolutions_is_relu_and_passes_t
   answer(g, "y", y.data, nn_numel(&y));
   for (long i = 0; i < nn_numel(&x); i++) {
     float want = x.data[i] > 0 ? x.data[i] : 0.f;
-    expect_near(g, y.data[i], want, 1e-6, "y[%ld] = %g, expected relu(%g) = %g", i, y.data[i], x.data[i], want);
+    expect_near(g, y.data[i], want, 1e-6, "y%s = %g, expected relu(%g) = %g", nn_grade_where(i, 4, y.shape).s,
+                y.data[i], x.data[i], want);
   }
   nn_tensor dy = nn_tensor_new(4, y.shape, NN_CPU), dx = nn_tensor_new(4, x.shape, NN_CPU);
   nn_tensor_fill(&dy, 1.f);
@@ -155,8 +156,8 @@ GRADED_TEST(residual, identity_block_with_zero_convolutions_is_relu_and_passes_t
   answer(g, "dx", dx.data, nn_numel(&dx));
   for (long i = 0; i < nn_numel(&x); i++) {
     float want = x.data[i] > 0 ? dy.data[i] : 0.f;
-    expect_near(g, dx.data[i], want, 1e-6, "dx[%ld] = %g, expected dy [x > 0] = %g: the shortcut carries dy "
-                "back unchanged", i, dx.data[i], want);
+    expect_near(g, dx.data[i], want, 1e-6, "dx%s = %g, expected dy [x > 0] = %g: the shortcut carries dy "
+                "back unchanged", nn_grade_where(i, 4, dx.shape).s, dx.data[i], want);
   }
   nn_arena_free(ws);
   nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&dy), nn_tensor_free(&dx), free_layer(r);
@@ -183,9 +184,9 @@ static void check_block(nn_grade *g, int in, int out, int stride, int H, bool tr
   nn_residual *r = softplus_block(in, out, stride, seed);
   nn_tensor x = nn_tensor_randn(4, (int[]){2, in, H, H}, seed + 2);
   nn_gradcheck r_check = graded_gradcheck(g, &r->base, &x, 1e-2, seed + 3, training);
-  expect(g, r_check.max_rel < 2e-2, "%s block (%d -> %d, stride %d), %s mode: %s[%ld]: analytic %g, numeric %g (rel "
-         "%g)", r->proj ? "projection" : "identity", in, out, stride, training ? "training" : "eval", r_check.name,
-         r_check.index, r_check.analytic, r_check.numeric, r_check.max_rel);
+  expect(g, r_check.max_rel < 2e-2, "%s block (%d -> %d, stride %d), %s mode: %s: analytic %g, numeric %g (rel %g)",
+         r->proj ? "projection" : "identity", in, out, stride, training ? "training" : "eval",
+         nn_gradcheck_where(&r_check).s, r_check.analytic, r_check.numeric, r_check.max_rel);
   long params = (long)in * out * 9 + (long)out * out * 9 + 4L * out + (r->proj ? (long)in * out + 2L * out : 0);
   expect(g, r_check.checked == nn_numel(&x) + params, "checked %ld values, expected x's %ld and %ld params",
          r_check.checked, nn_numel(&x), params);
@@ -201,7 +202,7 @@ static void check_block(nn_grade *g, int in, int out, int stride, int H, bool tr
  * be the reference's on the same block and inputs (the public variant proves the reference's
  * by finite differences). */
 static void answer_gradient(nn_grade *g, const char *what, nn_tensor *grad) {
-  answer_close(g, what, grad->data, nn_numel(grad), 1e-3);
+  answer_tensor_close(g, what, grad, 1e-3);
 }
 
 static void check_drawn_block(nn_grade *g, bool projection, int in, int out, int H, bool training, uint64_t seed) {
@@ -349,9 +350,9 @@ static void check_kind_block(nn_grade *g, nn_block_kind kind, int in, int out, i
      * h = 2e-3 .. 2e-2: smaller h drowns in float rounding, larger in the curvature). A wrong
      * wiring (a shortcut's dsum lost, a stage skipped, the order reversed) is off by order 1. */
     nn_gradcheck c = graded_gradcheck(g, &r->base, &x, 1e-2, seed + 3, training);
-    expect(g, c.max_rel < 4e-2, "%s(%d -> %d, stride %d, width %d), %s mode: %s[%ld]: analytic %g, numeric %g (rel "
-           "%g)", nn_block_kind_name(kind), in, out, stride, r->width, training ? "training" : "eval", c.name,
-           c.index, c.analytic, c.numeric, c.max_rel);
+    expect(g, c.max_rel < 4e-2, "%s(%d -> %d, stride %d, width %d), %s mode: %s: analytic %g, numeric %g (rel %g)",
+           nn_block_kind_name(kind), in, out, stride, r->width, training ? "training" : "eval",
+           nn_gradcheck_where(&c).s, c.analytic, c.numeric, c.max_rel);
     expect(g, c.checked == nn_numel(&x) + nn_layer_param_count(&r->base), "checked %ld values, expected x's %ld "
            "and %ld params", c.checked, nn_numel(&x), nn_layer_param_count(&r->base));
   } else {
@@ -406,12 +407,21 @@ GRADED_TEST(residual, backward_accumulates_into_dx_and_the_params) {
   double norm = 0;
   for (long i = 0; i < nn_numel(&x); i++) norm += fabs(dx0.data[i]);
   expect(g, norm > 0, "dx is all zeros after one backward");
+  nn_tensor ones = nn_tensor_new(4, x.shape, NN_CPU); /* what dx held before the backward */
+  nn_tensor_fill(&ones, 1.f);
+  double *want = malloc((size_t)(nn_numel(&x) + nn_numel(&dW1)) * sizeof *want), *want_dW = want + nn_numel(&x);
+  for (long i = 0; i < nn_numel(&x); i++) want[i] = 1.0 + dx0.data[i];
+  for (long i = 0; i < nn_numel(&dW1); i++) want_dW[i] = 2.0 * dW1.data[i];
   for (long i = 0; i < nn_numel(&x); i++)
-    expect_near(g, dx1.data[i], 1.f + dx0.data[i], 1e-5 * (1 + fabsf(dx0.data[i])), "dx[%ld] = %g, expected 1 + %g: "
-                "backward must ADD to dx", i, dx1.data[i], dx0.data[i]);
+    expect_near(g, dx1.data[i], 1.f + dx0.data[i], 1e-5 * (1 + fabsf(dx0.data[i])), "dx%s = %g, expected 1 + %g: "
+                "backward must ADD to dx%s", nn_grade_where(i, 4, dx1.shape).s, dx1.data[i], dx0.data[i],
+                nn_grade_diagnose(dx1.data, want, ones.data, nn_numel(&x), 4, dx1.shape).s);
   for (long i = 0; i < nn_numel(&dW1); i++)
-    expect_near(g, r->conv1->dW.data[i], 2 * dW1.data[i], 1e-5 * (1 + fabsf(dW1.data[i])), "conv1.dW[%ld] = %g after "
-                "two backwards, expected 2 x %g: it did not accumulate", i, r->conv1->dW.data[i], dW1.data[i]);
+    expect_near(g, r->conv1->dW.data[i], 2 * dW1.data[i], 1e-5 * (1 + fabsf(dW1.data[i])), "conv1.dW%s = %g after "
+                "two backwards, expected 2 x %g: it did not accumulate%s",
+                nn_grade_where_as(i, 4, dW1.shape, "(f, c, kh, kw)").s, r->conv1->dW.data[i], dW1.data[i],
+                nn_grade_diagnose(r->conv1->dW.data, want_dW, dW1.data, nn_numel(&dW1), 4, dW1.shape).s);
+  free(want), nn_tensor_free(&ones);
   for (int c = 0; c < out; c++)
     expect_near(g, r->proj_bn->dgamma.data[c], 2 * dgamma.data[c], 1e-5 * (1 + fabsf(dgamma.data[c])),
                 "proj_bn.dgamma[%d] = %g after two backwards, expected 2 x %g: it did not accumulate", c,

@@ -104,10 +104,10 @@ static void gradcheck(int N, int C, int r, int H, int W, uint64_t seed) {
   long hidden = se->hidden, want = nn_numel(&x) + 2L * C * hidden + hidden + C;
   cr_assert_eq(g.checked, want, "checked %ld elements, expected x (%ld) + fc1 and fc2 (%ld)", g.checked,
                nn_numel(&x), want - nn_numel(&x));
-  cr_log_info("gradcheck SqueezeExcite(%d, r %d) on %s: worst relative error %.2g (%s[%ld])", C, r,
-              nn_shape_str(&x).s, g.max_rel, g.name, g.index);
-  cr_assert(g.max_rel < 1e-3, "SqueezeExcite(%d, r %d) on x %s: %s[%ld]: analytic %g, numeric %g (relative "
-            "error %.2g)", C, r, nn_shape_str(&x).s, g.name, g.index, g.analytic, g.numeric, g.max_rel);
+  cr_log_info("gradcheck SqueezeExcite(%d, r %d) on %s: worst relative error %.2g (%s)", C, r,
+              nn_shape_str(&x).s, g.max_rel, nn_gradcheck_where(&g).s);
+  cr_assert(g.max_rel < 1e-3, "SqueezeExcite(%d, r %d) on x %s: %s: analytic %g, numeric %g (relative "
+            "error %.2g)", C, r, nn_shape_str(&x).s, nn_gradcheck_where(&g).s, g.analytic, g.numeric, g.max_rel);
   nn_tensor_free(&x);
   free_layer(se);
 }
