@@ -93,7 +93,7 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
 static void pack_a_sliver(bool ta, int M, const float *A, int lda, int i0, int p0, int kc,
                           float *dst) {
   /* TODO(lab 00-foundations): write this part of pack_a_sliver. */
-  /* HINT: op_a(A, ta, lda, i, p) is op(A)[i][p] whatever ta and lda are; write 0.f where i >= M */
+  /* HINT: the micro-kernel reads op(A) in slivers MR rows tall, column by column: column p of the sliver is MR consecutive floats of dst, so one step of its loop finds them side by side (the layout is in the comment above; op_a() hides both the transpose and lda). The last sliver can run past row M: what must its extra rows hold so that they add nothing to C? */
   NN_LAB_STUB("00-foundations", "pack_a_sliver");
 }
 
@@ -101,9 +101,9 @@ static void pack_a_sliver(bool ta, int M, const float *A, int lda, int i0, int p
  *   dst[p*NR + c] = op(B)[p0 + p][j0 + c]       dst: (kc, NR) */
 static void pack_b_sliver(bool tb, int N, const float *B, int ldb, int p0, int j0, int kc,
                           float *dst) {
-  for (int p = 0; p < kc; p++)
-    for (int c = 0; c < NR; c++)
-      dst[p * NR + c] = j0 + c < N ? op_b(B, tb, ldb, p0 + p, j0 + c) : 0.f;
+  /* TODO(lab 00-foundations): write this part of pack_b_sliver. */
+  /* HINT: pack_a_sliver's mirror for op(B): the micro-kernel reads op(B) in slivers NR columns wide, row by row, so row p of the sliver is NR consecutive floats of dst (two vector loads). The last sliver can run past column N: what must its extra columns hold? */
+  NN_LAB_STUB("00-foundations", "pack_b_sliver");
 }
 
 /* a_pack: op(A)[ic:+mc, pc:+kc] as ceil(mc/MR) slivers of (kc, MR), back to back. */

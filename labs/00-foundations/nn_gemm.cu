@@ -71,7 +71,7 @@ __global__ void sgemm_tiled_kernel(bool ta, bool tb, int M, int N, int K, float 
   float sum = 0.f;
   for (int p0 = 0; p0 < K; p0 += TILE) {
     /* TODO(lab 00-foundations): write this part of sgemm_tiled_kernel. */
-    /* HINT: thread (ty, tx) loads op(A)[row][p0+tx] and op(B)[p0+ty][col], then all sync */
+    /* HINT: one step of K for the whole block: its TILE x TILE threads first copy a TILE-wide slab of op(A) (the block's rows, columns p0 ..) and of op(B) (rows p0 .., the block's columns) into a_tile and b_tile, ONE element per thread; then each thread adds the TILE products of its row of a_tile and its column of b_tile into sum. Every thread waits for the others twice: why before the products, and why again after them? */
     NN_LAB_STUB_DEVICE("00-foundations", "sgemm_tiled_kernel");
   }
   if (row < M && col < N) {

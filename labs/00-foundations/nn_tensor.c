@@ -17,7 +17,7 @@ static void check_shape(const char *fn, int ndim, const int *shape) {
 
 long nn_numel(const nn_tensor *t) {
   /* TODO(lab 00-foundations): write this part of nn_numel. */
-  /* HINT: the number of elements is the product of shape[0..ndim-1] */
+  /* HINT: a (2, 3, 4) tensor holds 2 * 3 * 4 = 24 floats: the count is the product of the ndim sizes in t->shape. Why does it return a long and not an int? */
   NN_LAB_STUB("00-foundations", "nn_numel");
 }
 
@@ -74,7 +74,7 @@ void nn_tensor_reshape(nn_tensor *t, int ndim, const int *shape) {
   int resolved[NN_MAX_DIMS];
   memcpy(resolved, shape, (size_t)ndim * sizeof(int));
   /* TODO(lab 00-foundations): write this part of nn_tensor_reshape. */
-  /* HINT: at most one dim may be -1; it becomes total / (product of the others) */
+  /* HINT: PyTorch's view(-1, 784): a dim of -1 means "whatever makes the element count match", so (100, 28, 28) viewed as (-1, 784) is (100, 784): total / (the product of the other dims). Two -1s would be ambiguous: an error. When the others do not divide total, leave the -1 alone: the checks after this region report the bad shape */
   NN_LAB_STUB("00-foundations", "nn_tensor_reshape");
   nn_tensor want = {.ndim = ndim};
   memcpy(want.shape, resolved, sizeof resolved);
@@ -90,6 +90,7 @@ void nn_tensor_fill(nn_tensor *t, float value) {
   switch (t->device) {
   case NN_CPU:
     /* TODO(lab 00-foundations): write this part of nn_tensor_fill. */
+    /* HINT: every one of the n = nn_numel(t) floats of t->data (here in CPU memory) becomes value; the GPU case below hands the same job to a CUDA kernel, nn_cuda_fill */
     NN_LAB_STUB("00-foundations", "nn_tensor_fill");
     break;
   case NN_GPU: nn_cuda_fill(t->data, value, (int)n); break;

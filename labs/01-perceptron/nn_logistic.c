@@ -10,7 +10,7 @@
 
 float nn_sigmoid(float z) {
   /* TODO(lab 01-perceptron): write this part of nn_sigmoid. */
-  /* HINT: z >= 0: 1 / (1 + e^-z); z < 0: the same value as e^z / (1 + e^z), so e^ never overflows */
+  /* HINT: sigma(z) = 1 / (1 + e^-z) = e^z / (1 + e^z): one number, two forms. For which sign of z does each form's e^ stay at most 1? Use that form on that side, and z = +-1000 gives 0 or 1, never inf or NaN */
   NN_LAB_STUB("01-perceptron", "nn_sigmoid");
 }
 
@@ -26,7 +26,7 @@ double nn_bce_with_logits(const float *z, const int *y, int n, float *dz) {
   }
   if (dz) {
     /* TODO(lab 01-perceptron): write this part of nn_bce_with_logits. */
-    /* HINT: dL/dz_i of the MEAN loss is (sigmoid(z_i) - y_i) / n; add it, do not overwrite */
+    /* HINT: the loss is the MEAN over n of -y log p - (1 - y) log(1 - p), p = sigmoid(z). Through the sigmoid, its derivative by z_i collapses to p_i - y_i (chapter 01 section 3): no log and no division by p (1 - p) are left. The mean divides it by n. dz may hold another gradient already: add to it */
     NN_LAB_STUB("01-perceptron", "nn_bce_with_logits");
   }
   return sum / n;

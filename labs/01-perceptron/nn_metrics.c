@@ -43,7 +43,7 @@ nn_class_report nn_class_report_from_cm(const int *cm, int C, int k) {
   NN_REQUIRE(k >= 0 && k < C, "nn_class_report_from_cm: class %d is outside 0..%d", k, C - 1);
   nn_class_report r = {0};
   /* TODO(lab 01-perceptron): write this part of nn_class_report_from_cm. */
-  /* HINT: TP = cm[k][k]; FP = column k minus TP; FN = row k minus TP; ratio() gives 0 for 0/0 */
+  /* HINT: cm[t*C + p] counts the examples of true class t predicted as p (rows: truth, columns: prediction). For class k, TP is its diagonal cell; its false positives are the rest of column k (predicted k, but not k), its false negatives the rest of row k (k, predicted otherwise); its support is all of row k. Precision TP / (TP + FP), recall TP / (TP + FN), F1 their harmonic mean; ratio() makes a 0/0 a 0 */
   NN_LAB_STUB("01-perceptron", "nn_class_report_from_cm");
   return r;
 }
@@ -54,7 +54,7 @@ nn_prf nn_prf_from_cm(const int *cm, int C, nn_average average) {
              (int)average);
   nn_prf out = {0};
   /* TODO(lab 01-perceptron): write this part of nn_prf_from_cm. */
-  /* HINT: macro = mean of the per-class values (nn_class_report_from_cm); micro = ratios of the summed TP, FP, FN */
+  /* HINT: macro averaging takes the mean of the C per-class precisions, recalls and F1s (nn_class_report_from_cm): every class weighs the same, a rare one as much as a common one. Micro averaging first sums TP, FP and FN over the classes and takes the ratios of those sums, so big classes dominate (single-label micro precision is the accuracy). Which would you report for a class that is 1 % of the data? */
   NN_LAB_STUB("01-perceptron", "nn_prf_from_cm");
   return out;
 }
@@ -162,7 +162,7 @@ double nn_roc_auc(const int *y_true, const float *score, int n) {
   int m = roc_counts(y_true, score, n, fp, tp, NULL);
   double auc = 0;
   /* TODO(lab 01-perceptron): write this part of nn_roc_auc. */
-  /* HINT: point i is (fp[i]/N, tp[i]/P); strip i has width fp[i] - fp[i-1], mean height (tp[i] + tp[i-1]) / 2 */
+  /* HINT: roc_counts gave the curve's m points as counts: past threshold i, fp[i] of the N negatives and tp[i] of the P positives score above it, from (0, 0) to (N, P). The area under the line through them is a sum of trapezoids, one per step from point i-1 to point i: width times mean height. Sum in units of one negative x one positive, then divide by P N: the AUC is the chance that a random positive outscores a random negative */
   NN_LAB_STUB("01-perceptron", "nn_roc_auc");
   free(fp);
   return auc;

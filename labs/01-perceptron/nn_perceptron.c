@@ -42,7 +42,7 @@ int nn_perceptron_update(nn_perceptron *p, const float *x, int y, float lr) {
   if (yhat == y) return 0;
   int D = p->w.shape[0];
   /* TODO(lab 01-perceptron): write this part of nn_perceptron_update. */
-  /* HINT: move w and b by lr (y - yhat) times x and times 1: towards x for a missed positive */
+  /* HINT: a mistake was made (yhat != y), so y - yhat is +1 for a missed positive and -1 for a false alarm. Rosenblatt's rule moves w by lr (y - yhat) x and b by lr (y - yhat) (b is the weight of an input that is always 1). Work out how much the score w.x + b of this same x changes: why does that turn the decision towards y? */
   NN_LAB_STUB("01-perceptron", "nn_perceptron_update");
   return 1;
 }

@@ -95,7 +95,7 @@ static void nearest(const nn_tensor *X, const int *members, int count, int i, in
   int D = X->shape[1];
   const float *xi = X->data + (long)i * D;
   /* TODO(lab 01-perceptron): write this part of nearest. */
-  /* HINT: pass r = 0 .. k-1 picks near[r]: among members[0..count) that are not i and not already in near[0..r), the one of least squared_distance to xi (ties: the first in members, i.e. a strict <) */
+  /* HINT: k passes, each a selection (k is small: no sort, no allocation): pass r picks the member of the class nearest to xi that is neither i itself nor already chosen in near[0 .. r). Nearest = least squared_distance (the square root changes no order). Ties go to the member that comes first in members: which comparison, < or <=, keeps the first? */
   NN_LAB_STUB("01-perceptron", "nearest");
 }
 

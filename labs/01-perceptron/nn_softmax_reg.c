@@ -29,7 +29,7 @@ double nn_softmax_xent(const float *z, const int *y, int n, int C, float *dz) {
     if (dz) {
       float *dz_i = dz + (long)i * C;
       /* TODO(lab 01-perceptron): write this part of nn_softmax_xent. */
-      /* HINT: dL/dz_ic = (softmax(z_i)_c - [c == y_i]) / n, and softmax(z_i)_c = e^(z_ic - m) / s */
+      /* HINT: L_i = logsumexp(z_i) - z_iy (the line above); its derivative by z_ic is softmax(z_i)_c minus 1 in the label's column only (chapter 01 section 4: the prediction minus the one-hot truth), and the mean divides it by n. The m and s above give softmax without an overflowing e^: use them. Add into dz_i */
       NN_LAB_STUB("01-perceptron", "nn_softmax_xent");
     }
   }

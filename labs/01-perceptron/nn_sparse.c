@@ -90,6 +90,6 @@ void nn_csr_matvec_t_add(const nn_csr *X, const int *rows, int n, const float *d
   check_rows(X, rows, n, "nn_csr_matvec_t_add");
   NN_REQUIRE(dz && dw, "nn_csr_matvec_t_add: NULL dz or dw (X is (%d, %d))", X->rows, X->cols);
   /* TODO(lab 01-perceptron): write this part of nn_csr_matvec_t_add. */
-  /* HINT: row r_i of X holds X[r_i, indices[k]] = values[k]; each of its entries adds values[k] * dz[i] to one dw */
+  /* HINT: dw += X^T dz, that is dw_j += sum_i X[r_i, j] dz_i (r_i = rows[i], or i). CSR has no columns to walk, and this needs none: walk X's rows as nn_csr_matvec above does, but scatter where it gathers: each stored entry (column j, value v) of row r_i sends v dz_i to dw_j. The zeros are not stored and add nothing: that is the speed */
   NN_LAB_STUB("01-perceptron", "nn_csr_matvec_t_add");
 }

@@ -100,7 +100,7 @@ static void forward_cpu(const nn_activation *act, const float *x, float *y, long
 static void sigmoid_backward_cpu(const float *y, const float *dy, float *dx, long n) {
   for (long i = 0; i < n; i++) {
     /* TODO(lab 02-mlp): write this part of sigmoid_backward_cpu. */
-    /* HINT: sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)); y[i] holds sigmoid(x[i]); add, do not overwrite */
+    /* HINT: the chain rule: dx = dy sigmoid'(x), and sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)). Backward is given y = sigmoid(x), the forward's output, so it needs no exp. dx may already hold a gradient (another use of x): add to it, do not overwrite */
     NN_LAB_STUB("02-mlp", "sigmoid_backward_cpu");
   }
 }
@@ -108,7 +108,7 @@ static void sigmoid_backward_cpu(const float *y, const float *dy, float *dx, lon
 static void tanh_backward_cpu(const float *y, const float *dy, float *dx, long n) {
   for (long i = 0; i < n; i++) {
     /* TODO(lab 02-mlp): write this part of tanh_backward_cpu. */
-    /* HINT: tanh'(x) = 1 - tanh(x)^2, and y[i] already holds tanh(x[i]); add, do not overwrite */
+    /* HINT: dx = dy tanh'(x), with tanh'(x) = 1 - tanh(x)^2, and y[i] already holds tanh(x[i]): no tanhf needed. Add into dx, do not overwrite */
     NN_LAB_STUB("02-mlp", "tanh_backward_cpu");
   }
 }
@@ -116,7 +116,7 @@ static void tanh_backward_cpu(const float *y, const float *dy, float *dx, long n
 static void relu_backward_cpu(const float *x, const float *dy, float *dx, long n) {
   for (long i = 0; i < n; i++) {
     /* TODO(lab 02-mlp): write this part of relu_backward_cpu. */
-    /* HINT: relu'(x) = 1 for x > 0, else 0 (take 0 at the kink x = 0); add, do not overwrite */
+    /* HINT: relu'(x) = 1 for x > 0, else 0: the gradient passes where the input was positive and stops elsewhere; at the kink x = 0 take 0, as PyTorch does. Add into dx, do not overwrite */
     NN_LAB_STUB("02-mlp", "relu_backward_cpu");
   }
 }

@@ -44,7 +44,7 @@ static void dense_forward_gpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int
 
 static void dense_backward_cpu(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx, int N) {
   /* TODO(lab 02-mlp): write this part of dense_backward_cpu. */
-  /* HINT: x is the input this call saw (c->x). dW += dy^T x (out, in), db += the column sums of dy, dx += dy W (N, in); beta = 1 accumulates */
+  /* HINT: the forward was y = x W^T + b, with x = c->x, the input this call saw. Each gradient has the shape of what it differentiates: dW (out, in), db (out), dx (N, in); write dW and dx as products of dy (N, out) with x or W and let the shapes choose the transposes (chapter 02 section 2); db sums dy over the batch. All three ADD into what they hold; dx is NULL for a first layer */
   NN_LAB_STUB("02-mlp", "dense_backward_cpu");
 }
 

@@ -18,7 +18,7 @@ static void apply_mask(nn_rng *rng, float p, const float *in, float *out, long n
   float keep_scale = 1.f / (1.f - p);
   for (long i = 0; i < n; i++) {
     /* TODO(lab 02-mlp): write this part of apply_mask. */
-    /* HINT: keep when a uniform draw in [0, 1) is >= p; a kept element is scaled by 1 / (1 - p) */
+    /* HINT: inverted dropout: each element is dropped (0) with probability p and a kept one is scaled by 1 / (1 - p) (keep_scale), so its expected value is the input's and evaluation needs no rescaling. Draw exactly one uniform number per element, in order: backward replays the same draws to get the same mask. accumulate says: add into out (backward) or overwrite it (forward) */
     NN_LAB_STUB("02-mlp", "apply_mask");
   }
 }

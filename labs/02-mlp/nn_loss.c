@@ -283,7 +283,7 @@ static double sparse_ce_cpu(const float *z, const int *y, int N, int C, float *d
     if (!dz) continue;
     float *dz_i = dz + (long)i * C;
     /* TODO(lab 02-mlp): write this part of sparse_ce_cpu. */
-    /* HINT: dL/dz_ic = (softmax(z_i)_c - [c == y_i]) / N with softmax(z_i)_c = e^(z_ic - m) / s; add (+=) */
+    /* HINT: L_i = logsumexp(z_i) - z_iy, so dL_i/dz_ic is softmax(z_i)_c minus 1 in the label's column only (chapter 02 section 4: the prediction minus the one-hot truth); the batch mean divides it by N. The m and s of row_logsumexp give softmax without an overflowing e^. Add into dz_i: it may hold a gradient already */
     NN_LAB_STUB("02-mlp", "sparse_ce_cpu");
   }
   return sum / N;
@@ -300,7 +300,9 @@ static double categorical_ce_cpu(const float *z, const float *t, int N, int C, f
     sum += lse - tz;
     if (!dz) continue;
     float *dz_i = dz + (long)i * C;
-    for (int c = 0; c < C; c++) dz_i[c] += (float)((exp(z_i[c] - m) / s - t_i[c]) / N);
+    /* TODO(lab 02-mlp): write this part of categorical_ce_cpu. */
+    /* HINT: t_i is a distribution over the C classes (one-hot, or soft: label smoothing, distillation); L_i = logsumexp(z_i) - sum_c t_ic z_ic, whose derivative by z_ic is softmax(z_i)_c - t_ic: sparse_ce_cpu's gradient with the one-hot row replaced by t_i. Mean over N; add into dz_i */
+    NN_LAB_STUB("02-mlp", "categorical_ce_cpu");
   }
   return sum / N;
 }

@@ -284,7 +284,7 @@ __global__ void sparse_ce_kernel(const float *z, const int *y, int N, int C, flo
     if (!dz) continue;
     float *dz_i = dz + i * C;
     /* TODO(lab 02-mlp): write this part of sparse_ce_kernel. */
-    /* HINT: the lane's columns c = lane, lane + 32, ...: softmax is exp(z - m) / s */
+    /* HINT: one warp (32 lanes) owns row i, and m and s are already the whole row's (row_logsumexp reduced them over the warp): each lane writes its own columns c = lane, lane + 32, ..., so no two threads touch one float. The value is sparse_ce_cpu's */
     NN_LAB_STUB_DEVICE("02-mlp", "sparse_ce_kernel");
   }
   block_add(part, sum);
@@ -314,7 +314,9 @@ __global__ void categorical_ce_kernel(const float *z, const float *t, int N, int
     }
     if (!dz) continue;
     float *dz_i = dz + i * C;
-    for (int c = lane; c < C; c += WARP) dz_i[c] += (float)((exp(z_i[c] - m) / s - t_i[c]) / N);
+    /* TODO(lab 02-mlp): write this part of categorical_ce_kernel. */
+    /* HINT: as in sparse_ce_kernel, the warp's lanes split row i's columns (c = lane, lane + 32, ...) and m and s are the whole row's; the value is categorical_ce_cpu's, t_i in place of the one-hot row */
+    NN_LAB_STUB_DEVICE("02-mlp", "categorical_ce_kernel");
   }
   block_add(part, sum);
 }

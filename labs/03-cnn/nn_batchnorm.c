@@ -72,7 +72,7 @@ static void forward_train_cpu(nn_batchnorm *bn, nn_batchnorm_saved *saved, const
 #pragma omp parallel for schedule(static) if (worth_threads(v))
   for (int c = 0; c < v.C; c++) {
     /* TODO(lab 03-cnn): write this part of forward_train_cpu. */
-    /* HINT: two passes over the channel's M values x[(n*C + c)*S + s]: mean (sum in double), then the biased var; inv_std = 1/sqrt(var + eps); then xhat and y = gamma*xhat + beta */
+    /* HINT: training mode normalises channel c with the statistics of THIS batch: its M = N*S values (every n and every spatial position s) get mean 0 and variance 1 (xhat), then the learned gamma and beta rescale and shift them. The variance is the biased one (divide by M, as PyTorch normalises); eps inside the square root keeps a constant channel finite. Why two passes (the mean, then the squares about it) rather than E[x^2] - E[x]^2 in one? */
     NN_LAB_STUB("03-cnn", "forward_train_cpu");
   }
 }

@@ -219,7 +219,7 @@ static void group_backward(const group_slice *s, float *dW, float *db, float *dc
   const int F = s->Fg, K = s->Kg, P = s->P;
   const float *dy_n = s->y, *cols = s->cols;
   /* TODO(lab 03-cnn): write this part of group_backward. */
-  /* HINT: the forward was y_n = W @ cols + b, so by the shapes: dW (F, K) += dy_n (F, P) @ cols^T, db[f] += the sum of dy_n's row f, dcols (K, P) = W^T @ dy_n (written, not added: the caller's col2im adds it into dx). Each only when its pointer is not NULL. dW and db are this thread's own share: why must it never be c->dW? */
+  /* HINT: the forward was y_n = W @ cols + b, so by the shapes: dW (F, K) += dy_n (F, P) @ cols^T, db[f] += the sum of dy_n's row f, dcols (K, P) = W^T @ dy_n (written, not added: the caller's col2im adds it into dx). Each only when its pointer is not NULL. dW and db are this thread's own share (the caller adds the threads' shares into c->dW and c->db after the loop), so adding into them races with no other thread */
   NN_LAB_STUB("03-cnn", "group_backward");
 }
 

@@ -10,7 +10,7 @@
 /* cam (hw) = relu(sum_k alpha_k A_k), alpha_k = mean of dA_k; A, dA: K maps of hw cells. */
 static void weighted_maps(const float *A, const float *dA, int K, int hw, float *cam) {
   /* TODO(lab 03-cnn): write this part of weighted_maps. */
-  /* HINT: alpha_k = mean of dA's map k over its hw cells; cam += alpha_k * A's map k; then cam = max(cam, 0) */
+  /* HINT: Grad-CAM weighs each of the K feature maps A_k by alpha_k, the mean over its hw cells of the gradient dA_k (how much the class score rises, on average, as map k rises), adds up the weighted maps, and keeps only the positive evidence: cam = max(0, sum_k alpha_k A_k), an (h, w) map. cam is written, not added to: what must it hold before the sum starts? */
   NN_LAB_STUB("03-cnn", "weighted_maps");
 }
 

@@ -35,6 +35,7 @@ nn_conv_geom nn_conv_geom_make(int C, int H, int W, int KH, int KW, int stride, 
                         .Wo = out_len(W, KW, stride, pad_w, dilation, "W")};
 }
 
+/* ANCHOR: valid_range */
 /* The outputs ow whose input column iw = ow*s - before lies in [0, W): ow in [*lo, *hi), where
  * before = pad - j*d is how far left of the image window column j starts. */
 static void valid_range(int before, int s, int W, int Wo, int *lo, int *hi) {
@@ -44,6 +45,7 @@ static void valid_range(int before, int s, int W, int Wo, int *lo, int *hi) {
   *hi = last + 1 < Wo ? last + 1 : Wo;
   if (*hi < *lo) *hi = *lo;
 }
+/* ANCHOR_END: valid_range */
 
 void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
   check_geom("nn_im2col", x, cols, g);
@@ -54,12 +56,11 @@ void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
         const float *x_c = x + (long)c * H * W;                            /* channel c: (H, W) */
         float *row = cols + (((long)c * g->KH + i) * g->KW + j) * Ho * Wo; /* row (c, i, j): (Ho, Wo) */
         /* TODO(lab 03-cnn): write this part of nn_im2col. */
-        /* HINT: for every (oh, ow): ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d; row[oh*Wo + ow] is x_c[ih*W + iw], or 0 when (ih, iw) is outside the H x W image */
+        /* HINT: row (c, i, j) of cols is an (Ho, Wo) picture of what kernel tap (i, j) of channel c sees at every output position: entry (oh, ow) is the pixel ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d of the H x W image x_c, or 0 where that falls in the padding. C*KH*KW such rows make the K of the GEMM, so the convolution becomes one matrix product */
         NN_LAB_STUB("03-cnn", "nn_im2col");
       }
 }
 
-/* ANCHOR: col2im */
 void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
   check_geom("nn_col2im", cols, x, g);
   const int H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, s = g->stride, d = g->dilation;
@@ -68,21 +69,11 @@ void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
       for (int j = 0; j < g->KW; j++) {
         float *x_c = x + (long)c * H * W;
         const float *row = cols + (((long)c * g->KH + i) * g->KW + j) * Ho * Wo;
-        int lo, hi; /* the ow whose input column is inside the image (valid_range) */
-        valid_range(g->pad_w - j * d, s, W, Wo, &lo, &hi);
-        for (int oh = 0; oh < Ho; oh++) {
-          int ih = oh * s - g->pad_h + i * d;
-          if (ih < 0 || ih >= H) continue; /* padding: its gradient goes nowhere */
-          const long at = (long)ih * W - g->pad_w + j * d; /* x_c[at + ow*s] is (ih, iw) */
-          const float *in = row + (long)oh * Wo;
-          if (s == 1) /* contiguous: the compiler vectorizes this loop, not the strided one */
-            for (int ow = lo; ow < hi; ow++) x_c[at + ow] += in[ow];
-          else
-            for (int ow = lo; ow < hi; ow++) x_c[at + (long)ow * s] += in[ow];
-        }
+        /* TODO(lab 03-cnn): write this part of nn_col2im. */
+        /* HINT: the adjoint of nn_im2col: every entry that im2col copied from a pixel goes back ADDED into that pixel, so a pixel under several windows collects several gradients, and x keeps what it held. Entry (oh, ow) of row (c, i, j) came from ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d; an entry that im2col took from the padding has no pixel: its gradient goes nowhere */
+        NN_LAB_STUB("03-cnn", "nn_col2im");
       }
 }
-/* ANCHOR_END: col2im */
 
 /* ---- the device switch */
 

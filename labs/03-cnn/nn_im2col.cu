@@ -34,7 +34,7 @@ __global__ void im2col_kernel(const float *x, nn_conv_geom g, float *cols, long 
   long k = (long)blockIdx.x * blockDim.x + threadIdx.x;
   if (k >= total) return;
   /* TODO(lab 03-cnn): write this part of im2col_kernel. */
-  /* HINT: split k into row r = k / (Ho*Wo) and column (oh, ow); r into (c, i, j) with j fastest; then ih, iw as in the CPU's nn_im2col, and cols[k] = x[(c*H + ih)*W + iw] or 0 outside the image */
+  /* HINT: thread k owns one entry of cols (K, P), P = Ho*Wo: its row is a kernel tap (c, i, j) and its column an output position (oh, ow), each flattened row-major (j and ow fastest). Undo the flattening, find the pixel (ih, iw) that tap reads at that position (the formula in the header above), and copy it, or 0 in the padding. One write per thread, no loop: why does it matter that neighbouring threads take neighbouring ow? */
   NN_LAB_STUB_DEVICE("03-cnn", "im2col_kernel");
 }
 
@@ -59,16 +59,9 @@ __global__ void col2im_kernel(const float *cols, nn_conv_geom g, float *x, long 
   int iw = (int)(k % g.W), ih = (int)(k / g.W % g.H), c = (int)(k / ((long)g.W * g.H));
   long P = (long)g.Ho * g.Wo;
   float sum = x[k]; /* starting from x's value: the CPU's additions, in its order */
-  for (int i = 0; i < g.KH; i++) {
-    int oh = window_at(ih + g.pad_h - i * g.dilation, g.stride, g.Ho);
-    if (oh < 0) continue; /* no window puts kernel row i on this pixel */
-    for (int j = 0; j < g.KW; j++) {
-      int ow = window_at(iw + g.pad_w - j * g.dilation, g.stride, g.Wo);
-      if (ow < 0) continue;
-      sum += cols[(((long)c * g.KH + i) * g.KW + j) * P + (long)oh * g.Wo + ow];
-    }
-  }
-  x[k] = sum;
+  /* TODO(lab 03-cnn): write this part of col2im_kernel. */
+  /* HINT: a gather: thread k owns pixel (c, ih, iw) of x and sums every entry of cols that im2col copied from it, so no two threads write one float (no atomics) and the additions keep the CPU's order, kernel tap (i, j) row-major. Tap (i, j) put this pixel in window (oh, ow) when oh*s = ih + pad_h - i*d and ow*s = iw + pad_w - j*d: only when each right side is a multiple of s inside the output (the header above); window_at finds that window or says there is none */
+  NN_LAB_STUB_DEVICE("03-cnn", "col2im_kernel");
 }
 
 extern "C" void nn_col2im_cuda(const float *cols, const nn_conv_geom *g, float *x) {

@@ -93,7 +93,8 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
 static void pack_a_sliver(bool ta, int M, const float *A, int lda, int i0, int p0, int kc,
                           float *dst) {
   /* BEGIN SOLUTION */
-  /* HINT: op_a(A, ta, lda, i, p) is op(A)[i][p] whatever ta and lda are; write 0.f where i >= M */
+  /* HINT: the micro-kernel reads op(A) in slivers MR rows tall, column by column: column p of the sliver is MR consecutive floats of dst, so one step of its loop finds them side by side (the layout is in the comment above; op_a() hides both the transpose and lda). The last sliver can run past row M: what must its extra rows hold so that they add nothing to C? */
+  /* HINT2: two loops, p over the kc columns and r over the MR rows: dst at p*MR + r gets op(A)[i0 + r][p0 + p], read with op_a, when row i0 + r is below M, and 0.f for the rows past M (never read A there: it is out of bounds) */
   for (int p = 0; p < kc; p++)
     for (int r = 0; r < MR; r++)
       dst[p * MR + r] = i0 + r < M ? op_a(A, ta, lda, i0 + r, p0 + p) : 0.f;
@@ -104,9 +105,13 @@ static void pack_a_sliver(bool ta, int M, const float *A, int lda, int i0, int p
  *   dst[p*NR + c] = op(B)[p0 + p][j0 + c]       dst: (kc, NR) */
 static void pack_b_sliver(bool tb, int N, const float *B, int ldb, int p0, int j0, int kc,
                           float *dst) {
+  /* BEGIN SOLUTION */
+  /* HINT: pack_a_sliver's mirror for op(B): the micro-kernel reads op(B) in slivers NR columns wide, row by row, so row p of the sliver is NR consecutive floats of dst (two vector loads). The last sliver can run past column N: what must its extra columns hold? */
+  /* HINT2: two loops, p over the kc rows and c over the NR columns: dst at p*NR + c gets op(B)[p0 + p][j0 + c], read with op_b, when column j0 + c is left of N, and 0.f past it */
   for (int p = 0; p < kc; p++)
     for (int c = 0; c < NR; c++)
       dst[p * NR + c] = j0 + c < N ? op_b(B, tb, ldb, p0 + p, j0 + c) : 0.f;
+  /* END SOLUTION */
 }
 
 /* a_pack: op(A)[ic:+mc, pc:+kc] as ceil(mc/MR) slivers of (kc, MR), back to back. */

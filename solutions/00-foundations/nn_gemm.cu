@@ -71,7 +71,8 @@ __global__ void sgemm_tiled_kernel(bool ta, bool tb, int M, int N, int K, float 
   float sum = 0.f;
   for (int p0 = 0; p0 < K; p0 += TILE) {
     /* BEGIN SOLUTION */
-    /* HINT: thread (ty, tx) loads op(A)[row][p0+tx] and op(B)[p0+ty][col], then all sync */
+    /* HINT: one step of K for the whole block: its TILE x TILE threads first copy a TILE-wide slab of op(A) (the block's rows, columns p0 ..) and of op(B) (rows p0 .., the block's columns) into a_tile and b_tile, ONE element per thread; then each thread adds the TILE products of its row of a_tile and its column of b_tile into sum. Every thread waits for the others twice: why before the products, and why again after them? */
+    /* HINT2: thread (ty, tx) = (threadIdx.y, threadIdx.x) stores load_a(A, ta, lda, M, K, row, p0 + tx) in a_tile[ty][tx] and load_b(B, tb, ldb, N, K, p0 + ty, col) in b_tile[ty][tx] (both give 0 past the matrix's edge, so edge tiles need no test); __syncthreads(); sum gains a_tile[ty][p] times b_tile[p][tx] for p = 0 .. TILE - 1; __syncthreads() again, or a fast thread's next loads overwrite tiles a slow one still reads */
     a_tile[threadIdx.y][threadIdx.x] = load_a(A, ta, lda, M, K, row, p0 + threadIdx.x);
     b_tile[threadIdx.y][threadIdx.x] = load_b(B, tb, ldb, N, K, p0 + threadIdx.y, col);
     __syncthreads();

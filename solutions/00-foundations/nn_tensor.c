@@ -17,7 +17,8 @@ static void check_shape(const char *fn, int ndim, const int *shape) {
 
 long nn_numel(const nn_tensor *t) {
   /* BEGIN SOLUTION */
-  /* HINT: the number of elements is the product of shape[0..ndim-1] */
+  /* HINT: a (2, 3, 4) tensor holds 2 * 3 * 4 = 24 floats: the count is the product of the ndim sizes in t->shape. Why does it return a long and not an int? */
+  /* HINT2: start a long at 1 and multiply in t->shape[i] for each of the t->ndim dims, as a long (a (1024, 3, 1024, 1024) batch has more than 2^31 floats); a 1-dim tensor gives shape[0] */
   long n = 1;
   for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
   return n;
@@ -77,7 +78,8 @@ void nn_tensor_reshape(nn_tensor *t, int ndim, const int *shape) {
   int resolved[NN_MAX_DIMS];
   memcpy(resolved, shape, (size_t)ndim * sizeof(int));
   /* BEGIN SOLUTION */
-  /* HINT: at most one dim may be -1; it becomes total / (product of the others) */
+  /* HINT: PyTorch's view(-1, 784): a dim of -1 means "whatever makes the element count match", so (100, 28, 28) viewed as (-1, 784) is (100, 784): total / (the product of the other dims). Two -1s would be ambiguous: an error. When the others do not divide total, leave the -1 alone: the checks after this region report the bad shape */
+  /* HINT2: one pass over resolved[0 .. ndim): at a -1, NN_REQUIRE that no -1 came before and remember its index; multiply every other dim into a long; after the loop, if there was a -1 and that product divides total (and is not 0), the -1 becomes total / product */
   int infer_at = -1;
   long known = 1;
   for (int i = 0; i < ndim; i++) {
@@ -104,6 +106,8 @@ void nn_tensor_fill(nn_tensor *t, float value) {
   switch (t->device) {
   case NN_CPU:
     /* BEGIN SOLUTION */
+    /* HINT: every one of the n = nn_numel(t) floats of t->data (here in CPU memory) becomes value; the GPU case below hands the same job to a CUDA kernel, nn_cuda_fill */
+    /* HINT2: one loop over a long index i from 0 to n - 1, writing value into t->data[i]: an int index would stop at 2^31 elements */
     for (long i = 0; i < n; i++) t->data[i] = value;
     /* END SOLUTION */
     break;

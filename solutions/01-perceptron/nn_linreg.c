@@ -13,7 +13,8 @@ static void normal_equations(const nn_tensor *X, const float *y, double *G, doub
   for (int i = 0; i < N; i++) {
     const float *x = X->data + (long)i * D; /* row i of A is (x[0], ..., x[D-1], 1) */
     /* BEGIN SOLUTION */
-    /* HINT: row i adds a_ij y_i to r[j] and a_ij a_ik to G[j][k] (G[j * P + k]) for every j and every k <= j, where a_ij is x[j] for j < D and 1 for j = D (the bias column); the loop after this one copies the lower triangle up */
+    /* HINT: A = [X 1] is (N, P), P = D + 1: row i of A is a_i = (x[0], ..., x[D-1], 1), the 1 standing for the bias. G = A^T A and r = A^T y are sums over the rows: row i adds its outer product a_i a_i^T to G and a_i y_i to r, in double. G is symmetric, so fill only its lower triangle (column k up to row j): the loop after this one mirrors it up */
+    /* HINT2: for j = 0 .. P-1: a_j is x[j] for j < D and 1.0 for j = D; r[j] gains a_j times y[i]; for k = 0 .. j, G at j*P + k gains a_j times a_k (a_k found the same way) */
     for (int j = 0; j < P; j++) {
       double a_j = j < D ? x[j] : 1.0;
       r[j] += a_j * y[i];

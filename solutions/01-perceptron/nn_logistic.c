@@ -10,7 +10,8 @@
 
 float nn_sigmoid(float z) {
   /* BEGIN SOLUTION */
-  /* HINT: z >= 0: 1 / (1 + e^-z); z < 0: the same value as e^z / (1 + e^z), so e^ never overflows */
+  /* HINT: sigma(z) = 1 / (1 + e^-z) = e^z / (1 + e^z): one number, two forms. For which sign of z does each form's e^ stay at most 1? Use that form on that side, and z = +-1000 gives 0 or 1, never inf or NaN */
+  /* HINT2: for z >= 0 return 1 over (1 + expf(-z)); for z < 0 compute e = expf(z) once and return e over (1 + e). expf, not exp: float in, float out; z = 0 gives exactly 0.5 */
   if (z >= 0.f) return 1.f / (1.f + expf(-z));
   float e = expf(z);
   return e / (1.f + e);
@@ -29,7 +30,8 @@ double nn_bce_with_logits(const float *z, const int *y, int n, float *dz) {
   }
   if (dz) {
     /* BEGIN SOLUTION */
-    /* HINT: dL/dz_i of the MEAN loss is (sigmoid(z_i) - y_i) / n; add it, do not overwrite */
+    /* HINT: the loss is the MEAN over n of -y log p - (1 - y) log(1 - p), p = sigmoid(z). Through the sigmoid, its derivative by z_i collapses to p_i - y_i (chapter 01 section 3): no log and no division by p (1 - p) are left. The mean divides it by n. dz may hold another gradient already: add to it */
+    /* HINT2: for each i < n add (nn_sigmoid of z[i], minus y[i] converted to float) divided by n into dz[i]; nn_sigmoid is the stable one */
     for (int i = 0; i < n; i++) dz[i] += (nn_sigmoid(z[i]) - (float)y[i]) / (float)n;
     /* END SOLUTION */
   }

@@ -42,7 +42,8 @@ int nn_perceptron_update(nn_perceptron *p, const float *x, int y, float lr) {
   if (yhat == y) return 0;
   int D = p->w.shape[0];
   /* BEGIN SOLUTION */
-  /* HINT: move w and b by lr (y - yhat) times x and times 1: towards x for a missed positive */
+  /* HINT: a mistake was made (yhat != y), so y - yhat is +1 for a missed positive and -1 for a false alarm. Rosenblatt's rule moves w by lr (y - yhat) x and b by lr (y - yhat) (b is the weight of an input that is always 1). Work out how much the score w.x + b of this same x changes: why does that turn the decision towards y? */
+  /* HINT2: compute the step lr times (y - yhat) once, as a float; add step times x[d] to p->w.data[d] for every d < D, and step to p->b */
   float step = lr * (float)(y - yhat);
   for (int d = 0; d < D; d++) p->w.data[d] += step * x[d];
   p->b += step;

@@ -95,7 +95,8 @@ static void nearest(const nn_tensor *X, const int *members, int count, int i, in
   int D = X->shape[1];
   const float *xi = X->data + (long)i * D;
   /* BEGIN SOLUTION */
-  /* HINT: pass r = 0 .. k-1 picks near[r]: among members[0..count) that are not i and not already in near[0..r), the one of least squared_distance to xi (ties: the first in members, i.e. a strict <) */
+  /* HINT: k passes, each a selection (k is small: no sort, no allocation): pass r picks the member of the class nearest to xi that is neither i itself nor already chosen in near[0 .. r). Nearest = least squared_distance (the square root changes no order). Ties go to the member that comes first in members: which comparison, < or <=, keeps the first? */
+  /* HINT2: for r < k: best = -1; for each j < count, cand = members[j], skipped when it is i or one of near[0 .. r); its distance is squared_distance(xi, row cand of X, D), row cand starting at X->data + cand*D; cand becomes best when best < 0 or its distance is strictly less than best's; then near[r] = best */
   for (int r = 0; r < k; r++) {
     int best = -1;
     double best_d = 0;

@@ -29,7 +29,8 @@ double nn_softmax_xent(const float *z, const int *y, int n, int C, float *dz) {
     if (dz) {
       float *dz_i = dz + (long)i * C;
       /* BEGIN SOLUTION */
-      /* HINT: dL/dz_ic = (softmax(z_i)_c - [c == y_i]) / n, and softmax(z_i)_c = e^(z_ic - m) / s */
+      /* HINT: L_i = logsumexp(z_i) - z_iy (the line above); its derivative by z_ic is softmax(z_i)_c minus 1 in the label's column only (chapter 01 section 4: the prediction minus the one-hot truth), and the mean divides it by n. The m and s above give softmax without an overflowing e^: use them. Add into dz_i */
+      /* HINT2: for each class c < C: softmax is e^(z_i[c] - m) / s, in double; subtract 1 when c is y[i]; divide by n; add the result into dz_i[c] as a float */
       for (int c = 0; c < C; c++) dz_i[c] += (float)((exp(z_i[c] - m) / s - (c == y[i])) / n);
       /* END SOLUTION */
     }

@@ -90,7 +90,8 @@ void nn_csr_matvec_t_add(const nn_csr *X, const int *rows, int n, const float *d
   check_rows(X, rows, n, "nn_csr_matvec_t_add");
   NN_REQUIRE(dz && dw, "nn_csr_matvec_t_add: NULL dz or dw (X is (%d, %d))", X->rows, X->cols);
   /* BEGIN SOLUTION */
-  /* HINT: row r_i of X holds X[r_i, indices[k]] = values[k]; each of its entries adds values[k] * dz[i] to one dw */
+  /* HINT: dw += X^T dz, that is dw_j += sum_i X[r_i, j] dz_i (r_i = rows[i], or i). CSR has no columns to walk, and this needs none: walk X's rows as nn_csr_matvec above does, but scatter where it gathers: each stored entry (column j, value v) of row r_i sends v dz_i to dw_j. The zeros are not stored and add nothing: that is the speed */
+  /* HINT2: for i < n: r = rows[i] when rows is not NULL, else i; for k from X->indptr[r] up to X->indptr[r + 1] - 1, add X->values[k] times dz[i] into dw at X->indices[k]. Add, never set: dw holds other rows' contributions */
   for (int i = 0; i < n; i++) {
     int r = rows ? rows[i] : i;
     for (int k = X->indptr[r]; k < X->indptr[r + 1]; k++) dw[X->indices[k]] += X->values[k] * dz[i];

@@ -12,7 +12,8 @@ void nn_tfidf_idf(const int *df, int D, int n_docs, float *idf) {
   for (int j = 0; j < D; j++) {
     NN_REQUIRE(df[j] >= 0 && df[j] <= n_docs, "nn_tfidf_idf: df[%d] = %d, outside 0..n_docs = %d", j, df[j], n_docs);
     /* BEGIN SOLUTION */
-    /* HINT: smoothed idf: ln((1 + n) / (1 + df)) + 1, computed in double */
+    /* HINT: idf weighs word j by how rare it is: df[j] of the n_docs documents contain it. scikit-learn's smoothed idf (chapter 01 section 7) is ln((1 + n) / (1 + df)) + 1: the 1s in the ratio act as one extra document holding every word (no division by 0), and the + 1 keeps a word found in every document at weight 1, not 0 */
+    /* HINT2: idf[j] is the natural log of (1.0 + n_docs) / (1.0 + df[j]), plus 1.0, computed in double (log, not logf) and stored as a float */
     idf[j] = (float)(log((1.0 + n_docs) / (1.0 + df[j])) + 1.0);
     /* END SOLUTION */
   }
@@ -25,7 +26,8 @@ void nn_tfidf_weight(nn_csr *X, const float *idf) {
     const int *cols = X->indices + X->indptr[i];
     int nnz_i = X->indptr[i + 1] - X->indptr[i];
     /* BEGIN SOLUTION */
-    /* HINT: x_ik = tf_ik idf[cols[k]]; then divide the row by sqrt(sum_k x_ik^2), unless it is 0 */
+    /* HINT: row i holds the counts tf of its nnz_i distinct words (columns cols[k]); multiply each by its word's idf, then scale the row to unit L2 length, so that a long and a short document with the same mix of words get the same vector. A row of zeros (no known word) has no direction: leave it at 0 */
+    /* HINT2: one pass multiplies x_i[k] by idf[cols[k]] and adds its square to a double sum; then, only if the sum is > 0, a second pass multiplies every x_i[k] by 1 / sqrt(sum) */
     double sq = 0;
     for (int k = 0; k < nnz_i; k++) {
       x_i[k] *= idf[cols[k]];

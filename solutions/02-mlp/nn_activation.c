@@ -100,7 +100,8 @@ static void forward_cpu(const nn_activation *act, const float *x, float *y, long
 static void sigmoid_backward_cpu(const float *y, const float *dy, float *dx, long n) {
   for (long i = 0; i < n; i++) {
     /* BEGIN SOLUTION */
-    /* HINT: sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)); y[i] holds sigmoid(x[i]); add, do not overwrite */
+    /* HINT: the chain rule: dx = dy sigmoid'(x), and sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)). Backward is given y = sigmoid(x), the forward's output, so it needs no exp. dx may already hold a gradient (another use of x): add to it, do not overwrite */
+    /* HINT2: dx[i] gains dy[i] times y[i] times (1 - y[i]); the first argument is the output y, not the input */
     dx[i] += dy[i] * y[i] * (1.f - y[i]);
     /* END SOLUTION */
   }
@@ -109,7 +110,8 @@ static void sigmoid_backward_cpu(const float *y, const float *dy, float *dx, lon
 static void tanh_backward_cpu(const float *y, const float *dy, float *dx, long n) {
   for (long i = 0; i < n; i++) {
     /* BEGIN SOLUTION */
-    /* HINT: tanh'(x) = 1 - tanh(x)^2, and y[i] already holds tanh(x[i]); add, do not overwrite */
+    /* HINT: dx = dy tanh'(x), with tanh'(x) = 1 - tanh(x)^2, and y[i] already holds tanh(x[i]): no tanhf needed. Add into dx, do not overwrite */
+    /* HINT2: dx[i] gains dy[i] times (1 - y[i]^2), y being the forward's output */
     dx[i] += dy[i] * (1.f - y[i] * y[i]);
     /* END SOLUTION */
   }
@@ -118,7 +120,8 @@ static void tanh_backward_cpu(const float *y, const float *dy, float *dx, long n
 static void relu_backward_cpu(const float *x, const float *dy, float *dx, long n) {
   for (long i = 0; i < n; i++) {
     /* BEGIN SOLUTION */
-    /* HINT: relu'(x) = 1 for x > 0, else 0 (take 0 at the kink x = 0); add, do not overwrite */
+    /* HINT: relu'(x) = 1 for x > 0, else 0: the gradient passes where the input was positive and stops elsewhere; at the kink x = 0 take 0, as PyTorch does. Add into dx, do not overwrite */
+    /* HINT2: dx[i] gains dy[i] where x[i] > 0 (strictly) and nothing elsewhere; it reads x, the input (relu's output would do as well, but this function is given x) */
     dx[i] += x[i] > 0.f ? dy[i] : 0.f; /* a select, not a branch: half the signs flip at random */
     /* END SOLUTION */
   }

@@ -68,7 +68,8 @@ __device__ static float forward_one(nn_activation_kind K, float a, float x) {
 /* The lab's three derivatives, the GPU twins of nn_activation.c's: K is sigmoid, tanh or relu. */
 __device__ static float lab_derivative(nn_activation_kind K, float x, float y) {
   /* BEGIN SOLUTION */
-  /* HINT: sigmoid' = y (1 - y) and tanh' = 1 - y^2 read y; relu' = [x > 0] reads x */
+  /* HINT: the local derivative f'(x) only (the kernel multiplies it by dy and adds it into dx): sigmoid' = y (1 - y) and tanh' = 1 - y^2 read the output y; relu' = [x > 0] reads the input x */
+  /* HINT2: three cases on K: NN_ACT_SIGMOID returns y (1 - y), NN_ACT_TANH returns 1 - y y, and the last (NN_ACT_RELU) 1 when x > 0, else 0: the forms of nn_activation.c's three loops */
   if (K == NN_ACT_SIGMOID) return y * (1.f - y);
   if (K == NN_ACT_TANH) return 1.f - y * y;
   return x > 0.f ? 1.f : 0.f; /* 0 at the kink */

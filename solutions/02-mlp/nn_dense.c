@@ -43,6 +43,7 @@ static void dense_forward_cpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int
 static void dense_forward_gpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int N) {
   /* BEGIN SOLUTION */
   /* HINT: the same nn_sgemm with NN_GPU (cuBLAS), then nn_dense_bias_add_cuda (nn_mlp_cuda.h) */
+  /* HINT2: dense_forward_cpu's nn_sgemm with NN_GPU as its last argument (x, W and y are device pointers); the CPU bias loop would read GPU memory, so nn_dense_bias_add_cuda(y->data, d->b.data, N, d->out) adds b to every row instead */
   nn_sgemm(false, true, N, d->out, d->in, 1.f, x->data, d->W.data, 0.f, y->data, NN_GPU);
   nn_dense_bias_add_cuda(y->data, d->b.data, N, d->out);
   /* END SOLUTION */
@@ -50,7 +51,8 @@ static void dense_forward_gpu(nn_dense *d, const nn_tensor *x, nn_tensor *y, int
 
 static void dense_backward_cpu(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx, int N) {
   /* BEGIN SOLUTION */
-  /* HINT: x is the input this call saw (c->x). dW += dy^T x (out, in), db += the column sums of dy, dx += dy W (N, in); beta = 1 accumulates */
+  /* HINT: the forward was y = x W^T + b, with x = c->x, the input this call saw. Each gradient has the shape of what it differentiates: dW (out, in), db (out), dx (N, in); write dW and dx as products of dy (N, out) with x or W and let the shapes choose the transposes (chapter 02 section 2); db sums dy over the batch. All three ADD into what they hold; dx is NULL for a first layer */
+  /* HINT2: dW: nn_sgemm(true, false, out, in, N, 1, dy, x, 1, dW, NN_CPU), beta 1 adds; db[j] += dy[n*out + j] for every row n; dx, only when it is not NULL: nn_sgemm(false, false, N, in, out, 1, dy, W, 1, dx, NN_CPU). The pointers are the tensors' .data, and c->x for x */
   nn_sgemm(true, false, d->out, d->in, N, 1.f, dy->data, c->x->data, 1.f, d->dW.data, NN_CPU);
   for (int n = 0; n < N; n++)
     for (int j = 0; j < d->out; j++) d->db.data[j] += dy->data[(long)n * d->out + j];
@@ -61,6 +63,7 @@ static void dense_backward_cpu(nn_dense *d, const nn_call *c, const nn_tensor *d
 static void dense_backward_gpu(nn_dense *d, const nn_call *c, const nn_tensor *dy, nn_tensor *dx, int N) {
   /* BEGIN SOLUTION */
   /* HINT: the CPU's three steps with NN_GPU, and nn_dense_bias_grad_cuda for db */
+  /* HINT2: dense_backward_cpu's two nn_sgemm calls with NN_GPU last; db with nn_dense_bias_grad_cuda(dy->data, d->db.data, N, d->out), which adds dy's column sums on the device; dx still only when it is not NULL */
   nn_sgemm(true, false, d->out, d->in, N, 1.f, dy->data, c->x->data, 1.f, d->dW.data, NN_GPU);
   nn_dense_bias_grad_cuda(dy->data, d->db.data, N, d->out);
   if (dx) nn_sgemm(false, false, N, d->in, d->out, 1.f, dy->data, d->W.data, 1.f, dx->data, NN_GPU);

@@ -18,7 +18,8 @@ static void apply_mask(nn_rng *rng, float p, const float *in, float *out, long n
   float keep_scale = 1.f / (1.f - p);
   for (long i = 0; i < n; i++) {
     /* BEGIN SOLUTION */
-    /* HINT: keep when a uniform draw in [0, 1) is >= p; a kept element is scaled by 1 / (1 - p) */
+    /* HINT: inverted dropout: each element is dropped (0) with probability p and a kept one is scaled by 1 / (1 - p) (keep_scale), so its expected value is the input's and evaluation needs no rescaling. Draw exactly one uniform number per element, in order: backward replays the same draws to get the same mask. accumulate says: add into out (backward) or overwrite it (forward) */
+    /* HINT2: the mask value is keep_scale when nn_rng_uniform(rng, 0, 1) >= p, else 0 (draw even when p is 0, or the replay gets out of step); out[i] becomes in[i] times the mask value, plus the old out[i] only when accumulate */
     float m = nn_rng_uniform(rng, 0.f, 1.f) >= p ? keep_scale : 0.f;
     out[i] = (accumulate ? out[i] : 0.f) + in[i] * m;
     /* END SOLUTION */

@@ -283,7 +283,8 @@ static double sparse_ce_cpu(const float *z, const int *y, int N, int C, float *d
     if (!dz) continue;
     float *dz_i = dz + (long)i * C;
     /* BEGIN SOLUTION */
-    /* HINT: dL/dz_ic = (softmax(z_i)_c - [c == y_i]) / N with softmax(z_i)_c = e^(z_ic - m) / s; add (+=) */
+    /* HINT: L_i = logsumexp(z_i) - z_iy, so dL_i/dz_ic is softmax(z_i)_c minus 1 in the label's column only (chapter 02 section 4: the prediction minus the one-hot truth); the batch mean divides it by N. The m and s of row_logsumexp give softmax without an overflowing e^. Add into dz_i: it may hold a gradient already */
+    /* HINT2: for each class c < C: e^(z_i[c] - m) / s, minus 1 when c is y[i], divided by N, computed in double and added into dz_i[c] as a float */
     for (int c = 0; c < C; c++) dz_i[c] += (float)((exp(z_i[c] - m) / s - (c == y[i])) / N);
     /* END SOLUTION */
   }
@@ -301,7 +302,11 @@ static double categorical_ce_cpu(const float *z, const float *t, int N, int C, f
     sum += lse - tz;
     if (!dz) continue;
     float *dz_i = dz + (long)i * C;
+    /* BEGIN SOLUTION */
+    /* HINT: t_i is a distribution over the C classes (one-hot, or soft: label smoothing, distillation); L_i = logsumexp(z_i) - sum_c t_ic z_ic, whose derivative by z_ic is softmax(z_i)_c - t_ic: sparse_ce_cpu's gradient with the one-hot row replaced by t_i. Mean over N; add into dz_i */
+    /* HINT2: for each class c < C: e^(z_i[c] - m) / s minus t_i[c], divided by N, computed in double and added into dz_i[c] as a float; on one-hot rows it must give sparse_ce_cpu's numbers exactly */
     for (int c = 0; c < C; c++) dz_i[c] += (float)((exp(z_i[c] - m) / s - t_i[c]) / N);
+    /* END SOLUTION */
   }
   return sum / N;
 }

@@ -284,7 +284,8 @@ __global__ void sparse_ce_kernel(const float *z, const int *y, int N, int C, flo
     if (!dz) continue;
     float *dz_i = dz + i * C;
     /* BEGIN SOLUTION */
-    /* HINT: the lane's columns c = lane, lane + 32, ...: softmax is exp(z - m) / s */
+    /* HINT: one warp (32 lanes) owns row i, and m and s are already the whole row's (row_logsumexp reduced them over the warp): each lane writes its own columns c = lane, lane + 32, ..., so no two threads touch one float. The value is sparse_ce_cpu's */
+    /* HINT2: a loop over c from lane while c < C, in steps of WARP, adding (e^(z_i[c] - m) / s minus [c == y[i]]) / N into dz_i[c] */
     for (int c = lane; c < C; c += WARP) dz_i[c] += (float)((exp(z_i[c] - m) / s - (c == y[i])) / N);
     /* END SOLUTION */
   }
@@ -315,7 +316,11 @@ __global__ void categorical_ce_kernel(const float *z, const float *t, int N, int
     }
     if (!dz) continue;
     float *dz_i = dz + i * C;
+    /* BEGIN SOLUTION */
+    /* HINT: as in sparse_ce_kernel, the warp's lanes split row i's columns (c = lane, lane + 32, ...) and m and s are the whole row's; the value is categorical_ce_cpu's, t_i in place of the one-hot row */
+    /* HINT2: a loop over c from lane while c < C, in steps of WARP, adding (e^(z_i[c] - m) / s minus t_i[c]) / N into dz_i[c] */
     for (int c = lane; c < C; c += WARP) dz_i[c] += (float)((exp(z_i[c] - m) / s - t_i[c]) / N);
+    /* END SOLUTION */
   }
   block_add(part, sum);
 }

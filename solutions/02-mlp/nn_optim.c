@@ -132,7 +132,8 @@ static void momentum_cpu(float *w, const float *g, float *v, long n, const nn_op
                          bool nesterov) {
   float lr = c->lr, mu = c->momentum, wd = c->weight_decay;
   /* BEGIN SOLUTION */
-  /* HINT: per element: gi = l2(g[i], w[i], wd); v[i] = mu v[i] + gi; then step by v[i], or by gi + mu v[i] when nesterov */
+  /* HINT: the rule is the comment above, element by element: the velocity v is a decayed sum of past gradients (mu times the old v, plus the new gradient), and the weight steps by -lr v; Nesterov steps by -lr (g + mu v), a look one step ahead. g is the L2-decayed gradient, l2(): compute it once per element and use it in both places. Does the step use v before or after its update? */
+  /* HINT2: for i < n: gi = l2(g[i], w[i], wd); v[i] becomes mu v[i] + gi; then w[i] decreases by lr times (gi + mu v[i] with nesterov, else v[i]), with the new v[i] */
   for (long i = 0; i < n; i++) {
     float gi = l2(g[i], w[i], wd);
     v[i] = mu * v[i] + gi;
@@ -170,7 +171,8 @@ static void adam_cpu(float *w, const float *g, float *m, float *v, long n, const
                      float wd, long t) {
   float lr = c->lr, b1 = c->beta1, b2 = c->beta2, eps = c->eps;
   /* BEGIN SOLUTION */
-  /* HINT: bias corrections 1 - b1^t and 1 - b2^t once (pow in double); then per element gi = l2(g[i], w[i], wd), update m[i], v[i], and step by lr mhat / (sqrt(vhat) + eps) */
+  /* HINT: Algorithm 1 in the comment above, element by element, g being the L2-decayed gradient (l2()). The corrections 1 - b1^t and 1 - b2^t are the same for every element: compute them once, before the loop, with pow in double (0.999 to the power 10000 in float loses digits). eps goes outside the square root, as in PyTorch */
+  /* HINT2: bc1 = 1 - pow(b1, t) and bc2 = 1 - pow(b2, t), kept as floats; for each i: gi = l2(g[i], w[i], wd); m[i] becomes b1 m[i] + (1 - b1) gi; v[i] becomes b2 v[i] + (1 - b2) gi^2; w[i] decreases by lr (m[i] / bc1) / (sqrtf(v[i] / bc2) + eps) */
   float bc1 = (float)(1.0 - pow(b1, (double)t)), bc2 = (float)(1.0 - pow(b2, (double)t));
   for (long i = 0; i < n; i++) {
     float gi = l2(g[i], w[i], wd);

@@ -32,6 +32,7 @@ __global__ void sgd_kernel(float *w, const float *g, long n, float lr, float wd)
 __device__ static void momentum_update(float *w, float g, float *v, float lr, float mu, float wd, bool nesterov) {
   /* BEGIN SOLUTION */
   /* HINT: as momentum_cpu for one element: gi = l2(g, *w, wd), then v and w */
+  /* HINT2: momentum_cpu's loop body for one element, with w[i] and v[i] read and written through the pointers w and v and g[i] given as g: gi = l2(g, *w, wd), then the new *v, then the step of *w */
   float gi = l2(g, *w, wd);
   *v = mu * *v + gi;
   *w -= lr * (nesterov ? gi + mu * *v : *v);
@@ -73,6 +74,7 @@ __device__ static void adam_update(float *w, float gi, float *m, float *v, float
                                    float eps, float bc1, float bc2) {
   /* BEGIN SOLUTION */
   /* HINT: as adam_cpu for one element; bc1 = 1 - b1^t and bc2 = 1 - b2^t come from the host */
+  /* HINT2: adam_cpu's loop body for one element, through the pointers m, v and w; gi already holds the L2 term, and the host computed bc1 and bc2 (no pow on the device): divide by them as adam_cpu does */
   *m = b1 * *m + (1.f - b1) * gi;
   *v = b2 * *v + (1.f - b2) * gi * gi;
   float mhat = *m / bc1, vhat = *v / bc2;

@@ -13,6 +13,7 @@ static double regularize_cpu(const float *w, float *g, long n, float l1, float l
     double wi = w[i];
     /* BEGIN SOLUTION */
     /* HINT: the penalty adds l1 |w| + l2 w^2 to sum; its derivative l1 sign(w) + 2 l2 w goes INTO g[i] (+=, when g is not NULL), with sign(0) = 0: no pull on a weight that is already 0 */
+    /* HINT2: sign(wi) as (wi > 0) minus (wi < 0) gives -1, 0 or 1; sum gains l1 fabs(wi) + l2 wi^2 (in double); when g is not NULL, g[i] gains l1 sign + 2 l2 wi, as a float */
     double sign = (wi > 0) - (wi < 0);
     sum += l1 * fabs(wi) + l2 * wi * wi;
     if (g) g[i] += (float)(l1 * sign + 2 * l2 * wi);

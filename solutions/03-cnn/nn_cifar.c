@@ -38,6 +38,7 @@ void nn_cifar_decode_record(const uint8_t *record, float *image, int *label) {
   NN_REQUIRE(record && image && label, "nn_cifar_decode_record: NULL record, image or label");
   /* BEGIN SOLUTION */
   /* HINT: byte 0 is the label; the 3072 bytes after it are the R, G and B planes, each 32 rows of 32. In what order does an image (C, H, W) keep its floats? Scale 0..255 to [0, 1] as for MNIST. */
+  /* HINT2: the label is record[0]; the 3072 pixel bytes start at record + 1, and the file's pixel (c, h, w) sits at (c*32 + h)*32 + w, the very index it has in an image (C, H, W): so one loop over the 3072 values, each divided by 255 (not 256: 255 must become 1) */
   *label = record[0];
   const uint8_t *pixels = record + 1;
   /* pixel (c, h, w) is pixels[(c*32 + h)*32 + w] and image[(c*32 + h)*32 + w]: the same order */

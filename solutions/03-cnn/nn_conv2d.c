@@ -224,8 +224,8 @@ static void group_backward(const group_slice *s, float *dW, float *db, float *dc
   const int F = s->Fg, K = s->Kg, P = s->P;
   const float *dy_n = s->y, *cols = s->cols;
   /* BEGIN SOLUTION */
-  /* HINT: the forward was y_n = W @ cols + b, so by the shapes: dW (F, K) += dy_n (F, P) @ cols^T, db[f] += the sum of dy_n's row f, dcols (K, P) = W^T @ dy_n (written, not added: the caller's col2im adds it into dx). Each only when its pointer is not NULL. dW and db are this thread's own share: why must it never be c->dW? */
-  /* HINT2: dW: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU) (beta 1 adds); db[f] += row_sum of dy_n's row f; dcols: nn_sgemm(true, false, K, P, F, 1, s->W, dy_n, 0, dcols, NN_CPU). Threads share c->dW, and two adding into one float at once lose one of the additions */
+  /* HINT: the forward was y_n = W @ cols + b, so by the shapes: dW (F, K) += dy_n (F, P) @ cols^T, db[f] += the sum of dy_n's row f, dcols (K, P) = W^T @ dy_n (written, not added: the caller's col2im adds it into dx). Each only when its pointer is not NULL. dW and db are this thread's own share (the caller adds the threads' shares into c->dW and c->db after the loop), so adding into them races with no other thread */
+  /* HINT2: dW: nn_sgemm(false, true, F, K, P, 1, dy_n, cols, 1, dW, NN_CPU) (beta 1 adds); db[f] += row_sum of dy_n's row f; dcols: nn_sgemm(true, false, K, P, F, 1, s->W, dy_n, 0, dcols, NN_CPU). */
   nn_sgemm(false, true, F, K, P, 1.f, dy_n, cols, 1.f, dW, NN_CPU);
   if (db)
     for (int f = 0; f < F; f++) db[f] += row_sum(dy_n + (long)f * P, P);
@@ -278,6 +278,7 @@ static void conv_forward_gpu(nn_conv2d *c, const nn_tensor *x, nn_tensor *y, con
       group_slice s = slice_of(c, g, group, ws->data, y->data + n * y_size);
       /* BEGIN SOLUTION */
       /* HINT: group_forward's product, on device pointers (NN_GPU: cuBLAS); the bias is added after the loop, for the whole batch at once */
+      /* HINT2: one nn_sgemm(false, false, s.Fg, P, s.Kg, 1, s.W, s.cols, 0, s.y, NN_GPU): this group's slice of the weights, the columns and y_n (device pointers), beta 0; no bias here */
       nn_sgemm(false, false, s.Fg, P, s.Kg, 1.f, s.W, s.cols, 0.f, s.y, NN_GPU);
       /* END SOLUTION */
     }
@@ -298,6 +299,7 @@ static void conv_backward_gpu(nn_conv2d *c, const nn_tensor *x, const nn_tensor 
       float *dW = c->dW.data + (long)group * s.Fg * s.Kg;
       /* BEGIN SOLUTION */
       /* HINT: group_backward's dW and dcols products, on device pointers (NN_GPU); one stream runs them in order, so here dW is the layer's own; dcols may overwrite this group's rows of cols once dW has used them */
+      /* HINT2: here s.y is this image's dy_n (slice_of was given dy_n); dW: nn_sgemm(false, true, s.Fg, s.Kg, P, 1, s.y, s.cols, 1, dW, NN_GPU); then, only when dx is wanted, dcols into s.cols itself: nn_sgemm(true, false, s.Kg, P, s.Fg, 1, s.W, s.y, 0, s.cols, NN_GPU), after the dW product has read them */
       nn_sgemm(false, true, s.Fg, s.Kg, P, 1.f, s.y, s.cols, 1.f, dW, NN_GPU);
       if (dx) nn_sgemm(true, false, s.Kg, P, s.Fg, 1.f, s.W, s.y, 0.f, s.cols, NN_GPU);
       /* END SOLUTION */

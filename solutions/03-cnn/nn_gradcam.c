@@ -10,7 +10,7 @@
 /* cam (hw) = relu(sum_k alpha_k A_k), alpha_k = mean of dA_k; A, dA: K maps of hw cells. */
 static void weighted_maps(const float *A, const float *dA, int K, int hw, float *cam) {
   /* BEGIN SOLUTION */
-  /* HINT: alpha_k = mean of dA's map k over its hw cells; cam += alpha_k * A's map k; then cam = max(cam, 0) */
+  /* HINT: Grad-CAM weighs each of the K feature maps A_k by alpha_k, the mean over its hw cells of the gradient dA_k (how much the class score rises, on average, as map k rises), adds up the weighted maps, and keeps only the positive evidence: cam = max(0, sum_k alpha_k A_k), an (h, w) map. cam is written, not added to: what must it hold before the sum starts? */
   /* HINT2: start from cam = 0 (the map is overwritten, not added to); for each map k: alpha_k = (sum of dA_k's hw cells) / hw, then cam[i] += alpha_k * A_k[i]; at the end cam[i] = max(cam[i], 0) */
   for (int i = 0; i < hw; i++) cam[i] = 0.f;
   for (int k = 0; k < K; k++) {

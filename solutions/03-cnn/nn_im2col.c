@@ -35,6 +35,7 @@ nn_conv_geom nn_conv_geom_make(int C, int H, int W, int KH, int KW, int stride, 
                         .Wo = out_len(W, KW, stride, pad_w, dilation, "W")};
 }
 
+/* ANCHOR: valid_range */
 /* The outputs ow whose input column iw = ow*s - before lies in [0, W): ow in [*lo, *hi), where
  * before = pad - j*d is how far left of the image window column j starts. */
 static void valid_range(int before, int s, int W, int Wo, int *lo, int *hi) {
@@ -44,6 +45,7 @@ static void valid_range(int before, int s, int W, int Wo, int *lo, int *hi) {
   *hi = last + 1 < Wo ? last + 1 : Wo;
   if (*hi < *lo) *hi = *lo;
 }
+/* ANCHOR_END: valid_range */
 
 void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
   check_geom("nn_im2col", x, cols, g);
@@ -54,8 +56,8 @@ void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
         const float *x_c = x + (long)c * H * W;                            /* channel c: (H, W) */
         float *row = cols + (((long)c * g->KH + i) * g->KW + j) * Ho * Wo; /* row (c, i, j): (Ho, Wo) */
         /* BEGIN SOLUTION */
-        /* HINT: for every (oh, ow): ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d; row[oh*Wo + ow] is x_c[ih*W + iw], or 0 when (ih, iw) is outside the H x W image */
-        /* HINT2: for each oh: if ih is outside [0, H) the whole output row is 0; else out[ow] = x_c[ih*W + iw] for the ow whose iw = ow*s - pad_w + j*d is in [0, W) (valid_range gives them as [lo, hi)), and 0 for the others */
+        /* HINT: row (c, i, j) of cols is an (Ho, Wo) picture of what kernel tap (i, j) of channel c sees at every output position: entry (oh, ow) is the pixel ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d of the H x W image x_c, or 0 where that falls in the padding. C*KH*KW such rows make the K of the GEMM, so the convolution becomes one matrix product */
+        /* HINT2: for each oh: if ih is outside [0, H) the whole output row (row + oh*Wo, Wo entries) is 0; else entry ow is x_c[ih*W + iw] for the ow whose iw = ow*s - pad_w + j*d is in [0, W) (valid_range gives them as [lo, hi)), and 0 for the others */
         int lo, hi; /* the outputs ow in [lo, hi) read inside the image; the others, padding */
         valid_range(g->pad_w - j * d, s, W, Wo, &lo, &hi);
         for (int oh = 0; oh < Ho; oh++) {
@@ -77,7 +79,6 @@ void nn_im2col(const float *x, const nn_conv_geom *g, float *cols) {
       }
 }
 
-/* ANCHOR: col2im */
 void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
   check_geom("nn_col2im", cols, x, g);
   const int H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo, s = g->stride, d = g->dilation;
@@ -86,6 +87,9 @@ void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
       for (int j = 0; j < g->KW; j++) {
         float *x_c = x + (long)c * H * W;
         const float *row = cols + (((long)c * g->KH + i) * g->KW + j) * Ho * Wo;
+        /* BEGIN SOLUTION */
+        /* HINT: the adjoint of nn_im2col: every entry that im2col copied from a pixel goes back ADDED into that pixel, so a pixel under several windows collects several gradients, and x keeps what it held. Entry (oh, ow) of row (c, i, j) came from ih = oh*s - pad_h + i*d, iw = ow*s - pad_w + j*d; an entry that im2col took from the padding has no pixel: its gradient goes nowhere */
+        /* HINT2: nn_im2col's loops turned around: for each oh, skip the output row when ih is outside [0, H); else, for the ow in valid_range's [lo, hi) (the others read padding), add row[oh*Wo + ow] into x_c at ih*W + iw. Add, never set: overlapping windows and the caller's dx both need it */
         int lo, hi; /* the ow whose input column is inside the image (valid_range) */
         valid_range(g->pad_w - j * d, s, W, Wo, &lo, &hi);
         for (int oh = 0; oh < Ho; oh++) {
@@ -98,9 +102,9 @@ void nn_col2im(const float *cols, const nn_conv_geom *g, float *x) {
           else
             for (int ow = lo; ow < hi; ow++) x_c[at + (long)ow * s] += in[ow];
         }
+        /* END SOLUTION */
       }
 }
-/* ANCHOR_END: col2im */
 
 /* ---- the device switch */
 

@@ -140,6 +140,7 @@ void nn_residual_backward(nn_residual *r, const nn_call *c, const nn_tensor *dy,
   }
   /* BEGIN SOLUTION */
   /* HINT: the sum passes dsum unchanged to BOTH of its inputs. Main branch: back through main[n_main - 1] .. main[0], each with its own call s->main[i] (an op's backward(layer, call, dy, dx) adds into dx): main[i]'s dy is dsum for the last, else dact[i]; its dx is dact[i - 1], or dx for main[0]. Shortcut: identity: dx += dsum (nn_add_into, when dx); projection: back through proj_bn then proj into dx; none: nothing */
+  /* HINT2: loop i from n_main - 1 down to 0: its dy is dsum for the last sublayer and &dact[i] otherwise, its dx is &dact[i - 1], or dx itself for i = 0; call r->main[i]->ops->backward(r->main[i], &s->main[i], its dy, its dx). Then the shortcut: with r->proj, proj_bn's backward from dsum into dp2, then proj's from dp2 into dx; with an identity shortcut and dx not NULL, nn_add_into(dx, dsum) */
   for (int i = r->n_main - 1; i >= 0; i--) {
     const nn_tensor *d_out = i == r->n_main - 1 ? dsum : &dact[i];
     nn_tensor *d_in = i > 0 ? &dact[i - 1] : dx;
