@@ -360,6 +360,19 @@ static bool same_values_elsewhere(const float *got, const double *want, long n, 
   return same;
 }
 
+/* "; every value is 4 times the expected: ...", or "has its sign flipped" when k = -1. */
+static nn_grade_text multiple_words(const char *which, double k) {
+  nn_grade_text t;
+  char inverse[32] = ""; /* k = 0.25 reads better as 1/4 */
+  if (fabs(k) < 1) snprintf(inverse, sizeof inverse, " (1/%.4g)", 1 / k);
+  if (fabs(k + 1) < 1e-3)
+    snprintf(t.s, sizeof t.s, "; %s has its sign flipped", which);
+  else
+    snprintf(t.s, sizeof t.s, "; %s is %.4g%s times the expected: a missing or extra normaliser such as 1/N?", which,
+             k, inverse);
+  return t;
+}
+
 nn_grade_text nn_grade_diagnose(const float *got, const double *want, const float *before, long n, int ndim,
                                 const int *shape) {
   nn_grade_text t = {""};
@@ -384,30 +397,19 @@ nn_grade_text nn_grade_diagnose(const float *got, const double *want, const floa
   bool transposed = rows > 1 && cols > 1 && (long)rows * cols == n;
   for (long i = 0; i < n && transposed; i++) transposed = agrees(got[i], want[i % rows * cols + i / rows], largest);
   long row = ndim >= 2 && shape[ndim - 1] > 1 && shape[ndim - 1] < n ? shape[ndim - 1] : 0;
-  char inverse[32] = ""; /* k = 0.25 reads better as 1/4 */
 
   if (overwritten) /* first: where the call adds what got held (a second backward), both fit */
     snprintf(t.s, sizeof t.s, "; it holds the expected value less what it held before the call: overwritten (=) "
              "instead of accumulated (+=)?");
   else if (unwritten)
     snprintf(t.s, sizeof t.s, "; it still holds what it held before the call: never written?");
-  else if (before && multiple_of(got, want, before, n, &k)) {
-    if (fabs(k) < 1) snprintf(inverse, sizeof inverse, " (1/%.4g)", 1 / k);
-    if (fabs(k + 1) < 1e-3)
-      snprintf(t.s, sizeof t.s, "; what it added has its sign flipped");
-    else
-      snprintf(t.s, sizeof t.s, "; what it added is %.4g%s times the expected: a missing or extra normaliser such "
-               "as 1/N?", k, inverse);
-  } else if (zeros)
+  else if (before && multiple_of(got, want, before, n, &k))
+    t = multiple_words("what it added", k);
+  else if (zeros)
     snprintf(t.s, sizeof t.s, "; all its values are 0: never written?");
-  else if (multiple_of(got, want, NULL, n, &k)) {
-    if (fabs(k) < 1) snprintf(inverse, sizeof inverse, " (1/%.4g)", 1 / k);
-    if (fabs(k + 1) < 1e-3)
-      snprintf(t.s, sizeof t.s, "; every value is the expected one with its sign flipped");
-    else
-      snprintf(t.s, sizeof t.s, "; every value is %.4g%s times the expected one: a missing or extra normaliser "
-               "such as 1/N?", k, inverse);
-  } else if (transposed)
+  else if (multiple_of(got, want, NULL, n, &k))
+    t = multiple_words("every value", k);
+  else if (transposed)
     snprintf(t.s, sizeof t.s, "; it is the expected (%d, %d) matrix transposed (read as (%d, %d), its [j, i] is the "
              "expected [i, j]): an index order or a GEMM transpose flag?", rows, cols, cols, rows);
   else if (shifted_by(got, want, n, 1, largest) || shifted_by(got, want, n, -1, largest))

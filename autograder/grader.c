@@ -751,6 +751,7 @@ static void locate_crash(const options *o, const graded_test *t, const build_spe
   snprintf(repro, sizeof repro, " To see it yourself: make LAB=%s%s%s DEBUG=1 build/debug/tests/%s/%s && "
            "build/debug/tests/%s/%s --filter '%s/%s'", o->chapter, lab_dir[0] ? " LAB_DIR=" : "", lab_dir,
            o->chapter, t->file, o->chapter, t->file, t->suite, t->name);
+  if (t->hidden) repro[0] = '\0'; /* its source is the instructor's: no command to give */
   const char *worker = t->hidden ? asan_build.b.hidden_worker : asan_build.b.worker;
   if (!asan_build.b.ok || !worker[0]) {
     snprintf(found, sizeof found, ". AddressSanitizer could not build your files to locate it: %.300s.",

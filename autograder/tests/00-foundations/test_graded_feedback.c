@@ -46,7 +46,7 @@ Test(graded_feedback, transposed) {
 Test(graded_feedback, a_constant_multiple) {
   const double want[4] = {0.5, -0.25, 0.125, 1};
   expect_diagnosis((float[]){2, -1, 0.5f, 4}, want, NULL, 4, 2, (int[]){2, 2},
-                   "every value is 4 times the expected one: a missing or extra normaliser such as 1/N?");
+                   "every value is 4 times the expected: a missing or extra normaliser such as 1/N?");
   expect_diagnosis((float[]){0.125f, -0.0625f, 0.03125f, 0.25f}, want, NULL, 4, 1, (int[]){4}, "0.25 (1/4) times");
   expect_diagnosis((float[]){-0.5f, 0.25f, -0.125f, -1}, want, NULL, 4, 1, (int[]){4}, "its sign flipped");
   /* one value is a multiple of any other: no words */
