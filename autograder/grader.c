@@ -779,7 +779,7 @@ static void locate_crash(const options *o, const graded_test *t, const build_spe
       free(lines);
     } else {
       snprintf(found, sizeof found, ". AddressSanitizer, running the test again, saw no bad memory access (%s): "
-               "the crash is not an out-of-range index or a freed pointer, or it depends on the run",
+               "the crash is not an out-of-range index or a freed pointer, or it depends on the run.",
                r.timed_out ? "it timed out" : "it ended without a report");
     }
     free(r.full_out);
@@ -809,9 +809,11 @@ static result grade_test(const options *o, const graded_test *t, const build_res
     }
     run_outcome r = run_once(o, t, worker, checker, work, variant, variant ? seed : 0, wall, false);
     result this = judge(o, t, &r, wall);
-    /* A crash: where? The test again under AddressSanitizer (not for the mutation stage, which
-     * needs only the verdict, nor on a GPU, which ASan and CUDA do not share). */
-    if (this.v == FAILED && r.signal_line[0] && !r.timed_out && !o->first_failure && !t->gpu)
+    /* A crash: where? The test again under AddressSanitizer (not for a libnn panic or a failed
+     * malloc, whose message says what and where already; not for the mutation stage, which
+     * needs only the verdict; not on a GPU, which ASan and CUDA do not share). */
+    if (this.v == FAILED && r.signal_line[0] && !r.panic[0] && !r.oom[0] && !r.timed_out && !o->first_failure &&
+        !t->gpu)
       locate_crash(o, t, bs, checker, work, variant, variant ? seed : 0, &this);
     spent += this.seconds;
     if (variant == 1 && this.v == FAILED) {
@@ -833,7 +835,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   snprintf(asan_options, sizeof asan_options, "ASAN_OPTIONS=symbolize=0:detect_leaks=0:print_legend=0:"
            "allocator_may_return_null=1:max_allocation_size_mb=%ld:malloc_context_size=0:"
-           "detect_stack_use_after_return=0", o.mem_mb);
+           "detect_stack_use_after_return=0:handle_abort=1", o.mem_mb);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) perror("grade: PR_SET_CHILD_SUBREAPER");
   if (geteuid() == 0) { /* as root, student code runs as nobody */
     struct passwd *pw = getpwnam("nobody");
