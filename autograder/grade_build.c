@@ -389,6 +389,9 @@ static bool run_build_tool(const build_spec *s, const char *const *argv, const c
 /* The extra compiler options of an AddressSanitizer build: its report names file and line. */
 static const char *const ASAN_FLAGS[] = {"-g", "-fsanitize=address", "-fno-omit-frame-pointer", NULL};
 
+/* Where a build's objects go: work/obj, or work/obj-asan for the AddressSanitizer build. */
+static const char *obj_dir(bool asan) { return asan ? "obj-asan" : "obj"; }
+
 /* Compiles work/labs/CHAPTER/name to work/obj/name.o (asan: work/obj-asan/name.o, with
  * ASAN_FLAGS); false and res->feedback on failure. */
 static bool compile_one(const build_spec *s, const char *name, char *const *roots, build_result *res, bool asan) {
@@ -403,8 +406,8 @@ static bool compile_one(const build_spec *s, const char *name, char *const *root
   }
   char src[PATH_MAX], obj[PATH_MAX], dep[PATH_MAX];
   snprintf(src, sizeof src, "labs/%s/%s", s->chapter, name); /* the path messages and panics name */
-  snprintf(obj, sizeof obj, "%s/%s.o", asan ? "obj-asan" : "obj", name);
-  snprintf(dep, sizeof dep, "%s/%s.d", asan ? "obj-asan" : "obj", name);
+  snprintf(obj, sizeof obj, "%s/%s.o", obj_dir(asan), name);
+  snprintf(dep, sizeof dep, "%s/%s.d", obj_dir(asan), name);
   const char *argv[MAX_ARGS];
   int a = 0;
   for (int i = 0; i < n_cmd; i++) argv[a++] = cmd[i];
@@ -449,7 +452,7 @@ static bool compile_one(const build_spec *s, const char *name, char *const *root
 static bool check_one(const build_spec *s, const char *name, const obj_summary *library,
                       const obj_summary *siblings, build_result *res, bool asan) {
   char obj[PATH_MAX], ref_path[PATH_MAX], why[700];
-  snprintf(obj, sizeof obj, "%s/%s.o", asan ? "obj-asan" : "obj", name);
+  snprintf(obj, sizeof obj, "%s/%s.o", obj_dir(asan), name);
   snprintf(ref_path, sizeof ref_path, "%s/symbols/%s", s->kit, name);
   char *text = run_readelf(obj, s->uid, s->gid, s->work);
   if (!text) {
@@ -484,8 +487,7 @@ static bool link_worker(const build_spec *s, const char *link_name, const char *
       argv[a++] = out;
     else if (strcmp(cmd[i], "@STUDENT@") == 0)
       for (int k = 0; stubs[k] && k < MAX_STUBS; k++) {
-        snprintf(objs[k], sizeof objs[k], "%s/%s.o", asan && !ends_with(stubs[k], ".cu") ? "obj-asan" : "obj",
-                 stubs[k]);
+        snprintf(objs[k], sizeof objs[k], "%s/%s.o", obj_dir(asan && !ends_with(stubs[k], ".cu")), stubs[k]);
         argv[a++] = objs[k];
       }
     else

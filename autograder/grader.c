@@ -664,15 +664,16 @@ static bool parse_asan(const char *text, const char *worker, asan_report *a) {
     if (at) snprintf(a->access, sizeof a->access, "a %s of %d bytes", ACCESS[k], atoi(at + strlen(sized)));
     else if (strstr(err, bare)) snprintf(a->access, sizeof a->access, "a %s", ACCESS[k]);
   }
-  /* The first stack: the frames until the first blank line after "#0". */
-  const char *p = strstr(err, "#0 ");
+  /* The first stack: the frames until the first blank line after "#0". The worker is named by
+   * its file name: /proc's path of it may differ from ours (a TMPDIR behind a link). */
+  const char *p = strstr(err, "#0 "), *base = strrchr(worker, '/');
   char module[PATH_MAX + 32];
-  snprintf(module, sizeof module, "(%s+0x", worker);
+  snprintf(module, sizeof module, "/%s+", base ? base + 1 : worker);
   while (p && a->n_frames < 12) {
     const char *eol = strchr(p, '\n');
     size_t len = eol ? (size_t)(eol - p) : strlen(p);
     const char *at = memmem(p, len, module, strlen(module));
-    if (at) sscanf(at + strlen(module) - 2, "%23[0-9a-fx]", a->offsets[a->n_frames++]);
+    if (at) sscanf(at + strlen(module), "%23[0-9a-fx]", a->offsets[a->n_frames++]); /* "0x1b2c3" */
     if (!eol) break;
     p = eol + 1;
     while (*p == ' ') p++;
@@ -700,36 +701,34 @@ static char *symbolize(const options *o, const char *worker, const char *work, c
   return out;
 }
 
-/* From addr2line's answer: the stack as "function file:line" lines (the work folder's path cut
- * off), and the innermost frame in the student's lab files. */
-static void read_stack(const char *lines, const char *work, const char *chapter, char *stack, size_t n,
-                       char *mine, size_t m) {
+/* From addr2line's answer (-a -f -i: each address, then "function" and "file:line" lines in
+ * pairs, one pair per inlined call, innermost first): the stack as "function file:line" lines,
+ * and the innermost frame in the student's lab files. Other files (the library, the tests) are
+ * named by function only: their sources are not the lab's. */
+static void read_stack(const char *lines, const char *chapter, char *stack, size_t n, char *mine, size_t m) {
   stack[0] = mine[0] = '\0';
   char lab[160], fn[256] = "", line[PATH_MAX + 64];
   snprintf(lab, sizeof lab, "labs/%s/", chapter);
+  bool is_function = true; /* the next line of a pair */
   int depth = 0;
   for (const char *p = lines; p && *p;) {
     const char *eol = strchr(p, '\n');
     size_t len = eol ? (size_t)(eol - p) : strlen(p);
     snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line - 1 ? len : sizeof line - 1), p);
     p = eol ? eol + 1 : NULL;
-    if (strncmp(line, "0x", 2) == 0) continue; /* -a: the address a chain is for */
-    char *note = strstr(line, " (discriminator");
-    if (note) *note = '\0';
-    if (!strchr(line, ':') || strstr(line, "??")) {
+    if (is_function && strncmp(line, "0x", 2) == 0) continue; /* -a: the address the pairs are for */
+    if (is_function) {
       snprintf(fn, sizeof fn, "%s", line);
+      is_function = false;
       continue;
     }
-    const char *file = line, *in_work = strstr(line, work);
-    if (in_work) file = in_work + strlen(work) + (in_work[strlen(work)] == '/');
-    const char *mine_at = strstr(file, lab);
-    /* the library's own files are named by function only: its sources are not the lab's */
+    is_function = true;
+    char *note = strstr(line, " (discriminator");
+    if (note) *note = '\0';
+    const char *mine_at = strstr(line, lab); /* the work folder's path cut off */
     size_t used = strlen(stack);
-    if (depth < 8)
-      snprintf(stack + used, n - used, "  #%d %s %s\n", depth, fn[0] ? fn : "?", mine_at ? mine_at : "(libnn or the test)");
-    depth++;
-    if (mine_at && !mine[0]) snprintf(mine, m, "%s in %s", mine_at, fn[0] ? fn : "?");
-    fn[0] = '\0';
+    if (depth++ < 8) snprintf(stack + used, n - used, "  #%d %s %s\n", depth - 1, fn, mine_at ? mine_at : "(libnn or the test)");
+    if (mine_at && !mine[0]) snprintf(mine, m, "%s in %s", mine_at, fn);
   }
 }
 
@@ -762,7 +761,7 @@ static void locate_crash(const options *o, const graded_test *t, const build_spe
     if (r.full_out && parse_asan(r.full_out, worker, &a)) {
       char *lines = a.n_frames ? symbolize(o, worker, work, &a) : NULL;
       char stack[1000] = "", mine[400] = "";
-      if (lines) read_stack(lines, work, o->chapter, stack, sizeof stack, mine, sizeof mine);
+      if (lines) read_stack(lines, o->chapter, stack, sizeof stack, mine, sizeof mine);
       char access[80] = "";
       if (a.access[0]) snprintf(access, sizeof access, " (%s)", a.access);
       if (mine[0])
