@@ -73,7 +73,11 @@ int nn_grade_size(nn_grade *g, int public_value, int lo, int hi) {
     fprintf(stderr, "graded: %s: nn_grade_size(%d, %d, %d): the range is empty\n", g->test, public_value, lo, hi);
     abort();
   }
-  return lo + (int)(next_draw(g) % (uint64_t)(hi - lo + 1));
+  /* Never the public value where the range has another: a size drawn equal to the public one
+   * would let an answer fitted to the public case through (one dimension is enough). */
+  bool skip_public = lo <= public_value && public_value <= hi && hi > lo;
+  int v = lo + (int)(next_draw(g) % (uint64_t)(hi - lo + 1 - skip_public));
+  return skip_public && v >= public_value ? v + 1 : v;
 }
 
 uint64_t nn_grade_seed(nn_grade *g, uint64_t public_seed) {

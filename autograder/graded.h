@@ -52,7 +52,8 @@ typedef void (*nn_graded_fn)(nn_grade *g);
 /* true in variant 0: the sizes, seeds and hand-worked numbers the test was written with. */
 bool nn_grade_public(const nn_grade *g);
 /* public_value in variant 0; otherwise a value in [lo, hi] drawn from the variant's seed
- * (the same draw in the worker and the checker). */
+ * (the same draw in the worker and the checker), never public_value unless it is the range's
+ * only one. */
 int nn_grade_size(nn_grade *g, int public_value, int lo, int hi);
 /* public_seed in variant 0; otherwise a seed mixed from it and the variant's. */
 uint64_t nn_grade_seed(nn_grade *g, uint64_t public_seed);
