@@ -16,10 +16,13 @@
 #                     with this machine's output (tools/measured; minutes: it trains)
 #   make check-weave  the chapters' code matches solutions/ and their cheap measured blocks
 #                     still match what their commands print (part of make test)
+#   make test-gpu-emu every test with a GPU part, its .cu files run on the CPU by the CUDA
+#                     emulation tools/cuda-emu (DEBUG=1: under the sanitizers); no GPU needed
 #   make handout      the student release (no solutions/, no hidden tests) in build/handout/
 #   make gradescope CH=00  the Gradescope autograder zip of a chapter, in build/
 #
-# Options: DEBUG=1, NO_OPENBLAS=1, NO_CUDA=1 (build as if absent), ARCH= (portable code,
+# Options: DEBUG=1, NO_OPENBLAS=1, NO_CUDA=1 (build as if absent), CUDA_EMU=1 (.cu files on the
+# CPU, tools/cuda-emu; in build/gpu-emu), ARCH= (portable code,
 # no -march=native), NN_NO_INSTALL=1 (never install packages, only report), V=1 (show commands),
 # BUILD=dir (where objects go), LAB=NN-topic (build that chapter from labs/).
 
@@ -28,12 +31,20 @@ SHELL := /bin/bash
 
 # Detection runs in the inner make, after tools/deps has installed packages.
 ifeq ($(NN_DEPS_DONE),)
-all lib test bench fuzz tour grade grade-prepare demo measured check-weave: deps
+all lib test test-gpu-emu bench fuzz tour grade grade-prepare demo measured check-weave: deps
 	@$(MAKE) --no-print-directory NN_DEPS_DONE=1 $@
 deps:
-	@tools/deps $(if $(filter test fuzz grade grade-prepare,$(MAKECMDGOALS)),--with-tests)
-.PHONY: all lib test bench fuzz tour grade grade-prepare demo measured check-weave deps
+	@tools/deps $(if $(filter test test-gpu-emu fuzz grade grade-prepare,$(MAKECMDGOALS)),--with-tests)
+.PHONY: all lib test test-gpu-emu bench fuzz tour grade grade-prepare demo measured check-weave deps
 else
+
+# make test-gpu-emu builds with the CUDA emulation (tools/cuda-emu), in a folder of its own.
+ifneq ($(filter test-gpu-emu,$(MAKECMDGOALS)),)
+  CUDA_EMU := 1
+endif
+ifeq ($(CUDA_EMU),1)
+  BUILD ?= build/gpu-emu$(if $(filter 1,$(DEBUG)),-debug)
+endif
 
 CC     ?= cc
 ARCH   ?= -march=native
@@ -139,28 +150,42 @@ else
   $(call say,✗ OpenBLAS: $(if $(NO_OPENBLAS),off (NO_OPENBLAS=1),not found (apt-get install libopenblas-dev)); nn_sgemm uses the library's blocked kernel)
 endif
 
-NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
-# nvcc alone is not enough: the GPU backend links cuBLAS and the CUDA runtime.
-# Toolkits put them in lib64, lib or targets/<arch>/lib; Debian's in the
-# linker's own path. Without them the build is CPU-only, like without nvcc.
-ifneq ($(NVCC),)
-  CUDA_HOME   := $(patsubst %/bin/nvcc,%,$(NVCC))
-  CUDA_LIBDIR := $(firstword $(patsubst %/libcublas.so,%,$(wildcard \
-                   $(CUDA_HOME)/lib64/libcublas.so $(CUDA_HOME)/lib/libcublas.so \
-                   $(CUDA_HOME)/targets/*/lib/libcublas.so)))
-  # The compiler names the full path of a library on its own search path, else just the name.
-  CUDA_SYSLIB := $(if $(CUDA_LIBDIR),,$(filter /%,$(shell $(CC) -print-file-name=libcublas.so)))
-  ifeq ($(CUDA_LIBDIR)$(CUDA_SYSLIB),)
-    CUDA_MISSING := nvcc is $(NVCC) but libcublas.so is neither beside it ($(CUDA_HOME)/lib64, lib, targets/*/lib) nor on the linker's path
-    NVCC :=
-  else ifneq ($(CUDA_LIBDIR),)
-    ifeq ($(wildcard $(CUDA_LIBDIR)/libcudart.so),)
-      CUDA_MISSING := nvcc is $(NVCC) but $(CUDA_LIBDIR) has no libcudart.so
+# CUDA_EMU=1: tools/cuda-emu/nvcc compiles the .cu files as C++ whose kernels run on the CPU,
+# and the emulation's runtime and cuBLAS (two .cc files) join the library.
+ifeq ($(CUDA_EMU),1)
+  NVCC := $(abspath tools/cuda-emu/nvcc)
+  CUDA_EMU_OBJ := $(BUILD)/obj/tools/cuda-emu/cuda_emu.o $(BUILD)/obj/tools/cuda-emu/cublas_emu.o
+else
+  NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
+  # nvcc alone is not enough: the GPU backend links cuBLAS and the CUDA runtime.
+  # Toolkits put them in lib64, lib or targets/<arch>/lib; Debian's in the
+  # linker's own path. Without them the build is CPU-only, like without nvcc.
+  ifneq ($(NVCC),)
+    CUDA_HOME   := $(patsubst %/bin/nvcc,%,$(NVCC))
+    CUDA_LIBDIR := $(firstword $(patsubst %/libcublas.so,%,$(wildcard \
+                     $(CUDA_HOME)/lib64/libcublas.so $(CUDA_HOME)/lib/libcublas.so \
+                     $(CUDA_HOME)/targets/*/lib/libcublas.so)))
+    # The compiler names the full path of a library on its own search path, else just the name.
+    CUDA_SYSLIB := $(if $(CUDA_LIBDIR),,$(filter /%,$(shell $(CC) -print-file-name=libcublas.so)))
+    ifeq ($(CUDA_LIBDIR)$(CUDA_SYSLIB),)
+      CUDA_MISSING := nvcc is $(NVCC) but libcublas.so is neither beside it ($(CUDA_HOME)/lib64, lib, targets/*/lib) nor on the linker's path
       NVCC :=
+    else ifneq ($(CUDA_LIBDIR),)
+      ifeq ($(wildcard $(CUDA_LIBDIR)/libcudart.so),)
+        CUDA_MISSING := nvcc is $(NVCC) but $(CUDA_LIBDIR) has no libcudart.so
+        NVCC :=
+      endif
     endif
   endif
 endif
-ifneq ($(NVCC),)
+ifeq ($(CUDA_EMU),1)
+  CU_SRC    := $(wildcard $(SRC_DIRS:%=%*.cu))
+  # the sanitizers of DEBUG=1 reach into the kernels: a read past a cudaMalloc block is caught
+  NVCCFLAGS := $(filter -O% -g -fsanitize% -fno-omit-frame-pointer -fno-sanitize-recover%,$(CFLAGS)) \
+               -std=c++17 $(CPPFLAGS) -Xcompiler -Wall $(if $(LAB),-Wno-unused-parameter -Wno-unused-variable)
+  LDLIBS    += -lstdc++
+  $(call say,✓ CUDA: emulated on the CPU by tools/cuda-emu (CUDA_EMU=1): GPU tests run there, not on a GPU)
+else ifneq ($(NVCC),)
   CU_SRC    := $(wildcard $(SRC_DIRS:%=%*.cu))
   NVCCFLAGS := -O3 -std=c++17 $(CPPFLAGS) -Xcompiler -Wall -arch=sm_80 \
                -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
@@ -190,7 +215,7 @@ ifneq ($(V),1)
   show = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-OBJ := $(C_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+OBJ := $(C_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o) $(CUDA_EMU_OBJ)
 LIB := $(BUILD)/libnn.a
 
 # ---- the library and the command
@@ -201,6 +226,11 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/%.cu.o: %.cu
 	@mkdir -p $(@D)
 	$(call show,NVCC,$<)$(NVCC) $(call chapter_includes,$<) $(NVCCFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tools/cuda-emu/%.o: tools/cuda-emu/%.cc $(wildcard tools/cuda-emu/include/*.h)
+	@mkdir -p $(@D)
+	$(call show,CXX,$<)$(CXX) -std=c++17 -Wall $(filter -O% -g -fsanitize% -fno-omit-frame-pointer -fno-sanitize-recover%,$(CFLAGS)) \
+	  -Itools/cuda-emu/include -c $< -o $@
 
 $(LIB): $(OBJ)
 	@rm -f $@
@@ -298,7 +328,7 @@ ifneq ($(GRADE_CH),)
   STUB_FILES   := $(notdir $(shell grep -l NN_LAB_STUB labs/$(GRADE_CH)/*.c labs/$(GRADE_CH)/*.cu 2>/dev/null))
   STUB_SRC     := $(filter $(addprefix $(CH_DIR),$(STUB_FILES)),$(C_SRC) $(CU_SRC))
   STUB_OBJ     := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(STUB_SRC:%.c=$(BUILD)/obj/%.o))
-  KIT_LIB_OBJ  := $(filter-out $(STUB_OBJ),$(filter $(KIT_DIRS:%=$(BUILD)/obj/%%),$(OBJ)))
+  KIT_LIB_OBJ  := $(filter-out $(STUB_OBJ),$(filter $(KIT_DIRS:%=$(BUILD)/obj/%%),$(OBJ))) $(CUDA_EMU_OBJ)
   KIT_HEADERS  := $(wildcard $(KIT_DIRS:%=%*.h))
   TEST_OBJ     := $(patsubst %,$(GRADE_OBJ_DIR)/autograder/tests/$(GRADE_CH)/%.o,$(call graded_files,autograder/tests/$(GRADE_CH)/GRADED))
   # An instructor's hidden tests: HIDDEN_DIR/CH/GRADED and its test files (docs/instructor-guide.md)
@@ -311,10 +341,11 @@ ifneq ($(GRADE_CH),)
   # The student's files compile as the library's do, with the kit's headers only.
   KIT_CFLAGS   := $(filter-out -MMD -MP,$(CFLAGS)) -Wno-unused-function -Wno-unused-parameter \
                   -Wno-unused-variable -Wno-unused-but-set-variable -I$(abspath $(KIT))/include $(STB_CFLAGS)
-  KIT_NVCCFLAGS := $(filter-out $(CPPFLAGS),$(NVCCFLAGS)) -I$(abspath $(KIT))/include -diag-suppress 177
+  KIT_NVCCFLAGS := $(filter-out $(CPPFLAGS),$(NVCCFLAGS)) -I$(abspath $(KIT))/include -diag-suppress 177 \
+                   $(if $(CUDA_EMU),-Xcompiler -Wno-unused-variable$(comma)-Wno-unused-parameter$(comma)-Wno-unused-function)
   # Where system headers may come from (grade_build.c checks every file a compile read).
   KIT_ROOTS    := /usr/include /usr/lib/gcc /usr/local/include \
-                  $(if $(NVCC),$(CUDA_HOME) $(realpath $(CUDA_HOME)))
+                  $(if $(CUDA_EMU),$(abspath tools/cuda-emu),$(if $(NVCC),$(CUDA_HOME) $(realpath $(CUDA_HOME))))
   KIT_CC       := $(or $(shell command -v $(CC) 2>/dev/null),$(CC))
   # $(1): the kit's folder of test objects (obj/tests or obj/hidden)
   # (an archive: a chapter's worker takes only the harness files its tests use)
@@ -352,13 +383,14 @@ $(KIT)/stamp: $(KIT_LIB_OBJ) $(STUB_OBJ) $(TEST_OBJ) $(HIDDEN_OBJ) $(HARNESS_OBJ
 	  $(GRADE_CC) --describe-object $$o >$(KIT)/symbols/$$f; done
 	@printf '%s\n' $(KIT_CC) $(KIT_CFLAGS) >$(KIT)/cc
 	@$(if $(NVCC),printf '%s\n' $(NVCC) $(KIT_NVCCFLAGS) >$(KIT)/nvcc)
+	@$(if $(CUDA_EMU),echo 'emulated on the CPU by tools/cuda-emu' >$(KIT)/gpu-emulated)
 	@printf '%s\n' $(KIT_ROOTS) >$(KIT)/roots
 	@printf '%s\n' $(call link_line,obj/tests) >$(KIT)/link
 	@$(if $(HIDDEN_OBJ),printf '%s\n' $(call link_line,obj/hidden) >$(KIT)/link-hidden)
 	@chmod -R a+rX $(KIT) # the user nobody builds workers from it (copies keep their sources' modes)
 	@touch $@
 
-.PHONY: all lib test bench fuzz tour grade grade-prepare demo measured check-weave
+.PHONY: all lib test test-gpu-emu bench fuzz tour grade grade-prepare demo measured check-weave
 all: $(LIB) $(BUILD)/nn
 	@$(BUILD)/nn tour
 
@@ -373,6 +405,12 @@ demo: $(BUILD)/nn
 
 test: $(LIB) $(BUILD)/nn $(TEST_BIN)
 	@tools/runtests $(BUILD)
+
+# The test programs with a GPU part (they call NEED_GPU or nn_cuda_available), under the
+# emulation: none of their GPU tests may skip.
+GPU_TEST_BIN := $(patsubst autograder/tests/%.c,$(BUILD)/tests/%,$(shell grep -l 'NEED_GPU\|nn_cuda_available\|nn_grade_need_gpu' $(TEST_C)))
+test-gpu-emu: $(LIB) $(GPU_TEST_BIN)
+	@tools/runtests $(BUILD) --gpu $(GPU_TEST_BIN)
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done

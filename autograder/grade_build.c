@@ -257,6 +257,9 @@ static bool generally_allowed(const char *name, bool asan) {
       "^__(isnan|isinf|finite|fpclassify|signbit)[fl]?$", /* isnan() and friends */
       "^__[a-z]+[0-9]$",                                  /* libgcc: __muldc3, __powisf2, __udivti3 */
       "^GOMP_", "^omp_get_", "^omp_in_parallel$",          /* #pragma omp */
+      /* a .cu file built by tools/cuda-emu (make CUDA_EMU=1): the device side of the emulation
+       * (__syncthreads, shuffles, __trap, launches) and the thread coordinates it keeps */
+      "^_Z[0-9]+emu_[a-z_]+", "^(_ZT[HW][0-9]+)?(threadIdx|blockIdx|blockDim|gridDim)$",
       NULL};
   for (int i = 0; PATTERNS[i]; i++) {
     regex_t re;

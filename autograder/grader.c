@@ -91,6 +91,7 @@ typedef struct {
   long mem_mb, output_kb;
   uint64_t seed;
   bool require_gpu, require_data;
+  bool gpu_emulated; /* the kit's CUDA is tools/cuda-emu (make CUDA_EMU=1): GPU tests run on the CPU */
   bool first_failure; /* stop at the first failed test (the mutation stage: one failure kills a mutant) */
   int uid, gid;       /* nobody when the grader is root, else -1 */
 } options;
@@ -457,7 +458,7 @@ static json_t *tag_array(const char *tags) {
 }
 
 static bool write_results(const char *path, const graded_test *tests, const result *res, int n, double seconds,
-                          const char *summary) {
+                          const char *summary, bool gpu_emulated) {
   json_t *root = json_object(), *arr = json_array();
   double score = 0;
   for (int i = 0; i < n; i++) {
@@ -479,6 +480,18 @@ static bool write_results(const char *path, const graded_test *tests, const resu
       snprintf(text, cap, "%s\n\n%s", r->feedback, r->output);
     else
       snprintf(text, cap, "%s", r->output);
+    if (gpu_emulated && t->gpu && r->v != SKIPPED) { /* say where a GPU test ran, beside its verdict */
+      const char *where = "EMULATED: this GPU test ran in the CUDA emulation on the CPU (tools/cuda-emu), not on a GPU.\n";
+      size_t used = strlen(text), more = strlen(where);
+      char *both = realloc(text, cap + more);
+      if (!both) {
+        free(text);
+        return false;
+      }
+      text = both;
+      memmove(text + more, text, used + 1);
+      memcpy(text, where, more);
+    }
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(name));
     json_object_set_new(o, "score", json_real(got));
@@ -558,7 +571,7 @@ static int finish(const options *o, const graded_test *tests, const result *res,
            max_score, passed, failed, skipped,
            skipped ? " (skipped tests count 0 of 0 points: they need a GPU or a data set this machine lacks)" : "",
            notes);
-  bool wrote = write_results(o->results_path, tests, res, n, seconds, summary);
+  bool wrote = write_results(o->results_path, tests, res, n, seconds, summary, o->gpu_emulated);
   if (skipped) /* the header counted every test's points: say where the difference went */
     printf("\nscore: %g/%g (%g of the %g points belong to the %d skipped tests: they need a GPU or a data set this "
            "machine lacks, and count 0 of 0)%s\n", score, max_score, total_points(tests, n) - max_score,
@@ -871,11 +884,15 @@ int main(int argc, char **argv) {
   build_spec bs = {.chapter = o.chapter, .kit = o.kit, .submission = o.submission, .work = work, .uid = o.uid, .gid = o.gid, .wall_s = 180};
   build_result b = build_submission(&bs);
   printf("Your files:\n%s", b.taken);
-  char notes[1024];
+  char notes[1200], emulated_path[PATH_MAX];
+  snprintf(emulated_path, sizeof emulated_path, "%s/gpu-emulated", o.kit);
+  o.gpu_emulated = access(emulated_path, F_OK) == 0;
   snprintf(notes, sizeof notes, "Sizes drawn at grading from seed %llu (grade --seed %llu repeats them).\n"
            "Stuck on a region? The HINT beside its stub gives the shapes and the formula; `make hint CH=%.2s` lists "
-           "the regions with a second, more concrete hint.%s%s",
+           "the regions with a second, more concrete hint.%s%s%s",
            (unsigned long long)o.seed, (unsigned long long)o.seed, o.chapter,
+           o.gpu_emulated ? "\nEMULATED GPU: the gpu tests run in the CUDA emulation on the CPU (tools/cuda-emu, built "
+                            "with CUDA_EMU=1), not on a GPU; a pass there is no proof on hardware." : "",
            o.checker ? "" : "\nSELF-CHECK: this release has no reference, so each test judged itself; the "
                             "course's grader compares your answers with the reference's.",
            b.ok && !b.landlock ? "\nThe build ran without Landlock (this kernel lacks it): its includes were checked instead." : "");

@@ -12,9 +12,9 @@ for gone in solutions autograder/hidden autograder/selftest .ci tools/mutants; d
   [ ! -e "$rel/$gone" ] || { echo "the student release contains $gone"; exit 1; }
 done
 # The planted bugs quote the solutions' lines (BEFORE ==> AFTER): never in a release.
-mutants=$(find "$rel" -name MUTANTS)
+mutants=$(find "$rel" -name MUTANTS -o -name PLANTED)
 [ -z "$mutants" ] || { echo "the student release contains the mutation stage's planted bugs: $mutants"; exit 1; }
-for kept in labs/00-foundations/nn_gemm.c chapters/00-foundations/README.md autograder/grader.c \
+for kept in labs/00-foundations/nn_gemm.c chapters/00-foundations/README.md autograder/grader.c tools/cuda-emu/nvcc \
             datasets/mnist-10k/train-images-idx3-ubyte.gz Makefile README.md; do
   [ -f "$rel/$kept" ] || { echo "the student release lacks $kept"; exit 1; }
 done
