@@ -409,8 +409,14 @@ test: $(LIB) $(BUILD)/nn $(TEST_BIN)
 # The test programs with a GPU part (they call NEED_GPU or nn_cuda_available), under the
 # emulation: none of their GPU tests may skip.
 GPU_TEST_BIN := $(patsubst autograder/tests/%.c,$(BUILD)/tests/%,$(shell grep -l 'NEED_GPU\|nn_cuda_available\|nn_grade_need_gpu' $(TEST_C)))
-test-gpu-emu: $(LIB) $(GPU_TEST_BIN)
+test-gpu-emu: $(LIB) $(GPU_TEST_BIN) $(BUILD)/cuda-emu-selftest
+	@$(BUILD)/cuda-emu-selftest >$(BUILD)/cuda-emu-selftest.log 2>&1 || { cat $(BUILD)/cuda-emu-selftest.log; exit 1; }
+	@tail -n 1 $(BUILD)/cuda-emu-selftest.log
 	@tools/runtests $(BUILD) --gpu $(GPU_TEST_BIN)
+
+# The emulation's own rules (tools/cuda-emu/selftest.cu): shuffles, barriers, the errors a GPU gives.
+$(BUILD)/cuda-emu-selftest: tools/cuda-emu/selftest.cu $(CUDA_EMU_OBJ)
+	$(call show,NVCC,$<)$(NVCC) $(NVCCFLAGS) $< $(CUDA_EMU_OBJ) $(LDFLAGS) -lstdc++ -o $@
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done

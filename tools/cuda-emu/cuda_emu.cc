@@ -88,7 +88,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int dev) {
   if (dev != 0) return fail(cudaErrorInvalidDevice);
   *p = cudaDeviceProp{};
   snprintf(p->name, sizeof p->name, "tools/cuda-emu, CUDA emulated on the CPU");
-  p->totalGlobalMem = 16ull << 30, p->sharedMemPerBlock = 48 << 10;
+  p->totalGlobalMem = 16000000000ull, p->sharedMemPerBlock = 48 << 10;
   p->major = 9, p->minor = 0, p->multiProcessorCount = 132, p->maxThreadsPerBlock = 1024, p->warpSize = 32;
   p->maxThreadsDim[0] = 1024, p->maxThreadsDim[1] = 1024, p->maxThreadsDim[2] = 64;
   p->maxGridSize[0] = 2147483647, p->maxGridSize[1] = 65535, p->maxGridSize[2] = 65535;
@@ -101,7 +101,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t) { return ok_unless_sticky(); }
 
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes) {
   if (!free_bytes || !total_bytes) return fail(cudaErrorInvalidValue);
-  *free_bytes = *total_bytes = 16ull << 30;
+  *free_bytes = *total_bytes = 16000000000ull;
   return cudaSuccess;
 }
 
