@@ -474,7 +474,7 @@ static bool check_one(const build_spec *s, const char *name, const obj_summary *
 
 /* Links the kit's link line (kit/LINK_NAME) with the objects into work/bin/OUT_NAME. */
 static bool link_worker(const build_spec *s, const char *link_name, const char *out_name, char *const *stubs,
-                        build_result *res, char *out_path, bool asan) {
+                        char *const *roots, build_result *res, char *out_path, bool asan) {
   char cmd_path[PATH_MAX];
   snprintf(cmd_path, sizeof cmd_path, "%s/%s", s->kit, link_name);
   if (access(cmd_path, F_OK) != 0) return true; /* no hidden tests */
@@ -497,7 +497,12 @@ static bool link_worker(const build_spec *s, const char *link_name, const char *
       argv[a++] = cmd[i];
   }
   argv[a] = NULL;
-  const char *reads[] = {s->kit, NULL};
+  /* the kit, and the roots a compile may read: a CUDA toolkit outside /usr has its libraries there */
+  const char *reads[40];
+  int r = 0;
+  reads[r++] = s->kit;
+  for (char *const *root = roots; root && *root && r < 39; root++) reads[r++] = *root;
+  reads[r] = NULL;
   proc p;
   bool ended, ok = run_build_tool(s, argv, reads, &p, &ended);
   if (!ok) {
@@ -601,8 +606,8 @@ build_result build_asan_workers(const build_spec *s) {
   for (int i = 0; ok && stubs[i]; i++)
     if (!ends_with(stubs[i], ".cu"))
       ok = compile_one(s, stubs[i], roots, &res, true) && check_one(s, stubs[i], &library, &siblings, &res, true);
-  if (ok) ok = link_worker(s, "link", "worker-asan", stubs, &res, res.worker, true);
-  if (ok) ok = link_worker(s, "link-hidden", "worker-asan-hidden", stubs, &res, res.hidden_worker, true);
+  if (ok) ok = link_worker(s, "link", "worker-asan", stubs, roots, &res, res.worker, true);
+  if (ok) ok = link_worker(s, "link-hidden", "worker-asan-hidden", stubs, roots, &res, res.hidden_worker, true);
   res.ok = ok;
   summary_free(&library), summary_free(&siblings);
   free_lines(stubs);
@@ -645,8 +650,8 @@ build_result build_submission(const build_spec *s) {
   bool ok = true;
   for (int i = 0; stubs[i] && ok; i++)
     ok = compile_one(s, stubs[i], roots, &res, false) && check_one(s, stubs[i], &library, &siblings, &res, false);
-  if (ok) ok = link_worker(s, "link", "worker", stubs, &res, res.worker, false);
-  if (ok) ok = link_worker(s, "link-hidden", "worker-hidden", stubs, &res, res.hidden_worker, false);
+  if (ok) ok = link_worker(s, "link", "worker", stubs, roots, &res, res.worker, false);
+  if (ok) ok = link_worker(s, "link-hidden", "worker-hidden", stubs, roots, &res, res.hidden_worker, false);
   res.ok = ok;
   summary_free(&library), summary_free(&siblings);
 done:
