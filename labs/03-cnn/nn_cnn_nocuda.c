@@ -65,3 +65,17 @@ void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const nn_batchnorm_saved *save
   (void)bn, (void)saved, (void)dy, (void)dx, (void)N, (void)S;
   NO_CUDA("nn_batchnorm_backward_cuda");
 }
+
+void nn_se_scale_forward_cuda(const float *x, const float *e, float *y, long planes, long plane) {
+  (void)x, (void)e, (void)y, (void)planes, (void)plane;
+  NO_CUDA("nn_se_scale_forward_cuda");
+}
+void nn_se_gate_grad_cuda(const float *dy, const float *x, float *de, long planes, long plane) {
+  (void)dy, (void)x, (void)de, (void)planes, (void)plane;
+  NO_CUDA("nn_se_gate_grad_cuda");
+}
+void nn_se_scale_backward_cuda(const float *dy, const float *e, const float *ds, float *dx, long planes,
+                               long plane) {
+  (void)dy, (void)e, (void)ds, (void)dx, (void)planes, (void)plane;
+  NO_CUDA("nn_se_scale_backward_cuda");
+}

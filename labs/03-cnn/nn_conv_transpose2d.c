@@ -1,13 +1,16 @@
 /* nn_conv_transpose2d.c: ConvTranspose2d forward and backward, one nn_sgemm per image and
- * product, on the CPU: Conv2d's two passes with their roles swapped. */
+ * product, on the CPU or the GPU (where the layer's weights are): Conv2d's two passes with
+ * their roles swapped. The GPU path reuses Conv2d's kernels (nn_cnn_cuda.h: im2col, col2im,
+ * the bias add and the bias grad) and cuBLAS; it needs no kernel of its own. */
 #include "nn_conv_transpose2d.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "nn_gemm.h"
+#include "nn_cnn_cuda.h"
 #include "nn_conv_shapes.h"
+#include "nn_gemm.h"
 
 /* "ConvTranspose2d(64 -> 32, 4x4", then ", stride 2", ", padding 1", ", output_padding 1",
  * ", dilation 2", ", no bias" where they are not the defaults, then ")". */
@@ -55,13 +58,15 @@ nn_conv_geom nn_conv_transpose2d_geom(const nn_conv_transpose2d *t, int H, int W
   return geom_of(t->base.name, t, H, W);
 }
 
-/* x: (N, C_in, H, W) on the CPU, the layer's weights too; returns the adjoint conv's geometry. */
+/* t must be on the device of the layer's weights: the layer runs there. */
+static void check_device(const char *fn, const nn_conv_transpose2d *t, const char *what, const nn_tensor *v) {
+  nn_layer_require_device(fn, &t->base, what, v, t->W.device);
+}
+
+/* x: (N, C_in, H, W) on the device of the layer's weights; returns the adjoint conv's geometry. */
 static nn_conv_geom check_input(const char *fn, const nn_conv_transpose2d *t, const nn_tensor *x) {
   NN_REQUIRE(x, "%s: x is NULL", fn);
-  NN_REQUIRE(x->device == NN_CPU, "%s: x is on the GPU; ConvTranspose2d runs on the CPU only so far (chapter 03)",
-             fn);
-  NN_REQUIRE(t->W.device == NN_CPU, "%s: %s's weights are on the GPU (nn_layer_to); ConvTranspose2d runs on the "
-             "CPU only so far (chapter 03)", fn, t->base.name);
+  check_device(fn, t, "x", x);
   NN_REQUIRE(x->ndim == 4 && x->shape[1] == t->C_in, "%s: %s: %s takes (N, %d, H, W) inputs, got %s", fn,
              t->base.name, describe(t).s, t->C_in, nn_shape_str(x).s);
   char who[96];
@@ -69,12 +74,11 @@ static nn_conv_geom check_input(const char *fn, const nn_conv_transpose2d *t, co
   return geom_of(who, t, x->shape[2], x->shape[3]);
 }
 
-/* y (forward) or dy (backward) must be (N, C_out, Ho, Wo) on the CPU; Ho, Wo are g's H, W. */
+/* y (forward) or dy (backward) must be (N, C_out, Ho, Wo) on the weights' device; Ho, Wo are g's H, W. */
 static void check_output(const char *fn, const nn_conv_transpose2d *t, const char *what, const nn_tensor *y,
                          const nn_tensor *x, const nn_conv_geom *g) {
   NN_REQUIRE(y, "%s: %s is NULL", fn, what);
-  NN_REQUIRE(y->device == NN_CPU, "%s: %s is on the GPU; ConvTranspose2d runs on the CPU only so far (chapter 03)",
-             fn, what);
+  check_device(fn, t, what, y);
   NN_REQUIRE(y->ndim == 4 && y->shape[0] == x->shape[0] && y->shape[1] == t->C_out && y->shape[2] == g->H &&
                  y->shape[3] == g->W,
              "%s: %s is %s but %s (%s) gives (%d, %d, %d, %d) for x %s", fn, what, nn_shape_str(y).s, t->base.name,
@@ -85,11 +89,12 @@ long nn_conv_transpose2d_workspace_floats(const nn_conv_geom *g) {
   return nn_conv_geom_rows(g) * nn_conv_geom_cols(g);
 }
 
-/* The (C_out*KH*KW, H*W) workspace for one image, borrowed from the call's arena. */
+/* The (C_out*KH*KW, H*W) workspace for one image, borrowed from the call's arena, which is on
+ * the weights' device (a GPU layer's columns live on the GPU; back on the CPU, a host arena). */
 static float *workspace(const nn_conv_transpose2d *t, const nn_call *c, const char *fn, const nn_conv_geom *g) {
   nn_arena *a = nn_call_arena(c, fn, "its im2col workspace");
-  NN_REQUIRE(nn_arena_device(a) == NN_CPU, "%s: %s: the call's arena is on the GPU; ConvTranspose2d runs on the CPU "
-             "only so far", fn, t->base.name);
+  NN_REQUIRE(nn_arena_device(a) == t->W.device, "%s: the call's arena is on the %s but %s's weights are on the %s",
+             fn, nn_device_name(nn_arena_device(a)), t->base.name, nn_device_name(t->W.device));
   return nn_arena_floats(a, nn_conv_transpose2d_workspace_floats(g));
 }
 
@@ -131,14 +136,49 @@ static void convt_backward_cpu(nn_conv_transpose2d *t, const nn_tensor *x, const
   }
 }
 
-/* ---- entry points: checks, then the math (CPU only so far) */
+/* ---- the same on the GPU: cuBLAS for the products, Conv2d's kernels for the rest
+ * (nn_cnn_cuda.h). All pointers are device pointers; the images go one after another
+ * through one workspace, in order on stream 0. */
+
+/* x: (N, C_in, H, W) -> y: (N, C_out, Ho, Wo). y = 0, then += b, then += the stamps: the
+ * CPU's order (b first, col2im adding onto it), so only the products' rounding differs. */
+static void convt_forward_gpu(nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y, const nn_conv_geom *g,
+                              float *cols) {
+  const int N = x->shape[0], C_in = t->C_in, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const long x_size = (long)C_in * P, y_plane = (long)g->H * g->W;
+  nn_tensor_fill(y, 0.f);
+  if (t->has_bias) nn_conv2d_bias_add_cuda(y->data, t->b.data, N, t->C_out, (int)y_plane);
+  for (int n = 0; n < N; n++) {
+    nn_sgemm(true, false, K, P, C_in, 1.f, t->W.data, x->data + n * x_size, 0.f, cols, NN_GPU); /* W^T x_n */
+    nn_col2im_cuda(cols, g, y->data + (long)n * t->C_out * y_plane); /* y_n += col2im(cols) */
+  }
+}
+
+/* dy: (N, C_out, Ho, Wo); dx: (N, C_in, H, W) or NULL */
+static void convt_backward_gpu(nn_conv_transpose2d *t, const nn_tensor *x, const nn_tensor *dy, nn_tensor *dx,
+                               const nn_conv_geom *g, float *cols) {
+  const int N = dy->shape[0], C_in = t->C_in, K = (int)nn_conv_geom_rows(g), P = (int)nn_conv_geom_cols(g);
+  const long x_size = (long)C_in * P, y_plane = (long)g->H * g->W;
+  if (t->has_bias) nn_conv2d_bias_grad_cuda(dy->data, t->db.data, N, t->C_out, (int)y_plane); /* one block per o */
+  for (int n = 0; n < N; n++) {
+    nn_im2col_cuda(dy->data + (long)n * t->C_out * y_plane, g, cols);
+    nn_sgemm(false, true, C_in, K, P, 1.f, x->data + n * x_size, cols, 1.f, t->dW.data, NN_GPU); /* dW += x_n cols^T */
+    if (dx) nn_sgemm(false, false, C_in, P, K, 1.f, t->W.data, cols, 1.f, dx->data + n * x_size, NN_GPU);
+  }
+}
+
+/* ---- entry points: checks, then the one device switch (the weights' device) */
 
 void nn_conv_transpose2d_forward(nn_conv_transpose2d *t, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(t, "nn_conv_transpose2d_forward: the layer is NULL");
   nn_call_begin(c, &t->base, "nn_conv_transpose2d_forward", x, y);
   nn_conv_geom g = check_input("nn_conv_transpose2d_forward", t, x);
   check_output("nn_conv_transpose2d_forward", t, "y", y, x, &g);
-  convt_forward_cpu(t, x, y, &g, workspace(t, c, "nn_conv_transpose2d_forward", &g));
+  float *cols = workspace(t, c, "nn_conv_transpose2d_forward", &g);
+  switch (t->W.device) {
+  case NN_CPU: convt_forward_cpu(t, x, y, &g, cols); break;
+  case NN_GPU: convt_forward_gpu(t, x, y, &g, cols); break;
+  }
 }
 
 void nn_conv_transpose2d_backward(nn_conv_transpose2d *t, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
@@ -148,16 +188,21 @@ void nn_conv_transpose2d_backward(nn_conv_transpose2d *t, const nn_call *c, cons
   nn_conv_geom g = check_input("nn_conv_transpose2d_backward", t, x);
   check_output("nn_conv_transpose2d_backward", t, "dy", dy, x, &g);
   if (dx) {
-    NN_REQUIRE(dx->device == NN_CPU, "nn_conv_transpose2d_backward: dx is on the GPU; ConvTranspose2d runs on the "
-               "CPU only so far (chapter 03)");
+    check_device("nn_conv_transpose2d_backward", t, "dx", dx);
     NN_REQUIRE(nn_same_shape(dx, x), "nn_conv_transpose2d_backward: dx is %s but the forward input x was %s",
                nn_shape_str(dx).s, nn_shape_str(x).s);
   }
-  convt_backward_cpu(t, x, dy, dx, &g, workspace(t, c, "nn_conv_transpose2d_backward", &g));
+  float *cols = workspace(t, c, "nn_conv_transpose2d_backward", &g);
+  switch (t->W.device) {
+  case NN_CPU: convt_backward_cpu(t, x, dy, dx, &g, cols); break;
+  case NN_GPU: convt_backward_gpu(t, x, dy, dx, &g, cols); break;
+  }
 }
 
 void nn_conv_transpose2d_forward_naive(const nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(t, "nn_conv_transpose2d_forward_naive: the layer is NULL");
+  NN_REQUIRE(x && x->device == NN_CPU && t->W.device == NN_CPU, "nn_conv_transpose2d_forward_naive: the reference "
+             "runs on the CPU only; move %s (nn_layer_to) and x (nn_tensor_to) to the CPU", t->base.name);
   nn_conv_geom g = check_input("nn_conv_transpose2d_forward_naive", t, x);
   check_output("nn_conv_transpose2d_forward_naive", t, "y", y, x, &g);
   /* the adjoint conv's geometry reads the other way round: its input is our y, its output our x */

@@ -28,7 +28,11 @@
  * z, e: nn_se_saved) and backward their gradients, all in the call's arena. Backward
  * reads the call's x by pointer (the caller keeps it alive).
  *
- * CPU only so far (chapter 03): a tensor on the GPU aborts.
+ * Devices: the block runs where its weights are (nn_layer_to moves fc1's and fc2's); x, y,
+ * dy, dx and the call's arena must be there too, else it aborts naming both devices. On
+ * the GPU the squeeze is GlobalAvgPool2d's kernel, fc1 and fc2 cuBLAS, ReLU and sigmoid
+ * chapter 02's kernels, and the scale, de and dx nn_se.cu's (nn_cnn_cuda.h), each sum of
+ * a plane owned by one block: no atomics, the same bits every run.
  */
 #ifndef NN_SE_H
 #define NN_SE_H

@@ -1,8 +1,8 @@
 /* nn_cnn_cuda.h: the GPU launchers of chapter 03 (im2col and col2im, Conv2d's bias,
- * the pooling layers, BatchNorm).
+ * the pooling layers, BatchNorm, squeeze-and-excitation's channel scale).
  *
  * Each is defined in the .cu beside its op (nn_im2col.cu, nn_conv2d.cu, nn_pool.cu,
- * nn_batchnorm.cu) and called only from that op's device switch; without nvcc,
+ * nn_batchnorm.cu, nn_se.cu) and called only from that op's device switch; without nvcc,
  * nn_cnn_nocuda.c defines the same names and panics. Every float and int pointer is
  * a device pointer; geometries are host structs, passed to the kernels by value.
  * Kernels run on stream 0, in order with cuBLAS and the copies of nn_tensor.c.
@@ -10,7 +10,9 @@
  * No launcher uses atomics: where several outputs feed one input (col2im, the
  * pooling backwards), one thread per INPUT element gathers them, in the CPU's
  * order, so the GPU is deterministic and its sums are the CPU's; where one output
- * sums many inputs (a bias grad, BatchNorm's statistics), one block owns it.
+ * sums many inputs (a bias grad, BatchNorm's statistics, SE's gate grad), one block owns it.
+ * ConvTranspose2d has no kernel of its own: its passes are Conv2d's (im2col, col2im, the
+ * bias kernels) with the products' roles swapped.
  */
 #ifndef NN_CNN_CUDA_H
 #define NN_CNN_CUDA_H
@@ -56,6 +58,14 @@ void nn_batchnorm_forward_eval_cuda(nn_batchnorm *bn, nn_batchnorm_saved *saved,
 /* dgamma, dbeta += ...; dx += ... (dx may be NULL): after a training or an eval forward (saved->trained) */
 void nn_batchnorm_backward_cuda(nn_batchnorm *bn, const nn_batchnorm_saved *saved, const float *dy, float *dx,
                                 int N, long S);
+
+/* ---- nn_se.cu: x, y, dy, dx: (planes, plane), planes = N*C, plane = H*W; e, ds, de: (planes) */
+void nn_se_scale_forward_cuda(const float *x, const float *e, float *y, long planes, long plane); /* y = x e[q] */
+/* de[q] = sum_i dy[q, i] x[q, i] (written, not added); one block per plane, in double */
+void nn_se_gate_grad_cuda(const float *dy, const float *x, float *de, long planes, long plane);
+/* dx[q, i] += dy[q, i] e[q] + ds[q] / plane: the scale's backward and the squeeze's (the mean) */
+void nn_se_scale_backward_cuda(const float *dy, const float *e, const float *ds, float *dx, long planes,
+                               long plane);
 
 #ifdef __cplusplus
 }

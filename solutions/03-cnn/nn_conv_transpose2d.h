@@ -36,7 +36,11 @@
  * Memory: a call borrows one workspace of C_out*KH*KW x H*W floats (one image) from its
  * arena. Backward reads the call's x (the caller keeps it alive), as Conv2d does.
  *
- * CPU only so far (chapter 03): a tensor on the GPU aborts.
+ * Devices: the layer runs where its weights are (nn_layer_to moves W, b and their grads);
+ * x, y, dy, dx and the call's arena must be there too, else it aborts naming both devices.
+ * On the GPU the products are cuBLAS and the rest Conv2d's kernels (im2col, col2im, the
+ * bias add, the bias grad: nn_cnn_cuda.h), the images one after another through one
+ * workspace in the GPU arena.
  */
 #ifndef NN_CONV_TRANSPOSE2D_H
 #define NN_CONV_TRANSPOSE2D_H
@@ -88,7 +92,7 @@ long nn_conv_transpose2d_workspace_floats(const nn_conv_geom *g);
 
 /* The same y as nn_conv_transpose2d_forward, by the definition: every input pixel
  * stamps its scaled kernel into y (seven nested loops, no workspace). The readable
- * reference the fast path is tested against. */
+ * reference the fast path is tested against; CPU only. */
 void nn_conv_transpose2d_forward_naive(const nn_conv_transpose2d *t, const nn_tensor *x, nn_tensor *y);
 
 #endif

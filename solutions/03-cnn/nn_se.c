@@ -1,6 +1,8 @@
-/* nn_se.c: squeeze-and-excitation, forward and backward, on the CPU. The excitation MLP
- * is two nn_dense layers and two nn_activations; this file adds the squeeze (a mean per
- * channel), the scale (a product per channel) and their backwards. */
+/* nn_se.c: squeeze-and-excitation, forward and backward, on the CPU or the GPU (where the
+ * block's weights are). The excitation MLP is two nn_dense layers and two nn_activations,
+ * which run on either device; this file adds the squeeze (a mean per channel), the scale
+ * (a product per channel) and their backwards, each a CPU loop here or a kernel (the
+ * squeeze GlobalAvgPool2d's, the rest nn_se.cu's). */
 #include "nn_se.h"
 
 #include <stdio.h>
@@ -8,20 +10,89 @@
 #include <string.h>
 
 #include "nn_activation.h"
+#include "nn_cnn_cuda.h"
 
-/* x, y, dy, dx: (N, C, H, W) on the CPU; what is the tensor's name in messages. */
+/* The device the block runs on: its weights'. */
+static nn_device device_of(const nn_se *se) { return se->fc1->W.device; }
+
+/* x, y, dy, dx: (N, C, H, W) on the weights' device; what is the tensor's name in messages. */
 static void check_image(const char *fn, const nn_se *se, const char *what, const nn_tensor *t) {
   NN_REQUIRE(t, "%s: %s is NULL", fn, what);
-  NN_REQUIRE(t->device == NN_CPU, "%s: %s is on the GPU; SqueezeExcite runs on the CPU only so far (chapter 03)",
-             fn, what);
-  NN_REQUIRE(se->fc1->W.device == NN_CPU && se->fc2->W.device == NN_CPU, "%s: %s's weights are on the GPU "
-             "(nn_layer_to); SqueezeExcite runs on the CPU only so far (chapter 03)", fn, se->base.name);
+  NN_REQUIRE(se->fc2->W.device == device_of(se), "%s: %s's fc1 is on the %s but its fc2 on the %s; move the block "
+             "as a whole (nn_layer_to)", fn, se->base.name, nn_device_name(device_of(se)),
+             nn_device_name(se->fc2->W.device));
+  nn_layer_require_device(fn, &se->base, what, t, device_of(se));
   NN_REQUIRE(t->ndim == 4 && t->shape[1] == se->C, "%s: %s: SqueezeExcite(%d, hidden %d) takes (N, %d, H, W), "
              "but %s is %s", fn, se->base.name, se->C, se->hidden, se->C, what, nn_shape_str(t).s);
 }
 
-/* A (rows, cols) CPU tensor from the arena. */
+/* A (rows, cols) tensor from the arena, on its device. */
 static nn_tensor rows(nn_arena *a, int n, int cols) { return nn_arena_tensor(a, 2, (int[]){n, cols}); }
+
+/* ---- the squeeze and the scale, and their backwards: x, y, dy, dx (planes, plane), planes = N*C,
+ * plane = H*W; s, e, de, ds (planes). Each runs on dev, where every pointer is. */
+
+/* s[q] = the mean of plane q, summed in double */
+static void squeeze(nn_device dev, const float *x, float *s, long planes, long plane) {
+  switch (dev) {
+  case NN_CPU:
+    for (long q = 0; q < planes; q++) {
+      const float *x_q = x + q * plane;
+      double sum = 0;
+      for (long i = 0; i < plane; i++) sum += x_q[i];
+      s[q] = (float)(sum / (double)plane);
+    }
+    break;
+  case NN_GPU: nn_global_avgpool_forward_cuda(x, s, planes, plane); break; /* one block per plane, in double */
+  }
+}
+
+/* y[q, i] = x[q, i] * e[q] */
+static void scale(nn_device dev, const float *x, const float *e, float *y, long planes, long plane) {
+  switch (dev) {
+  case NN_CPU:
+    for (long q = 0; q < planes; q++) {
+      const float *x_q = x + q * plane;
+      float *y_q = y + q * plane;
+      for (long i = 0; i < plane; i++) y_q[i] = x_q[i] * e[q];
+    }
+    break;
+  case NN_GPU: nn_se_scale_forward_cuda(x, e, y, planes, plane); break;
+  }
+}
+
+/* de[q] = sum over plane q of dy * x (written), summed in double */
+static void gate_grad(nn_device dev, const float *dy, const float *x, float *de, long planes, long plane) {
+  switch (dev) {
+  case NN_CPU:
+    for (long q = 0; q < planes; q++) {
+      const float *dy_q = dy + q * plane, *x_q = x + q * plane;
+      double sum = 0;
+      for (long i = 0; i < plane; i++) sum += (double)dy_q[i] * x_q[i];
+      de[q] = (float)sum;
+    }
+    break;
+  case NN_GPU: nn_se_gate_grad_cuda(dy, x, de, planes, plane); break; /* one block per plane, in double */
+  }
+}
+
+/* dx[q, i] += dy[q, i] * e[q] + ds[q] / plane: the scale's backward, then the mean's */
+static void scale_backward(nn_device dev, const float *dy, const float *e, const float *ds, float *dx, long planes,
+                           long plane) {
+  switch (dev) {
+  case NN_CPU:
+    for (long q = 0; q < planes; q++) {
+      const float *dy_q = dy + q * plane;
+      float *dx_q = dx + q * plane;
+      const float gate = e[q], through_mean = ds[q] / (float)plane;
+      for (long i = 0; i < plane; i++) dx_q[i] += dy_q[i] * gate + through_mean;
+    }
+    break;
+  case NN_GPU: nn_se_scale_backward_cuda(dy, e, ds, dx, planes, plane); break;
+  }
+}
+
+/* ---- entry points */
 
 void nn_se_forward(nn_se *se, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   NN_REQUIRE(se, "nn_se_forward: the layer is NULL");
@@ -30,32 +101,24 @@ void nn_se_forward(nn_se *se, nn_call *c, const nn_tensor *x, nn_tensor *y) {
   check_image("nn_se_forward", se, "y", y);
   NN_REQUIRE(nn_same_shape(x, y), "nn_se_forward: x is %s but y is %s; SqueezeExcite keeps the shape",
              nn_shape_str(x).s, nn_shape_str(y).s);
+  const nn_device dev = device_of(se);
   const int N = x->shape[0], C = se->C;
   const long HW = (long)x->shape[2] * x->shape[3];
   nn_arena *a = nn_call_arena(c, "nn_se_forward", "the excitation's intermediates");
-  NN_REQUIRE(nn_arena_device(a) == NN_CPU, "nn_se_forward: the call's arena is on the GPU; SqueezeExcite runs on the "
-             "CPU only so far");
+  NN_REQUIRE(nn_arena_device(a) == dev, "nn_se_forward: the call's arena is on the %s but %s's weights are on the "
+             "%s", nn_device_name(nn_arena_device(a)), se->base.name, nn_device_name(dev));
   nn_se_saved *sv = nn_arena_record(a, sizeof *sv);
   sv->s = rows(a, N, C), sv->a1 = rows(a, N, se->hidden), sv->z = rows(a, N, se->hidden);
   sv->a2 = rows(a, N, C), sv->e = rows(a, N, C);
   sv->fc1 = sv->fc2 = (nn_call){.arena = a, .training = c->training};
   c->saved = sv;
-  for (long nc = 0; nc < (long)N * C; nc++) { /* squeeze: s[n][c] = the mean of plane (n, c) */
-    const float *plane = x->data + nc * HW;
-    double sum = 0;
-    for (long q = 0; q < HW; q++) sum += plane[q];
-    sv->s.data[nc] = (float)(sum / (double)HW);
-  }
+  squeeze(dev, x->data, sv->s.data, (long)N * C, HW); /* s[n][c] = the mean of plane (n, c) */
   const nn_activation relu = nn_activation_of(NN_ACT_RELU), sigmoid = nn_activation_of(NN_ACT_SIGMOID);
   nn_dense_forward(se->fc1, &sv->fc1, &sv->s, &sv->a1); /* excite: e = sigmoid(W2 relu(W1 s + b1) + b2) */
   nn_activation_forward(&relu, &sv->a1, &sv->z);
   nn_dense_forward(se->fc2, &sv->fc2, &sv->z, &sv->a2);
   nn_activation_forward(&sigmoid, &sv->a2, &sv->e);
-  for (long nc = 0; nc < (long)N * C; nc++) { /* scale: plane (n, c) times e[n][c] */
-    const float *x_plane = x->data + nc * HW;
-    float *y_plane = y->data + nc * HW;
-    for (long q = 0; q < HW; q++) y_plane[q] = x_plane[q] * sv->e.data[nc];
-  }
+  scale(dev, x->data, sv->e.data, y->data, (long)N * C, HW); /* plane (n, c) times e[n][c] */
 }
 
 void nn_se_backward(nn_se *se, const nn_call *c, const nn_tensor *dy, nn_tensor *dx) {
@@ -63,6 +126,9 @@ void nn_se_backward(nn_se *se, const nn_call *c, const nn_tensor *dy, nn_tensor 
   nn_call_require_forward(c, "nn_se_backward", &se->base);
   const nn_tensor *x = c->x;
   const nn_se_saved *sv = c->saved;
+  const nn_device dev = device_of(se);
+  NN_REQUIRE(sv->e.device == dev, "nn_se_backward: %s moved to the %s after its forward pass (nn_layer_to); run the "
+             "forward again there first", se->base.name, nn_device_name(dev));
   check_image("nn_se_backward", se, "dy", dy);
   NN_REQUIRE(nn_same_shape(dy, x), "nn_se_backward: dy is %s but the forward input x was %s",
              nn_shape_str(dy).s, nn_shape_str(x).s);
@@ -75,12 +141,7 @@ void nn_se_backward(nn_se *se, const nn_call *c, const nn_tensor *dy, nn_tensor 
   const long HW = (long)x->shape[2] * x->shape[3];
   nn_arena *a = nn_call_arena(c, "nn_se_backward", "the excitation's gradients");
   nn_tensor de = rows(a, N, C);
-  for (long nc = 0; nc < (long)N * C; nc++) { /* de[n][c] = sum over the plane of dy * x */
-    const float *dy_plane = dy->data + nc * HW, *x_plane = x->data + nc * HW;
-    double sum = 0;
-    for (long q = 0; q < HW; q++) sum += (double)dy_plane[q] * x_plane[q];
-    de.data[nc] = (float)sum;
-  }
+  gate_grad(dev, dy->data, x->data, de.data, (long)N * C, HW); /* de[n][c] = sum over the plane of dy * x */
   /* the excitation MLP backwards, each step adding into a zeroed gradient */
   const nn_activation relu = nn_activation_of(NN_ACT_RELU), sigmoid = nn_activation_of(NN_ACT_SIGMOID);
   nn_tensor da2 = nn_arena_zeros(a, 2, (int[]){N, C}), dz = nn_arena_zeros(a, 2, (int[]){N, se->hidden});
@@ -89,13 +150,7 @@ void nn_se_backward(nn_se *se, const nn_call *c, const nn_tensor *dy, nn_tensor 
   nn_dense_backward(se->fc2, &sv->fc2, &da2, &dz);              /* dW2, db2; dz = da2 W2 */
   nn_activation_backward(&relu, &sv->a1, &sv->z, &dz, &da1);    /* da1 = dz [a1 > 0] */
   nn_dense_backward(se->fc1, &sv->fc1, &da1, &ds);              /* dW1, db1; ds = da1 W1 */
-  if (!dx) return;
-  for (long nc = 0; nc < (long)N * C; nc++) { /* dx += dy * e + ds / (H W): the scale, then the mean */
-    const float *dy_plane = dy->data + nc * HW;
-    float *dx_plane = dx->data + nc * HW;
-    const float gate = sv->e.data[nc], through_mean = ds.data[nc] / (float)HW;
-    for (long q = 0; q < HW; q++) dx_plane[q] += dy_plane[q] * gate + through_mean;
-  }
+  if (dx) scale_backward(dev, dy->data, sv->e.data, ds.data, dx->data, (long)N * C, HW); /* dx += dy e + ds / (H W) */
 }
 
 /* ---- the layer's ops table */

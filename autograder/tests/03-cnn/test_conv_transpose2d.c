@@ -440,13 +440,16 @@ Test(conv_transpose2d, padding_that_crops_everything_aborts, .signal = SIGABRT) 
   t->base.ops->out_shape(&t->base, (int[]){1, 1, 1}, 3, out);
 }
 
-Test(conv_transpose2d, gpu_input_aborts, .signal = SIGABRT) {
+/* x labelled GPU, the weights on the CPU: stopped at the check, before any CUDA call, so this runs
+ * everywhere (the GPU path itself: test_gpu_cnn.c's conv_transpose2d_gpu tests). */
+Test(conv_transpose2d, x_on_the_gpu_and_weights_on_the_cpu_aborts, .signal = SIGABRT) {
   nn_conv_transpose2d *t = make((nn_conv_transpose2d_config){.in_channels = 1, .out_channels = 2, .kernel = 2,
                                                              .stride = 2}, 1);
-  float host[2 * 4];
+  float host[2 * 4], out[2 * 2 * 16];
   nn_tensor x = {.data = host, .shape = {2, 1, 2, 2}, .ndim = 4, .device = NN_GPU}; /* labelled GPU; never read */
-  nn_tensor y = nn_tensor_new(4, (int[]){2, 2, 4, 4}, NN_CPU);
+  nn_tensor y = {.data = out, .shape = {2, 2, 4, 4}, .ndim = 4, .device = NN_GPU};
   nn_call c = call_on(nn_arena_new(NN_CPU));
-  /* "nn_conv_transpose2d_forward: x is on the GPU; ConvTranspose2d runs on the CPU only so far (chapter 03)" */
+  /* "nn_conv_transpose2d_forward: x is on the GPU but up1's weights are on the CPU; move the layer
+   * (nn_layer_to) or the tensor (nn_tensor_to)" */
   nn_conv_transpose2d_forward(t, &c, &x, &y);
 }

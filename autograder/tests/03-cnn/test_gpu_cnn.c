@@ -1,7 +1,7 @@
-/* Chapter 03 on the GPU: im2col, col2im, Conv2d, the pooling layers, BatchNorm and
- * the residual block run on both devices on the same numbers, and the GPU must agree
- * with the CPU (the reference test_conv2d, test_pool, test_batchnorm and test_residual
- * prove). A failure prints the max |GPU - CPU| and the worst element. Without a GPU
+/* Chapter 03 on the GPU: im2col, col2im, Conv2d, the pooling layers, BatchNorm, the
+ * residual block, ConvTranspose2d and SqueezeExcite run on both devices on the same
+ * numbers, and the GPU must agree with the CPU (the reference test_conv2d, test_pool,
+ * test_batchnorm, test_residual, test_conv_transpose2d and test_se prove). A failure prints the max |GPU - CPU| and the worst element. Without a GPU
  * (or a build without CUDA) these tests are skipped, never passed; the ones that check
  * an abort before any CUDA call run everywhere.
  *
@@ -11,7 +11,10 @@
  *                     numbers in the CPU's order (they come out bit-equal; the margin is
  *                     for a compiler's right to reassociate nothing else).
  *   sums              tol 1e-6, floor 1e-30: avg-pool, global avg-pool (double sums).
- *   GEMM-based        tol 1e-4, floor 1: Conv2d (cuBLAS sums in another order).
+ *   GEMM-based        tol 1e-4, floor 1: Conv2d, ConvTranspose2d (cuBLAS sums in another
+ *                     order); SqueezeExcite's gate, y, dx and grads (its fc1 and fc2 are
+ *                     cuBLAS products; the squeeze, de and the scale are the CPU's sums and
+ *                     products, so only those products' rounding moves them).
  *   BatchNorm         tol 1e-5, floor 1: y, xhat, dx, dgamma, dbeta (double sums added in
  *                     another order, then the CPU's formulas); tol 1e-6, floor 1e-30: the
  *                     per-channel statistics and the running ones.
@@ -38,6 +41,7 @@
 #include "nn_batchnorm.h"
 #include "nn_cnn_models.h"
 #include "nn_conv2d.h"
+#include "nn_conv_transpose2d.h"
 #include "nn_cuda.h"
 #include "nn_dense.h"
 #include "nn_flatten.h"
@@ -46,6 +50,7 @@
 #include "nn_pool.h"
 #include "nn_residual.h"
 #include "nn_rng.h"
+#include "nn_se.h"
 
 #include "gpu_compare.h"
 
@@ -1015,5 +1020,360 @@ GRADED_TEST(resnet_gpu, small_resnet_train_steps_and_eval_match_cpu) {
   nn_model_predict(mg, &x, &gout, B);
   expect_close(g, "the logits in eval mode after 3 steps", &gout, &out, 1e-3, max_abs(&out));
   nn_tensor_free(&x), nn_tensor_free(&out), nn_tensor_free(&gout), free(y);
+  nn_model_free(mc), nn_model_free(mg);
+}
+
+/* ---- ConvTranspose2d: each case's layer twice (same seed), one moved to the GPU */
+
+typedef struct {
+  int N, C_in, H, W, C_out, kh, kw, stride, padding, output_padding, dilation;
+  bool no_bias;
+} convt_case;
+
+static const convt_case CONVTS[] = {
+    {2, 3, 4, 5, 2, 3, 3, 1, 0, 0, 1, false},   /* stride 1: every stamp overlaps its neighbours */
+    {2, 4, 7, 7, 3, 4, 4, 2, 1, 0, 1, false},   /* a decoder's 2x upsampling, 7x7 -> 14x14 */
+    {1, 2, 4, 6, 3, 3, 3, 2, 1, 1, 1, true},    /* output_padding 1, no bias */
+    {2, 3, 5, 4, 2, 3, 2, 1, 2, 0, 2, false},   /* 3x2, dilation 2, padding 2 */
+    {1, 2, 3, 3, 2, 2, 2, 3, 0, 2, 1, false},   /* stride 3 > kernel 2: rows no stamp reaches */
+    {3, 5, 9, 10, 33, 3, 3, 2, 1, 1, 1, false}, /* 33 output channels */
+};
+enum { NCONVTS = sizeof CONVTS / sizeof CONVTS[0] };
+
+/* Case k of the variant: CONVTS[k] in the public one; in a drawn one (k < NDRAWN) every size, the
+ * kernel, stride, dilation, padding (at most half the dilated kernel's overhang, so the output
+ * keeps a pixel), output_padding (below max(stride, dilation), PyTorch's rule) and the bias. */
+static int convt_count(const nn_grade *g) { return nn_grade_public(g) ? NCONVTS : NDRAWN; }
+
+static convt_case convt_of(nn_grade *g, int k) {
+  if (nn_grade_public(g)) return CONVTS[k];
+  convt_case t;
+  t.N = nn_grade_size(g, 1, 1, 3), t.C_in = nn_grade_size(g, 1, 1, 5), t.C_out = nn_grade_size(g, 1, 1, 12);
+  t.kh = nn_grade_size(g, 1, 1, 5), t.kw = nn_grade_size(g, 1, 1, 5), t.stride = nn_grade_size(g, 1, 1, 3);
+  t.dilation = nn_grade_size(g, 1, 1, 2);
+  int k_min = t.kh < t.kw ? t.kh : t.kw, s_or_d = t.stride > t.dilation ? t.stride : t.dilation;
+  t.padding = nn_grade_size(g, 0, 0, t.dilation * (k_min - 1) / 2);
+  t.output_padding = nn_grade_size(g, 0, 0, s_or_d - 1);
+  t.H = nn_grade_size(g, 4, 1, 12), t.W = nn_grade_size(g, 4, 1, 12);
+  t.no_bias = nn_grade_size(g, 0, 0, 1);
+  return t;
+}
+
+/* "ConvTranspose2d(3 -> 2, 3x2, stride 1, padding 2, output_padding 0, dilation 2) on x (2, 3, 5, 4)" */
+static void convt_text(const convt_case *t, char *buf, size_t n) {
+  snprintf(buf, n, "ConvTranspose2d(%d -> %d, %dx%d, stride %d, padding %d, output_padding %d, dilation %d%s) on x "
+           "(%d, %d, %d, %d)", t->C_in, t->C_out, t->kh, t->kw, t->stride, t->padding, t->output_padding,
+           t->dilation, t->no_bias ? ", no bias" : "", t->N, t->C_in, t->H, t->W);
+}
+
+typedef struct {
+  nn_conv_transpose2d *cpu, *gpu;
+  nn_tensor x, gx;
+  int ys[4]; /* y's shape (N, C_out, Ho, Wo) */
+} convt_pair;
+
+static convt_pair convt_pair_new(const convt_case *k, uint64_t seed) {
+  nn_rng r1 = nn_rng_new(seed), r2 = nn_rng_new(seed), data = nn_rng_new(seed + 1000);
+  nn_conv_transpose2d_config cfg = {.in_channels = k->C_in, .out_channels = k->C_out, .kh = k->kh, .kw = k->kw,
+                                    .stride = k->stride, .padding = k->padding,
+                                    .output_padding = k->output_padding, .dilation = k->dilation,
+                                    .no_bias = k->no_bias};
+  convt_pair p = {.cpu = nn_conv_transpose2d_new("up1", &cfg, &r1), .gpu = nn_conv_transpose2d_new("up1", &cfg, &r2)};
+  nn_param pc[2], pg[2];
+  int n = p.cpu->base.ops->params(&p.cpu->base, pc, 2);
+  p.gpu->base.ops->params(&p.gpu->base, pg, 2);
+  for (int i = 0; i < n; i++) { /* values not 0 (the bias starts there), grads that hold something: backward adds */
+    long len = nn_numel(pc[i].value);
+    nn_rng_fill_uniform(&data, pc[i].value->data, len, -0.5f, 0.5f);
+    nn_rng_fill_uniform(&data, pc[i].grad->data, len, -1.f, 1.f);
+    memcpy(pg[i].value->data, pc[i].value->data, (size_t)len * sizeof(float));
+    memcpy(pg[i].grad->data, pc[i].grad->data, (size_t)len * sizeof(float));
+  }
+  nn_layer_to(&p.gpu->base, NN_GPU);
+  p.x = random_tensor(&data, 4, (int[]){k->N, k->C_in, k->H, k->W}, -1.f, 1.f);
+  p.gx = on_gpu(&p.x);
+  int out[3];
+  p.cpu->base.ops->out_shape(&p.cpu->base, p.x.shape + 1, 3, out);
+  p.ys[0] = k->N, p.ys[1] = out[0], p.ys[2] = out[1], p.ys[3] = out[2];
+  return p;
+}
+
+static void convt_pair_free(convt_pair *p) {
+  p->cpu->base.ops->free(&p->cpu->base), p->gpu->base.ops->free(&p->gpu->base);
+  nn_tensor_free(&p->x), nn_tensor_free(&p->gx);
+}
+
+GRADED_TEST(conv_transpose2d_gpu, forward_matches_cpu_on_every_config) {
+  NEED_GPU();
+  for (int k = 0; k < convt_count(g); k++) {
+    convt_case t = convt_of(g, k);
+    convt_pair p = convt_pair_new(&t, nn_grade_seed(g, 400 + (uint64_t)k));
+    nn_tensor y = nn_tensor_new(4, p.ys, NN_CPU), gy = nn_tensor_new(4, p.ys, NN_GPU);
+    nn_tensor_fill(&gy, NAN); /* forward overwrites y, where no stamp lands too */
+    nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+    nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+    nn_conv_transpose2d_forward(p.cpu, &cc, &p.x, &y);
+    nn_conv_transpose2d_forward(p.gpu, &gc, &p.gx, &gy);
+    char name[256], what[400];
+    convt_text(&t, name, sizeof name);
+    int dev = answered_device(g, "where the GPU layer's workspace is", nn_arena_device(gc.arena));
+    expect(g, dev == NN_GPU, "%s: a GPU layer's column workspace must be on the GPU", name);
+    snprintf(what, sizeof what, "%s: forward (b, then col2im(W^T x_n))", name);
+    expect_close(g, what, &gy, &y, 1e-4, 1);
+    nn_arena_free(cws), nn_arena_free(gws);
+    nn_tensor_free(&y), nn_tensor_free(&gy);
+    convt_pair_free(&p);
+  }
+}
+
+GRADED_TEST(conv_transpose2d_gpu, backward_adds_into_grads_like_cpu_on_every_config) {
+  NEED_GPU();
+  for (int k = 0; k < convt_count(g); k++) {
+    convt_case t = convt_of(g, k);
+    convt_pair p = convt_pair_new(&t, nn_grade_seed(g, 420 + (uint64_t)k));
+    nn_rng rng = nn_rng_new(nn_grade_seed(g, 440 + (uint64_t)k));
+    char name[256], what[400];
+    convt_text(&t, name, sizeof name);
+    nn_tensor y = nn_tensor_new(4, p.ys, NN_CPU), gy = nn_tensor_new(4, p.ys, NN_GPU);
+    nn_tensor dy = random_tensor(&rng, 4, p.ys, -1.f, 1.f), gdy = on_gpu(&dy);
+    nn_tensor dx = random_tensor(&rng, 4, p.x.shape, -1.f, 1.f), gdx = on_gpu(&dx); /* backward adds into dx */
+    nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+    nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+    nn_conv_transpose2d_forward(p.cpu, &cc, &p.x, &y);
+    nn_conv_transpose2d_forward(p.gpu, &gc, &p.gx, &gy);
+    for (int round = 1; round <= 2; round++) { /* the second time without dx (a first layer): only dW, db add */
+      nn_conv_transpose2d_backward(p.cpu, &cc, &dy, round == 1 ? &dx : NULL);
+      nn_conv_transpose2d_backward(p.gpu, &gc, &gdy, round == 1 ? &gdx : NULL);
+      snprintf(what, sizeof what, "%s, backward call %d: dW += x_n im2col(dy_n)^T", name, round);
+      expect_close(g, what, &p.gpu->dW, &p.cpu->dW, 1e-4, 1);
+      if (t.no_bias) {
+        int has_db = p.gpu->db.data != NULL;
+        answer(g, "the GPU layer has a db", &has_db, 1);
+        expect(g, !has_db, "%s: a layer without bias has no db", name);
+      } else {
+        snprintf(what, sizeof what, "%s, backward call %d: db += sums of dy over n, oh, ow", name, round);
+        expect_close(g, what, &p.gpu->db, &p.cpu->db, 1e-4, 1);
+      }
+      if (round == 1) {
+        snprintf(what, sizeof what, "%s: dx += W im2col(dy_n) (a Conv2d forward)", name);
+        expect_close(g, what, &gdx, &dx, 1e-4, 1);
+      }
+    }
+    nn_arena_free(cws), nn_arena_free(gws);
+    nn_tensor_free(&y), nn_tensor_free(&gy), nn_tensor_free(&dy), nn_tensor_free(&gdy);
+    nn_tensor_free(&dx), nn_tensor_free(&gdx);
+    convt_pair_free(&p);
+  }
+}
+
+/* x labelled GPU, weights on the CPU: stopped at the check, before any CUDA call, so this runs
+ * everywhere. "nn_conv_transpose2d_forward: x is on the GPU but up1's weights are on the CPU; ..." */
+Test(conv_transpose2d_gpu, x_on_the_gpu_and_weights_on_the_cpu_aborts, .signal = SIGABRT) {
+  nn_rng rng = nn_rng_new(1);
+  nn_conv_transpose2d_config cfg = {.in_channels = 1, .out_channels = 2, .kernel = 2, .stride = 2};
+  nn_conv_transpose2d *t = nn_conv_transpose2d_new("up1", &cfg, &rng);
+  float host[2 * 4], out[2 * 2 * 16];
+  nn_tensor x = {.data = host, .shape = {2, 1, 2, 2}, .ndim = 4, .device = NN_GPU}; /* never read */
+  nn_tensor y = {.data = out, .shape = {2, 2, 4, 4}, .ndim = 4, .device = NN_GPU};
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_conv_transpose2d_forward(t, &c, &x, &y);
+}
+
+/* ---- SqueezeExcite: one block per device from one seed */
+
+typedef struct { int N, C, r, H, W; } se_case;
+
+static const se_case SES[] = {
+    {2, 8, 4, 3, 4},   /* 2 hidden units */
+    {3, 4, 1, 2, 3},   /* r = 1: no bottleneck */
+    {2, 3, 16, 4, 2},  /* one hidden unit */
+    {4, 6, 2, 1, 1},   /* 1x1 planes: s = x */
+    {2, 16, 4, 17, 19}, /* planes of 323 cells: each of de's threads sums more than one */
+};
+enum { NSES = sizeof SES / sizeof SES[0] };
+
+/* Case k: SES[k] in the public variant; drawn (k < NDRAWN): N, C, r and H, W (up to 24 x 24). */
+static int se_count(const nn_grade *g) { return nn_grade_public(g) ? NSES : NDRAWN; }
+
+static se_case se_of(nn_grade *g, int k) {
+  if (nn_grade_public(g)) return SES[k];
+  se_case t;
+  t.N = nn_grade_size(g, 1, 1, 4), t.C = nn_grade_size(g, 1, 1, 24), t.r = nn_grade_size(g, 1, 1, 8);
+  t.H = nn_grade_size(g, 1, 1, 24), t.W = nn_grade_size(g, 1, 1, 24);
+  return t;
+}
+
+/* Block se1 from seed: the test's weights and biases (biases not 0), and grads that hold
+ * something (backward adds). */
+static nn_se *se_block(int C, int r, uint64_t seed) {
+  nn_rng rng = nn_rng_new(seed);
+  nn_se *se = nn_se_new("se1", &(nn_se_config){.channels = C, .reduction = r}, &rng);
+  nn_param p[4];
+  int n = se->base.ops->params(&se->base, p, 4);
+  for (int i = 0; i < n; i++) {
+    nn_rng_fill_uniform(&rng, p[i].value->data, nn_numel(p[i].value), -1.f, 1.f);
+    nn_rng_fill_uniform(&rng, p[i].grad->data, nn_numel(p[i].grad), -1.f, 1.f);
+  }
+  return se;
+}
+
+/* Every param's grad of block gse (any device) against block cse's (host). */
+static void expect_se_grads(nn_grade *g, const char *name, nn_se *gse, nn_se *cse) {
+  nn_param pg[4], pc[4];
+  char what[300];
+  int n = cse->base.ops->params(&cse->base, pc, 4);
+  answered_count(g, "the GPU block's param count", gse->base.ops->params(&gse->base, pg, 4), n, name);
+  for (int i = 0; i < n; i++) {
+    snprintf(what, sizeof what, "%s: the gradient of %s", name, pc[i].name);
+    expect_close(g, what, pg[i].grad, pc[i].grad, 1e-4, 1);
+  }
+}
+
+/* A forward and two backwards (with dx, then without) of blocks cse (host) and gse (on dev),
+ * on x (host) and dy, dx drawn from seed. */
+static void compare_se_step(nn_grade *g, const char *block, nn_se *cse, nn_se *gse, const nn_tensor *x,
+                            uint64_t seed) {
+  nn_device dev = gse->fc1->W.device;
+  nn_rng rng = nn_rng_new(seed);
+  nn_tensor gx = nn_tensor_to(x, dev), y = nn_tensor_new(4, x->shape, NN_CPU), gy = nn_tensor_new(4, x->shape, dev);
+  nn_tensor_fill(&gy, NAN);
+  nn_tensor dy = random_tensor(&rng, 4, x->shape, -1.f, 1.f), gdy = nn_tensor_to(&dy, dev);
+  nn_tensor dx = random_tensor(&rng, 4, x->shape, -1.f, 1.f), gdx = nn_tensor_to(&dx, dev);
+  char name[200], what[300];
+  snprintf(name, sizeof name, "%s on the %s, x %s", block, dev == NN_GPU ? "GPU" : "CPU", nn_shape_str(x).s);
+  nn_arena *cws = nn_arena_new(NN_CPU), *gws = nn_arena_new(dev);
+  nn_call cc = call_on(cws, true), gc = call_on(gws, true);
+  nn_se_forward(cse, &cc, x, &y);
+  nn_se_forward(gse, &gc, &gx, &gy);
+  const nn_se_saved *cs = cc.saved, *gs = gc.saved;
+  int devices[3] = {gs->s.device, gs->a1.device, gs->e.device};
+  answer(g, "the devices of the block's s, a1, e", devices, 3);
+  expect(g, devices[0] == (int)dev && devices[1] == (int)dev && devices[2] == (int)dev,
+         "%s: the block's intermediates must be on its weights' device", name);
+  nn_tensor gate = nn_tensor_to(&gs->e, dev); /* a copy: expect_close may answer it */
+  snprintf(what, sizeof what, "%s: the gate e = sigmoid(fc2(relu(fc1(mean of x))))", name);
+  expect_close(g, what, &gate, &cs->e, 1e-4, 1);
+  snprintf(what, sizeof what, "%s: y = x e", name);
+  expect_close(g, what, &gy, &y, 1e-4, 1);
+  nn_se_backward(cse, &cc, &dy, &dx);
+  nn_se_backward(gse, &gc, &gdy, &gdx);
+  snprintf(what, sizeof what, "%s: dx += dy e + ds / (H W)", name);
+  expect_close(g, what, &gdx, &dx, 1e-4, 1);
+  expect_se_grads(g, name, gse, cse);
+  nn_se_backward(cse, &cc, &dy, NULL); /* without dx: only the params' grads add up */
+  nn_se_backward(gse, &gc, &gdy, NULL);
+  snprintf(name + strlen(name), sizeof name - strlen(name), ", second backward (dx NULL)");
+  expect_se_grads(g, name, gse, cse);
+  nn_arena_free(cws), nn_arena_free(gws);
+  nn_tensor_free(&gate), nn_tensor_free(&gx), nn_tensor_free(&y), nn_tensor_free(&gy);
+  nn_tensor_free(&dy), nn_tensor_free(&gdy), nn_tensor_free(&dx), nn_tensor_free(&gdx);
+}
+
+GRADED_TEST(se_gpu, forward_backward_add_into_grads_like_cpu) {
+  NEED_GPU();
+  for (int k = 0; k < se_count(g); k++) {
+    se_case t = se_of(g, k);
+    uint64_t seed = nn_grade_seed(g, 500 + (uint64_t)k);
+    nn_se *cse = se_block(t.C, t.r, seed), *gse = se_block(t.C, t.r, seed);
+    nn_layer_to(&gse->base, NN_GPU);
+    nn_rng rng = nn_rng_new(nn_grade_seed(g, 520 + (uint64_t)k));
+    nn_tensor x = random_tensor(&rng, 4, (int[]){t.N, t.C, t.H, t.W}, -1.f, 2.f);
+    char block[96];
+    snprintf(block, sizeof block, "SqueezeExcite(%d, r %d, hidden %d)", t.C, t.r, cse->hidden);
+    compare_se_step(g, block, cse, gse, &x, nn_grade_seed(g, 540 + (uint64_t)k));
+    nn_tensor_free(&x);
+    cse->base.ops->free(&cse->base), gse->base.ops->free(&gse->base);
+  }
+}
+
+/* Back on the CPU after a GPU step, the block takes a host arena and goes on exactly as its
+ * twin that never left (its grads hold both steps). Drawn: C, r, x, the seeds. */
+GRADED_TEST(se_gpu, follows_the_block_to_the_gpu_and_back) {
+  NEED_GPU();
+  int C = nn_grade_size(g, 6, 1, 16), r = nn_grade_size(g, 2, 1, 4);
+  int xs[4] = {nn_grade_size(g, 3, 1, 4), C, nn_grade_size(g, 5, 1, 12), nn_grade_size(g, 7, 1, 12)};
+  uint64_t seed = nn_grade_seed(g, 560);
+  nn_se *cse = se_block(C, r, seed), *gse = se_block(C, r, seed);
+  nn_layer_to(&gse->base, NN_GPU);
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 561));
+  nn_tensor x = random_tensor(&rng, 4, xs, -1.f, 2.f);
+  char block[96];
+  snprintf(block, sizeof block, "SqueezeExcite(%d, r %d)", C, r);
+  compare_se_step(g, block, cse, gse, &x, nn_grade_seed(g, 562));
+  nn_layer_to(&gse->base, NN_CPU);
+  int back[2] = {gse->fc1->W.device, gse->fc2->dW.device};
+  answer(g, "the devices of fc1.W and fc2.dW after nn_layer_to(NN_CPU)", back, 2);
+  expect(g, back[0] == NN_CPU && back[1] == NN_CPU, "nn_layer_to(NN_CPU) must bring fc1 and fc2 back");
+  snprintf(block, sizeof block, "SqueezeExcite(%d, r %d), moved back", C, r);
+  compare_se_step(g, block, cse, gse, &x, nn_grade_seed(g, 563));
+  nn_tensor_free(&x);
+  cse->base.ops->free(&cse->base), gse->base.ops->free(&gse->base);
+}
+
+/* x labelled GPU, weights on the CPU: stopped at the check, before any CUDA call. */
+Test(se_gpu, x_on_the_gpu_and_weights_on_the_cpu_aborts, .signal = SIGABRT) {
+  nn_se *se = se_block(2, 1, 1);
+  float host[8], out[8];
+  nn_tensor x = {.data = host, .shape = {1, 2, 2, 2}, .ndim = 4, .device = NN_GPU}; /* never read */
+  nn_tensor y = {.data = out, .shape = {1, 2, 2, 2}, .ndim = 4, .device = NN_GPU};
+  nn_call c = call_on(nn_arena_new(NN_CPU), true);
+  nn_se_forward(se, &c, &x, &y);
+}
+
+/* ---- a small decoder-like model with both: Conv 2 -> 4 3x3 -> ReLU -> SqueezeExcite(4, r 2)
+ * -> ConvTranspose2d(4 -> 2, 4x4, stride 2, padding 1): 8x8 -> 16x16 -> Flatten -> Dense 10 */
+
+static nn_model *se_upsampling_model(uint64_t seed) {
+  nn_rng rng = nn_rng_new(seed);
+  nn_model *m = nn_model_new("se_up", 3, (int[]){2, 8, 8});
+  nn_conv2d_config stem = {.in_channels = 2, .filters = 4, .kernel = 3, .pad = NN_PAD_EXPLICIT, .padding = 1};
+  nn_model_add(m, &nn_conv2d_new("stem", &stem, &rng)->base);
+  nn_model_add(m, nn_activation_layer_new("stem_relu", nn_activation_of(NN_ACT_RELU)));
+  nn_se *se = nn_se_new("se1", &(nn_se_config){.channels = 4, .reduction = 2}, &rng);
+  nn_rng_fill_normal(&rng, se->fc1->b.data, se->hidden, 0.f, 0.5f); /* biases not 0 */
+  nn_rng_fill_normal(&rng, se->fc2->b.data, 4, 0.f, 0.5f);
+  nn_model_add(m, &se->base);
+  nn_conv_transpose2d_config up = {.in_channels = 4, .out_channels = 2, .kernel = 4, .stride = 2, .padding = 1};
+  nn_conv_transpose2d *t = nn_conv_transpose2d_new("up1", &up, &rng);
+  nn_rng_fill_normal(&rng, t->b.data, 2, 0.f, 0.5f);
+  nn_model_add(m, &t->base);
+  nn_model_add(m, nn_flatten_new("flatten"));
+  nn_model_add(m, &nn_dense_new("fc", 2 * 16 * 16, 10, NN_INIT_XAVIER, &rng)->base);
+  nn_optim_config cfg = nn_optim_defaults(NN_MOMENTUM);
+  cfg.lr = 0.01f;
+  nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_MOMENTUM, &cfg);
+  return m;
+}
+
+/* Three momentum steps on both devices (compare_train_steps), then the GPU model back on the
+ * CPU (nn_model_to) for a fourth step: it must go on as its twin that never left. Drawn: the
+ * batch (2 to 10 images), the weights' seed, the images and labels. */
+GRADED_TEST(se_convt_gpu, a_model_with_both_trains_like_cpu_and_comes_back) {
+  NEED_GPU();
+  int B = nn_grade_size(g, 6, 2, 10);
+  uint64_t seed = nn_grade_seed(g, 600);
+  nn_model *mc = se_upsampling_model(seed), *mg = se_upsampling_model(seed);
+  nn_model_to(mg, NN_GPU);
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 601));
+  int *y = malloc((size_t)B * sizeof *y);
+  nn_tensor x = random_batch(&rng, B, (int[]){2, 8, 8}, y);
+  compare_train_steps(g, mc, mg, &x, y);
+  nn_model_to(mg, NN_CPU); /* its optimizer starts afresh there (nn_model_to): so does the twin's */
+  nn_optim_config cfg = mc->opt.cfg;
+  nn_model_compile_loss(mc, mc->loss, mc->opt.kind, &cfg);
+  double lc = nn_model_train_batch(mc, &x, y, NULL, NULL), lg = nn_model_train_batch(mg, &x, y, NULL, NULL);
+  answer(g, "the loss of step 4, the model back on the CPU", &lg, 1);
+  expect(g, fabs(lg - lc) <= 1e-4 * fabs(lc), "step 4, back on the CPU: loss %.9g, %.9g on the twin that stayed",
+         lg, lc);
+  char what[160];
+  for (int i = 0; i < mc->param_count; i++) {
+    const nn_param *c = &mc->params[i], *gp = &mg->params[i];
+    int devices[2] = {gp->value->device, gp->grad->device};
+    answer(g, "the devices of a param and its grad back on the CPU", devices, 2);
+    expect(g, devices[0] == NN_CPU && devices[1] == NN_CPU, "%s must be back on the CPU", c->name);
+    snprintf(what, sizeof what, "step 4, back on the CPU: %s after the step", c->name);
+    expect_close(g, what, gp->value, c->value, 1e-3, max_abs(c->value));
+  }
+  nn_tensor_free(&x), free(y);
   nn_model_free(mc), nn_model_free(mg);
 }

@@ -339,12 +339,15 @@ Test(se, negative_reduction_aborts, .signal = SIGABRT) {
   nn_se_new("se1", &(nn_se_config){.channels = 8, .reduction = -2}, &rng);
 }
 
-Test(se, gpu_input_aborts, .signal = SIGABRT) {
+/* x labelled GPU, the block's weights on the CPU: stopped at the check, before any CUDA call, so
+ * this runs everywhere (the GPU path itself: test_gpu_cnn.c's se_gpu tests). */
+Test(se, x_on_the_gpu_and_weights_on_the_cpu_aborts, .signal = SIGABRT) {
   nn_se *se = make(2, 1, 1);
-  float host[8];
+  float host[8], out[8];
   nn_tensor x = {.data = host, .shape = {1, 2, 2, 2}, .ndim = 4, .device = NN_GPU}; /* labelled GPU; never read */
-  nn_tensor y = nn_tensor_new(4, (int[]){1, 2, 2, 2}, NN_CPU);
+  nn_tensor y = {.data = out, .shape = {1, 2, 2, 2}, .ndim = 4, .device = NN_GPU};
   nn_call c = call_on(nn_arena_new(NN_CPU));
-  /* "nn_se_forward: x is on the GPU; SqueezeExcite runs on the CPU only so far (chapter 03)" */
+  /* "nn_se_forward: x is on the GPU but se1's weights are on the CPU; move the layer (nn_layer_to) or the
+   * tensor (nn_tensor_to)" */
   nn_se_forward(se, &c, &x, &y);
 }
