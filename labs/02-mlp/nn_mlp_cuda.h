@@ -1,14 +1,17 @@
 /* nn_mlp_cuda.h: the GPU launchers of chapter 02 (activations, losses, Dense,
- * optimizers, the layers' dx += dy).
+ * optimizers, Dropout, the layers' dx += dy).
  *
  * Each is defined in the .cu beside its op (nn_activation.cu, nn_loss.cu,
- * nn_dense.cu, nn_optim.cu, nn_layer.cu) and called only from that op's device
+ * nn_dense.cu, nn_optim.cu, nn_dropout.cu, nn_layer.cu) and called only from that op's device
  * switch; without nvcc, nn_mlp_nocuda.c defines the same names and panics.
  * Every float pointer is a device pointer; sizes are element counts. Kernels run
  * on stream 0, in order with cuBLAS and the copies of nn_tensor.c.
  */
 #ifndef NN_MLP_CUDA_H
 #define NN_MLP_CUDA_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +65,12 @@ void nn_dense_bias_grad_cuda(const float *dy, float *db, int N, int out); /* db[
  * (adam, adamw; ignored by the others), computed on the host in double. */
 void nn_optim_step_cuda(nn_optim_kind kind, const nn_optim_config *c, float *w, const float *g, float *m,
                         float *v, long n, float bc1, float bc2);
+
+/* ---- nn_dropout.cu: out[i] (+)= in[i] * m_i over n elements (accumulate: add, else
+ * overwrite), m_i = keep_scale when nn_philox_uniform(seed, step, i) >= p, else 0: the CPU's
+ * mask, bit for bit. keep_scale = 1 / (1 - p), computed by the caller. */
+void nn_dropout_apply_cuda(uint64_t seed, uint64_t step, float p, float keep_scale, const float *in, float *out,
+                           long n, bool accumulate);
 
 /* ---- nn_layer.cu: dst += src, n elements */
 void nn_add_into_cuda(float *dst, const float *src, long n);

@@ -80,6 +80,12 @@ void nn_optim_step_cuda(nn_optim_kind kind, const nn_optim_config *c, float *w, 
   NO_CUDA("nn_optim_step_cuda");
 }
 
+void nn_dropout_apply_cuda(uint64_t seed, uint64_t step, float p, float keep_scale, const float *in, float *out,
+                           long n, bool accumulate) {
+  (void)seed, (void)step, (void)p, (void)keep_scale, (void)in, (void)out, (void)n, (void)accumulate;
+  NO_CUDA("nn_dropout_apply_cuda");
+}
+
 void nn_add_into_cuda(float *dst, const float *src, long n) {
   (void)dst, (void)src, (void)n;
   NO_CUDA("nn_add_into_cuda");

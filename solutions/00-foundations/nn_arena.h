@@ -38,7 +38,7 @@ nn_device nn_arena_device(const nn_arena *a);
 void *nn_arena_alloc(nn_arena *a, size_t bytes);
 float *nn_arena_floats(nn_arena *a, long count);
 /* `bytes` bytes of HOST memory, zeroed, even in a GPU arena: the small record a layer
- * keeps about one call (Dropout's RNG state, a block's calls of its sublayers). */
+ * keeps about one call (Dropout's mask step, a block's calls of its sublayers). */
 void *nn_arena_record(nn_arena *a, size_t bytes);
 /* A tensor of that shape whose data is the arena's: never nn_tensor_free it. */
 nn_tensor nn_arena_tensor(nn_arena *a, int ndim, const int *shape);

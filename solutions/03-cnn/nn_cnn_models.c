@@ -9,7 +9,7 @@
 #include "nn_flatten.h"
 #include "nn_pool.h"
 
-enum { DROPOUT_SEED = 7 }; /* the dropout masks' own stream */
+enum { DROPOUT_SEED = 7 }; /* the dropout masks' Philox key (nn_philox.h): the same masks on CPU and GPU */
 
 nn_model *nn_mnist_cnn(int f1, int f2, float dropout, nn_rng *rng) {
   NN_REQUIRE(f1 >= 1 && f2 >= 1 && dropout >= 0 && dropout < 1 && rng, "nn_mnist_cnn: %d and %d filters, "

@@ -1,9 +1,10 @@
 /* Dropout and Flatten: inverted dropout keeps about 1 - p of the elements and
  * scales them by 1 / (1 - p), is the identity in evaluation, and its backward
- * uses the same mask (replayed, not stored); Flatten moves no byte.
+ * uses the same mask (recomputed from (seed, step, i), not stored); Flatten moves no byte.
  *
  * Graded (GRADED): the kept share and scale, and the backward's mask. Both answer the
- * y and dx the code under test computed. */
+ * y and dx the code under test computed; the first also wants the mask of nn_philox.h
+ * exactly (answer_close against the reference's y): the GPU computes the same bits. */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "nn_dropout.h"
 #include "nn_flatten.h"
 #include "nn_gradcheck.h"
+#include "nn_philox.h"
+#include "nn_rng.h"
 
 /* Public: (4, 500). Drawn: (2..6, 200..800), p = 0.1..0.4 (0.1..0.7 for the mask test) in
  * steps of 0.05, and the seeds. y and dx are the answers. */
@@ -34,10 +37,10 @@ GRADED_TEST(dropout, training_keeps_one_minus_p_scaled_up) {
   nn_dropout *d = nn_dropout_new("dropout1", p, nn_grade_seed(g, 1));
   nn_tensor x = nn_tensor_new(2, shape, NN_CPU), y = nn_tensor_new(2, shape, NN_CPU);
   nn_tensor_fill(&x, value);
-  nn_arena *ws = nn_arena_new(NN_CPU); /* a training call keeps its mask's RNG state there */
+  nn_arena *ws = nn_arena_new(NN_CPU); /* a training call keeps its mask's step there */
   nn_call c = {.arena = ws, .training = true};
   nn_dropout_forward(d, &c, &x, &y);
-  answer(g, "y", y.data, n);
+  answer_close(g, "y (the mask of nn_philox_uniform)", y.data, n, 1e-6);
   float scaled = value / (1.f - p); /* 3 / (1 - 0.25) = 4 */
   long kept = 0;
   for (long i = 0; i < n; i++) {
@@ -108,6 +111,40 @@ Test(dropout, evaluation_is_the_identity) {
   for (int i = 0; i < 3; i++) cr_assert_eq(y.data[i], x.data[i], "eval: y[%d] = %g, expected x = %g", i, y.data[i], x.data[i]);
   nn_tensor_free(&x), nn_tensor_free(&y);
   d->base.ops->free(&d->base);
+}
+
+/* The mask is the documented function of (seed, step, i): element i of the layer's t-th
+ * training call is kept iff nn_philox_uniform(seed, t, i) >= p. Two layers with one seed draw
+ * the same masks; eval calls do not move the step on. */
+Test(dropout, mask_is_philox_of_seed_step_and_index) {
+  enum { N = 3, D = 1000 };
+  const float p = 0.3f;
+  const uint64_t seed = 0x5eed;
+  nn_dropout *d = nn_dropout_new("dropout1", p, seed), *twin = nn_dropout_new("dropout2", p, seed);
+  nn_tensor x = nn_tensor_new(2, (int[]){N, D}, NN_CPU), y = nn_tensor_new(2, (int[]){N, D}, NN_CPU);
+  nn_tensor y2 = nn_tensor_new(2, (int[]){N, D}, NN_CPU);
+  nn_tensor_fill(&x, 2.f);
+  nn_arena *ws = nn_arena_new(NN_CPU);
+  for (uint64_t t = 0; t < 3; t++) {
+    nn_call eval = {.training = false};
+    nn_dropout_forward(d, &eval, &x, &y); /* the identity: t stays */
+    nn_call c = {.arena = ws, .training = true}, c2 = {.arena = ws, .training = true};
+    nn_dropout_forward(d, &c, &x, &y);
+    nn_dropout_forward(twin, &c2, &x, &y2);
+    cr_assert_eq(d->step, t + 1, "after %lu training calls the step is %lu", (unsigned long)t + 1,
+                 (unsigned long)d->step);
+    for (long i = 0; i < N * D; i++) {
+      float want = nn_philox_uniform(seed, t, (uint64_t)i) >= p ? 2.f / (1.f - p) : 0.f;
+      cr_assert_eq(y.data[i], want, "call t = %lu: y[%ld] = %g, expected %g (u = %g, p = %g)", (unsigned long)t, i,
+                   y.data[i], want, nn_philox_uniform(seed, t, (uint64_t)i), p);
+      cr_assert_eq(y2.data[i], y.data[i], "a layer with the same seed drew another mask at t = %lu, element %ld",
+                   (unsigned long)t, i);
+    }
+    nn_arena_reset(ws);
+  }
+  nn_tensor_free(&x), nn_tensor_free(&y), nn_tensor_free(&y2);
+  nn_arena_free(ws);
+  d->base.ops->free(&d->base), twin->base.ops->free(&twin->base);
 }
 
 Test(dropout, p_of_one_aborts, .signal = SIGABRT) { nn_dropout_new("dropout1", 1.f, 1); }

@@ -473,7 +473,7 @@ GRADED_TEST(optim_gpu, every_kind_two_steps_match_cpu) {
   }
 }
 
-/* ---- layers: nn_layer_to there and back, Flatten on the GPU, Dropout's abort */
+/* ---- layers: nn_layer_to there and back, Flatten and Dropout on the GPU */
 
 Test(layer_gpu, layer_to_gpu_and_back_keeps_every_value) {
   if (!nn_cuda_available()) cr_skip_test("gpu: %s", nn_cuda_describe());
@@ -526,13 +526,74 @@ GRADED_TEST(layer_gpu, flatten_forward_backward_match_cpu) {
   f->ops->free(f);
 }
 
-/* Dropout has no GPU path yet: a GPU tensor must stop it at its check (no CUDA call
- * is made, so this runs everywhere) */
-Test(layer_gpu, dropout_on_a_gpu_tensor_aborts, .signal = SIGABRT) {
+/* Dropout on the GPU draws the CPU's mask, bit for bit: both compute nn_philox.h's u(seed, t, i).
+ * Two layers with one seed, one per device, run the same calls: eval (the identity, dx += dy),
+ * then `skip` training forwards (the step moves on), then a forward and its backward into a
+ * random dx. y and dx must be EXACTLY the CPU's (tol 0): the same mask and the same roundings.
+ * Public: (4, 300) at p 0.3 after 2 steps, (1, 1027) (a last block of 3) at p 0.55 after 0, and
+ * (3, 5, 7, 9) at p 0.1 after 5; drawn: each size, p (0.05..0.9), the steps and the seeds. */
+GRADED_TEST(dropout_gpu, mask_matches_cpu_bit_for_bit) {
+  NEED_GPU();
+  struct { int ndim, shape[4], p20, skip; } cases[] = {
+      {2, {4, 300}, 6, 2}, {2, {1, 1027}, 11, 0}, {4, {3, 5, 7, 9}, 2, 5}};
+  cases[0].shape[0] = nn_grade_size(g, 4, 1, 16), cases[0].shape[1] = nn_grade_size(g, 300, 1, 700);
+  cases[1].shape[1] = nn_grade_size(g, 1027, 257, 3000);
+  for (int k = 0; k < 4; k++) cases[2].shape[k] = nn_grade_size(g, cases[2].shape[k], 1, 12);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    cases[c].p20 = nn_grade_size(g, cases[c].p20, 1, 18);
+    cases[c].skip = nn_grade_size(g, cases[c].skip, 0, 6);
+  }
+  nn_rng rng = nn_rng_new(nn_grade_seed(g, 21));
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    float p = (float)cases[c].p20 / 20.f;
+    uint64_t seed = nn_grade_seed(g, 100 + c);
+    int ndim = cases[c].ndim, *shape = cases[c].shape;
+    nn_dropout *d = nn_dropout_new("dropout", p, seed), *gd = nn_dropout_new("dropout", p, seed);
+    nn_tensor x = random_tensor(&rng, ndim, shape, -2.f, 2.f), dy = random_tensor(&rng, ndim, shape, -1.f, 1.f);
+    nn_tensor dx = random_tensor(&rng, ndim, shape, -1.f, 1.f), y = nn_tensor_new(ndim, shape, NN_CPU);
+    nn_tensor gx = on_gpu(&x), gdy = on_gpu(&dy), gdx = on_gpu(&dx), gy = nn_tensor_new(ndim, shape, NN_GPU);
+    nn_arena *ws = nn_arena_new(NN_CPU), *gws = nn_arena_new(NN_GPU);
+    char what[256];
+
+    nn_call e = {.training = false}, ge = {.training = false}; /* eval keeps nothing: no arena */
+    nn_dropout_forward(d, &e, &x, &y);
+    nn_dropout_forward(gd, &ge, &gx, &gy);
+    snprintf(what, sizeof what, "eval forward on %s (the identity)", nn_shape_str(&x).s);
+    expect_close(g, what, &gy, &y, 0, 1);
+    nn_dropout_backward(d, &e, &dy, &dx);
+    nn_dropout_backward(gd, &ge, &gdy, &gdx);
+    snprintf(what, sizeof what, "eval backward on %s (dx += dy)", nn_shape_str(&x).s);
+    expect_close(g, what, &gdx, &dx, 0, 1);
+
+    for (int t = 0; t < cases[c].skip; t++) { /* training calls whose masks are not used */
+      nn_call s = {.arena = ws, .training = true}, gs = {.arena = gws, .training = true};
+      nn_dropout_forward(d, &s, &x, &y);
+      nn_dropout_forward(gd, &gs, &gx, &gy);
+    }
+    nn_call tc = {.arena = ws, .training = true}, gtc = {.arena = gws, .training = true};
+    nn_dropout_forward(d, &tc, &x, &y);
+    nn_dropout_forward(gd, &gtc, &gx, &gy);
+    snprintf(what, sizeof what, "training forward %d on %s, p %g", cases[c].skip + 1, nn_shape_str(&x).s, p);
+    expect_close(g, what, &gy, &y, 0, 1);
+    nn_dropout_backward(d, &tc, &dy, &dx);
+    nn_dropout_backward(gd, &gtc, &gdy, &gdx);
+    snprintf(what, sizeof what, "its backward (dx += dy m / (1 - p)) on %s", nn_shape_str(&x).s);
+    expect_close(g, what, &gdx, &dx, 0, 1);
+
+    nn_arena_free(ws), nn_arena_free(gws);
+    nn_tensor_free(&x), nn_tensor_free(&dy), nn_tensor_free(&dx), nn_tensor_free(&y);
+    nn_tensor_free(&gx), nn_tensor_free(&gdy), nn_tensor_free(&gdx), nn_tensor_free(&gy);
+    d->base.ops->free(&d->base), gd->base.ops->free(&gd->base);
+  }
+}
+
+/* x on the GPU and y on the CPU: Dropout stops at its check, naming both devices, before any
+ * CUDA call (so this runs everywhere) */
+Test(layer_gpu, dropout_with_x_and_y_on_two_devices_aborts, .signal = SIGABRT) {
   nn_dropout *d = nn_dropout_new("dropout", 0.5f, 1);
   float v[4] = {1, 2, 3, 4}, w[4];
   nn_tensor x = {.data = v, .shape = {4}, .ndim = 1, .device = NN_GPU};
-  nn_tensor y = {.data = w, .shape = {4}, .ndim = 1, .device = NN_GPU};
+  nn_tensor y = {.data = w, .shape = {4}, .ndim = 1, .device = NN_CPU};
   nn_arena *ws = nn_arena_new(NN_CPU); /* the tensors' check comes first: no GPU arena needed */
   nn_call c = {.arena = ws, .training = true};
   nn_dropout_forward(d, &c, &x, &y);
