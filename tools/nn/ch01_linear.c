@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_csv.h"
 #include "nn_logistic.h"
 #include "nn_metrics.h"
@@ -103,7 +104,7 @@ static void plot_boundary(const nn_tensor *X, const int *y, const nn_perceptron 
 }
 
 int cmd_perceptron(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (!demo_cpu_only_options("perceptron", argc, argv)) return 2;
   make_out_dir();
   printf("The perceptron rule on the three truth tables of two inputs:\n");
   truth_table("AND", (int[]){0, 0, 0, 1});
@@ -237,7 +238,7 @@ static void cross_validate(const nn_tensor *X, const int *y) {
 }
 
 int cmd_logreg(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (!demo_cpu_only_options("logreg", argc, argv)) return 2;
   make_out_dir();
   nn_tensor X;
   int *y;
@@ -311,7 +312,7 @@ static void softmax_on(const char *name, const char *path, int C, const nn_gd_op
 }
 
 int cmd_softmax(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (!demo_cpu_only_options("softmax", argc, argv)) return 2;
   printf("Softmax regression: one weight row per class, p = softmax(W x + b), cross-entropy loss.\n\n");
   softmax_on("iris", "datasets/tabular/iris.csv.gz", 3,
              &(nn_gd_options){.lr = 0.1f, .epochs = 200, .batch = 16, .lambda = 1e-3f, .seed = 1}, false);
@@ -340,7 +341,7 @@ static void imbalance_row(const char *how, const nn_tensor *X, const int *y, con
 }
 
 int cmd_imbalance(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (!demo_cpu_only_options("imbalance", argc, argv)) return 2;
   nn_tensor X;
   int *y;
   if (!load_table(BREAST_CANCER, 2, &X, &y)) return 1;

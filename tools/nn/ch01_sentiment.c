@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_metrics.h"
 #include "nn_nsmc.h"
 #include "nn_progress.h"
@@ -56,7 +57,7 @@ static void run(const setup *s, const nn_nsmc *train, const nn_nsmc *test, bool 
 }
 
 int cmd_sentiment(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (!demo_cpu_only_options("sentiment", argc, argv)) return 2;
   const char *dir = nsmc_dir();
   nn_nsmc train, test;
   nn_error err = {0};

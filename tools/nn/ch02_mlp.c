@@ -77,10 +77,7 @@ static bool parse_options(const char *cmd, int argc, char **argv, demo_options *
       return false;
     }
   }
-  if (o->gpu && !nn_cuda_available()) {
-    printf("   --gpu: %s; training on the CPU\n", nn_cuda_describe());
-    o->gpu = false;
-  }
+  o->gpu = demo_device(o->gpu) == NN_GPU;
   return true;
 }
 
@@ -116,6 +113,7 @@ int cmd_xor(int argc, char **argv) {
   nn_optim_config cfg = nn_optim_defaults(NN_ADAM);
   cfg.lr = 0.05f;
   nn_model_compile(m, NN_LOSS_BCE, NN_ADAM, &cfg);
+  if (o.gpu) nn_model_to(m, NN_GPU);
   nn_model_summary(m, stdout);
   nn_fit_options fo = nn_fit_defaults();
   fo.epochs = o.epochs ? o.epochs : 500, fo.batch_size = 4, fo.verbose = 0;
@@ -459,6 +457,7 @@ int cmd_regression(int argc, char **argv) {
   nn_optim_config sgd = nn_optim_defaults(NN_SGD);
   sgd.lr = 0.1f;
   nn_model_compile(lin, NN_LOSS_MSE, NN_SGD, &sgd);
+  if (o.gpu) nn_model_to(lin, NN_GPU);
   nn_history h_gd = fit_regressor(lin, &X_train, &Ys_train, gd_epochs, s.n_train); /* one batch: all rows */
   predict_in_units(lin, &X_test, &y_scale, gd);
   char label[64];
@@ -470,6 +469,7 @@ int cmd_regression(int argc, char **argv) {
   int net_epochs = o.epochs ? o.epochs : 200, batch = 32;
   nn_model *mlp_r = regressor("mlp", (int[]){D, 32, 1}, 3, &rng);
   nn_model_compile(mlp_r, NN_LOSS_MSE, NN_ADAM, NULL);
+  if (o.gpu) nn_model_to(mlp_r, NN_GPU);
   nn_history h_net = fit_regressor(mlp_r, &X_train, &Ys_train, net_epochs, batch);
   predict_in_units(mlp_r, &X_test, &y_scale, net);
   snprintf(label, sizeof label, "MLP %d-32-1 ReLU, Adam, %d epochs of batch %d", D, net_epochs, batch);

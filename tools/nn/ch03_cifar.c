@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_augment.h"
 #include "nn_callbacks.h"
 #include "nn_cifar.h"
@@ -95,10 +96,7 @@ static bool parse_options(int argc, char **argv, cifar_options *o) {
       return false;
     }
   }
-  if (o->gpu && !nn_cuda_available()) {
-    printf("   --gpu: %s; training on the CPU\n", nn_cuda_describe());
-    o->gpu = false;
-  }
+  o->gpu = demo_device(o->gpu) == NN_GPU;
   return true;
 }
 

@@ -45,24 +45,29 @@ static void say_written(nn_status st, const char *path, const nn_error *err) {
     printf("   note: %s\n", err->msg);
 }
 
-/* --epochs N (and, where allowed, --no-augment). */
+/* --epochs N, --gpu (and, where allowed, --no-augment). */
 typedef struct {
   int epochs; /* 0: the demo's own */
   bool no_augment;
+  nn_device device; /* where the models train: the GPU with --gpu when there is one */
 } demo_options;
 
 static bool parse_options(const char *cmd, bool takes_no_augment, int argc, char **argv, demo_options *o) {
   *o = (demo_options){0};
+  bool gpu = false;
   for (int i = 1; i < argc; i++) {
     if (takes_no_augment && !strcmp(argv[i], "--no-augment")) {
       o->no_augment = true;
+    } else if (!strcmp(argv[i], "--gpu")) {
+      gpu = true;
     } else if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       o->epochs = atoi(argv[++i]);
     } else {
-      fprintf(stderr, "usage: nn %s [--epochs N]%s\n", cmd, takes_no_augment ? " [--no-augment]" : "");
+      fprintf(stderr, "usage: nn %s [--epochs N] [--gpu]%s\n", cmd, takes_no_augment ? " [--no-augment]" : "");
       return false;
     }
   }
+  o->device = demo_device(gpu);
   return true;
 }
 
@@ -129,6 +134,7 @@ int cmd_cnn(int argc, char **argv) {
   nn_optim_config cfg = nn_optim_defaults(NN_ADAM);
   cfg.lr = lr;
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, &cfg);
+  nn_model_to(m, o.device);
   nn_model_summary(m, stdout);
 
   int epochs = o.epochs ? o.epochs : 15, shift = 1;
@@ -147,6 +153,7 @@ int cmd_cnn(int argc, char **argv) {
   nn_eval test = nn_model_evaluate(m, &d.X_test, d.y_test, NULL, 250);
   printf("   test: loss %.4f  accuracy %.2f%%   (training took %.1f s, %.1f s an epoch)\n", test.loss,
          100 * test.accuracy, train_s, train_s / h.epochs);
+  nn_model_to(m, NN_CPU); /* the checkpoint and the pictures read the weights on the host */
 
   make_out_dir();
   nn_error err = {0};
@@ -207,10 +214,11 @@ typedef struct {
 
 /* A small CNN (16 and 32 filters) trained on the first n training images for `epochs`,
  * with aug (or none); its accuracy on those n images (as they are) and on the test set. */
-static gap_result small_cnn_gap(const demo_images *d, int n, int epochs, nn_augment_config *aug) {
+static gap_result small_cnn_gap(const demo_images *d, int n, int epochs, nn_augment_config *aug, nn_device device) {
   nn_rng rng = nn_rng_new(42);
   nn_model *m = nn_mnist_cnn(16, 32, 0.f, &rng);
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
+  nn_model_to(m, device);
   nn_tensor X = d->X_train;
   X.shape[0] = n;
   nn_fit_options fo = nn_fit_defaults();
@@ -255,7 +263,7 @@ int cmd_augment(int argc, char **argv) {
          sets[0].X_test.shape[0]);
   printf("   %-8s %-26s %10s %10s %8s %8s\n", "data", "training images", "train acc", "test acc", "gap", "seconds");
   for (int r = 0; r < 4; r++) {
-    gap_result g = small_cnn_gap(runs[r].d, SUBSET, epochs, runs[r].aug);
+    gap_result g = small_cnn_gap(runs[r].d, SUBSET, epochs, runs[r].aug, o.device);
     printf("   %-8s %-26s %9.2f%% %9.2f%% %7.2f%% %8.1f\n", runs[r].data, runs[r].label, 100 * g.train_acc,
            100 * g.test_acc, 100 * (g.train_acc - g.test_acc), g.seconds);
   }

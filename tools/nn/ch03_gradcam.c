@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_cnn_models.h"
 #include "nn_conv2d.h"
 #include "nn_fit.h"
@@ -81,16 +82,20 @@ static bool try_checkpoint(nn_model *m, const nn_tensor *X, const int *y) {
 
 int cmd_gradcam(int argc, char **argv) {
   int epochs = 2, layer = FEATURE_LAYER;
+  bool gpu = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       epochs = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--layer") && i + 1 < argc && atoi(argv[i + 1]) >= 0 && atoi(argv[i + 1]) <= 5) {
       layer = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--gpu")) {
+      gpu = true;
     } else {
-      fprintf(stderr, "usage: nn gradcam [--epochs N] [--layer 0..5]\n");
+      fprintf(stderr, "usage: nn gradcam [--epochs N] [--layer 0..5] [--gpu]\n");
       return 2;
     }
   }
+  nn_device device = demo_device(gpu); /* for the training; Grad-CAM itself runs on the CPU */
   nn_tensor X_train, X_test;
   int *y_train, *y_test;
   nn_error err = {0};
@@ -115,10 +120,12 @@ int cmd_gradcam(int argc, char **argv) {
     printf("   training the seeds' CNN (34,826 params), Adam lr 1e-3, batch 64, %d epochs on %d images...\n", epochs,
            X_train.shape[0]);
     fflush(stdout);
+    nn_model_to(m, device);
     double t0 = nn_seconds();
     nn_history h = nn_model_fit(m, &X_train, y_train, NULL, &fo);
     printf("   done in %.1f s (train loss %.4f)\n", nn_seconds() - t0, h.loss[h.epochs - 1]);
     nn_history_free(&h);
+    nn_model_to(m, NN_CPU); /* nn_gradcam reads the activations and gradients on the host */
   }
   printf("   test accuracy %.2f%% on %d images\n", 100 * nn_model_evaluate(m, &X_test, y_test, NULL, 256).accuracy,
          X_test.shape[0]);

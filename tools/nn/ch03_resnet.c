@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_augment.h"
 #include "nn_callbacks.h"
 #include "nn_cnn_models.h"
@@ -61,14 +62,18 @@ static bool has_full_set(void) {
 
 int cmd_resnet(int argc, char **argv) {
   int epochs = 0;
+  bool gpu = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) >= 1) {
       epochs = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--gpu")) {
+      gpu = true;
     } else {
-      fprintf(stderr, "usage: nn resnet [--epochs N]\n");
+      fprintf(stderr, "usage: nn resnet [--epochs N] [--gpu]\n");
       return 2;
     }
   }
+  nn_device device = demo_device(gpu);
   const bool full = has_full_set();
   const char *dir = full ? FULL_DIR : SAMPLE_DIR;
   nn_tensor X_train, X_test;
@@ -84,6 +89,7 @@ int cmd_resnet(int argc, char **argv) {
   nn_rng rng = nn_rng_new(42);
   nn_model *m = small_resnet(&rng);
   nn_model_compile(m, NN_LOSS_SPARSE_CE, NN_ADAM, NULL);
+  nn_model_to(m, device);
   nn_model_summary(m, stdout);
 
   nn_fit_options fo = nn_fit_defaults();
@@ -102,8 +108,8 @@ int cmd_resnet(int argc, char **argv) {
   nn_eval test = nn_model_evaluate(m, &X_test, y_test, NULL, 256);
   printf("   train: loss %.4f  accuracy %.2f%% (last epoch, augmented)\n", h.loss[h.epochs - 1],
          100 * h.accuracy[h.epochs - 1]);
-  printf("   test:  loss %.4f  accuracy %.2f%%   (training took %.1f s on the CPU)\n", test.loss,
-         100 * test.accuracy, train_s);
+  printf("   test:  loss %.4f  accuracy %.2f%%   (training took %.1f s on the %s)\n", test.loss,
+         100 * test.accuracy, train_s, device == NN_GPU ? "GPU" : "CPU");
   long params = nn_model_param_count(m);
   printf("   chapter 02's MLP (nn fashion) has 407,050 parameters and gets about 85 %% here; this network\n"
          "   %ld,%03ld, each 3x3 filter used at every position of the image\n", params / 1000, params % 1000);

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "demo_data.h"
 #include "nn_activation_layer.h"
 #include "nn_conv2d.h"
 #include "nn_dense.h"
@@ -149,8 +150,12 @@ static labeled draw_balanced(const labeled *pool, int n, uint64_t seed) {
   return s;
 }
 
-/* Fit m for `epochs` on s; returns the seconds it took. */
+/* Where the models train: the GPU with --gpu when there is one (set once by cmd_transfer). */
+static nn_device train_device = NN_CPU;
+
+/* Fit m for `epochs` on s, on train_device; returns the seconds it took. */
 static double fit(nn_model *m, const labeled *s, int epochs, uint64_t seed) {
+  nn_model_to(m, train_device); /* an optimizer state made before moves with it */
   nn_fit_options fo = nn_fit_defaults();
   fo.epochs = epochs, fo.batch_size = 32, fo.verbose = 0, fo.seed = seed;
   double t0 = nn_seconds();
@@ -175,6 +180,7 @@ static bool pretrain(const task *src, const char *name, bool he) {
   printf("   1. %s: %d training images, %d epochs, %.1f s: %.2f%% of its %d test images right\n", name,
          src->train.X.shape[0], SOURCE_EPOCHS, s, 100 * accuracy(m, &src->test), src->test.X.shape[0]);
   nn_error err = {0};
+  nn_model_to(m, NN_CPU); /* a checkpoint is written from the host */
   bool ok = nn_model_save(m, FEATURES_CKPT, &err) == NN_OK;
   if (ok)
     printf("      saved to %s (source_head is in it too; it will be left out)\n", FEATURES_CKPT);
@@ -279,11 +285,14 @@ int cmd_transfer(int argc, char **argv) {
       fashion = true;
     } else if (!strcmp(argv[i], "--he")) {
       he = true;
+    } else if (!strcmp(argv[i], "--gpu")) {
+      train_device = NN_GPU;
     } else {
-      fprintf(stderr, "usage: nn transfer [--labels N (10..3000)] [--epochs E] [--fashion] [--he]\n");
+      fprintf(stderr, "usage: nn transfer [--labels N (10..3000)] [--epochs E] [--fashion] [--he] [--gpu]\n");
       return 2;
     }
   }
+  train_device = demo_device(train_device == NN_GPU);
   /* Source and target: digits 0-4 and 5-9 of one dataset, or all of MNIST and all of Fashion-MNIST. */
   const char *mnist = "datasets/mnist-10k";
   const char *src_name = fashion ? "MNIST, digits 0-9" : "MNIST, digits 0-4";

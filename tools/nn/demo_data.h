@@ -16,4 +16,12 @@ typedef struct {
 bool demo_load_images(const char *dir, demo_images *d);
 void demo_free_images(demo_images *d);
 
+/* Where a demo trains: the GPU when --gpu asked for it and there is one (a build with CUDA,
+ * or the emulation of CUDA_EMU=1), else the CPU. With --gpu it prints which, or why not the
+ * GPU; without, nothing: the CPU is every demo's default. */
+nn_device demo_device(bool want_gpu);
+/* The options of a demo whose models have no GPU path (chapter 01's): only --gpu, which
+ * it answers by saying so; false, after the usage line, for anything else. */
+bool demo_cpu_only_options(const char *cmd, int argc, char **argv);
+
 #endif
