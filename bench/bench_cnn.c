@@ -1,6 +1,7 @@
 /* bench_cnn: chapter 03's convolution, measured two ways.
  *
- * 1. Training throughput of the seeds' CNN, in images/s, libnn vs PyTorch CPU:
+ * 1. Training throughput of the seeds' CNN, in images/s, libnn vs PyTorch CPU (and, with a
+ *    GPU, libnn there vs PyTorch CUDA, the pool of batches on the device):
  *      x (64, 1, 28, 28) -> Conv2d(1 -> 32, 3x3) -> ReLU -> MaxPool 2 -> Conv2d(32 -> 64, 3x3)
  *      -> ReLU -> MaxPool 2 -> Flatten -> Dense(1600 -> 10) -> logits (64, 10)
  *    sparse cross-entropy, plain SGD lr 0.01, batch 64; one step is nn_model_train_batch
@@ -50,20 +51,46 @@ static void train_step(void *ctx, int i) {
   nn_model_train_batch(t->m, &x, t->y_pool + b * BATCH, NULL, NULL);
 }
 
-static void bench_training(void) {
-  printf("seeds' CNN training (34,826 params; sparse CE, SGD lr %g), batch %d, CPU\n", (double)LR, BATCH);
-  printf("images/s over %d steps after %d warm-up steps; best and median of up to %d runs (%g s at most)\n", STEPS,
-         WARMUP, REPS, BUDGET_S);
-  bench_header();
+/* The seeds' CNN compiled for SGD on `device`, with its pool of seeded batches there too. */
+static trainer trainer_new(nn_device device) {
   nn_rng rng = nn_rng_new(42);
   trainer t = {.m = nn_mnist_cnn(32, 64, 0, &rng)};
   nn_optim_config cfg = nn_optim_defaults(NN_SGD);
   cfg.lr = LR;
   nn_model_compile(t.m, NN_LOSS_SPARSE_CE, NN_SGD, &cfg);
-  t.x_pool = nn_tensor_new(4, (int[]){POOL * BATCH, 1, 28, 28}, NN_CPU);
-  nn_rng_fill_uniform(&rng, t.x_pool.data, nn_numel(&t.x_pool), 0.f, 1.f);
+  nn_model_to(t.m, device);
+  nn_tensor pool = nn_tensor_new(4, (int[]){POOL * BATCH, 1, 28, 28}, NN_CPU);
+  nn_rng_fill_uniform(&rng, pool.data, nn_numel(&pool), 0.f, 1.f);
+  t.x_pool = nn_tensor_to(&pool, device);
+  nn_tensor_free(&pool);
   t.y_pool = nn_xmalloc(sizeof *t.y_pool * POOL * BATCH, "bench_cnn labels");
   for (int i = 0; i < POOL * BATCH; i++) t.y_pool[i] = (int)nn_rng_below(&rng, CLASSES);
+  return t;
+}
+
+/* The same training steps on the GPU, against PyTorch CUDA. */
+static void bench_training_gpu(const char *args) {
+  if (!nn_cuda_available()) {
+    printf("\nGPU: skipped (%s)\n", nn_cuda_describe());
+    return;
+  }
+  printf("\nthe same training on the GPU (%s)\n", nn_cuda_describe());
+  bench_header();
+  trainer t = trainer_new(NN_GPU);
+  bench_plan plan = {.batch = BATCH, .warmup = WARMUP, .steps = STEPS, .reps = REPS, .budget_s = BUDGET_S};
+  bench_rate r = bench_rate_of(train_step, &t, &plan);
+  bench_row("libnn, GPU", r);
+  nn_model_free(t.m), nn_tensor_free(&t.x_pool), free(t.y_pool);
+  bench_torch_result torch = bench_torch_gpu(TORCH_SCRIPT, args);
+  bench_report_gpu_ratio(r.best, r.median, &torch);
+}
+
+static void bench_training(void) {
+  printf("seeds' CNN training (34,826 params; sparse CE, SGD lr %g), batch %d, CPU\n", (double)LR, BATCH);
+  printf("images/s over %d steps after %d warm-up steps; best and median of up to %d runs (%g s at most)\n", STEPS,
+         WARMUP, REPS, BUDGET_S);
+  bench_header();
+  trainer t = trainer_new(NN_CPU);
 
   bool blas = nn_openblas_available();
   double ours_best = 0, ours_median = 0;
@@ -85,6 +112,7 @@ static void bench_training(void) {
            POOL, WARMUP, STEPS, REPS, BUDGET_S, (double)LR);
   bench_torch_result tr = bench_torch_all(TORCH_SCRIPT, args);
   bench_report_ratio(ours_best, ours_median, ours_name, &tr, TARGET_RATIO);
+  bench_training_gpu(args);
 }
 
 /* The best seconds of up to 5 calls of f(ctx) (stopping after 1 s), after one warm-up call. */
@@ -152,6 +180,5 @@ static void bench_conv_forward(void) {
 int main(void) {
   bench_training();
   bench_conv_forward();
-  printf("GPU: not measured here (%s)\n", nn_cuda_available() ? nn_cuda_describe() : "no GPU");
   return 0;
 }

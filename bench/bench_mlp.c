@@ -1,4 +1,5 @@
-/* bench_mlp: training throughput of chapter 02's MLP, in images/s, libnn vs PyTorch CPU.
+/* bench_mlp: training throughput of chapter 02's MLP, in images/s, libnn vs PyTorch CPU
+ * (and, with a GPU, libnn on it vs PyTorch CUDA).
  *
  *   model   x (64, 784) -> Dense 784->512 -> ReLU -> Dense 512->10 -> logits (64, 10)
  *   loss    sparse cross-entropy from the logits (softmax fused into the loss)
@@ -16,7 +17,8 @@
  * ours gets the best of 1 and 2 of libnn's threads (nn_parallel.h: nn_sgemm spreads its
  * slabs of C over them; OpenBLAS, or the blocked kernel without it, runs inside each).
  * Ratios: best / best (the target's), and best median / best median.
- * PyTorch is skipped, with a note, without python3 or torch.
+ * PyTorch is skipped, with a note, without python3 or torch. With a GPU the same steps run
+ * there, the pool of batches on the device too, against PyTorch CUDA (its --device cuda).
  * A benchmark, not a test: it exits 0 whether or not the target is met.
  */
 #include <stdio.h>
@@ -49,11 +51,12 @@ typedef struct {
   nn_tensor dz, da, dh;
 } mlp;
 
-static mlp mlp_new(uint64_t seed) {
+static mlp mlp_new(uint64_t seed, nn_device device) {
   mlp m = {0};
   nn_rng rng = nn_rng_new(seed);
   m.d1 = nn_dense_new("dense1", IN, HIDDEN, NN_INIT_HE, &rng);
   m.d2 = nn_dense_new("dense2", HIDDEN, CLASSES, NN_INIT_HE, &rng);
+  nn_layer_to(&m.d1->base, device), nn_layer_to(&m.d2->base, device);
   m.relu = nn_activation_of(NN_ACT_RELU);
   nn_param params[4];
   int count = m.d1->base.ops->params(&m.d1->base, params, 2);
@@ -61,16 +64,18 @@ static mlp mlp_new(uint64_t seed) {
   nn_optim_config cfg = nn_optim_defaults(NN_SGD);
   cfg.lr = LR;
   m.opt = nn_optim_new(NN_SGD, &cfg, params, count);
-  m.x_pool = nn_tensor_new(2, (int[]){POOL * BATCH, IN}, NN_CPU);
-  nn_rng_fill_uniform(&rng, m.x_pool.data, nn_numel(&m.x_pool), 0.f, 1.f);
+  nn_tensor pool = nn_tensor_new(2, (int[]){POOL * BATCH, IN}, NN_CPU);
+  nn_rng_fill_uniform(&rng, pool.data, nn_numel(&pool), 0.f, 1.f);
+  m.x_pool = nn_tensor_to(&pool, device);
+  nn_tensor_free(&pool);
   m.y_pool = nn_xmalloc(sizeof *m.y_pool * POOL * BATCH, "bench_mlp labels");
   for (int i = 0; i < POOL * BATCH; i++) m.y_pool[i] = (int)nn_rng_below(&rng, CLASSES);
-  m.h = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, NN_CPU);
-  m.a = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, NN_CPU);
-  m.z = nn_tensor_new(2, (int[]){BATCH, CLASSES}, NN_CPU);
-  m.dz = nn_tensor_new(2, (int[]){BATCH, CLASSES}, NN_CPU);
-  m.da = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, NN_CPU);
-  m.dh = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, NN_CPU);
+  m.h = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, device);
+  m.a = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, device);
+  m.z = nn_tensor_new(2, (int[]){BATCH, CLASSES}, device);
+  m.dz = nn_tensor_new(2, (int[]){BATCH, CLASSES}, device);
+  m.da = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, device);
+  m.dh = nn_tensor_new(2, (int[]){BATCH, HIDDEN}, device);
   return m;
 }
 
@@ -116,6 +121,23 @@ static bench_rate bench_ours(mlp *m, int threads) {
   return r;
 }
 
+/* The same steps on the GPU, against PyTorch CUDA (the loss's copy back ends each step). */
+static void bench_gpu(const char *args) {
+  if (!nn_cuda_available()) {
+    printf("\nGPU: skipped (%s)\n", nn_cuda_describe());
+    return;
+  }
+  printf("\nthe same on the GPU (%s)\n", nn_cuda_describe());
+  bench_header();
+  mlp g = mlp_new(42, NN_GPU);
+  bench_plan plan = {.batch = BATCH, .warmup = WARMUP, .steps = STEPS, .reps = REPS, .budget_s = BUDGET_S};
+  bench_rate r = bench_rate_of(step_of, &g, &plan);
+  bench_row("libnn, GPU", r);
+  mlp_free(&g);
+  bench_torch_result t = bench_torch_gpu(TORCH_SCRIPT, args);
+  bench_report_gpu_ratio(r.best, r.median, &t);
+}
+
 int main(void) {
   printf("MLP 784-512-10 training (Dense, ReLU, Dense, sparse CE, SGD lr %g), batch %d, CPU\n", (double)LR,
          BATCH);
@@ -124,7 +146,7 @@ int main(void) {
   bench_header();
 
   /* ours on 1 and 2 threads (nn_parallel.h), OpenBLAS or the blocked kernel under nn_sgemm */
-  mlp m = mlp_new(42);
+  mlp m = mlp_new(42, NN_CPU);
   bool blas = nn_openblas_available();
   int max_threads = 2;
   double ours_best = 0, ours_median = 0;
@@ -143,6 +165,6 @@ int main(void) {
            POOL, WARMUP, STEPS, REPS, BUDGET_S, (double)LR);
   bench_torch_result t = bench_torch_all(TORCH_SCRIPT, args);
   bench_report_ratio(ours_best, ours_median, ours_name, &t, TARGET_RATIO);
-  printf("GPU: not measured here (%s)\n", nn_cuda_available() ? nn_cuda_describe() : "no GPU");
+  bench_gpu(args);
   return 0;
 }

@@ -115,17 +115,22 @@ static torch_run run_torch(const char *python, const char *script, const char *a
   return t;
 }
 
+/* The python3 to run script with, or NULL after saying why in res->note. */
+static const char *python_for(const char *script, bench_torch_result *res) {
+  if (access(script, R_OK) != 0) {
+    snprintf(res->note, sizeof res->note, "%s not found (run from the repository root); skipped", script);
+    return NULL;
+  }
+  return find_python(res->note, sizeof res->note);
+}
+
 bench_torch_result bench_torch_all(const char *script, const char *args) {
   /* With 2 torch threads, idle OpenMP workers spin by default; on 2 busy cores that
    * costs torch dearly, so that split also runs with them asleep, and torch keeps its best. */
   static const torch_config SPLITS[] = {{1, 1, false}, {2, 1, false}, {2, 1, true}, {1, 2, false}};
   enum { N_SPLITS = (int)(sizeof SPLITS / sizeof SPLITS[0]) };
   bench_torch_result res = {0};
-  const char *python = NULL;
-  if (access(script, R_OK) != 0)
-    snprintf(res.note, sizeof res.note, "%s not found (run from the repository root); skipped", script);
-  else
-    python = find_python(res.note, sizeof res.note);
+  const char *python = python_for(script, &res);
   for (int i = 0; i < N_SPLITS && python; i++) {
     torch_config c = SPLITS[i];
     torch_run t = run_torch(python, script, args, c);
@@ -145,6 +150,33 @@ bench_torch_result bench_torch_all(const char *script, const char *args) {
   }
   if (res.about[0]) printf("PyTorch: %s\n", res.about);
   return res;
+}
+
+bench_torch_result bench_torch_gpu(const char *script, const char *args) {
+  bench_torch_result res = {0};
+  const char *python = python_for(script, &res);
+  if (!python) return res;
+  char gpu_args[512];
+  snprintf(gpu_args, sizeof gpu_args, "%s --device cuda", args);
+  torch_run t = run_torch(python, script, gpu_args, (torch_config){1, 1, false});
+  if (t.note[0]) {
+    snprintf(res.note, sizeof res.note, "%s", t.note);
+    return res;
+  }
+  snprintf(res.best_name, sizeof res.best_name, "PyTorch CUDA");
+  bench_row(res.best_name, t.r);
+  res.best = t.r.best, res.median = t.r.median;
+  snprintf(res.about, sizeof res.about, "%s", t.about);
+  printf("PyTorch: %s\n", res.about);
+  return res;
+}
+
+void bench_report_gpu_ratio(double ours_best, double ours_median, const bench_torch_result *t) {
+  if (t->best <= 0) {
+    printf("GPU: %s\nGPU: ours best / PyTorch CUDA best: no ratio without PyTorch on the GPU\n", t->note);
+    return;
+  }
+  printf("GPU: ours best / PyTorch CUDA best = %.2fx; medians %.2fx\n", ours_best / t->best, ours_median / t->median);
 }
 
 void bench_report_ratio(double ours_best, double ours_median, const char *ours_name, const bench_torch_result *t,

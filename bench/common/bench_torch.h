@@ -48,6 +48,12 @@ typedef struct {
  * each. args: the shape of the work ("--batch 64 --steps 200 ..."). */
 bench_torch_result bench_torch_all(const char *script, const char *args);
 
+/* PyTorch on the GPU: the script once with --device cuda (one row), or why not (note). */
+bench_torch_result bench_torch_gpu(const char *script, const char *args);
+
+/* "GPU: ours best / PyTorch CUDA best = R x" and the medians', or why there is no ratio. */
+void bench_report_gpu_ratio(double ours_best, double ours_median, const bench_torch_result *t);
+
 /* Prints "ours best / torch best = R x" (and the medians' ratio), and whether
  * ratio >= target; without torch, says why there is no ratio. */
 void bench_report_ratio(double ours_best, double ours_median, const char *ours_name, const bench_torch_result *t,

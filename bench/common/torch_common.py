@@ -12,6 +12,8 @@ It is timed the way bench_rate_of does (warm-up, then up to --reps runs of
 or `skip <reason>` when torch is not installed.
 
   --threads T   torch.set_num_threads(T), torch's intra-op pool
+  --device D    cpu (default) or cuda: the model, the pool of batches and the steps on the
+                GPU, each timed run ended by torch.cuda.synchronize() (a launch returns early)
   the BLAS's threads come from the environment (OPENBLAS_NUM_THREADS), which the
   library reads when it loads; the C side sets it for each run.
 """
@@ -34,6 +36,7 @@ def arguments(description, lr=0.01):
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--budget", type=float, default=3.0, help="no further runs after this many seconds")
     ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     return ap.parse_args()
 
 
@@ -85,12 +88,23 @@ def about(torch, blas_paths, openblas):
              "built" if torch.backends.mkldnn.is_available() else "absent"))
 
 
+def about_cuda(torch):
+    return "torch %s; CUDA %s on %s; cuDNN %s; TF32 in matmul %s" % (
+        torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0), torch.backends.cudnn.version(),
+        "on" if torch.backends.cuda.matmul.allow_tf32 else "off")
+
+
 def bench_classifier(torch, model, example_shape, args):
     """Times SGD training of model on (batch, *example_shape) inputs with 10 classes."""
     import torch.nn.functional as F
+    cuda = args.device == "cuda"
+    if cuda and not torch.cuda.is_available():
+        print("skip PyTorch sees no CUDA device (torch.cuda.is_available() is False); skipped")
+        return 0
+    model.to(args.device)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr)
-    x_pool = torch.rand(args.pool * args.batch, *example_shape)
-    y_pool = torch.randint(0, 10, (args.pool * args.batch,))
+    x_pool = torch.rand(args.pool * args.batch, *example_shape, device=args.device)
+    y_pool = torch.randint(0, 10, (args.pool * args.batch,), device=args.device)
     batches = [(x_pool[b * args.batch:(b + 1) * args.batch], y_pool[b * args.batch:(b + 1) * args.batch])
                for b in range(args.pool)]
 
@@ -103,15 +117,25 @@ def bench_classifier(torch, model, example_shape, args):
             opt.step()
         return start + steps
 
+    def finish():
+        if cuda:
+            torch.cuda.synchronize()
+
     step = train(args.warmup, 0)  # also loads the BLAS, so it can be asked about below
-    blas_paths, openblas = loaded_blas()
-    print("about " + about(torch, blas_paths, openblas))
-    print("threads %d %d" % (torch.get_num_threads(),
-                             openblas.openblas_get_num_threads() if openblas is not None else 0))
+    finish()
+    if cuda:
+        print("about " + about_cuda(torch))
+        print("threads %d 0" % torch.get_num_threads())
+    else:
+        blas_paths, openblas = loaded_blas()
+        print("about " + about(torch, blas_paths, openblas))
+        print("threads %d %d" % (torch.get_num_threads(),
+                                 openblas.openblas_get_num_threads() if openblas is not None else 0))
     per_s, spent = [], 0.0
     while len(per_s) < args.reps and (not per_s or spent < args.budget):
         t0 = time.perf_counter()
         step = train(args.steps, step)
+        finish()
         seconds = time.perf_counter() - t0
         spent += seconds
         per_s.append(args.batch * args.steps / seconds)
