@@ -154,6 +154,8 @@ endif
 # and the emulation's runtime and cuBLAS (two .cc files) join the library.
 ifeq ($(CUDA_EMU),1)
   NVCC := $(abspath tools/cuda-emu/nvcc)
+  # the optimisation, debug and sanitizer flags of CFLAGS, for the emulation's C++ and the .cu files
+  EMU_HOST_FLAGS = $(filter -O% -g -fsanitize% -fno-omit-frame-pointer -fno-sanitize-recover%,$(CFLAGS))
   CUDA_EMU_OBJ := $(BUILD)/obj/tools/cuda-emu/cuda_emu.o $(BUILD)/obj/tools/cuda-emu/cublas_emu.o
 else
   NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null))
@@ -181,8 +183,7 @@ endif
 ifeq ($(CUDA_EMU),1)
   CU_SRC    := $(wildcard $(SRC_DIRS:%=%*.cu))
   # the sanitizers of DEBUG=1 reach into the kernels: a read past a cudaMalloc block is caught
-  NVCCFLAGS := $(filter -O% -g -fsanitize% -fno-omit-frame-pointer -fno-sanitize-recover%,$(CFLAGS)) \
-               -std=c++17 $(CPPFLAGS) -Xcompiler -Wall $(if $(LAB),-Wno-unused-parameter -Wno-unused-variable)
+  NVCCFLAGS := $(EMU_HOST_FLAGS) -std=c++17 $(CPPFLAGS) -Xcompiler -Wall $(if $(LAB),-Wno-unused-parameter -Wno-unused-variable)
   LDLIBS    += -lstdc++
   $(call say,✓ CUDA: emulated on the CPU by tools/cuda-emu (CUDA_EMU=1): GPU tests run there, not on a GPU)
 else ifneq ($(NVCC),)
@@ -229,7 +230,7 @@ $(BUILD)/obj/%.cu.o: %.cu
 
 $(BUILD)/obj/tools/cuda-emu/%.o: tools/cuda-emu/%.cc $(wildcard tools/cuda-emu/include/*.h)
 	@mkdir -p $(@D)
-	$(call show,CXX,$<)$(CXX) -std=c++17 -Wall $(filter -O% -g -fsanitize% -fno-omit-frame-pointer -fno-sanitize-recover%,$(CFLAGS)) \
+	$(call show,CXX,$<)$(CXX) -std=c++17 -Wall $(EMU_HOST_FLAGS) \
 	  -Itools/cuda-emu/include -c $< -o $@
 
 $(LIB): $(OBJ)

@@ -468,30 +468,20 @@ static bool write_results(const char *path, const graded_test *tests, const resu
     snprintf(name, sizeof name, "%s::%s", t->suite, t->name);
     double max = r->v == SKIPPED ? 0 : t->points, got = r->v == PASSED ? t->points : 0;
     score += got;
-    size_t cap = strlen(r->feedback) + strlen(r->output) + 200;
+    /* where a GPU test ran, before its verdict, when that was the emulation */
+    const char *where = gpu_emulated && t->gpu && r->v != SKIPPED
+                            ? "EMULATED: this GPU test ran in the CUDA emulation on the CPU (tools/cuda-emu), not on a GPU.\n"
+                            : "";
+    size_t cap = strlen(where) + strlen(r->feedback) + strlen(r->output) + 200;
     char *text = malloc(cap);
     if (!text) return false;
     if (r->v == SKIPPED)
       snprintf(text, cap, "SKIPPED (0 of 0 points; it counts neither for nor against you): %s\n\n%s", r->feedback,
                r->output);
-    else if (r->v == FAILED)
-      snprintf(text, cap, "%s\n\n%s", r->feedback, r->output);
-    else if (r->feedback[0]) /* a pass's note: the accuracy it reached */
-      snprintf(text, cap, "%s\n\n%s", r->feedback, r->output);
+    else if (r->feedback[0]) /* a failure's reason, or a pass's note (the accuracy it reached) */
+      snprintf(text, cap, "%s%s\n\n%s", where, r->feedback, r->output);
     else
-      snprintf(text, cap, "%s", r->output);
-    if (gpu_emulated && t->gpu && r->v != SKIPPED) { /* say where a GPU test ran, beside its verdict */
-      const char *where = "EMULATED: this GPU test ran in the CUDA emulation on the CPU (tools/cuda-emu), not on a GPU.\n";
-      size_t used = strlen(text), more = strlen(where);
-      char *both = realloc(text, cap + more);
-      if (!both) {
-        free(text);
-        return false;
-      }
-      text = both;
-      memmove(text + more, text, used + 1);
-      memcpy(text, where, more);
-    }
+      snprintf(text, cap, "%s%s", where, r->output);
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(name));
     json_object_set_new(o, "score", json_real(got));

@@ -189,18 +189,13 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind 
   if (ok_unless_sticky() != cudaSuccess) return sticky_error;
   if (bytes == 0) return cudaSuccess;
   if (!dst || !src) return fail(cudaErrorInvalidValue);
-  bool ok = true;
-  switch (kind) {
-  case cudaMemcpyHostToHost: ok = side_ok("cudaMemcpy", "destination", dst, bytes, false) && side_ok("cudaMemcpy", "source", src, bytes, false); break;
-  case cudaMemcpyHostToDevice: ok = side_ok("cudaMemcpy", "destination", dst, bytes, true) && side_ok("cudaMemcpy", "source", src, bytes, false); break;
-  case cudaMemcpyDeviceToHost: ok = side_ok("cudaMemcpy", "destination", dst, bytes, false) && side_ok("cudaMemcpy", "source", src, bytes, true); break;
-  case cudaMemcpyDeviceToDevice: ok = side_ok("cudaMemcpy", "destination", dst, bytes, true) && side_ok("cudaMemcpy", "source", src, bytes, true); break;
-  case cudaMemcpyDefault: /* either side: where it starts on the device, it must stay inside */
-    ok = side_ok("cudaMemcpy", "destination", dst, bytes, emu_is_device_range(dst, 0)) &&
-         side_ok("cudaMemcpy", "source", src, bytes, emu_is_device_range(src, 0));
-    break;
-  default: ok = false;
-  }
+  if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault) return fail(cudaErrorInvalidValue);
+  /* which side the kind names device memory; cudaMemcpyDefault: where each side starts */
+  bool dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  bool src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  if (kind == cudaMemcpyDefault) dst_device = emu_is_device_range(dst, 0), src_device = emu_is_device_range(src, 0);
+  bool ok = side_ok("cudaMemcpy", "destination", dst, bytes, dst_device) &&
+            side_ok("cudaMemcpy", "source", src, bytes, src_device);
   if (!ok) return fail(cudaErrorInvalidValue);
   memmove(dst, src, bytes);
   return cudaSuccess;
